@@ -1,0 +1,162 @@
+"""The ASGI application: ``create_app(config)``; ``get_app()`` for gunicorn.
+
+The app is built in each worker after fork (database connections are
+opened lazily per thread), so nothing crosses a fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import time
+from typing import Any
+
+import falcon
+import falcon.asgi
+import orjson
+
+from . import config as config_mod
+from .blobs import BlobStore
+from .db import open_database
+from .methods.registry import Registry
+from .plugins import make_plugin_manager
+from .protocol.errors import RequestError
+from .resources.api import ApiResource
+from .resources.blobs import DownloadResource, UploadResource
+from .resources.common import send_problem
+from .resources.health import LiveResource, ReadyResource
+from .resources.session import SessionResource
+from .services import Services
+
+log = logging.getLogger("jmapd")
+access_log = logging.getLogger("jmapd.access")
+
+
+def load_config(path: str | None = None, environ: dict[str, str] | None = None, extra_plugins: list[Any] | None = None) -> tuple[config_mod.CoreConfig, Any]:
+    """Read and validate the configuration with the plugins it enables."""
+    raw = config_mod.read_raw(path, environ)
+    enabled = raw.get("capabilities")
+    if enabled is not None and (not isinstance(enabled, list) or not all(isinstance(n, str) for n in enabled)):
+        raise config_mod.ConfigError("capabilities: expected a list of plugin names")
+    pm = make_plugin_manager(enabled, extra_plugins)
+    schemas = {}
+    for result in pm.hook.jmapd_config_schema():
+        if result:
+            section, schema = result
+            schemas[section] = schema
+    cfg = config_mod.load(raw, schemas, source=str(path or (environ or os.environ).get("JMAPD_CONFIG") or ""))
+    return cfg, pm
+
+
+def build_registry(pm: Any, cfg: config_mod.CoreConfig) -> Registry:
+    registry = Registry()
+    for caps in pm.hook.jmapd_capabilities(config=cfg):
+        for cap in caps or []:
+            registry.add_capability(cap)
+    for types in pm.hook.jmapd_data_types(config=cfg):
+        for data_type in types or []:
+            registry.add_data_type(data_type)
+    for methods in pm.hook.jmapd_methods(config=cfg):
+        for method in methods or []:
+            registry.add_method(method)
+    registry.check()
+    return registry
+
+
+def build_services(cfg: config_mod.CoreConfig, pm: Any) -> Services:
+    open_database(cfg.database_url)
+    registry = build_registry(pm, cfg)
+    blobs = BlobStore(cfg.blobs.store, cfg.blob_path)
+    return Services(config=cfg, pm=pm, registry=registry, blobs=blobs)
+
+
+class AccessLog:
+    """One JSON line per request: what happened, to whom, how long it took."""
+
+    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        req.context.started = time.monotonic()
+
+    async def process_response(self, req: Any, resp: Any, resource: Any, req_succeeded: bool) -> None:
+        started = getattr(req.context, "started", None)
+        if started is None:
+            return
+        access_log.info(
+            orjson.dumps(
+                {
+                    "method": req.method,
+                    "path": req.path,
+                    "status": int(str(resp.status).split()[0]),
+                    "ms": round((time.monotonic() - started) * 1000, 2),
+                    "remote": req.remote_addr,
+                }
+            ).decode()
+        )
+
+
+class Lifespan:
+    """Runs plugin start-up hooks once the worker's event loop exists."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    async def process_startup(self, scope: Any, event: Any) -> None:
+        for result in self.services.hook.jmapd_startup(services=self.services):
+            if inspect.iscoroutine(result):
+                self.tasks.append(asyncio.get_running_loop().create_task(result))
+
+    async def process_shutdown(self, scope: Any, event: Any) -> None:
+        for task in self.tasks:
+            task.cancel()
+        self.services.hook.jmapd_shutdown(services=self.services)
+        self.services.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _request_error(req: Any, resp: Any, ex: RequestError, params: Any) -> None:
+    send_problem(resp, ex)
+
+
+async def _unexpected(req: Any, resp: Any, ex: Exception, params: Any) -> None:
+    if isinstance(ex, falcon.HTTPError):
+        raise ex
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    resp.status = 500
+    resp.content_type = "application/problem+json"
+    resp.data = orjson.dumps({"type": "about:blank", "status": 500, "detail": "Internal server error."})
+
+
+def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, services: Services | None = None) -> falcon.asgi.App:
+    if services is None:
+        if cfg is None or pm is None:
+            cfg, pm = load_config()
+        services = build_services(cfg, pm)
+    cfg = services.config
+    middleware: list[Any] = [Lifespan(services)]
+    if cfg.log.access_log:
+        middleware.insert(0, AccessLog())
+    for extra in services.hook.jmapd_middleware(config=cfg, services=services):
+        middleware.extend(extra or [])
+    app = falcon.asgi.App(middleware=middleware)
+    app.req_options.auto_parse_form_urlencoded = False
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(RequestError, _request_error)
+    app.add_route("/.well-known/jmap", SessionResource(services))
+    app.add_route("/jmap/session", SessionResource(services))
+    app.add_route("/jmap/api", ApiResource(services))
+    app.add_route("/jmap/upload/{account_id}", UploadResource(services))
+    app.add_route("/jmap/download/{account_id}/{blob_id}/{name}", DownloadResource(services))
+    app.add_route("/healthz", LiveResource())
+    app.add_route("/readyz", ReadyResource(services))
+    for routes in services.hook.jmapd_routes(config=cfg, services=services):
+        for path, resource in routes or []:
+            app.add_route(path, resource)
+    return app
+
+
+def get_app() -> falcon.asgi.App:
+    """The gunicorn entry point: configuration from ``JMAPD_CONFIG``/environment."""
+    cfg, pm = load_config()
+    logging.basicConfig(level=cfg.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(cfg, pm)

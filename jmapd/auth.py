@@ -1,0 +1,216 @@
+"""Who is calling: users, passwords (argon2), bearer tokens, throttling.
+
+Argon2 is deliberately slow, so a verified password is remembered in the
+worker for a few minutes (keyed by a hash of the credentials, never the
+password itself). Failed attempts are counted per user and per client
+address and answered ever more slowly — an async delay, so an attacker
+slows only themselves, never the worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import argon2
+
+from .methods.context import AccountInfo
+from .models import Account, AccountAccess, Token, User, new_id
+
+_hasher = argon2.PasswordHasher()
+#: Verifying against this keeps unknown users as slow as wrong passwords.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Principal:
+    """An authenticated user and the accounts they may use."""
+
+    user_id: int
+    name: str
+    accounts: dict[str, AccountInfo] = field(default_factory=dict)
+    primary_account: str | None = None
+    #: Set when authenticated by a token limited to a purpose (e.g. "eventsource").
+    scope: str = "api"
+
+
+class Throttle:
+    """Counts failures per key in a sliding window; answers the delay to add."""
+
+    def __init__(self, threshold: int, window: int, max_delay: float) -> None:
+        self.threshold = threshold
+        self.window = window
+        self.max_delay = max_delay
+        self._failures: dict[str, list[float]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        stamps = [t for t in self._failures.get(key, []) if now - t < self.window]
+        if stamps:
+            self._failures[key] = stamps
+        else:
+            self._failures.pop(key, None)
+        return stamps
+
+    def delay(self, *keys: str) -> float:
+        now = time.monotonic()
+        with self._lock:
+            count = max((len(self._recent(k, now)) for k in keys), default=0)
+        if count < self.threshold:
+            return 0.0
+        return min(self.max_delay, 0.25 * 2 ** (count - self.threshold))
+
+    def fail(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._failures[key].append(now)
+                if len(self._failures) > 100_000:  # bound memory under a spray attack
+                    self._failures.clear()
+
+
+class Authenticator:
+    def __init__(self, config: Any, account_capabilities: Any) -> None:
+        self.config = config
+        self._cache: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+        self.throttle = Throttle(config.auth.failure_threshold, config.auth.failure_window, config.auth.max_delay)
+        #: ``account_id -> {urn: account capability value}``, built by the app.
+        self.account_capabilities = account_capabilities
+
+    # -- credentials ------------------------------------------------------
+    @staticmethod
+    def parse_basic(header: str) -> tuple[str, str] | None:
+        """``(user, password)`` from a Basic header, None if malformed."""
+        try:
+            decoded = base64.b64decode(header.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        user, sep, password = decoded.partition(":")
+        if not sep or not user or not password:
+            return None
+        return user, password
+
+    def check_password(self, name: str, password: str) -> int | None:
+        """The user id if the credentials are right."""
+        key = hashlib.sha256(f"{name}\0{password}".encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit and now - hit[0] < self.config.auth.cache_seconds:
+            user = User.get_or_none((User.id == hit[1]) & (User.disabled == False))  # noqa: E712
+            if user is not None:
+                return user.id
+        user = User.get_or_none(User.name == name)
+        ok = verify_password(user.password_hash if user else None, password)
+        if not ok or user is None or user.disabled:
+            return None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now, user.id)
+        return user.id
+
+    def check_token(self, token: str, scope: str = "api") -> int | None:
+        row = (
+            Token.select(Token, User)
+            .join(User)
+            .where(Token.token_hash == token_digest(token))
+            .first()
+        )
+        if row is None or row.user.disabled:
+            return None
+        if row.expires is not None:
+            from .models import now
+
+            if row.expires < now():
+                return None
+        if row.scope != "api" and row.scope != scope:
+            return None
+        return row.user.id
+
+    def authenticate_header(self, header: str | None, scope: str = "api") -> tuple[int | None, str | None]:
+        """``(user id, user name tried)`` from an Authorization header."""
+        if not header:
+            return None, None
+        kind, _, value = header.partition(" ")
+        kind = kind.lower()
+        if kind == "basic":
+            creds = self.parse_basic(value)
+            if creds is None:
+                return None, None
+            return self.check_password(*creds), creds[0]
+        if kind == "bearer" and value.strip():
+            return self.check_token(value.strip(), scope), None
+        return None, None
+
+    # -- principals -------------------------------------------------------
+    def principal(self, user_id: int) -> Principal | None:
+        user = User.get_or_none(User.id == user_id)
+        if user is None:
+            return None
+        principal = Principal(user_id=user.id, name=user.name)
+        own = list(Account.select().where(Account.owner == user.id).order_by(Account.id))
+        shared = list(
+            Account.select(Account, AccountAccess.read_only.alias("ro"))
+            .join(AccountAccess, on=(AccountAccess.account == Account.id))
+            .where(AccountAccess.user == user.id)
+            .objects()
+        )
+        for account in own:
+            principal.accounts[account.id] = AccountInfo(
+                account.id, account.name, account.is_personal, False, self.account_capabilities(account.id)
+            )
+            if account.is_personal and principal.primary_account is None:
+                principal.primary_account = account.id
+        for account in shared:
+            principal.accounts[account.id] = AccountInfo(
+                account.id, account.name, False, bool(account.ro), self.account_capabilities(account.id)
+            )
+        return principal
+
+
+def create_user(name: str, password: str | None) -> tuple[User, Account]:
+    """A user and their personal account (the caller fires account_created)."""
+    user = User.create(name=name, password_hash=hash_password(password) if password else None)
+    account = Account.create(id=new_id("a"), name=name, owner=user, is_personal=True)
+    return user, account
+
+
+def create_token(user: User, name: str, scope: str = "api", ttl: int | None = None) -> str:
+    """A new random token; only its digest is stored, so show it once."""
+    import datetime
+
+    from .models import now
+
+    token = "jmapd_" + secrets.token_urlsafe(32)
+    expires = now() + datetime.timedelta(seconds=ttl) if ttl else None
+    Token.create(user=user, name=name, token_hash=token_digest(token), scope=scope, expires=expires)
+    return token
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,148 @@
+"""The blob store: content-addressed, deduplicated, durable.
+
+A blobId is derived from the SHA-256 of the bytes, so the same content
+uploaded twice is stored once. Bytes live on the filesystem (written to a
+temporary file, fsynced, renamed, directory fsynced: a successful upload
+survives a crash) or in the database for multi-host deployments. Which
+accounts may see a blob is recorded separately (``AccountBlob``); objects
+that keep a blob alive are ``BlobRef`` rows, and ``gc`` removes the rest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from .models import AccountBlob, Blob, BlobData, BlobRef, now
+
+PREFIX = "B"
+
+
+def blob_id_for(data: bytes) -> str:
+    return PREFIX + hashlib.sha256(data).hexdigest()
+
+
+def is_content_id(blob_id: str) -> bool:
+    return len(blob_id) == 65 and blob_id.startswith(PREFIX) and all(c in "0123456789abcdef" for c in blob_id[1:])
+
+
+class BlobStore:
+    def __init__(self, kind: str, path: Path) -> None:
+        self.kind = kind
+        self.path = path
+        if kind == "filesystem":
+            path.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, blob_id: str) -> Path:
+        digest = blob_id[1:]
+        return self.path / digest[:2] / digest[2:4] / digest
+
+    def _write_file(self, blob_id: str, data: bytes) -> None:
+        target = self._file(blob_id)
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def put(self, account_id: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Store bytes (idempotently) and make them visible to ``account_id``.
+
+        Bytes are made durable before the rows that point at them commit.
+        """
+        blob_id = blob_id_for(data)
+        if self.kind == "filesystem":
+            self._write_file(blob_id, data)
+        elif not BlobData.select().where(BlobData.blob_id == blob_id).exists():
+            BlobData.insert(blob_id=blob_id, data=data).on_conflict_ignore().execute()
+        Blob.insert(id=blob_id, size=len(data)).on_conflict_ignore().execute()
+        AccountBlob.insert(account_id=account_id, blob_id=blob_id, type=content_type[:255]).on_conflict(
+            conflict_target=[AccountBlob.account_id, AccountBlob.blob_id],
+            update={AccountBlob.created: now()},
+        ).execute()
+        return blob_id
+
+    def visible(self, account_id: str, blob_id: str) -> bool:
+        return (
+            AccountBlob.select()
+            .where((AccountBlob.account_id == account_id) & (AccountBlob.blob_id == blob_id))
+            .exists()
+        )
+
+    def info(self, account_id: str, blob_id: str) -> tuple[int, str] | None:
+        row = (
+            AccountBlob.select(Blob.size, AccountBlob.type)
+            .join(Blob, on=(Blob.id == AccountBlob.blob_id))
+            .where((AccountBlob.account_id == account_id) & (AccountBlob.blob_id == blob_id))
+            .tuples()
+            .first()
+        )
+        return (row[0], row[1]) if row else None
+
+    def read(self, blob_id: str) -> bytes | None:
+        """Bytes of a stored blob, without an access check (callers check)."""
+        if self.kind == "filesystem":
+            try:
+                return self._file(blob_id).read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+        row = BlobData.get_or_none(BlobData.blob_id == blob_id)
+        return row.data if row else None
+
+    def get(self, account_id: str, blob_id: str) -> bytes | None:
+        if not is_content_id(blob_id) or not self.visible(account_id, blob_id):
+            return None
+        return self.read(blob_id)
+
+    def add_ref(self, account_id: str, blob_id: str, type_name: str, object_id: str) -> None:
+        BlobRef.insert(account_id=account_id, blob_id=blob_id, type_name=type_name, object_id=object_id).execute()
+        AccountBlob.insert(account_id=account_id, blob_id=blob_id).on_conflict_ignore().execute()
+
+    def drop_refs(self, account_id: str, type_name: str, object_id: str) -> None:
+        BlobRef.delete().where(
+            (BlobRef.account_id == account_id) & (BlobRef.type_name == type_name) & (BlobRef.object_id == object_id)
+        ).execute()
+
+    def gc(self, ttl_seconds: int) -> int:
+        """Forget unreferenced uploads older than ``ttl_seconds``; delete bytes
+        no account can see any more. Returns blobs deleted."""
+        cutoff = now() - datetime.timedelta(seconds=ttl_seconds)
+        referenced = BlobRef.select(BlobRef.id).where(
+            (BlobRef.account_id == AccountBlob.account_id) & (BlobRef.blob_id == AccountBlob.blob_id)
+        )
+        AccountBlob.delete().where((AccountBlob.created < cutoff) & ~pw_exists(referenced)).execute()
+        orphans = [
+            row.id
+            for row in Blob.select(Blob.id).where(
+                ~pw_exists(AccountBlob.select(AccountBlob.blob_id).where(AccountBlob.blob_id == Blob.id))
+                & (Blob.created < cutoff)
+            )
+        ]
+        for blob_id in orphans:
+            Blob.delete().where(Blob.id == blob_id).execute()
+            BlobData.delete().where(BlobData.blob_id == blob_id).execute()
+            if self.kind == "filesystem":
+                self._file(blob_id).unlink(missing_ok=True)
+        return len(orphans)
+
+
+def pw_exists(query: object) -> object:
+    import peewee
+
+    return peewee.fn.EXISTS(query)

@@ -1,0 +1,1 @@
+"""The core's own plugins: registered first, implemented like any other."""

@@ -1,0 +1,284 @@
+"""The operator's command line: ``jmapd [--config FILE] COMMAND``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import multiprocessing
+import os
+import sys
+from typing import Any
+
+from . import __version__
+from .config import ConfigError
+from .plugins import PluginError
+
+log = logging.getLogger("jmapd.cli")
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Any]:
+    from .app import load_config
+
+    if args.config:
+        os.environ["JMAPD_CONFIG"] = os.path.abspath(args.config)
+    return load_config(args.config)
+
+
+def _services(args: argparse.Namespace) -> Any:
+    from .app import build_services
+
+    cfg, pm = _load(args)
+    services = build_services(cfg, pm)
+    return services
+
+
+def run_migrations(services: Any) -> list[tuple[str, str]]:
+    from .db import database
+    from .migrate import migrate
+
+    packages = {}
+    for result in services.hook.jmapd_migrations():
+        if result:
+            name, package = result
+            packages[name] = package
+    return migrate(database.obj, packages)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    services = _services(args)
+    ran = run_migrations(services)
+    for plugin, name in ran:
+        print(f"applied {plugin} {name}")
+    print("schema up to date" if not ran else f"{len(ran)} migration(s) applied")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if getattr(args, "password_stdin", False):
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Again: "):
+            raise SystemExit("passwords differ")
+    if not password:
+        raise SystemExit("empty password refused")
+    return password
+
+
+def add_user(services: Any, name: str, password: str) -> Any:
+    """Create a user and personal account and let plugins set it up."""
+    from .auth import create_user
+    from .db import database
+
+    with database.obj.atomic():
+        user, account = create_user(name, password)
+        services.hook.jmapd_account_created(services=services, account_id=account.id, user_name=name)
+    return user, account
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from .auth import hash_password
+    from .models import User
+
+    services = _services(args)
+    run_migrations(services)
+    if args.action == "add":
+        if User.get_or_none(User.name == args.name):
+            print(f"user {args.name} exists", file=sys.stderr)
+            return 1
+        _, account = add_user(services, args.name, _read_password(args))
+        print(f"created user {args.name} (account {account.id})")
+    elif args.action == "passwd":
+        user = User.get_or_none(User.name == args.name)
+        if user is None:
+            print(f"no user {args.name}", file=sys.stderr)
+            return 1
+        user.password_hash = hash_password(_read_password(args))
+        user.save()
+        print(f"password of {args.name} changed")
+    elif args.action == "delete":
+        deleted = User.delete().where(User.name == args.name).execute()
+        if not deleted:
+            print(f"no user {args.name}", file=sys.stderr)
+            return 1
+        print(f"deleted user {args.name}")
+    else:
+        for user in User.select().order_by(User.name):
+            print(user.name + (" (disabled)" if user.disabled else ""))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from .auth import create_token
+    from .models import Token, User
+
+    _services(args)
+    if args.action == "create":
+        user = User.get_or_none(User.name == args.user)
+        if user is None:
+            print(f"no user {args.user}", file=sys.stderr)
+            return 1
+        print(create_token(user, args.name))
+    elif args.action == "revoke":
+        query = Token.delete().where(Token.name == args.name)
+        if args.user:
+            query = query.where(Token.user.in_(User.select(User.id).where(User.name == args.user)))
+        print(f"revoked {query.execute()} token(s)")
+    else:
+        for token in Token.select(Token, User).join(User).order_by(User.name, Token.name):
+            print(f"{token.user.name}\t{token.name}\t{token.created:%Y-%m-%d}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from .config import sample
+
+    cfg, pm = _load(args)
+    if args.action == "sample":
+        schemas = {}
+        for result in pm.hook.jmapd_config_schema():
+            if result:
+                schemas[result[0]] = result[1]
+        print(sample(plugin_schemas=schemas))
+    else:
+        print(f"configuration OK ({cfg.source or 'defaults'}); database {cfg.database_url.split('@')[-1]}")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import enabled_names, installed
+
+    _, pm = _load(args)
+    enabled = set(enabled_names(pm))
+    for name, ep in sorted(installed().items()):
+        print(f"{name}\t{ep.value}\t{'enabled' if name in enabled else 'disabled'}")
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from .state import prune
+
+    services = _services(args)
+    pruned = prune(services.config.changes.horizon_days)
+    blobs = services.blobs.gc(services.config.blobs.unreferenced_ttl)
+    print(f"pruned {pruned} change(s), removed {blobs} blob(s)")
+    return 0
+
+
+def ensure_demo(services: Any) -> tuple[str, str] | None:
+    """The quick start's demo account: created once, password printed."""
+    from .models import User
+
+    if User.get_or_none(User.name == "demo"):
+        return None
+    password = "demo-" + os.urandom(6).hex()
+    add_user(services, "demo", password)
+    path = services.config.data_dir / "demo-password.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n")
+    os.chmod(path, 0o600)
+    return "demo", password
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .hosting import serve
+
+    services = _services(args)
+    run_migrations(services)
+    cfg = services.config
+    bind = args.bind or cfg.server.bind
+    workers = args.workers or cfg.server.workers
+    if args.demo:
+        created = ensure_demo(services)
+        password = (cfg.data_dir / "demo-password.txt").read_text().strip() if created is None else created[1]
+        host, _, port = bind.rpartition(":")
+        print(f"jmapd {__version__}: session at http://{host}:{port}/.well-known/jmap")
+        print(f"demo account: user 'demo', password '{password}'")
+        sys.stdout.flush()
+    processes = []
+    for result in services.hook.jmapd_serve_processes(config=cfg):
+        for target in result or []:
+            proc = multiprocessing.get_context("spawn").Process(target=target, args=(cfg.source or None,), daemon=True)
+            proc.start()
+            processes.append(proc)
+    try:
+        serve(bind, workers, cfg.server.threads)
+    finally:
+        for proc in processes:
+            proc.terminate()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jmapd", description="A JMAP server.")
+    parser.add_argument("--config", "-c", help="YAML configuration file (or JMAPD_CONFIG)")
+    parser.add_argument("--version", action="version", version=f"jmapd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="migrate, then serve HTTP with gunicorn")
+    p.add_argument("--bind", help="HOST:PORT (default from config)")
+    p.add_argument("--workers", type=int, help="worker processes")
+    p.add_argument("--demo", action="store_true", help="create a demo user and print its password")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="create or upgrade the schema of core and plugins")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("user", help="manage users")
+    user_sub = p.add_subparsers(dest="action", required=True)
+    for action in ("add", "passwd"):
+        q = user_sub.add_parser(action)
+        q.add_argument("name")
+        q.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    user_sub.add_parser("delete").add_argument("name")
+    user_sub.add_parser("list")
+    p.set_defaults(func=cmd_user)
+
+    p = sub.add_parser("token", help="app passwords (bearer tokens)")
+    token_sub = p.add_subparsers(dest="action", required=True)
+    q = token_sub.add_parser("create")
+    q.add_argument("user")
+    q.add_argument("name")
+    q = token_sub.add_parser("revoke")
+    q.add_argument("name")
+    q.add_argument("--user")
+    token_sub.add_parser("list")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("config", help="check the configuration or print a sample")
+    p.add_argument("action", choices=["check", "sample"])
+    p.set_defaults(func=cmd_config)
+
+    sub.add_parser("plugins", help="list installed plugins").set_defaults(func=cmd_plugins)
+    sub.add_parser("gc", help="prune the change log and unreferenced blobs").set_defaults(func=cmd_gc)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        from .plugins import make_plugin_manager
+
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--config", "-c")
+        known, _ = pre.parse_known_args(argv)
+        parser = build_parser()
+        try:
+            from .app import load_config
+
+            _, pm = load_config(known.config)
+            sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            pm.hook.jmapd_commands(subparsers=sub_action)
+        except (ConfigError, PluginError):
+            make_plugin_manager  # noqa: B018 - errors are reported by the command itself
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    except (ConfigError, PluginError) as exc:
+        print(f"jmapd: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""YAML configuration: one file, typed sections, environment overrides.
+
+Each section is a dataclass whose fields carry a ``doc`` in their metadata;
+the same schema validates the file, documents it (``jmapd config sample``)
+and names the bad key in the error, so an operator never meets a stack
+trace for a typo. Plugins add sections through ``jmapd_config_schema``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENV_PREFIX = "JMAPD_"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the dotted key path at fault."""
+
+
+def doc(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field with a one-line doc used by validation and samples."""
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata={"doc": text})
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass
+class ServerConfig:
+    bind: str = doc("HOST:PORT that `jmapd serve` listens on.", "127.0.0.1:8080")
+    workers: int = doc("Worker processes started by `jmapd serve`.", 2)
+    threads: int = doc("Threads per worker running method code off the event loop.", 16)
+    base_url: str | None = doc(
+        "Public base URL (https://jmap.example.com). Null: derived from each request's Host.",
+        None,
+    )
+    data_dir: str = doc("Where the SQLite file and blobs live by default.", "./jmapd-data")
+    trusted_proxies: list[str] = doc(
+        "Peers whose X-Forwarded-For / X-Forwarded-Proto are believed.", factory=list
+    )
+
+
+@dataclass
+class DatabaseConfig:
+    url: str | None = doc(
+        "sqlite:///path/file.db or postgresql://user@host:5432/db. Null: SQLite in data_dir.",
+        None,
+    )
+
+
+@dataclass
+class BlobConfig:
+    store: str = doc("Where blob bytes live: `filesystem` or `database` (multi-host).", "filesystem")
+    path: str | None = doc("Directory of the filesystem store. Null: data_dir/blobs.", None)
+    unreferenced_ttl: int = doc(
+        "Seconds an upload no object references is kept before `jmapd gc` removes it.", 86400
+    )
+
+
+@dataclass
+class LimitsConfig:
+    max_size_upload: int = doc("Largest upload, in octets.", 50_000_000)
+    max_concurrent_upload: int = doc("Uploads one user may run at once.", 4)
+    max_size_request: int = doc("Largest API request body, in octets.", 10_000_000)
+    max_concurrent_requests: int = doc("API requests one user may run at once.", 8)
+    max_calls_in_request: int = doc("Method calls in one API request.", 64)
+    max_objects_in_get: int = doc("Objects one /get may return.", 1000)
+    max_objects_in_set: int = doc("Creates+updates+destroys one /set may hold.", 1000)
+    max_query_limit: int = doc("Largest `limit` a /query answers with.", 5000)
+    max_changes: int = doc("Ids a /changes returns when the client gives no maxChanges.", 5000)
+
+
+@dataclass
+class ChangesConfig:
+    horizon_days: int = doc(
+        "Days of change log kept; /changes from an older state is cannotCalculateChanges.", 60
+    )
+
+
+@dataclass
+class AuthConfig:
+    realm: str = doc("Realm in WWW-Authenticate.", "jmapd")
+    failure_threshold: int = doc("Failed logins before responses slow down.", 5)
+    failure_window: int = doc("Seconds over which failures are counted.", 300)
+    max_delay: float = doc("Longest delay, in seconds, added to a failing login.", 5.0)
+    cache_seconds: int = doc("Seconds a verified password is remembered in a worker.", 300)
+
+
+@dataclass
+class LogConfig:
+    level: str = doc("Log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
+    access_log: bool = doc("One structured (JSON) line per HTTP request.", True)
+
+
+@dataclass
+class CoreConfig:
+    """The whole configuration: core sections plus one per enabled plugin."""
+
+    capabilities: list[str] | None = doc(
+        "Plugins to enable by entry-point name (mail, submission, ...). Null: all installed.",
+        None,
+    )
+    server: ServerConfig = doc("HTTP server.", factory=ServerConfig)
+    database: DatabaseConfig = doc("Storage.", factory=DatabaseConfig)
+    blobs: BlobConfig = doc("Binary data.", factory=BlobConfig)
+    limits: LimitsConfig = doc("Limits advertised in the session and enforced.", factory=LimitsConfig)
+    changes: ChangesConfig = doc("Change log.", factory=ChangesConfig)
+    auth: AuthConfig = doc("Authentication.", factory=AuthConfig)
+    log: LogConfig = doc("Logging.", factory=LogConfig)
+    #: Plugin sections by name, filled in once the plugins are known.
+    plugins: dict[str, Any] = field(default_factory=dict, metadata={"internal": True})
+    #: Where the file came from, for messages.
+    source: str | None = field(default=None, metadata={"internal": True})
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'jmapd.sqlite3'}"
+
+    @property
+    def blob_path(self) -> Path:
+        return Path(self.blobs.path) if self.blobs.path else self.data_dir / "blobs"
+
+    def section(self, name: str) -> Any:
+        """A plugin's validated section (its dataclass instance)."""
+        return self.plugins[name]
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def coerce(value: Any, tp: Any, path: str) -> Any:
+    """Check ``value`` against a field type, building nested dataclasses."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return coerce(value, option, path)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{path}: bad value {value!r}")
+    if dataclasses.is_dataclass(tp):
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {type(value).__name__}")
+        return build(tp, value, path)
+    if origin is list:
+        (item_tp,) = typing.get_args(tp) or (Any,)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        return [coerce(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{path}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{path}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{path}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{path}: expected a string, got {value!r}")
+    raise ConfigError(f"{path}: unsupported type {_type_name(tp)}")
+
+
+def build(cls: Any, data: dict[str, Any], path: str = "") -> Any:
+    """Instantiate a config dataclass from a mapping, rejecting unknown keys."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise ConfigError(f"{where}: unknown key (expected one of: {', '.join(sorted(fields))})")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = coerce(value, hints[name], f"{path}.{name}" if path else name)
+    return cls(**kwargs)
+
+
+def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
+    for key in keys[:-1]:
+        nxt = data.get(key)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            data[key] = nxt
+        data = nxt
+    data[keys[-1]] = value
+
+
+def env_overrides(environ: typing.Mapping[str, str]) -> dict[str, Any]:
+    """``JMAPD_LIMITS__MAX_SIZE_UPLOAD=1000`` → ``{limits: {max_size_upload: 1000}}``.
+
+    Values are read as YAML scalars so numbers, booleans and lists work.
+    """
+    skip = {"JMAPD_CONFIG", "JMAPD_DATA_DIR", "JMAPD_TEST_DATABASE"}
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in skip:
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
+        if not keys:
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        _set_path(out, keys, value)
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def read_raw(path: str | os.PathLike[str] | None, environ: typing.Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The merged raw mapping: file (if any), then environment overrides."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    path = path or environ.get("JMAPD_CONFIG")
+    if path:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        data = loaded
+    if environ.get("JMAPD_DATA_DIR"):
+        data.setdefault("server", {})
+        if isinstance(data["server"], dict):
+            data["server"].setdefault("data_dir", environ["JMAPD_DATA_DIR"])
+    return _merge(data, env_overrides(environ))
+
+
+def load(
+    raw: dict[str, Any],
+    plugin_schemas: dict[str, Any],
+    source: str | None = None,
+) -> CoreConfig:
+    """Validate the raw mapping; plugin sections by their schema dataclass."""
+    raw = dict(raw)
+    core_keys = {f.name for f in dataclasses.fields(CoreConfig) if not f.metadata.get("internal")}
+    plugin_raw = {k: raw.pop(k) for k in list(raw) if k not in core_keys and k in plugin_schemas}
+    config = build(CoreConfig, raw)
+    for name, schema in plugin_schemas.items():
+        config.plugins[name] = coerce(plugin_raw.get(name) or {}, schema, name)
+    config.source = source
+    if config.server.workers < 1:
+        raise ConfigError("server.workers: expected at least 1")
+    if config.blobs.store not in ("filesystem", "database"):
+        raise ConfigError("blobs.store: expected `filesystem` or `database`")
+    if config.database.url and not config.database.url.startswith(
+        ("sqlite:///", "postgresql://", "postgres://")
+    ):
+        raise ConfigError("database.url: expected sqlite:///… or postgresql://…")
+    return config
+
+
+def sample(cls: Any = CoreConfig, indent: int = 0, plugin_schemas: dict[str, Any] | None = None) -> str:
+    """A commented YAML document of every key and its default."""
+    lines: list[str] = []
+    pad = "  " * indent
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        if f.metadata.get("doc"):
+            lines.append(f"{pad}# {f.metadata['doc']}")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if dataclasses.is_dataclass(default):
+            lines.append(f"{pad}{f.name}:")
+            lines.append(sample(type(default), indent + 1))
+        else:
+            dumped = yaml.safe_dump({f.name: default}, default_flow_style=True).strip()
+            lines.append(f"{pad}{dumped[1:-1] if dumped.startswith('{') else dumped}")
+    for name, schema in (plugin_schemas or {}).items():
+        lines.append(f"{pad}{name}:")
+        lines.append(sample(schema, indent + 1))
+    return "\n".join(lines)

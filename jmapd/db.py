@@ -1,0 +1,151 @@
+"""The database: one deferred Peewee database, opened per worker after fork.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout so
+readers never wait for the single writer; PostgreSQL is the scale-out
+backend. Write transactions take a per-account lock first, so concurrent
+writers to one account queue instead of deadlocking, on either backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import peewee
+
+#: Every model binds to this proxy; :func:`open_database` initialises it.
+database = peewee.DatabaseProxy()
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class JSONField(peewee.TextField):
+    """JSON stored as text on both backends, encoded with orjson."""
+
+    def db_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        import orjson
+
+        return orjson.dumps(value).decode()
+
+    def python_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        import orjson
+
+        return orjson.loads(value)
+
+
+class BlobField(peewee.BlobField):
+    """Bytes on both backends (bytea on PostgreSQL)."""
+
+    def python_value(self, value: Any) -> Any:
+        if isinstance(value, memoryview):
+            return value.tobytes()
+        return value
+
+
+def is_postgres(db: Any = None) -> bool:
+    db = db or database.obj
+    return isinstance(db, peewee.PostgresqlDatabase)
+
+
+def open_database(url: str) -> peewee.Database:
+    """Create the database for ``url`` and bind the proxy to it."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = Path(unquote(parsed.path))
+        if url.startswith("sqlite:////"):
+            path = Path("/" + unquote(parsed.path).lstrip("/"))
+        elif url.startswith("sqlite:///"):
+            path = Path(unquote(url[len("sqlite:///") :]))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db: peewee.Database = peewee.SqliteDatabase(
+            str(path),
+            pragmas={
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                "busy_timeout": 30000,
+                "synchronous": "full",
+                "cache_size": -16000,
+            },
+            check_same_thread=False,
+            timeout=30,
+        )
+    elif parsed.scheme in ("postgresql", "postgres"):
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        db = peewee.PostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")) or "postgres",
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or None,
+            port=parsed.port or 5432,
+            autoconnect=True,
+            **options,
+        )
+    else:
+        raise ValueError(f"unsupported database URL: {url}")
+    database.initialize(db)
+    return db
+
+
+def ensure_connected() -> None:
+    """Connect this thread, replacing a connection the server dropped."""
+    db = database.obj
+    if db.is_closed():
+        db.connect()
+        return
+    if is_postgres(db):
+        conn = db.connection()
+        if getattr(conn, "closed", 0):
+            db.close()
+            db.connect()
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def write_transaction(lock_key: str) -> Iterator[None]:
+    """A transaction that first serialises writers to one account.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database write lock up front, so a
+    reader never has to upgrade (the classic SQLITE_BUSY deadlock).
+    PostgreSQL: a transaction-scoped advisory lock keyed by the account.
+    Nested calls join the outer transaction.
+    """
+    db = database.obj
+    depth = getattr(_local, "depth", 0)
+    if depth:
+        _local.depth = depth + 1
+        try:
+            yield
+        finally:
+            _local.depth = depth
+        return
+    _local.depth = 1
+    try:
+        if is_postgres(db):
+            with db.atomic():
+                key = int.from_bytes(hashlib.blake2b(lock_key.encode(), digest_size=8).digest(), "big", signed=True)
+                db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+                yield
+        else:
+            with db.atomic(lock_type="IMMEDIATE"):
+                yield
+    finally:
+        _local.depth = 0
+
+
+def in_transaction() -> bool:
+    return bool(getattr(_local, "depth", 0))

@@ -1,0 +1,119 @@
+"""Every hook a jmapd plugin may implement.
+
+Hooks are called with keyword arguments only; an implementation may accept
+any subset of them. List-returning hooks are collected from every plugin;
+``firstresult`` hooks stop at the first non-None answer. Each hook is
+documented in docs/plugin_hooks.rst, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("jmapd")
+
+
+@hookspec(historic=True)
+def jmapd_add_hookspecs(pm: pluggy.PluginManager) -> None:
+    """Add hook specifications a plugin offers to other plugins."""
+
+
+@hookspec
+def jmapd_config_schema() -> tuple[str, type] | None:
+    """Declare the plugin's YAML section: ``(section name, dataclass)``.
+
+    Every field of the dataclass needs a default; the section is validated
+    at start-up and handed back as ``config.section(name)``.
+    """
+
+
+@hookspec
+def jmapd_capabilities(config: Any) -> list[Any] | None:
+    """Return the :class:`~jmapd.methods.registry.Capability` objects of the plugin."""
+
+
+@hookspec
+def jmapd_data_types(config: Any) -> list[Any] | None:
+    """Return :class:`~jmapd.methods.types.DataType` instances; their standard
+    methods are derived by the core."""
+
+
+@hookspec
+def jmapd_methods(config: Any) -> list[Any] | None:
+    """Return further :class:`~jmapd.methods.registry.Method` objects (e.g. Email/import)."""
+
+
+@hookspec
+def jmapd_models() -> list[Any] | None:
+    """Return the plugin's Peewee model classes (for tests and tooling)."""
+
+
+@hookspec
+def jmapd_migrations() -> tuple[str, Any] | None:
+    """Return ``(plugin name, migrations package)``; see :mod:`jmapd.migrate`."""
+
+
+@hookspec
+def jmapd_routes(config: Any, services: Any) -> list[tuple[str, Any]] | None:
+    """Return extra ``(path, falcon ASGI resource)`` routes."""
+
+
+@hookspec
+def jmapd_middleware(config: Any, services: Any) -> list[Any] | None:
+    """Return falcon ASGI middleware objects."""
+
+
+@hookspec(firstresult=True)
+def jmapd_authenticate(req: Any, services: Any) -> Any:
+    """Authenticate an HTTP request: a Principal, or None to let the next try.
+
+    The core's Basic/Bearer implementation runs last.
+    """
+
+
+@hookspec
+def jmapd_account_created(services: Any, account_id: str, user_name: str) -> None:
+    """A personal account was just created (set up default mailboxes, …)."""
+
+
+@hookspec
+def jmapd_account_capabilities(services: Any, account_id: str) -> list[str] | None:
+    """Capability URNs an account does NOT have (all enabled ones by default)."""
+
+
+@hookspec(firstresult=True)
+def jmapd_resolve_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
+    """Bytes of a blob the plugin derives (e.g. a MIME part of a stored email)."""
+
+
+@hookspec
+def jmapd_commands(subparsers: Any) -> None:
+    """Add ``argparse`` sub-commands (prefix them with the plugin name)."""
+
+
+@hookspec
+def jmapd_changes_committed(services: Any, account_id: str, changed: dict[str, str]) -> None:
+    """States of ``account_id`` advanced (type name → new state), after commit.
+
+    Runs in the worker that made the change; other workers and hosts learn
+    of it from the database (see the events plugin).
+    """
+
+
+@hookspec
+def jmapd_startup(services: Any) -> Any:
+    """A worker started serving (after fork). May return a coroutine, which
+    is run as a background task on the worker's event loop."""
+
+
+@hookspec
+def jmapd_shutdown(services: Any) -> None:
+    """A worker is stopping."""
+
+
+@hookspec
+def jmapd_serve_processes(config: Any) -> list[Any] | None:
+    """Callables run once per `jmapd serve`, each in a process of its own
+    beside the HTTP workers (an LMTP listener, a delivery queue)."""

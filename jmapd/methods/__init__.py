@@ -1,0 +1,1 @@
+"""Methods: the registry, the dispatcher and the standard-method engine."""

@@ -1,0 +1,53 @@
+"""Run the method calls of one request in order (RFC 8620 §3.3–3.7)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import peewee
+
+from ..protocol.envelope import CORE, Request, resolve_references
+from ..protocol.errors import MethodError
+from .context import CallContext, RequestContext
+from .registry import Registry
+
+log = logging.getLogger("jmapd.api")
+
+
+def run_calls(request: Request, rctx: RequestContext, registry: Registry) -> dict[str, Any]:
+    """The Response object; method errors never escape as exceptions."""
+    if request.created_ids is not None:
+        rctx.created_ids.update(request.created_ids)
+    using = set(request.using) | {CORE}
+    responses = rctx.responses
+    for name, args, call_id in request.calls:
+        try:
+            method = registry.methods.get(name)
+            if method is None:
+                raise MethodError("unknownMethod", f"no method {name!r}")
+            if method.capability not in using:
+                raise MethodError("unknownMethod", f"{name} needs {method.capability} in 'using'")
+            args = resolve_references(args, responses)
+            ctx = CallContext(request=rctx, method=name, call_id=call_id)
+            result = method.handler(ctx, args)
+        except MethodError as exc:
+            responses.append(["error", exc.to_args(), call_id])
+            continue
+        except peewee.OperationalError as exc:
+            log.warning("%s: database unavailable: %s", name, exc)
+            responses.append(["error", {"type": "serverUnavailable", "description": "database busy, retry"}, call_id])
+            continue
+        except Exception:
+            log.exception("%s failed", name)
+            responses.append(["error", {"type": "serverFail", "description": "internal error; see server log"}, call_id])
+            continue
+        if isinstance(result, list):
+            for response_name, response_args in result:
+                responses.append([response_name, response_args, call_id])
+        else:
+            responses.append([name, result, call_id])
+    out: dict[str, Any] = {"methodResponses": responses}
+    if request.created_ids is not None:
+        out["createdIds"] = rctx.created_ids
+    return out

@@ -1,0 +1,80 @@
+"""What plugins contribute: capabilities and methods, collected per app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .standard import WRITE_VERBS, handlers_for
+
+if TYPE_CHECKING:
+    from .context import AccountInfo, CallContext
+    from .types import DataType
+
+
+@dataclass
+class Capability:
+    """A capability URN with its session object and (if any) account object.
+
+    ``account`` is None for capabilities that are not per account (e.g.
+    websocket); otherwise a dict, or a callable ``(account_id, services) -> dict``
+    returning None when that account lacks the capability.
+    """
+
+    urn: str
+    session: dict[str, Any] | Callable[[Any], dict[str, Any]] = field(default_factory=dict)
+    account: dict[str, Any] | Callable[[AccountInfo, Any], dict[str, Any] | None] | None = None
+    requires: tuple[str, ...] = ()
+
+    def session_value(self, config: Any) -> dict[str, Any]:
+        return self.session(config) if callable(self.session) else dict(self.session)
+
+    def account_value(self, account_id: str, services: Any) -> dict[str, Any] | None:
+        if self.account is None:
+            return None
+        return self.account(account_id, services) if callable(self.account) else dict(self.account)
+
+
+@dataclass
+class Method:
+    name: str
+    handler: Callable[[CallContext, dict[str, Any]], Any]
+    capability: str
+    #: Runs in the thread pool like any other; ``writes`` only documents intent.
+    writes: bool = False
+
+
+@dataclass
+class Registry:
+    capabilities: dict[str, Capability] = field(default_factory=dict)
+    methods: dict[str, Method] = field(default_factory=dict)
+    data_types: dict[str, DataType] = field(default_factory=dict)
+
+    def add_capability(self, capability: Capability) -> None:
+        if capability.urn in self.capabilities:
+            raise ValueError(f"capability {capability.urn} registered twice")
+        self.capabilities[capability.urn] = capability
+
+    def add_method(self, method: Method) -> None:
+        if method.name in self.methods:
+            raise ValueError(f"method {method.name} registered twice")
+        self.methods[method.name] = method
+
+    def add_data_type(self, data_type: DataType) -> None:
+        if data_type.name in self.data_types:
+            raise ValueError(f"data type {data_type.name} registered twice")
+        self.data_types[data_type.name] = data_type
+        for name, handler in handlers_for(data_type).items():
+            verb = name.split("/", 1)[1]
+            self.add_method(Method(name, handler, data_type.capability, writes=verb in WRITE_VERBS))
+
+    def check(self) -> None:
+        """Every method's capability and every requirement must be registered."""
+        for method in self.methods.values():
+            if method.capability not in self.capabilities:
+                raise ValueError(f"{method.name} needs unknown capability {method.capability}")
+        for cap in self.capabilities.values():
+            for req in cap.requires:
+                if req not in self.capabilities:
+                    raise ValueError(f"{cap.urn} requires {req}, which is not enabled")

@@ -1,0 +1,96 @@
+"""/copy (RFC 8620 §5.4): between two accounts, then optionally destroy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...db import database
+from ...models import new_id
+from ...protocol.errors import MethodError, SetError
+from ...state import CREATED, current_state
+from .args import check_args
+from .set import prepare_create, run_set
+
+if TYPE_CHECKING:
+    from ..context import CallContext
+    from ..types import DataType
+
+SPEC = {
+    "fromAccountId": ("Id", True),
+    "ifFromInState": ("String", False),
+    "accountId": ("Id", True),
+    "ifInState": ("String", False),
+    "create": ("Object", True),
+    "onSuccessDestroyOriginal": ("Boolean", False),
+    "destroyFromIfInState": ("String", False),
+}
+
+
+def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
+    args = check_args(args, SPEC, getattr(dt, "copy_arguments", {}))
+    from_account = ctx.account(
+        args["fromAccountId"], dt.capability,
+        not_found="fromAccountNotFound", not_supported="fromAccountNotSupportedByMethod",
+    )
+    account = ctx.account(args["accountId"], dt.capability, write=True)
+    if from_account.id == account.id:
+        raise MethodError("invalidArguments", "fromAccountId and accountId must differ")
+    create = args["create"]
+    if len(create) > ctx.config.limits.max_objects_in_set:
+        raise MethodError("requestTooLarge")
+    if args.get("ifFromInState") is not None and args["ifFromInState"] != current_state(from_account.id, dt.name):
+        raise MethodError("stateMismatch", "ifFromInState does not match")
+    sources: dict[str, Any] = {}
+    for cid, obj in create.items():
+        if isinstance(obj, dict) and isinstance(obj.get("id"), str):
+            sources[cid] = ctx.resolve_id(obj["id"])
+    originals = dt.load(ctx, from_account.id, list(set(sources.values())), dt.default_properties(), {})
+    created: dict[str, Any] = {}
+    not_created: dict[str, Any] = {}
+    with ctx.write(account.id):
+        old_state = current_state(account.id, dt.name)
+        if args.get("ifInState") is not None and args["ifInState"] != old_state:
+            raise MethodError("stateMismatch")
+        for cid, overrides in create.items():
+            try:
+                if cid not in sources:
+                    raise SetError("invalidProperties", "the id of the record to copy is required", properties=["id"])
+                source = originals.get(sources[cid])
+                if source is None:
+                    raise SetError("notFound", f"no {dt.name} {sources[cid]} in the from account")
+                obj = dt.copy_object(ctx, from_account.id, account.id, source, overrides)
+                with database.atomic():
+                    copier = getattr(dt, "insert_copy", None)
+                    if copier is not None:
+                        result = copier(ctx, from_account.id, account.id, source, obj)
+                    else:
+                        full, filled = prepare_create(dt, ctx, obj)
+                        full["id"] = new_id(dt.id_prefix)
+                        dt.validate(ctx, account.id, full, None)
+                        extra = dt.insert(ctx, account.id, full) or {}
+                        result = {"id": full["id"], **filled, **extra}
+                ctx.changes.record(account.id, dt.name, result["id"], CREATED)
+                created[cid] = result
+                ctx.request.created_ids[cid] = result["id"]
+            except SetError as exc:
+                not_created[cid] = exc.to_json()
+    response = {
+        "fromAccountId": from_account.id,
+        "accountId": account.id,
+        "oldState": old_state,
+        "newState": current_state(account.id, dt.name),
+        "created": created or None,
+        "notCreated": not_created or None,
+    }
+    if not args.get("onSuccessDestroyOriginal") or not created:
+        return response
+    destroy = [sources[cid] for cid in created]
+    try:
+        if not ctx.principal.accounts[from_account.id].read_only:
+            set_args = {"ifInState": args.get("destroyFromIfInState")}
+            result = run_set(dt, ctx, from_account.id, set_args, {}, {}, destroy)
+        else:
+            raise MethodError("accountReadOnly")
+    except MethodError as exc:
+        return [(f"{dt.name}/copy", response), ("error", exc.to_args())]
+    return [(f"{dt.name}/copy", response), (f"{dt.name}/set", result)]

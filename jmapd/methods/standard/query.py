@@ -1,0 +1,165 @@
+"""/query and /queryChanges (RFC 8620 §5.5, §5.6)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...protocol.errors import MethodError
+from ...state import CannotCalculate, changes_since, current_state, decode_state
+from ..collation import COLLATIONS
+from .args import check_args, max_changes
+
+if TYPE_CHECKING:
+    from ..context import CallContext
+    from ..types import DataType
+
+QUERY_SPEC = {
+    "accountId": ("Id", True),
+    "filter": ("Object", False),
+    "sort": ("Object[]", False),
+    "position": ("Int", False),
+    "anchor": ("Id", False),
+    "anchorOffset": ("Int", False),
+    "limit": ("UnsignedInt", False),
+    "calculateTotal": ("Boolean", False),
+}
+QUERY_CHANGES_SPEC = {
+    "accountId": ("Id", True),
+    "filter": ("Object", False),
+    "sort": ("Object[]", False),
+    "sinceQueryState": ("String", True),
+    "maxChanges": ("Any", False),
+    "upToId": ("Id", False),
+    "calculateTotal": ("Boolean", False),
+}
+MAX_FILTER_DEPTH = 16
+
+
+def check_filter(dt: DataType, node: Any, depth: int = 0) -> None:
+    """Syntax errors are invalidArguments; conditions we cannot run, unsupportedFilter."""
+    if depth > MAX_FILTER_DEPTH:
+        raise MethodError("unsupportedFilter", "filter nested too deeply")
+    if not isinstance(node, dict):
+        raise MethodError("invalidArguments", "a filter must be an object")
+    if "operator" in node:
+        if node["operator"] not in ("AND", "OR", "NOT"):
+            raise MethodError("invalidArguments", f"unknown filter operator {node['operator']!r}")
+        conditions = node.get("conditions")
+        if set(node) - {"operator", "conditions"} or not isinstance(conditions, list):
+            raise MethodError("invalidArguments", "a FilterOperator has operator and conditions")
+        for condition in conditions:
+            check_filter(dt, condition, depth + 1)
+        return
+    for name, value in node.items():
+        if name not in dt.filters:
+            raise MethodError("unsupportedFilter", f"unsupported filter condition {name!r}")
+        if not dt.check_filter(name, value):
+            raise MethodError("invalidArguments", f"bad value for filter condition {name!r}")
+
+
+def check_sort(dt: DataType, sort: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    out = []
+    for comparator in sort or []:
+        prop = comparator.get("property")
+        if not isinstance(prop, str):
+            raise MethodError("invalidArguments", "a Comparator needs a property")
+        if "isAscending" in comparator and not isinstance(comparator["isAscending"], bool):
+            raise MethodError("invalidArguments", "isAscending must be a boolean")
+        collation = comparator.get("collation")
+        if collation is not None and not isinstance(collation, str):
+            raise MethodError("invalidArguments", "collation must be a string")
+        if prop not in dt.sorts:
+            raise MethodError("unsupportedSort", f"cannot sort by {prop!r}")
+        if collation is not None and collation not in COLLATIONS:
+            raise MethodError("unsupportedSort", f"unknown collation {collation!r}")
+        extra = getattr(dt, "check_comparator", None)
+        if extra:
+            extra(comparator)
+        out.append({"isAscending": True, **comparator})
+    return out
+
+
+def window(ids: list[str], args: dict[str, Any], max_limit: int) -> tuple[int, list[str], int | None]:
+    """Apply position/anchor/anchorOffset/limit; returns (position, ids, limit if clamped)."""
+    total = len(ids)
+    limit = args.get("limit")
+    clamped = None
+    if limit is None or limit > max_limit:
+        clamped = max_limit
+        limit = max_limit
+    anchor = args.get("anchor")
+    if anchor is not None:
+        try:
+            index = ids.index(anchor)
+        except ValueError:
+            raise MethodError("anchorNotFound") from None
+        position = max(0, index + (args.get("anchorOffset") or 0))
+    else:
+        position = args.get("position") or 0
+        if position < 0:
+            position = max(0, total + position)
+    return position, ids[position : position + limit], clamped
+
+
+def standard_query(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    args = check_args(args, QUERY_SPEC, dt.query_arguments)
+    account = ctx.account(args["accountId"], dt.capability)
+    if args.get("filter") is not None:
+        check_filter(dt, args["filter"])
+    sort = check_sort(dt, args.get("sort"))
+    checker = getattr(dt, "check_query_args", None)
+    if checker:
+        checker(ctx, args)
+    state = current_state(account.id, dt.name)
+    result = dt.query(ctx, account.id, args.get("filter"), sort, args)
+    ids = result if isinstance(result, list) else list(result)
+    position, page, clamped = window(ids, args, ctx.config.limits.max_query_limit)
+    response: dict[str, Any] = {
+        "accountId": account.id,
+        "queryState": state,
+        "canCalculateChanges": getattr(dt, "can_calculate_changes", lambda a: True)(args),
+        "position": position,
+        "ids": page,
+    }
+    if args.get("calculateTotal"):
+        response["total"] = len(ids)
+    if clamped is not None and args.get("limit") is not None:
+        response["limit"] = clamped
+    return response
+
+
+def standard_query_changes(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Generic and always correct: every object changed since the old state is
+    reported removed, and re-added at its new index if it still matches."""
+    args = check_args(args, QUERY_CHANGES_SPEC, dt.query_arguments)
+    account = ctx.account(args["accountId"], dt.capability)
+    if args.get("filter") is not None:
+        check_filter(dt, args["filter"])
+    sort = check_sort(dt, args.get("sort"))
+    limit = max_changes(args, 10**9)
+    if not getattr(dt, "can_calculate_changes", lambda a: True)(args):
+        raise MethodError("cannotCalculateChanges", "this query cannot be tracked")
+    since = decode_state(args["sinceQueryState"])
+    if since is None:
+        raise MethodError("cannotCalculateChanges", "unknown queryState")
+    state = current_state(account.id, dt.name)
+    try:
+        changes = changes_since(account.id, dt.name, since, 10**9)
+    except CannotCalculate:
+        raise MethodError("cannotCalculateChanges", "queryState too old") from None
+    touched = set(changes.updated) | set(changes.destroyed) | set(changes.created)
+    ids = list(dt.query(ctx, account.id, args.get("filter"), sort, args))
+    removed = sorted(set(changes.updated) | set(changes.destroyed))
+    added = [{"id": i, "index": n} for n, i in enumerate(ids) if i in touched]
+    if len(removed) + len(added) > limit:
+        raise MethodError("tooManyChanges")
+    response: dict[str, Any] = {
+        "accountId": account.id,
+        "oldQueryState": args["sinceQueryState"],
+        "newQueryState": state,
+        "removed": removed,
+        "added": added,
+    }
+    if args.get("calculateTotal"):
+        response["total"] = len(ids)
+    return response

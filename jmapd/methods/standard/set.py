@@ -1,0 +1,316 @@
+"""/set (RFC 8620 §5.3): create, update, destroy, each object atomic.
+
+Every object runs in its own savepoint inside the call's write
+transaction: an object that fails leaves nothing behind, the others
+commit. Changes are logged only for objects that succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ...db import database
+from ...models import new_id
+from ...protocol.errors import MethodError, SetError, invalid_properties
+from ...protocol.patch import PatchError, UnknownProperty, apply_patch
+from ...state import CREATED, DESTROYED, UPDATED, current_state
+from ..types import Invalid
+from .args import check_args
+
+if TYPE_CHECKING:
+    from ..context import CallContext
+    from ..types import DataType, Prop
+
+log = logging.getLogger("jmapd.set")
+
+SPEC = {
+    "accountId": ("Id", True),
+    "ifInState": ("String", False),
+    "create": ("Object", False),
+    "update": ("Object", False),
+    "destroy": ("String[]", False),
+}
+
+
+def resolve_refs(ctx: CallContext, prop: Prop, value: Any, path: str) -> Any:
+    """Replace ``#creationId`` references in a foreign-key property."""
+    if prop.ref is None or value is None:
+        return value
+
+    def one(v: Any, where: str) -> Any:
+        if isinstance(v, str) and v.startswith("#"):
+            real = ctx.request.created_ids.get(v[1:])
+            if real is None:
+                raise Invalid(where, f"unknown creation id {v}")
+            return real
+        return v
+
+    if prop.ref == "id":
+        return one(value, path)
+    if prop.ref == "ids" and isinstance(value, list):
+        return [one(v, f"{path}/{i}") for i, v in enumerate(value)]
+    if prop.ref == "idmap" and isinstance(value, dict):
+        return {one(k, f"{path}/{k}"): v for k, v in value.items()}
+    return value
+
+
+def validate_props(dt: DataType, obj: dict[str, Any], names: list[str] | set[str]) -> None:
+    bad: list[str] = []
+    descriptions: list[str] = []
+    for name in names:
+        prop = dt.property(name)
+        if prop is None:
+            bad.append(name)
+            continue
+        try:
+            prop.validate(obj.get(name))
+        except Invalid as exc:
+            bad.append(f"{name}/{exc.path}" if exc.path else name)
+            if exc.description:
+                descriptions.append(f"{bad[-1]}: {exc.description}")
+    if bad:
+        raise invalid_properties(*bad, description="; ".join(descriptions) or None)
+
+
+def prepare_create(dt: DataType, ctx: CallContext, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The full object to insert and the defaults the server filled in."""
+    if not isinstance(obj, dict):
+        raise SetError("invalidProperties", "object expected")
+    unknown = [k for k in obj if dt.property(k) is None]
+    server_set = [k for k in obj if k not in unknown and dt.property(k).server_set]  # type: ignore[union-attr]
+    if unknown or server_set:
+        raise invalid_properties(
+            *(unknown + server_set),
+            description="unknown or server-set properties: " + ", ".join(unknown + server_set),
+        )
+    full: dict[str, Any] = {}
+    filled: dict[str, Any] = {}
+    bad: list[str] = []
+    for name, value in obj.items():
+        prop = dt.property(name)
+        try:
+            full[name] = resolve_refs(ctx, prop, value, name)  # type: ignore[arg-type]
+        except Invalid as exc:
+            bad.append(exc.path)
+    if bad:
+        raise invalid_properties(*bad)
+    for name, prop in dt.properties.items():
+        if name in full or prop.server_set:
+            continue
+        if prop.required:
+            bad.append(name)
+            continue
+        if prop.has_default:
+            full[name] = filled[name] = prop.default_value()
+        elif prop.nullable:
+            full[name] = filled[name] = None
+    if bad:
+        raise invalid_properties(*bad, description="missing: " + ", ".join(bad))
+    validate_props(dt, full, list(full))
+    return full, filled
+
+
+def create_order(create: dict[str, Any]) -> list[str]:
+    """Creation ids ordered so that a create referencing ``#other`` runs after it."""
+    keys = list(create)
+    pending = set(keys)
+
+    def refs(value: Any, out: set[str]) -> None:
+        if isinstance(value, str):
+            if value.startswith("#") and value[1:] in pending:
+                out.add(value[1:])
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                refs(k, out)
+                refs(v, out)
+        elif isinstance(value, list):
+            for v in value:
+                refs(v, out)
+
+    deps = {}
+    for key in keys:
+        found: set[str] = set()
+        refs(create[key], found)
+        found.discard(key)
+        deps[key] = found
+    ordered: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(key: str) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            return  # cycle: fall back to request order
+        state[key] = 1
+        for dep in sorted(deps[key], key=keys.index):
+            visit(dep)
+        state[key] = 2
+        ordered.append(key)
+
+    for key in keys:
+        visit(key)
+    return ordered
+
+
+def do_create(dt: DataType, ctx: CallContext, account_id: str, cid: str, obj: Any) -> dict[str, Any]:
+    if dt.singleton:
+        raise SetError("singleton", f"{dt.name} is a singleton")
+    full, filled = prepare_create(dt, ctx, obj)
+    with database.atomic():
+        full["id"] = dt.new_id(ctx, account_id, full) if hasattr(dt, "new_id") else new_id(dt.id_prefix)
+        dt.validate(ctx, account_id, full, None)
+        extra = dt.insert(ctx, account_id, full) or {}
+    ctx.changes.record(account_id, dt.name, full["id"], CREATED)
+    return {"id": full["id"], **filled, **extra}
+
+
+def do_update(
+    dt: DataType, ctx: CallContext, account_id: str, object_id: str, patch: Any, old: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    if old is None:
+        raise SetError("notFound")
+    if not isinstance(patch, dict):
+        raise SetError("invalidPatch", "a PatchObject must be an object")
+
+    def default_for(name: str) -> tuple[bool, Any]:
+        prop = dt.property(name)
+        if prop is not None and prop.has_default:
+            return True, prop.default_value()
+        return False, None
+
+    def resolve_token(prop_name: str, depth: int, token: str) -> str:
+        prop = dt.property(prop_name)
+        if prop is not None and prop.ref == "idmap" and depth == 1 and token.startswith("#"):
+            real = ctx.request.created_ids.get(token[1:])
+            if real is None:
+                raise invalid_properties(f"{prop_name}/{token}")
+            return real
+        return token
+
+    try:
+        new, touched = apply_patch(
+            old, patch, known=lambda n: dt.property(n) is not None, default_for=default_for,
+            resolve_token=resolve_token,
+        )
+    except UnknownProperty as exc:
+        raise invalid_properties(exc.name, description=f"unknown property {exc.name}") from None
+    except PatchError as exc:
+        raise SetError("invalidPatch", str(exc)) from None
+    bad = []
+    for name in touched:
+        prop = dt.property(name)
+        assert prop is not None
+        if (prop.server_set or prop.immutable) and new.get(name) != old.get(name):
+            bad.append(name)
+    if bad:
+        raise invalid_properties(*bad, description="server-set or immutable: " + ", ".join(bad))
+    for name in touched:
+        prop = dt.property(name)
+        try:
+            new[name] = resolve_refs(ctx, prop, new.get(name), name)  # type: ignore[arg-type]
+        except Invalid as exc:
+            raise invalid_properties(exc.path) from None
+    changed = {name for name in touched if new.get(name) != old.get(name)}
+    validate_props(dt, new, touched)
+    if not changed:
+        return None
+    with database.atomic():
+        dt.validate(ctx, account_id, new, old)
+        extra = dt.replace(ctx, account_id, old, new, changed)
+    ctx.changes.record(account_id, dt.name, object_id, UPDATED, props=changed)
+    return extra or None
+
+
+def do_destroy(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, Any] | None, args: dict[str, Any]) -> None:
+    if obj is None:
+        raise SetError("notFound")
+    if dt.singleton:
+        raise SetError("singleton", f"{dt.name} is a singleton")
+    with database.atomic():
+        dt.check_destroy(ctx, account_id, obj, args)
+        dt.delete(ctx, account_id, obj, args)
+    ctx.changes.record(account_id, dt.name, obj["id"], DESTROYED)
+
+
+def standard_set(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
+    args = check_args(args, SPEC, dt.set_arguments)
+    account = ctx.account(args["accountId"], dt.capability, write=True)
+    create = args.get("create") or {}
+    update = args.get("update") or {}
+    destroy = args.get("destroy") or []
+    total = len(create) + len(update) + len(destroy)
+    limit = ctx.config.limits.max_objects_in_set
+    if total > limit:
+        raise MethodError("requestTooLarge", f"at most {limit} objects per /set")
+    response = run_set(dt, ctx, account.id, args, create, update, destroy)
+    extra = dt.after_set(ctx, account.id, args, response)
+    if extra:
+        return [(f"{dt.name}/set", response), *extra]
+    return response
+
+
+def run_set(
+    dt: DataType,
+    ctx: CallContext,
+    account_id: str,
+    args: dict[str, Any],
+    create: dict[str, Any],
+    update: dict[str, Any],
+    destroy: list[str],
+) -> dict[str, Any]:
+    created: dict[str, Any] = {}
+    updated: dict[str, Any] = {}
+    destroyed: list[str] = []
+    not_created: dict[str, Any] = {}
+    not_updated: dict[str, Any] = {}
+    not_destroyed: dict[str, Any] = {}
+    created_ids_before = dict(ctx.request.created_ids)
+    try:
+        with ctx.write(account_id):
+            old_state = current_state(account_id, dt.name)
+            if args.get("ifInState") is not None and args["ifInState"] != old_state:
+                raise MethodError("stateMismatch")
+            for cid in create_order(create):
+                try:
+                    created[cid] = do_create(dt, ctx, account_id, cid, create[cid])
+                    ctx.request.created_ids[cid] = created[cid]["id"]
+                except SetError as exc:
+                    not_created[cid] = exc.to_json()
+            destroy_ids = [ctx.resolve_id(i) for i in destroy]
+            update_ids = {ctx.resolve_id(k): v for k, v in update.items()}
+            if update_ids:
+                current = dt.load(ctx, account_id, list(update_ids), dt.default_properties(), {})
+            for object_id, patch in update_ids.items():
+                try:
+                    if object_id in destroy_ids:
+                        raise SetError("willDestroy")
+                    updated[object_id] = do_update(dt, ctx, account_id, object_id, patch, current.get(object_id))
+                    current.pop(object_id, None)
+                except SetError as exc:
+                    not_updated[object_id] = exc.to_json()
+            if destroy_ids:
+                existing = dt.load(ctx, account_id, list(dict.fromkeys(destroy_ids)), dt.default_properties(), {})
+            for object_id in destroy_ids:
+                try:
+                    if object_id in destroyed:
+                        raise SetError("notFound")
+                    do_destroy(dt, ctx, account_id, existing.get(object_id), args)
+                    destroyed.append(object_id)
+                except SetError as exc:
+                    not_destroyed[object_id] = exc.to_json()
+    except BaseException:
+        ctx.request.created_ids.clear()
+        ctx.request.created_ids.update(created_ids_before)
+        raise
+    return {
+        "accountId": account_id,
+        "oldState": old_state,
+        "newState": current_state(account_id, dt.name),
+        "created": created or None,
+        "updated": updated or None,
+        "destroyed": destroyed or None,
+        "notCreated": not_created or None,
+        "notUpdated": not_updated or None,
+        "notDestroyed": not_destroyed or None,
+    }

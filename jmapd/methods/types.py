@@ -1,0 +1,218 @@
+"""Declaring a JMAP data type: properties, rules and storage.
+
+A plugin subclasses :class:`DataType` (or :class:`~jmapd.methods.documents.DocumentType`
+for objects stored as JSON documents), lists its properties and overrides
+the storage and validation hooks it needs; the standard methods in
+``jmapd.methods.standard`` then derive /get, /changes, /set, /copy, /query
+and /queryChanges from it, with every RFC 8620 rule and error applied in
+one place.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..protocol.errors import SetError
+
+if TYPE_CHECKING:
+    from .context import CallContext
+
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+UTC_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+class Invalid(Exception):
+    """Raised by a property check; ``path`` is relative to the property."""
+
+    def __init__(self, path: str = "", description: str | None = None) -> None:
+        super().__init__(description or path)
+        self.path = path
+        self.description = description
+
+
+def is_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(ID_RE.match(value))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**53) < value < 2**53
+
+
+def _is_date(value: Any, pattern: re.Pattern[str]) -> bool:
+    if not isinstance(value, str) or not pattern.match(value):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+CHECKS: dict[str, Callable[[Any], bool]] = {
+    "String": lambda v: isinstance(v, str),
+    "Boolean": lambda v: isinstance(v, bool),
+    "Int": _is_int,
+    "UnsignedInt": lambda v: _is_int(v) and v >= 0,
+    "Number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "Id": is_id,
+    "UTCDate": lambda v: _is_date(v, UTC_DATE_RE),
+    "Date": lambda v: _is_date(v, DATE_RE),
+    "Object": lambda v: isinstance(v, dict),
+    "Any": lambda v: True,
+    "String[]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "Id[]": lambda v: isinstance(v, list) and all(is_id(x) for x in v),
+    "Object[]": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+    "Id[Boolean]": lambda v: isinstance(v, dict) and all(is_id(k) and x is True for k, x in v.items()),
+    "String[Boolean]": lambda v: isinstance(v, dict) and all(x is True for x in v.values()),
+    "String[String]": lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+}
+
+
+@dataclass
+class Prop:
+    """One property of a data type.
+
+    :param type: a key of :data:`CHECKS`.
+    :param ref: ``"id"``/``"ids"``/``"idmap"`` when the value names other
+        records, so ``#creationId`` references are resolved in it.
+    :param check: an extra validator raising :class:`Invalid`.
+    """
+
+    type: str = "Any"
+    nullable: bool = False
+    server_set: bool = False
+    immutable: bool = False
+    required: bool = False
+    default: Any = None
+    has_default: bool = False
+    ref: str | None = None
+    check: Callable[[Any], None] | None = None
+
+    def default_value(self) -> Any:
+        value = self.default() if callable(self.default) else self.default
+        return value
+
+    def validate(self, value: Any) -> None:
+        if value is None:
+            if not self.nullable:
+                raise Invalid("", "must not be null")
+            return
+        if not CHECKS[self.type](value):
+            raise Invalid("", f"expected {self.type}")
+        if self.check is not None:
+            self.check(value)
+
+
+def P(type: str = "Any", **kwargs: Any) -> Prop:
+    """Shorthand: ``P("String", default="")`` also marks ``has_default``."""
+    if "default" in kwargs:
+        kwargs.setdefault("has_default", True)
+    return Prop(type=type, **kwargs)
+
+
+class DataType:
+    """A JMAP data type and its storage; subclass and override hooks."""
+
+    #: Type name as in method names, e.g. ``Mailbox``.
+    name: ClassVar[str]
+    #: Capability URN a client must be ``using`` (and the account must have).
+    capability: ClassVar[str]
+    #: Properties by name; ``id`` is added if absent.
+    properties: ClassVar[dict[str, Prop]] = {}
+    #: Which standard methods exist for the type.
+    verbs: ClassVar[tuple[str, ...]] = ("get", "changes", "set", "query", "queryChanges")
+    #: Prefix of generated ids (one letter, helps humans reading logs).
+    id_prefix: ClassVar[str] = "x"
+    #: A singleton (VacationResponse): /set may not create or destroy.
+    singleton: ClassVar[bool] = False
+    #: Extra /get, /set, /query arguments and their defaults.
+    get_arguments: ClassVar[dict[str, Any]] = {}
+    set_arguments: ClassVar[dict[str, Any]] = {}
+    query_arguments: ClassVar[dict[str, Any]] = {}
+    #: /changes responses carry ``updatedProperties`` (Mailbox/changes).
+    reports_updated_properties: ClassVar[bool] = False
+    #: Properties whose change alone is reported in ``updatedProperties``.
+    count_properties: ClassVar[frozenset[str]] = frozenset()
+    #: Filter conditions (name → validator of the value) and sortable properties.
+    filters: ClassVar[dict[str, str]] = {}
+    sorts: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config
+        if "id" not in self.properties:
+            type(self).properties = {"id": P("Id", server_set=True, immutable=True), **self.properties}
+
+    # -- properties -------------------------------------------------------
+    def property(self, name: str) -> Prop | None:
+        """The declaration of ``name``; override for dynamic names (``header:*``)."""
+        return self.properties.get(name)
+
+    def default_properties(self) -> list[str]:
+        """Properties returned when /get has ``properties: null``."""
+        return list(self.properties)
+
+    # -- storage: override ----------------------------------------------
+    def load(
+        self, ctx: CallContext, account_id: str, ids: list[str] | None, properties: list[str], args: dict[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """Objects by id (all if ``ids`` is None), with at least ``properties``."""
+        raise NotImplementedError
+
+    def insert(self, ctx: CallContext, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Store a validated new object (``obj['id']`` is set); return any
+        further properties the server set (beyond id and defaults)."""
+        raise NotImplementedError
+
+    def replace(
+        self, ctx: CallContext, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]
+    ) -> dict[str, Any] | None:
+        """Store an updated object; return properties the server changed itself."""
+        raise NotImplementedError
+
+    def delete(self, ctx: CallContext, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def query(
+        self, ctx: CallContext, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]
+    ) -> list[str]:
+        """Ids matching ``filter`` in ``sort`` order (already validated)."""
+        raise NotImplementedError
+
+    # -- rules: override ----------------------------------------------------
+    def validate(
+        self, ctx: CallContext, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
+        """Cross-property and cross-object rules; raise :class:`SetError`."""
+
+    def check_destroy(self, ctx: CallContext, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        """Refuse a destroy (e.g. ``mailboxHasChild``) by raising SetError."""
+
+    def check_filter(self, name: str, value: Any) -> bool:
+        """Whether a filter condition value is well-typed (else invalidArguments)."""
+        from .types import CHECKS
+
+        spec = self.filters.get(name, "Any")
+        return CHECKS[spec](value) if spec in CHECKS else True
+
+    def after_set(self, ctx: CallContext, account_id: str, args: dict[str, Any], response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """Implicit calls after a /set (EmailSubmission onSuccess…)."""
+        return []
+
+    def copy_object(self, ctx: CallContext, from_account: str, to_account: str, source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        """The object to create in the target account for a /copy."""
+        obj = {k: v for k, v in source.items() if k != "id" and not self.properties.get(k, Prop()).server_set}
+        obj.update({k: v for k, v in overrides.items() if k != "id"})
+        return obj
+
+    def blob_ids(self, obj: dict[str, Any]) -> list[str]:
+        """Blobs this object keeps alive (for Blob/lookup and collection)."""
+        return []
+
+
+def not_found_error() -> SetError:
+    return SetError("notFound")

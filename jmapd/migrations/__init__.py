@@ -1,0 +1,1 @@
+"""The core's schema migrations, applied in name order by jmapd.migrate."""

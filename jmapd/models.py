@@ -1,0 +1,165 @@
+"""The core's tables: principals, accounts, state and change log, blobs.
+
+Plugin tables live in their plugins; the core only knows these.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+
+import peewee as pw
+
+from .db import BaseModel, BlobField, JSONField
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def new_id(prefix: str = "") -> str:
+    """An opaque JMAP Id: URL-safe, never starting with a dash or digit."""
+    return (prefix or "x") + secrets.token_urlsafe(9).replace("-", "A").replace("_", "B")
+
+
+class User(BaseModel):
+    name = pw.CharField(max_length=255, unique=True)
+    password_hash = pw.TextField(null=True)
+    created = pw.DateTimeField(default=now)
+    disabled = pw.BooleanField(default=False)
+
+    class Meta:
+        table_name = "jmap_user"
+
+
+class Token(BaseModel):
+    """An app password / bearer token; only its SHA-256 is stored."""
+
+    user = pw.ForeignKeyField(User, on_delete="CASCADE", backref="tokens")
+    name = pw.CharField(max_length=255)
+    token_hash = pw.CharField(max_length=64, unique=True)
+    created = pw.DateTimeField(default=now)
+    expires = pw.DateTimeField(null=True)
+    scope = pw.CharField(max_length=64, default="api")
+
+    class Meta:
+        table_name = "jmap_token"
+
+
+class Account(BaseModel):
+    id = pw.CharField(max_length=64, primary_key=True)
+    name = pw.CharField(max_length=255)
+    owner = pw.ForeignKeyField(User, on_delete="CASCADE", backref="accounts")
+    is_personal = pw.BooleanField(default=True)
+    modseq = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "jmap_account"
+
+
+class AccountAccess(BaseModel):
+    """Access of a user to an account they do not own (sharing)."""
+
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    read_only = pw.BooleanField(default=False)
+
+    class Meta:
+        table_name = "jmap_account_access"
+        indexes = ((("account", "user"), True),)
+
+
+class TypeState(BaseModel):
+    """Per account and data type: the newest change and the oldest kept."""
+
+    account_id = pw.CharField(max_length=64)
+    type_name = pw.CharField(max_length=64)
+    modseq = pw.BigIntegerField(default=0)
+    low_modseq = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "jmap_type_state"
+        primary_key = pw.CompositeKey("account_id", "type_name")
+
+
+class Change(BaseModel):
+    """One change to one object; ``props`` names the only properties touched."""
+
+    account_id = pw.CharField(max_length=64)
+    type_name = pw.CharField(max_length=64)
+    modseq = pw.BigIntegerField()
+    object_id = pw.CharField(max_length=255)
+    kind = pw.SmallIntegerField()  # 0 created, 1 updated, 2 destroyed
+    props = JSONField(null=True)
+    created = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "jmap_change"
+        indexes = ((("account_id", "type_name", "modseq"), False),)
+
+
+class Blob(BaseModel):
+    """Content-addressed bytes: one row per distinct content."""
+
+    id = pw.CharField(max_length=80, primary_key=True)
+    size = pw.BigIntegerField()
+    created = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "jmap_blob"
+
+
+class BlobData(BaseModel):
+    """Bytes of the database blob store (multi-host deployments)."""
+
+    blob_id = pw.CharField(max_length=80, primary_key=True)
+    data = BlobField()
+
+    class Meta:
+        table_name = "jmap_blob_data"
+
+
+class AccountBlob(BaseModel):
+    """A blob visible to an account: uploaded there or stored by an object."""
+
+    account_id = pw.CharField(max_length=64)
+    blob_id = pw.CharField(max_length=80)
+    type = pw.CharField(max_length=255, default="application/octet-stream")
+    created = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "jmap_account_blob"
+        primary_key = pw.CompositeKey("account_id", "blob_id")
+
+
+class BlobRef(BaseModel):
+    """An object that keeps a blob alive (and answers Blob/lookup)."""
+
+    account_id = pw.CharField(max_length=64)
+    blob_id = pw.CharField(max_length=80)
+    type_name = pw.CharField(max_length=64)
+    object_id = pw.CharField(max_length=255)
+
+    class Meta:
+        table_name = "jmap_blob_ref"
+        indexes = (
+            (("account_id", "blob_id"), False),
+            (("account_id", "type_name", "object_id"), False),
+        )
+
+
+class Document(BaseModel):
+    """Objects of plugin types that need no tables of their own (JSON documents)."""
+
+    account_id = pw.CharField(max_length=64)
+    type_name = pw.CharField(max_length=64)
+    object_id = pw.CharField(max_length=255)
+    data = JSONField()
+    created = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "jmap_document"
+        indexes = ((("account_id", "type_name", "object_id"), True),)
+
+
+CORE_MODELS = [User, Token, Account, AccountAccess, TypeState, Change, Blob, BlobData, AccountBlob, BlobRef, Document]

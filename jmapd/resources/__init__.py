@@ -1,0 +1,1 @@
+"""HTTP resources: thin — parse, call a service, serialise."""

@@ -1,0 +1,86 @@
+"""POST apiUrl: request-level checks, then the calls, in a worker thread."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+import orjson
+
+from ..methods.context import RequestContext
+from ..methods.dispatch import run_calls
+from ..protocol.envelope import CORE, depth_ok, parse_request
+from ..protocol.errors import RequestError
+from ..services import Services
+from .common import authenticate, base_url, limit_problem, send_json, send_problem
+
+log = logging.getLogger("jmapd.api")
+
+
+async def read_body(req: falcon.asgi.Request, limit: int, limit_name: str) -> bytes:
+    """The body, refusing more than ``limit`` octets without reading them all."""
+    length = req.content_length
+    if length is not None and length > limit:
+        raise limit_problem(limit_name, f"The request is larger than {limit} octets.")
+    chunks = []
+    size = 0
+    async for chunk in req.stream:
+        size += len(chunk)
+        if size > limit:
+            raise limit_problem(limit_name, f"The request is larger than {limit} octets.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_request(body: bytes, content_type: str | None) -> Any:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise RequestError("notJSON", "The request must have Content-Type application/json.")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError("notJSON", f"The request is not valid I-JSON: {exc}") from None
+    if not depth_ok(data):
+        raise RequestError("notRequest", "The request is nested too deeply.")
+    return data
+
+
+class ApiResource:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        services = self.services
+        limits = services.config.limits
+        principal = await authenticate(req, services)
+        if not services.acquire("api", principal.user_id, limits.max_concurrent_requests):
+            send_problem(resp, limit_problem("maxConcurrentRequests", "Too many concurrent requests."))
+            return
+        try:
+            body = await read_body(req, limits.max_size_request, "maxSizeRequest")
+            request = parse_request(decode_request(body, req.content_type))
+            if len(request.calls) > limits.max_calls_in_request:
+                raise limit_problem("maxCallsInRequest", f"At most {limits.max_calls_in_request} method calls per request.")
+            unknown = [u for u in request.using if u not in services.registry.capabilities and u != CORE]
+            if unknown:
+                raise RequestError("unknownCapability", f"The request used capability {unknown[0]!r}, which is not supported by this server.")
+            rctx = RequestContext(
+                principal=principal, services=services, using=set(request.using), base_url=base_url(req, services)
+            )
+
+            def work() -> dict[str, Any]:
+                try:
+                    return run_calls(request, rctx, services.registry)
+                finally:
+                    services.changes_committed(rctx.changes.committed)
+
+            result = await services.run(work)
+        except RequestError as exc:
+            log.info("request refused: %s (%s)", exc.type.rsplit(":", 1)[-1], exc.detail)
+            send_problem(resp, exc)
+            return
+        finally:
+            services.release("api", principal.user_id)
+        result["sessionState"] = services.session_state(principal)
+        send_json(resp, result)

@@ -1,0 +1,97 @@
+"""Upload and download of binary data (RFC 8620 §6.1, §6.2)."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+import falcon
+
+from ..protocol.errors import RequestError
+from ..services import Services
+from .api import read_body
+from .common import authenticate, limit_problem, send_json, send_problem
+
+#: A media type we will echo in Content-Type: token "/" token, simple params.
+MEDIA_TYPE_RE = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+    r"(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=[A-Za-z0-9!#$&^_.+-]+)*$"
+)
+#: Types a browser may render inline; everything else downloads.
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"}
+
+
+def safe_media_type(value: str | None) -> str:
+    if value and MEDIA_TYPE_RE.match(value):
+        return value
+    return "application/octet-stream"
+
+
+def content_disposition(name: str, media_type: str) -> str:
+    """An RFC 6266 header that cannot carry CR/LF or break out of its quotes."""
+    kind = "inline" if media_type.split(";")[0].strip().lower() in INLINE_TYPES else "attachment"
+    cleaned = "".join(ch for ch in name if ch.isprintable() and ch not in "\r\n\t")
+    ascii_name = "".join(ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\' else "_" for ch in cleaned) or "download"
+    encoded = urllib.parse.quote(cleaned, safe="")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
+
+
+class UploadResource:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, account_id: str) -> None:
+        services = self.services
+        limits = services.config.limits
+        principal = await authenticate(req, services)
+        account = principal.accounts.get(account_id)
+        if account is None:
+            raise falcon.HTTPNotFound(title="accountNotFound", description="No such account.")
+        if account.read_only:
+            raise falcon.HTTPForbidden(title="accountReadOnly", description="The account is read-only.")
+        if not services.acquire("upload", principal.user_id, limits.max_concurrent_upload):
+            send_problem(resp, limit_problem("maxConcurrentUpload", "Too many concurrent uploads.", status=429))
+            return
+        try:
+            try:
+                data = await read_body(req, limits.max_size_upload, "maxSizeUpload")
+            except RequestError as exc:
+                exc.status = 413
+                send_problem(resp, exc)
+                return
+            media_type = safe_media_type(req.content_type)
+            blob_id = await services.run(services.blobs.put, account.id, data, media_type)
+        finally:
+            services.release("upload", principal.user_id)
+        send_json(resp, {"accountId": account.id, "blobId": blob_id, "type": media_type, "size": len(data)}, 201)
+
+
+class DownloadResource:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, account_id: str, blob_id: str, name: str
+    ) -> None:
+        services = self.services
+        principal = await authenticate(req, services)
+        account = principal.accounts.get(account_id)
+        if account is None:
+            raise falcon.HTTPNotFound(title="Not found", description="No such blob.")
+
+        def fetch() -> bytes | None:
+            data = services.blobs.get(account.id, blob_id)
+            if data is None:
+                data = services.hook.jmapd_resolve_blob(services=services, account_id=account.id, blob_id=blob_id)
+            return data
+
+        data = await services.run(fetch)
+        if data is None:
+            raise falcon.HTTPNotFound(title="Not found", description="No such blob.")
+        media_type = safe_media_type(req.get_param("accept") or req.get_param("type"))
+        resp.content_type = media_type
+        resp.set_header("Content-Disposition", content_disposition(name, media_type))
+        resp.set_header("Cache-Control", "private, immutable, max-age=31536000")
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+        resp.data = data

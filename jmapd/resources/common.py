@@ -1,0 +1,90 @@
+"""Helpers every resource shares: JSON out, problems, authentication."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import falcon
+import orjson
+
+from ..auth import Principal
+from ..protocol.errors import RequestError
+from ..services import Services
+
+log = logging.getLogger("jmapd.http")
+
+
+def send_json(resp: falcon.asgi.Response, body: Any, status: int = 200) -> None:
+    resp.status = status
+    resp.content_type = "application/json"
+    resp.data = orjson.dumps(body)
+
+
+def send_problem(resp: falcon.asgi.Response, error: RequestError) -> None:
+    resp.status = error.status
+    resp.content_type = "application/problem+json"
+    resp.data = orjson.dumps(error.to_problem())
+
+
+def base_url(req: falcon.asgi.Request, services: Services) -> str:
+    """Absolute base for session URLs: config first, else the request's host."""
+    configured = services.config.server.base_url
+    if configured:
+        return configured.rstrip("/")
+    scheme = req.scheme
+    trusted = services.config.server.trusted_proxies
+    if trusted and req.remote_addr in trusted:
+        scheme = req.get_header("X-Forwarded-Proto") or scheme
+    return f"{scheme}://{req.netloc}{req.root_path or ''}".rstrip("/")
+
+
+def client_address(req: falcon.asgi.Request, services: Services) -> str:
+    trusted = services.config.server.trusted_proxies
+    if trusted and req.remote_addr in trusted:
+        forwarded = req.get_header("X-Forwarded-For")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+    return req.remote_addr or "unknown"
+
+
+def unauthorized(services: Services, detail: str = "Authentication required.") -> falcon.HTTPError:
+    realm = services.config.auth.realm.replace('"', "")
+    return falcon.HTTPUnauthorized(
+        title="Unauthorized",
+        description=detail,
+        headers={"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8", Bearer realm="{realm}"'},
+    )
+
+
+async def authenticate(req: falcon.asgi.Request, services: Services, scope: str = "api") -> Principal:
+    """The caller, or a 401 (after a growing delay for repeated failures).
+
+    Plugins may authenticate first (``jmapd_authenticate``); the core
+    checks HTTP Basic and Bearer.
+    """
+    principal = await services.run(lambda: services.hook.jmapd_authenticate(req=req, services=services))
+    if principal is not None:
+        return principal
+    header = req.get_header("Authorization")
+    address = client_address(req, services)
+    user_id, tried = await services.run(services.auth.authenticate_header, header, scope)
+    if user_id is None:
+        keys = [f"ip:{address}"] + ([f"user:{tried}"] if tried else [])
+        if header:
+            services.auth.throttle.fail(*keys)
+            delay = services.auth.throttle.delay(*keys)
+            if delay:
+                await asyncio.sleep(delay)
+            log.info("authentication failed from %s for %r", address, tried)
+        raise unauthorized(services)
+    principal = await services.run(services.auth.principal, user_id)
+    if principal is None:
+        raise unauthorized(services)
+    principal.scope = scope
+    return principal
+
+
+def limit_problem(limit: str, detail: str, status: int = 400) -> RequestError:
+    return RequestError("limit", detail, status=status, limit=limit)

@@ -1,0 +1,251 @@
+"""pytest plugin (entry point ``pytest11``): a real jmapd over real HTTP.
+
+One database per test session — a SQLite file, or a fresh PostgreSQL
+database when ``JMAPD_TEST_DATABASE=postgresql://…`` — shared by every
+server the tests start; each server is the real ASGI app under uvicorn on
+a loopback port, and each test makes its own users so tests never see
+each other's data. Third-party plugin authors get the same fixtures.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CORE = "urn:ietf:params:jmap:core"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _create_pg_database(url: str) -> tuple[str, Any]:
+    """A fresh database next to ``url``'s; returns its URL and a dropper."""
+    import psycopg2
+    from urllib.parse import urlparse, urlunparse
+
+    parsed = urlparse(url)
+    name = f"jmapd_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+    def drop() -> None:
+        from jmapd.db import database
+
+        try:
+            database.obj.close()
+        except Exception:
+            pass
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.close()
+
+    return urlunparse(parsed._replace(path="/" + name)), drop
+
+
+class JmapClient:
+    """A small JMAP client for tests: the calls a real client makes."""
+
+    def __init__(self, server: JmapServer, user: str, password: str) -> None:
+        import httpx
+
+        self.server = server
+        self.user = user
+        self.password = password
+        self.http = httpx.Client(base_url=server.url, auth=(user, password), timeout=30)
+        self._session: dict[str, Any] | None = None
+
+    @property
+    def session(self) -> dict[str, Any]:
+        if self._session is None:
+            resp = self.http.get("/.well-known/jmap")
+            resp.raise_for_status()
+            self._session = resp.json()
+        return self._session
+
+    @property
+    def account_id(self) -> str:
+        return str(self.session["primaryAccounts"][CORE])
+
+    def post(self, body: Any, **kwargs: Any) -> Any:
+        return self.http.post("/jmap/api", json=body, **kwargs)
+
+    def request(self, calls: list[list[Any]], using: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+        body = {"using": using if using is not None else self.server.capabilities(), "methodCalls": calls, **extra}
+        resp = self.post(body)
+        assert resp.status_code == 200, resp.text
+        return dict(resp.json())
+
+    def call(self, method: str, args: dict[str, Any] | None = None, using: list[str] | None = None) -> tuple[str, dict[str, Any]]:
+        """One call; ``accountId`` defaults to the primary account."""
+        args = dict(args or {})
+        if "accountId" not in args and not method.startswith("Core/"):
+            args["accountId"] = self.account_id
+        result = self.request([[method, args, "c0"]], using)
+        name, response, _ = result["methodResponses"][0]
+        return name, response
+
+    def ok(self, method: str, args: dict[str, Any] | None = None, using: list[str] | None = None) -> dict[str, Any]:
+        """One call that must succeed; returns its arguments."""
+        name, response = self.call(method, args, using)
+        assert name != "error", f"{method} failed: {response}"
+        return response
+
+    def upload(self, data: bytes, content_type: str = "application/octet-stream", account_id: str | None = None) -> dict[str, Any]:
+        resp = self.http.post(
+            f"/jmap/upload/{account_id or self.account_id}", content=data, headers={"Content-Type": content_type}
+        )
+        assert resp.status_code == 201, resp.text
+        return dict(resp.json())
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class JmapServer:
+    """A running jmapd (real ASGI app, real uvicorn, real database)."""
+
+    def __init__(self, services: Any, port: int, server: Any, thread: threading.Thread) -> None:
+        self.services = services
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._server = server
+        self._thread = thread
+        self._clients: list[JmapClient] = []
+
+    def capabilities(self) -> list[str]:
+        return sorted(self.services.registry.capabilities)
+
+    def make_user(self, name: str | None = None, password: str | None = None) -> tuple[str, str]:
+        from jmapd.cli import add_user
+        from jmapd.db import ensure_connected
+
+        name = name or f"u{uuid.uuid4().hex[:10]}"
+        password = password or uuid.uuid4().hex
+        ensure_connected()
+        add_user(self.services, name, password)
+        return name, password
+
+    def client(self, user: str | None = None, password: str | None = None) -> JmapClient:
+        if user is None:
+            user, password = self.make_user()
+        client = JmapClient(self, user, password or "")
+        self._clients.append(client)
+        return client
+
+    def basic(self, user: str, password: str) -> str:
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def stop(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+def start_server(raw_config: dict[str, Any], data_dir: Path, database_url: str, extra_plugins: list[Any] | None = None) -> JmapServer:
+    import uvicorn
+
+    from jmapd import config as config_mod
+    from jmapd.app import build_registry, create_app
+    from jmapd.blobs import BlobStore
+    from jmapd.plugins import make_plugin_manager
+    from jmapd.services import Services
+
+    raw = {"server": {"data_dir": str(data_dir)}, "database": {"url": database_url}, "log": {"access_log": False}}
+    for key, value in raw_config.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    pm = make_plugin_manager(raw.get("capabilities"), extra_plugins)
+    schemas = {r[0]: r[1] for r in pm.hook.jmapd_config_schema() if r}
+    cfg = config_mod.load(raw, schemas)
+    services = Services(
+        config=cfg, pm=pm, registry=build_registry(pm, cfg), blobs=BlobStore(cfg.blobs.store, cfg.blob_path)
+    )
+    app = create_app(services=services)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    return JmapServer(services, port, server, thread)
+
+
+@pytest.fixture(scope="session")
+def jmapd_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's database URL, migrated for every installed plugin."""
+    from jmapd.app import load_config
+    from jmapd.cli import run_migrations
+    from jmapd.app import build_services
+
+    base = os.environ.get("JMAPD_TEST_DATABASE")
+    drop = None
+    if base and base.startswith(("postgresql://", "postgres://")):
+        url, drop = _create_pg_database(base)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'jmapd.sqlite3'}"
+    cfg, pm = load_config(None, {"JMAPD_DATABASE__URL": url, "JMAPD_SERVER__DATA_DIR": str(tmp_path_factory.mktemp("data"))})
+    run_migrations(build_services(cfg, pm))
+    yield url
+    if drop is not None:
+        drop()
+
+
+@pytest.fixture(scope="session")
+def jmapd_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("jmapd-data")
+
+
+@pytest.fixture(scope="session")
+def jmap_server(jmapd_database: str, jmapd_data_dir: Path) -> Iterator[JmapServer]:
+    """A server with every installed plugin enabled and default limits."""
+    server = start_server({}, jmapd_data_dir, jmapd_database)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_server(jmapd_database: str, jmapd_data_dir: Path) -> Iterator[Any]:
+    """Start servers with other configurations: ``make_server({"limits": {...}})``."""
+    started: list[JmapServer] = []
+
+    def factory(raw: dict[str, Any] | None = None, extra_plugins: list[Any] | None = None) -> JmapServer:
+        server = start_server(raw or {}, jmapd_data_dir, jmapd_database, extra_plugins)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def client(jmap_server: JmapServer) -> JmapClient:
+    """A client logged in as a fresh user with a personal account."""
+    return jmap_server.client()

@@ -1,0 +1,3 @@
+def test_echo(client):
+    name, args = client.call("Core/echo", {"hello": True, "high": 5})
+    assert (name, args) == ("Core/echo", {"hello": True, "high": 5})
