@@ -170,7 +170,9 @@ def parse_types(value: QueryValue) -> frozenset[str] | None:
         return None
     names = [part.strip() for part in text.split(",")]
     if names == [""]:
-        raise ValueError("'types' must be '*' or a comma-separated list of type names, got an empty value")
+        raise ValueError(
+            "'types' must be '*' or a comma-separated list of type names, got an empty value"
+        )
     for name in names:
         if name == "*":
             raise ValueError("'types' may be '*' only on its own")

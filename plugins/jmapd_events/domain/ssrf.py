@@ -75,7 +75,9 @@ _BLOCKED_V6: tuple[tuple[IPNetwork, str], ...] = (
 _GLOBAL_UNICAST_V6 = _N("2000::/3")
 _NAT64 = _N("64:ff9b::/96")
 _MAPPED = _N("::ffff:0:0/96")
-_HOST_RE = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
+_HOST_RE = re.compile(
+    r"^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$"
+)
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
@@ -125,7 +127,9 @@ class SSRFPolicy:
                 pass
             name = entry.lower().rstrip(".")
             if not _HOST_RE.match(name):
-                raise ValueError(f"push allow-list entry is neither a CIDR nor a host name: {raw!r}")
+                raise ValueError(
+                    f"push allow-list entry is neither a CIDR nor a host name: {raw!r}"
+                )
             hosts.add(name)
         object.__setattr__(self, "_networks", tuple(nets))
         object.__setattr__(self, "_hosts", frozenset(hosts))

@@ -104,7 +104,9 @@ def filter_types(change: Mapping[str, object], types: Collection[str] | None) ->
     return result if result["changed"] else None
 
 
-def filter_accounts(change: Mapping[str, object], account_ids: Collection[str]) -> StateChange | None:
+def filter_accounts(
+    change: Mapping[str, object], account_ids: Collection[str]
+) -> StateChange | None:
     """Keep only accounts the subscriber may currently see; None if nothing remains.
 
     Access can be revoked while a notification is queued, so check at send time.
@@ -247,7 +249,9 @@ class DeliveryPolicy:
         if not retryable:
             return DeliveryOutcome(Action.DROP, reason=reason)
         if attempt >= self.max_attempts:
-            return DeliveryOutcome(Action.DROP, reason=f"{reason}; gave up after {attempt} attempts")
+            return DeliveryOutcome(
+                Action.DROP, reason=f"{reason}; gave up after {attempt} attempts"
+            )
         delay = self.backoff(attempt, rng)
         hinted = parse_retry_after(retry_after, now=now) if status in (429, 503) else None
         if hinted is not None:

@@ -166,7 +166,9 @@ class VapidKey:
         """Value of the RFC 9749 session capability object."""
         return {"applicationServerKey": self._public_b64}
 
-    def jwt(self, endpoint_url: str, subject: str, ttl: int = 12 * 3600, *, now: float | None = None) -> str:
+    def jwt(
+        self, endpoint_url: str, subject: str, ttl: int = 12 * 3600, *, now: float | None = None
+    ) -> str:
         """ES256-signed JWT with aud/exp/sub as RFC 8292 §2 requires.
 
         ``ttl`` is capped to 24h rather than rejected, since exceeding it only
@@ -176,7 +178,11 @@ class VapidKey:
         if ttl <= 0:
             raise ValueError("ttl must be positive")
         issued = int(time.time() if now is None else now)
-        claims = {"aud": audience_of(endpoint_url), "exp": issued + min(ttl, MAX_TTL), "sub": subject}
+        claims = {
+            "aud": audience_of(endpoint_url),
+            "exp": issued + min(ttl, MAX_TTL),
+            "sub": subject,
+        }
         header = {"typ": "JWT", "alg": "ES256"}
         signing_input = (
             b64url_encode(_compact_json(header)) + "." + b64url_encode(_compact_json(claims))

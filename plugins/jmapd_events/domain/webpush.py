@@ -156,9 +156,7 @@ def encrypt(
     return header + record
 
 
-def decrypt(
-    body: bytes, ua_private_key: ec.EllipticCurvePrivateKey, auth_b64url: str
-) -> bytes:
+def decrypt(body: bytes, ua_private_key: ec.EllipticCurvePrivateKey, auth_b64url: str) -> bytes:
     """Receiver (user agent) side of :func:`encrypt`, for tests and fake push services.
 
     Accepts exactly one record, as RFC 8291 mandates, and checks the padding

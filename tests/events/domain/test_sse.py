@@ -41,7 +41,10 @@ def parse_stream(raw: bytes) -> list[dict]:
 def test_state_event_shape():
     sc = {"@type": "StateChange", "changed": {"a1": {"Email": "s9"}}}
     raw = state_event(sc, "42")
-    assert raw == b'event: state\nid: 42\ndata: {"@type":"StateChange","changed":{"a1":{"Email":"s9"}}}\n\n'
+    assert (
+        raw
+        == b'event: state\nid: 42\ndata: {"@type":"StateChange","changed":{"a1":{"Email":"s9"}}}\n\n'
+    )
     (ev,) = parse_stream(raw)
     assert ev["event"] == "state" and ev["id"] == "42" and json.loads(ev["data"]) == sc
 
@@ -127,7 +130,9 @@ def test_types_variants():
     assert parse_types(["*"]) is None
 
 
-@pytest.mark.parametrize("value", ["", ",", "Email,", "Email,,Thread", "*,Email", "Em ail", "1Email", "Email;Drop"])
+@pytest.mark.parametrize(
+    "value", ["", ",", "Email,", "Email,,Thread", "*,Email", "Em ail", "1Email", "Email;Drop"]
+)
 def test_bad_types(value):
     with pytest.raises(ValueError, match="types"):
         parse_types(value)
@@ -145,7 +150,9 @@ def test_closeafter_list_forms():
         parse_closeafter(["state", "no"])
 
 
-@pytest.mark.parametrize("value", ["-1", "abc", "1.5", " 5", "+5", "1e3", "5s", "99999999999999999"])
+@pytest.mark.parametrize(
+    "value", ["-1", "abc", "1.5", " 5", "+5", "1e3", "5s", "99999999999999999"]
+)
 def test_bad_ping(value):
     with pytest.raises(ValueError, match="ping"):
         parse_ping(value)
@@ -153,7 +160,16 @@ def test_bad_ping(value):
 
 @pytest.mark.parametrize(
     ("requested", "effective"),
-    [("0", 0), ("1", 30), ("29", 30), ("30", 30), ("120", 120), ("300", 300), ("301", 300), ("86400", 300)],
+    [
+        ("0", 0),
+        ("1", 30),
+        ("29", 30),
+        ("30", 30),
+        ("120", 120),
+        ("300", 300),
+        ("301", 300),
+        ("86400", 300),
+    ],
 )
 def test_ping_clamped_to_default_policy(requested, effective):
     assert parse_ping(requested) == (int(requested), effective)

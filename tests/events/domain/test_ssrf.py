@@ -78,7 +78,18 @@ def test_blocked_reason(ip, reason):
 
 
 @pytest.mark.parametrize(
-    "ip", [PUBLIC_V4, "8.8.8.8", "1.1.1.1", "100.63.255.255", "100.128.0.0", "172.32.0.1", PUBLIC_V6, "::ffff:8.8.8.8", "64:ff9b::808:808"]
+    "ip",
+    [
+        PUBLIC_V4,
+        "8.8.8.8",
+        "1.1.1.1",
+        "100.63.255.255",
+        "100.128.0.0",
+        "172.32.0.1",
+        PUBLIC_V6,
+        "::ffff:8.8.8.8",
+        "64:ff9b::808:808",
+    ],
 )
 def test_public_addresses_pass(ip):
     assert blocked_reason(ip) is None
@@ -154,7 +165,9 @@ def test_cidr_allow_list():
 def test_wildcard_host_allow_list():
     res = fake_resolver({"ntfy.lan.example": ["192.168.1.5"], "lan.example": ["192.168.1.6"]})
     policy = SSRFPolicy(allow_list=("*.lan.example",))
-    assert check_push_url("https://NTFY.lan.example./x", policy, resolver=res).address == "192.168.1.5"
+    assert (
+        check_push_url("https://NTFY.lan.example./x", policy, resolver=res).address == "192.168.1.5"
+    )
     with pytest.raises(PushURLRejected):
         check_push_url("https://lan.example/x", policy, resolver=res)
 

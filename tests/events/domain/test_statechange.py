@@ -25,14 +25,22 @@ from jmapd_events.domain.statechange import (
 def test_state_change_shape_matches_rfc_example():
     sc = state_change(
         {
-            "a3123": {"Email": "d35ecb040aab", "EmailDelivery": "428d565f2440", "CalendarEvent": "87accfac587a"},
+            "a3123": {
+                "Email": "d35ecb040aab",
+                "EmailDelivery": "428d565f2440",
+                "CalendarEvent": "87accfac587a",
+            },
             "a43461d": {"Mailbox": "0af7a512ce70", "CalendarEvent": "7a4297cecd76"},
             "empty": {},
         }
     )
     assert sc["@type"] == "StateChange"
     assert sc["changed"] == {
-        "a3123": {"Email": "d35ecb040aab", "EmailDelivery": "428d565f2440", "CalendarEvent": "87accfac587a"},
+        "a3123": {
+            "Email": "d35ecb040aab",
+            "EmailDelivery": "428d565f2440",
+            "CalendarEvent": "87accfac587a",
+        },
         "a43461d": {"Mailbox": "0af7a512ce70", "CalendarEvent": "7a4297cecd76"},
     }
 
@@ -58,7 +66,10 @@ def test_coalesce_latest_wins_and_merges_accounts():
             state_change({"a": {"Email": "2"}}),
         ]
     )
-    assert merged == {"@type": "StateChange", "changed": {"a": {"Email": "2", "Mailbox": "m1"}, "b": {"Email": "x"}}}
+    assert merged == {
+        "@type": "StateChange",
+        "changed": {"a": {"Email": "2", "Mailbox": "m1"}, "b": {"Email": "x"}},
+    }
 
 
 def test_coalesce_nothing():
@@ -75,7 +86,9 @@ def test_filter_types():
     sc = state_change({"a": {"Email": "1", "Mailbox": "2"}, "b": {"Thread": "3"}})
     assert filter_types(sc, None) == sc
     assert filter_types(sc, ["Email"]) == state_change({"a": {"Email": "1"}})
-    assert filter_types(sc, frozenset({"Thread", "Mailbox"})) == state_change({"a": {"Mailbox": "2"}, "b": {"Thread": "3"}})
+    assert filter_types(sc, frozenset({"Thread", "Mailbox"})) == state_change(
+        {"a": {"Mailbox": "2"}, "b": {"Thread": "3"}}
+    )
     assert filter_types(sc, ["CalendarEvent"]) is None
     assert filter_types(sc, []) is None
 
@@ -185,7 +198,9 @@ def test_429_honours_retry_after_seconds_and_date():
     assert out.action is Action.RETRY and out.delay == 120
     now = 1_700_000_000.0
     date = "Tue, 14 Nov 2023 22:18:20 GMT"  # now + 300 s
-    assert policy.decide(429, 1, retry_after=date, now=now, rng=FixedRandom(0)).delay == pytest.approx(300)
+    assert policy.decide(
+        429, 1, retry_after=date, now=now, rng=FixedRandom(0)
+    ).delay == pytest.approx(300)
     # A tiny Retry-After never shortens the backoff; a huge one is capped.
     assert policy.decide(429, 4, retry_after="1", rng=FixedRandom(0)).delay == 40
     assert policy.decide(429, 1, retry_after="999999999").delay == 86400

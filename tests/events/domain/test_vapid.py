@@ -43,12 +43,18 @@ def test_authorization_header_signature_and_claims():
     token, k = _parse_header(value)
     assert k == key.public_key_b64url
     claims = _verify_jwt(token, k)
-    assert claims == {"aud": "https://push.example.net", "exp": NOW + 3600, "sub": "mailto:admin@example.org"}
+    assert claims == {
+        "aud": "https://push.example.net",
+        "exp": NOW + 3600,
+        "sub": "mailto:admin@example.org",
+    }
 
 
 def test_tampered_jwt_does_not_verify():
     key = VapidKey.generate()
-    token, k = _parse_header(key.authorization_header("https://push.example/x", "https://example.org/", 60))
+    token, k = _parse_header(
+        key.authorization_header("https://push.example/x", "https://example.org/", 60)
+    )
     head, claims, sig = token.split(".")
     forged = base64.urlsafe_b64encode(b'{"aud":"https://evil.example","exp":1,"sub":"mailto:a@b"}')
     with pytest.raises(InvalidSignature):
@@ -60,13 +66,17 @@ def test_tampered_jwt_does_not_verify():
 
 def test_ttl_is_capped_at_24h():
     key = VapidKey.generate()
-    claims = _verify_jwt(key.jwt("https://p.example/", "mailto:a@b.c", 10 * 86400, now=NOW), key.public_key_b64url)
+    claims = _verify_jwt(
+        key.jwt("https://p.example/", "mailto:a@b.c", 10 * 86400, now=NOW), key.public_key_b64url
+    )
     assert claims["exp"] == NOW + MAX_TTL == NOW + 86400
     with pytest.raises(ValueError):
         key.jwt("https://p.example/", "mailto:a@b.c", 0)
 
 
-@pytest.mark.parametrize("subject", ["", "admin@example.org", "mailto:", "http://example.org", "https://", "xmpp:a@b"])
+@pytest.mark.parametrize(
+    "subject", ["", "admin@example.org", "mailto:", "http://example.org", "https://", "xmpp:a@b"]
+)
 def test_bad_subject_rejected(subject):
     with pytest.raises(ValueError, match="subject"):
         VapidKey.generate().jwt("https://p.example/", subject)

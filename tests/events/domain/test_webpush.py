@@ -18,15 +18,17 @@ from jmapd_events.domain.webpush import (
 
 # RFC 8291 Appendix A.
 PLAINTEXT = b"When I grow up, I want to be a watermelon"
-AS_PUBLIC = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8"
+AS_PUBLIC = (
+    "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8"
+)
 AS_PRIVATE = "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw"
-UA_PUBLIC = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"
+UA_PUBLIC = (
+    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"
+)
 UA_PRIVATE = "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94"
 SALT = "DGv6ra1nlYgDCS1FRnbzlw"
 AUTH = "BTBZMqHH6r4Tts7J_aSIgg"
-EXPECTED = (
-    "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
-)
+EXPECTED = "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
 
 
 def _priv(b64: str) -> ec.EllipticCurvePrivateKey:
@@ -34,7 +36,9 @@ def _priv(b64: str) -> ec.EllipticCurvePrivateKey:
 
 
 def _pub_b64(key: ec.EllipticCurvePrivateKey) -> str:
-    return b64url_encode(key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+    return b64url_encode(
+        key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    )
 
 
 def test_rfc8291_vector_keys_are_consistent():
@@ -44,7 +48,9 @@ def test_rfc8291_vector_keys_are_consistent():
 
 
 def test_rfc8291_appendix_a_ciphertext():
-    body = encrypt(PLAINTEXT, UA_PUBLIC, AUTH, sender_key=_priv(AS_PRIVATE), salt=b64url_decode(SALT))
+    body = encrypt(
+        PLAINTEXT, UA_PUBLIC, AUTH, sender_key=_priv(AS_PRIVATE), salt=b64url_decode(SALT)
+    )
     assert b64url_encode(body) == EXPECTED
 
 
@@ -145,7 +151,9 @@ def test_webpush_error_is_value_error():
 
 
 def test_push_headers():
-    h = push_headers(ttl=60, encrypted=True, urgency="low", topic="abc_-", authorization="vapid t=x, k=y")
+    h = push_headers(
+        ttl=60, encrypted=True, urgency="low", topic="abc_-", authorization="vapid t=x, k=y"
+    )
     assert h == {
         "Content-Type": "application/json",
         "TTL": "60",
