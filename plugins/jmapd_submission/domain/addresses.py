@@ -158,8 +158,10 @@ def _check_domain(domain: str, allow_smtputf8: bool) -> tuple[str, str] | None:
                 return "invalidDomain", f"invalid domain label {label!r}"
         elif not allow_smtputf8:
             return "nonAscii", "internationalised domain requires SMTPUTF8"
-        elif label.startswith("-") or label.endswith("-") or not all(
-            c.isalnum() or c == "-" for c in label
+        elif (
+            label.startswith("-")
+            or label.endswith("-")
+            or not all(c.isalnum() or c == "-" for c in label)
         ):
             return "invalidDomain", f"invalid domain label {label!r}"
     return None
@@ -236,14 +238,37 @@ _VALUE_UTF8 = re.compile(r"[\x21-\x3c\x3e-\x7e\u0080-\U0010ffff]+\Z")
 # Keywords whose decoded value is re-encoded as xtext (RFC 3461 §4, RFC 4954 §5).
 _XTEXT_KEYWORDS = frozenset({"ENVID", "ORCPT", "AUTH"})
 _MAIL_ONLY = frozenset(
-    {"SIZE", "BODY", "RET", "ENVID", "SMTPUTF8", "AUTH", "HOLDFOR", "HOLDUNTIL",
-     "MT-PRIORITY", "BY", "REQUIRETLS"}
+    {
+        "SIZE",
+        "BODY",
+        "RET",
+        "ENVID",
+        "SMTPUTF8",
+        "AUTH",
+        "HOLDFOR",
+        "HOLDUNTIL",
+        "MT-PRIORITY",
+        "BY",
+        "REQUIRETLS",
+    }
 )
 _RCPT_ONLY = frozenset({"NOTIFY", "ORCPT", "RRVS"})
 _NO_VALUE = frozenset({"SMTPUTF8", "REQUIRETLS"})
 _NEEDS_VALUE = frozenset(
-    {"SIZE", "BODY", "RET", "ENVID", "AUTH", "HOLDFOR", "HOLDUNTIL", "MT-PRIORITY", "BY",
-     "NOTIFY", "ORCPT", "RRVS"}
+    {
+        "SIZE",
+        "BODY",
+        "RET",
+        "ENVID",
+        "AUTH",
+        "HOLDFOR",
+        "HOLDUNTIL",
+        "MT-PRIORITY",
+        "BY",
+        "NOTIFY",
+        "ORCPT",
+        "RRVS",
+    }
 )
 _HOLDUNTIL = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})\Z", re.IGNORECASE

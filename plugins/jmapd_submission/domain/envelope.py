@@ -291,9 +291,13 @@ def derive_envelope(
     parameters.
     """
     sender_values = get_all(headers, "Sender")
-    field_name, values = ("sender", sender_values) if sender_values else (
-        "from",
-        get_all(headers, "From"),
+    field_name, values = (
+        ("sender", sender_values)
+        if sender_values
+        else (
+            "from",
+            get_all(headers, "From"),
+        )
     )
 
     def invalid_email(detail: str) -> EnvelopeResult:
