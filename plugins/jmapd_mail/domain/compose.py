@@ -1,0 +1,386 @@
+"""Build MIME octets from an Email/set create object (RFC 8621 §4.6).
+
+Validation is strict: everything §4.6 calls invalid raises ComposeError with
+the property path, so the method layer can answer invalidProperties rather
+than silently writing a message the client did not ask for. Missing blobs are
+collected and reported together as BlobNotFoundError (→ blobNotFound/notFound).
+
+Body layout when textBody/htmlBody/attachments are given (the spec leaves it to
+the server; this is what mainstream clients produce):
+
+    text + html              -> multipart/alternative(text, html)
+    inline parts with a cid  -> multipart/related(<body>, inline...)   (HTML only)
+    other attachments        -> multipart/mixed(<body>, attachments...)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from .format import (
+    ComposeError,
+    check_list,
+    check_str,
+    fold,
+    format_form,
+    format_legacy_name,
+    format_param,
+)
+from .headers import parse_header_property
+from .mime import parse_structured
+from .parse import CONVENIENCE
+
+__all__ = ["ComposeError", "BlobNotFoundError", "compose_message"]
+
+GetBlob = Callable[[str], "bytes | None"]
+
+_SERVER_SET = {"id", "blobId", "threadId", "size", "hasAttachment", "preview", "headers"}
+_PASSTHROUGH = {"mailboxIds", "keywords", "receivedAt"}
+_BODY_PROPS = {"bodyStructure", "textBody", "htmlBody", "attachments", "bodyValues"}
+_PART_PROPS = {"partId", "blobId", "size", "name", "type", "charset", "disposition", "cid",
+               "language", "location", "subParts"}
+# Part properties and the header field each one represents (for duplicate detection).
+_PART_HEADER_OF = {"type": "content-type", "charset": "content-type", "disposition": "content-disposition",
+                   "cid": "content-id", "language": "content-language", "location": "content-location"}
+_TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
+_MEDIA_RE = re.compile(f"{_TOKEN}/{_TOKEN}")
+_TOKEN_RE = re.compile(_TOKEN)
+MAX_DEPTH = 20
+
+
+class BlobNotFoundError(Exception):
+    """Referenced blobs that get_blob could not return; maps to SetError blobNotFound."""
+
+    def __init__(self, not_found: list[str]) -> None:
+        super().__init__("blobs not found: " + ", ".join(not_found))
+        self.not_found = not_found
+
+
+class _Node:
+    def __init__(self, headers: list[str], body: bytes | None = None, children: list[_Node] | None = None,
+                 ctype: str = "text/plain", origin: tuple[dict, str] | None = None) -> None:
+        self.headers, self.body, self.children, self.ctype = headers, body, children, ctype
+        self.origin = origin  # (part object, path prefix) it was built from, if any
+
+
+def _content_type_override(obj: dict) -> str | None:
+    """Media type from a part's header:Content-Type property, if it has one."""
+    for key, value in obj.items():
+        if key.startswith("header:") and key[7:].split(":", 1)[0].lower() == "content-type":
+            if isinstance(value, list):
+                value = value[-1] if value else None
+            ctype, _ = parse_structured(value if isinstance(value, str) else None)
+            return ctype if ctype and "/" in ctype else "text/plain"
+    return None
+
+
+def _header_props(obj: dict, path: str, seen: dict[str, str], *, top: bool) -> list[str]:
+    """Header lines from `header:` (and, at top level, convenience) properties of obj."""
+    lines: list[str] = []
+    for key, value in obj.items():
+        if top and key in CONVENIENCE:
+            name, form = CONVENIENCE[key]
+            want_all = False
+        elif key.startswith("header:"):
+            try:
+                name, form, want_all = parse_header_property(key)
+            except ValueError as exc:
+                raise ComposeError(f"{path}{key}", str(exc)) from None
+        else:
+            continue
+        lname = name.lower()
+        if lname in seen:
+            raise ComposeError(f"{path}{key}", f"header field also given as {seen[lname]}")
+        seen[lname] = f"{path}{key}"
+        if top and lname.startswith("content-"):
+            raise ComposeError(f"{path}{key}", "Content-* header fields belong on body parts")
+        if lname == "content-transfer-encoding":
+            raise ComposeError(f"{path}{key}", "Content-Transfer-Encoding must not be given")
+        if value is None:
+            continue
+        values = check_list(value, f"{path}{key}") if want_all else [value]
+        for i, v in enumerate(values):
+            vpath = f"{path}{key}/{i}" if want_all else f"{path}{key}"
+            if v is None:
+                raise ComposeError(vpath, "null is not a header value")
+            lines.append(fold(name, format_form(v, form, vpath)) if form != "asRaw" else f"{name}:{format_form(v, form, vpath)}")
+    return lines
+
+
+class _Composer:
+    def __init__(self, email: dict, get_blob: GetBlob) -> None:
+        self.email, self.get_blob = email, get_blob
+        self.missing: list[str] = []
+        self.used_parts: set[str] = set()
+        self.values = self._body_values(email.get("bodyValues"))
+
+    def _body_values(self, bv: Any) -> dict[str, str]:
+        if bv is None:
+            return {}
+        if not isinstance(bv, dict):
+            raise ComposeError("bodyValues", "must be an object")
+        out = {}
+        for pid, val in bv.items():
+            p = f"bodyValues/{pid}"
+            if not isinstance(val, dict):
+                raise ComposeError(p, "must be an EmailBodyValue object")
+            for flag in ("isEncodingProblem", "isTruncated"):
+                if val.get(flag) not in (None, False):
+                    raise ComposeError(f"{p}/{flag}", "must be false or omitted")
+            if not isinstance(val.get("value"), str):
+                raise ComposeError(f"{p}/value", "must be a string")
+            out[pid] = val["value"]  # body text: CR/LF are content here, not injection
+        return out
+
+    # -- parts ------------------------------------------------------------------
+    def part(self, obj: Any, path: str, depth: int, *, leaf_only: bool = False, default_type: str | None = None) -> _Node:
+        if not isinstance(obj, dict):
+            raise ComposeError(path, "must be an EmailBodyPart object")
+        if depth > MAX_DEPTH:
+            raise ComposeError(path, "body structure nested too deeply")
+        pre = f"{path}/"
+        for key in obj:
+            if key == "headers":
+                raise ComposeError(pre + key, "headers must be set as individual header: properties")
+            if key not in _PART_PROPS and not key.startswith("header:"):
+                raise ComposeError(pre + key, "unknown EmailBodyPart property")
+        seen: dict[str, str] = {}
+        for prop, hname in _PART_HEADER_OF.items():
+            if obj.get(prop) is not None:
+                seen.setdefault(hname, pre + prop)
+        extra = _header_props(obj, pre, seen, top=False)
+        ctype = obj.get("type")
+        if ctype is not None:
+            ctype = check_str(ctype, pre + "type").lower()
+            if not _MEDIA_RE.fullmatch(ctype):
+                raise ComposeError(pre + "type", "invalid media type")
+        subparts = obj.get("subParts")
+        if subparts is not None or (ctype or "").startswith("multipart/"):
+            if leaf_only:
+                raise ComposeError(pre + ("subParts" if subparts is not None else "type"), "must be a single, non-multipart part")
+            if _content_type_override(obj) is not None:
+                raise ComposeError(pre + "subParts", "give the multipart type with the type property")
+            return self._multipart(obj, pre, ctype or "multipart/mixed", subparts, extra, depth)
+        return self._leaf(obj, pre, ctype or default_type, extra)
+
+    def _common(self, obj: dict, pre: str) -> tuple[list[str], str | None]:
+        lines: list[str] = []
+        name = obj.get("name")
+        if name is not None:
+            check_str(name, pre + "name")
+        disp = obj.get("disposition")
+        if disp is not None:
+            disp = check_str(disp, pre + "disposition").lower()
+            if not _TOKEN_RE.fullmatch(disp):
+                raise ComposeError(pre + "disposition", "invalid disposition")
+            lines.append(fold("Content-Disposition", " " + disp + (format_param("filename", name) if name else "")))
+        if obj.get("cid") is not None:
+            cid = check_str(obj["cid"], pre + "cid", allow_empty=False)
+            if re.search(r"[\s<>]", cid):
+                raise ComposeError(pre + "cid", "invalid Content-ID")
+            lines.append(f"Content-ID: <{cid}>")
+        if obj.get("language") is not None:
+            langs = check_list(obj["language"], pre + "language")
+            for i, lang in enumerate(langs):
+                if not _TOKEN_RE.fullmatch(check_str(lang, f"{pre}language/{i}")):
+                    raise ComposeError(f"{pre}language/{i}", "invalid language tag")
+            if langs:
+                lines.append(fold("Content-Language", " " + ", ".join(langs)))
+        if obj.get("location") is not None:
+            loc = check_str(obj["location"], pre + "location", allow_empty=False)
+            if re.search(r"\s", loc):
+                raise ComposeError(pre + "location", "invalid URI")
+            lines.append(fold("Content-Location", " " + loc))
+        return lines, name
+
+    def _multipart(self, obj: dict, pre: str, ctype: str, subparts: Any, extra: list[str], depth: int) -> _Node:
+        if not ctype.startswith("multipart/"):
+            raise ComposeError(pre + "type", "a part with subParts must be multipart/*")
+        for key in ("partId", "blobId", "charset", "size"):
+            if obj.get(key) is not None:
+                raise ComposeError(pre + key, "not allowed on a multipart part")
+        if subparts is None or not check_list(subparts, pre + "subParts"):
+            raise ComposeError(pre + "subParts", "a multipart part needs at least one sub-part")
+        children = [self.part(s, f"{pre}subParts/{i}", depth + 1) for i, s in enumerate(subparts)]
+        lines, _name = self._common(obj, pre)
+        return _Node(lines + extra, children=children, ctype=ctype, origin=(obj, pre))
+
+    def _leaf(self, obj: dict, pre: str, ctype: str | None, extra: list[str]) -> _Node:
+        ct_override = _content_type_override(obj)
+        if ct_override is not None:
+            ctype = ct_override
+        part_id, blob_id = obj.get("partId"), obj.get("blobId")
+        if part_id is not None and blob_id is not None:
+            raise ComposeError(pre + "blobId", "partId and blobId are mutually exclusive")
+        charset = obj.get("charset")
+        if part_id is not None:
+            part_id = check_str(part_id, pre + "partId", allow_empty=False)
+            for key in ("charset", "size"):
+                if obj.get(key) is not None:
+                    raise ComposeError(pre + key, f"{key} must be omitted when partId is given")
+            if part_id not in self.values:
+                raise ComposeError(pre + "partId", "partId not found in bodyValues")
+            if part_id in self.used_parts:
+                raise ComposeError(pre + "partId", "partId used twice")
+            self.used_parts.add(part_id)
+            ctype = ctype or "text/plain"
+            text = self.values[part_id].replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+            data = text.encode("utf-8")
+            charset = "utf-8" if ctype.startswith("text/") else None
+        elif blob_id is not None:
+            blob_id = check_str(blob_id, pre + "blobId", allow_empty=False)
+            ctype = ctype or "application/octet-stream"
+            if charset is not None:
+                charset = check_str(charset, pre + "charset")
+                if not _TOKEN_RE.fullmatch(charset):
+                    raise ComposeError(pre + "charset", "invalid charset")
+            blob = self.get_blob(blob_id)
+            if blob is None:
+                if blob_id not in self.missing:
+                    self.missing.append(blob_id)
+                blob = b""
+            data = bytes(blob)
+        else:
+            raise ComposeError(pre + "partId", "a body part needs partId or blobId")
+        lines, name = self._common(obj, pre)
+        ct = " " + ctype + (format_param("charset", charset) if charset else "")
+        if name:
+            ct += format_legacy_name(name)
+        cte, body = _encode_body(data, ctype, text_from_values=part_id is not None)
+        head = [] if ct_override else [fold("Content-Type", ct)]
+        head += [*lines, f"Content-Transfer-Encoding: {cte}", *extra]
+        return _Node(head, body=body, ctype=ctype, origin=(obj, pre))
+
+    # -- message ------------------------------------------------------------------
+    def body(self) -> _Node:
+        email = self.email
+        if "bodyStructure" in email and email["bodyStructure"] is not None:
+            for key in ("textBody", "htmlBody", "attachments"):
+                if email.get(key) is not None:
+                    raise ComposeError(key, "not allowed together with bodyStructure")
+            return self.part(email["bodyStructure"], "bodyStructure", 0)
+        alt: list[_Node] = []
+        text_node = html_node = None
+        for key, want in (("textBody", "text/plain"), ("htmlBody", "text/html")):
+            parts = email.get(key)
+            if parts is None:
+                continue
+            if len(check_list(parts, key)) != 1:
+                raise ComposeError(key, "must contain exactly one body part")
+            node = self.part(parts[0], f"{key}/0", 0, leaf_only=True, default_type=want)
+            if node.ctype != want:
+                raise ComposeError(f"{key}/0/type", f"must be {want}")
+            alt.append(node)
+            text_node, html_node = (node, html_node) if want == "text/plain" else (text_node, node)
+        if len(alt) == 2:
+            main = _Node([], children=alt, ctype="multipart/alternative")
+        elif alt:
+            main = alt[0]
+        else:
+            main = _Node(["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 7bit"], body=b"")
+        inline: list[_Node] = []
+        mixed: list[_Node] = []
+        for i, att in enumerate(check_list(email.get("attachments") or [], "attachments")):
+            node = self.part(att, f"attachments/{i}", 0, leaf_only=True)
+            if isinstance(att, dict) and att.get("cid") and att.get("disposition") != "attachment" and html_node:
+                inline.append(node)
+            else:
+                mixed.append(node)
+        if inline:
+            main = _Node([], children=[main, *inline], ctype="multipart/related")
+        if mixed:
+            main = _Node([], children=[main, *mixed], ctype="multipart/mixed")
+        return main
+
+    def compose(self, *, now: datetime | None, message_id_domain: str) -> bytes:
+        email = self.email
+        for key in email:
+            if key in _SERVER_SET:
+                raise ComposeError(key, "server-set property cannot be given")
+            if key not in _PASSTHROUGH and key not in _BODY_PROPS and key not in CONVENIENCE and not key.startswith("header:"):
+                raise ComposeError(key, "unknown Email property")
+        seen: dict[str, str] = {}
+        top = _header_props(email, "", seen, top=True)
+        root = self.body()
+        unused = [pid for pid in self.values if pid not in self.used_parts]
+        if unused:
+            raise ComposeError(f"bodyValues/{unused[0]}", "not referenced by any body part")
+        if self.missing:
+            raise BlobNotFoundError(self.missing)
+        # Header fields of the root part become message header fields: no clashes allowed.
+        if root.origin is not None:
+            obj, pre = root.origin
+            for key in obj:
+                if key.startswith("header:") and key[7:].split(":", 1)[0].lower() in seen:
+                    raise ComposeError(pre + key, "header field already set on the Email")
+        emitted = {line.split(":", 1)[0].lower() for line in top}
+        if "message-id" not in emitted:
+            top.append(f"Message-ID: <{uuid.uuid4().hex}@{message_id_domain}>")
+        if "date" not in emitted:
+            top.append("Date: " + format_datetime((now or datetime.now(UTC)).replace(microsecond=0)))
+        if "mime-version" not in emitted:
+            top.append("MIME-Version: 1.0")
+        root.headers = top + root.headers
+        return _render(root)
+
+
+def _encode_body(data: bytes, ctype: str, *, text_from_values: bool) -> tuple[str, bytes]:
+    """Pick the lightest safe transfer encoding for the content."""
+    if ctype in ("message/rfc822", "message/global"):  # RFC 2046: no base64/QP for message/*
+        if data.isascii() and all(len(line) <= 998 for line in data.split(b"\n")):
+            return "7bit", data
+        return ("8bit" if all(len(line) <= 998 for line in data.split(b"\n")) else "binary"), data
+    is_text = ctype.startswith("text/") or text_from_values
+    if is_text:
+        lf = data.replace(b"\r\n", b"\n")
+        if b"\r" not in lf and b"\x00" not in lf:
+            if lf.isascii() and all(len(line) <= 998 for line in lf.split(b"\n")):
+                return "7bit", lf.replace(b"\n", b"\r\n")
+            if sum(b >= 0x80 for b in lf) * 5 <= len(lf):
+                qp = binascii.b2a_qp(lf, quotetabs=False, istext=True, header=False)
+                return "quoted-printable", qp.replace(b"\n", b"\r\n")
+    return "base64", base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+def _render(node: _Node) -> bytes:
+    if node.children is None:
+        head = "\r\n".join(node.headers) + "\r\n\r\n"
+        return head.encode("utf-8") + (node.body or b"")
+    rendered = [_render(c) for c in node.children]
+    boundary = "=_" + secrets.token_hex(12)
+    while any(boundary.encode() in r for r in rendered):  # pragma: no cover - 96 random bits
+        boundary = "=_" + secrets.token_hex(12)
+    ct = fold("Content-Type", f' {node.ctype}; boundary="{boundary}"')
+    head = "\r\n".join([*node.headers, ct]) + "\r\n\r\n"
+    delim = b"--" + boundary.encode()
+    out = [head.encode("utf-8")]
+    for r in rendered:
+        out += [delim, b"\r\n", r, b"\r\n"]
+    out += [delim, b"--\r\n"]
+    return b"".join(out)
+
+
+def compose_message(
+    email: dict[str, Any],
+    get_blob: GetBlob,
+    *,
+    now: datetime | None = None,
+    message_id_domain: str = "localhost",
+) -> bytes:
+    """Return the RFC 5322 octets (CRLF) for an Email/set create object.
+
+    Raises ComposeError (→ invalidProperties, properties=[error.path]) or
+    BlobNotFoundError (→ blobNotFound, notFound=error.not_found). Date comes from
+    sentAt, else `now`; a Message-ID is generated unless given (§4.6 MUST).
+    """
+    if not isinstance(email, dict):
+        raise ComposeError("", "Email must be an object")
+    return _Composer(email, get_blob).compose(now=now, message_id_domain=message_id_domain)
