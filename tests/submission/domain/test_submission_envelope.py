@@ -101,7 +101,10 @@ def test_invalid_recipients_listed():
 def test_no_and_too_many_recipients():
     empty = parse_envelope({"mailFrom": {"email": "a@b.com"}, "rcptTo": []})
     assert empty.set_error == {"type": "noRecipients"}
-    many = {"mailFrom": {"email": "a@b.com"}, "rcptTo": [{"email": f"u{i}@b.com"} for i in range(4)]}
+    many = {
+        "mailFrom": {"email": "a@b.com"},
+        "rcptTo": [{"email": f"u{i}@b.com"} for i in range(4)],
+    }
     result = parse_envelope(many, max_recipients=3)
     assert result.set_error == {"type": "tooManyRecipients", "maxRecipients": 3}
     assert parse_envelope(many, max_recipients=4).ok
@@ -180,7 +183,9 @@ def test_identity_substitution():
     headers = hdrs("From: someone-else@example.com\nTo: x@example.net")
     result = derive_envelope(headers, identity_email="me@example.com")
     assert result.envelope.mail_from.email == "me@example.com"
-    ok = derive_envelope(hdrs("From: Me@Example.com\nTo: x@example.net"), identity_email="me@example.com")
+    ok = derive_envelope(
+        hdrs("From: Me@Example.com\nTo: x@example.net"), identity_email="me@example.com"
+    )
     assert ok.envelope.mail_from.email == "Me@Example.com"
     wildcard = derive_envelope(
         hdrs("From: sales@example.com\nTo: x@example.net"), identity_email="*@example.com"

@@ -16,8 +16,15 @@ from jmapd_submission.domain.lmtp import (
     TransientDeliveryError,
 )
 
-USERS = {"alice@example.com", "bob@example.com", "flaky@example.com", "broken@example.com",
-         "bounce@example.com", "slow@example.com", "weird@example.com"}
+USERS = {
+    "alice@example.com",
+    "bob@example.com",
+    "flaky@example.com",
+    "broken@example.com",
+    "bounce@example.com",
+    "slow@example.com",
+    "weird@example.com",
+}
 
 
 class Store:
