@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import socket
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from jmapd_submission.domain.envelope import Address, Envelope, strip_bcc
 from jmapd_submission.domain.relay import (
     Outcome,
+    RecipientResult,
     RelayConfig,
     RetryPolicy,
     Security,
@@ -276,8 +279,6 @@ def test_config_requires_both_credentials():
 
 def test_given_up_is_final():
     server_reply = flatten_reply(451, b"4.3.0 later")
-    from jmapd_submission.domain.relay import RecipientResult
-
     r = RecipientResult("a@b.c", 451, server_reply, Outcome.TEMPORARY)
     assert r.given_up().delivery_status() == {
         "smtpReply": "451 4.3.0 later",
@@ -321,3 +322,39 @@ def test_retry_policy_expiry():
     start = datetime(2024, 1, 1, tzinfo=UTC)
     assert not policy.expired(start, start + timedelta(days=4, hours=23))
     assert policy.expired(start, start + timedelta(days=5))
+
+
+def test_connection_lost_during_data():
+    """A peer that hangs up at DATA: accepted recipients become temporary,
+    recipients already refused keep their permanent RCPT reply."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 scripted.test ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250 scripted.test\r\n")
+                elif verb == b"MAIL":
+                    conn.sendall(b"250 2.1.0 OK\r\n")
+                elif verb == b"RCPT":
+                    refused = b"nobody@" in line
+                    conn.sendall(b"550 5.1.1 Unknown\r\n" if refused else b"250 2.1.5 OK\r\n")
+                else:  # DATA: drop the connection
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        result = send(plain(port), envelope("bob@example.net", "nobody@example.net"), MESSAGE)
+    finally:
+        thread.join(5)
+        listener.close()
+    assert result.temporary == ["bob@example.net"]
+    assert result.permanent == ["nobody@example.net"]
+    assert result.recipients[0].reply.startswith("421 4.4.2")
