@@ -275,8 +275,10 @@ def send(config: RelayConfig, envelope: Envelope, message: bytes) -> RelayResult
 
     ``message`` should already have had Bcc stripped (see
     ``envelope.strip_bcc``).  Never raises for network or protocol
-    failures: those become per-recipient results.  Blocking; run it in a
-    thread.
+    failures: those become per-recipient results.  Raises ``ValueError``
+    only for an envelope that was not validated (``parse_envelope`` /
+    ``derive_envelope``) and cannot be put on the wire safely.  Blocking;
+    run it in a thread.
     """
     message = normalize_line_endings(message)
     status = config.accepted_status
@@ -326,7 +328,7 @@ def send(config: RelayConfig, envelope: Envelope, message: bytes) -> RelayResult
             code, text = exc.smtp_code, exc.smtp_error
         reply = flatten_reply(code, text)
         for email, (rcode, rreply) in rcpt_replies.items():
-            if code == 250:
+            if 200 <= code < 300:
                 settle(email, rcode, rreply, Outcome.ACCEPTED)
             else:
                 settle(email, code, reply, classify(code))
