@@ -222,24 +222,27 @@ def prune(horizon_days: int) -> int:
     return prune_before(cutoff)
 
 
-def prune_before(cutoff: datetime.datetime) -> int:
+def prune_before(cutoff: datetime.datetime, account_id: str | None = None) -> int:
+    where = Change.created < cutoff
+    if account_id is not None:
+        where &= Change.account_id == account_id
     marks = (
         Change.select(Change.account_id, Change.type_name, pw.fn.MAX(Change.modseq).alias("top"))
-        .where(Change.created < cutoff)
+        .where(where)
         .group_by(Change.account_id, Change.type_name)
         .tuples()
     )
     removed = 0
-    for account_id, type_name, top in list(marks):
+    for acc, type_name, top in list(marks):
         TypeState.update(low_modseq=top).where(
-            (TypeState.account_id == account_id)
+            (TypeState.account_id == acc)
             & (TypeState.type_name == type_name)
             & (TypeState.low_modseq < top)
         ).execute()
         removed += (
             Change.delete()
             .where(
-                (Change.account_id == account_id)
+                (Change.account_id == acc)
                 & (Change.type_name == type_name)
                 & (Change.modseq <= top)
             )

@@ -32,8 +32,9 @@ def free_port() -> int:
 
 def _create_pg_database(url: str) -> tuple[str, Any]:
     """A fresh database next to ``url``'s; returns its URL and a dropper."""
-    import psycopg2
     from urllib.parse import urlparse, urlunparse
+
+    import psycopg2
 
     parsed = urlparse(url)
     name = f"jmapd_test_{uuid.uuid4().hex[:10]}"
@@ -85,7 +86,9 @@ class JmapClient:
 
     @property
     def account_id(self) -> str:
-        return str(self.session["primaryAccounts"][CORE])
+        """The user's personal account."""
+        accounts = self.session["accounts"]
+        return next(i for i, a in accounts.items() if a["isPersonal"])
 
     def post(self, body: Any, **kwargs: Any) -> Any:
         return self.http.post("/jmap/api", json=body, **kwargs)
@@ -172,7 +175,13 @@ def start_server(raw_config: dict[str, Any], data_dir: Path, database_url: str, 
     from jmapd.plugins import make_plugin_manager
     from jmapd.services import Services
 
-    raw = {"server": {"data_dir": str(data_dir)}, "database": {"url": database_url}, "log": {"access_log": False}}
+    raw: dict[str, Any] = {
+        "server": {"data_dir": str(data_dir)},
+        "database": {"url": database_url},
+        "log": {"access_log": False},
+        # Every test client comes from 127.0.0.1: only throttling tests lower this.
+        "auth": {"failure_threshold": 10_000},
+    }
     for key, value in raw_config.items():
         if isinstance(value, dict) and isinstance(raw.get(key), dict):
             raw[key] = {**raw[key], **value}
@@ -200,9 +209,8 @@ def start_server(raw_config: dict[str, Any], data_dir: Path, database_url: str, 
 @pytest.fixture(scope="session")
 def jmapd_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The session's database URL, migrated for every installed plugin."""
-    from jmapd.app import load_config
+    from jmapd.app import build_services, load_config
     from jmapd.cli import run_migrations
-    from jmapd.app import build_services
 
     base = os.environ.get("JMAPD_TEST_DATABASE")
     drop = None

@@ -1,0 +1,140 @@
+"""Session resource and authentication (RFC 8620 §2, issue #2 auth points)."""
+
+import base64
+
+import httpx
+import pytest
+
+CORE = "urn:ietf:params:jmap:core"
+
+
+def test_session_shape_and_absolute_urls(jmap_server, client):
+    session = client.session
+    assert session["username"] == client.user
+    for key in ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl"):
+        assert session[key].startswith(jmap_server.url + "/"), key
+    assert "{accountId}" in session["downloadUrl"] and "{blobId}" in session["downloadUrl"]
+    assert "{name}" in session["downloadUrl"] and "{type}" in session["downloadUrl"]
+    assert "{accountId}" in session["uploadUrl"]
+    for var in ("{types}", "{closeafter}", "{ping}"):
+        assert var in session["eventSourceUrl"]
+    core = session["capabilities"][CORE]
+    for limit in (
+        "maxSizeUpload", "maxConcurrentUpload", "maxSizeRequest", "maxConcurrentRequests",
+        "maxCallsInRequest", "maxObjectsInGet", "maxObjectsInSet", "collationAlgorithms",
+    ):
+        assert limit in core
+    account_id = session["primaryAccounts"]["urn:ietf:params:jmap:blob"]
+    assert CORE not in session["primaryAccounts"]  # not an account capability
+    account = session["accounts"][account_id]
+    assert account["isPersonal"] is True and account["isReadOnly"] is False
+    assert "urn:ietf:params:jmap:blob" in account["accountCapabilities"]
+    assert isinstance(session["state"], str) and session["state"]
+
+
+def test_session_state_is_stable(client):
+    first = client.http.get("/.well-known/jmap").json()["state"]
+    second = client.http.get("/.well-known/jmap").json()["state"]
+    assert first == second
+
+
+def test_session_url_follows_request_host(jmap_server, client):
+    resp = client.http.get("/.well-known/jmap", headers={"Host": "mail.example.test:8443"})
+    assert resp.json()["apiUrl"] == "http://mail.example.test:8443/jmap/api"
+
+
+def test_base_url_from_config(make_server):
+    server = make_server({"server": {"base_url": "https://jmap.example.com/"}})
+    client = server.client()
+    assert client.session["apiUrl"] == "https://jmap.example.com/jmap/api"
+
+
+def test_no_credentials_is_401_with_challenge(jmap_server):
+    resp = httpx.get(jmap_server.url + "/.well-known/jmap")
+    assert resp.status_code == 401
+    assert "Basic" in resp.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic Og==",  # ":" only
+        "Basic " + base64.b64encode(b"nocolon").decode(),
+        "Basic !!!notbase64",
+        "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),
+        "Basic",
+        "Bearer",
+        "Bearer    x y",
+        "Digest foo",
+        "Basic " + "A" * 10000,
+    ],
+)
+def test_malformed_credentials_are_401_never_500(jmap_server, header):
+    resp = httpx.get(jmap_server.url + "/.well-known/jmap", headers={"Authorization": header})
+    assert resp.status_code == 401
+
+
+def test_unknown_user_and_wrong_password_look_alike(jmap_server):
+    name, _ = jmap_server.make_user()
+    wrong = httpx.get(jmap_server.url + "/.well-known/jmap", auth=(name, "wrong"))
+    unknown = httpx.get(jmap_server.url + "/.well-known/jmap", auth=("nobody-" + name, "wrong"))
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.content == unknown.content
+    assert wrong.headers["WWW-Authenticate"] == unknown.headers["WWW-Authenticate"]
+
+
+def test_bearer_token_and_revocation(jmap_server):
+    from jmapd.auth import create_token
+    from jmapd.db import ensure_connected
+    from jmapd.models import Token, User
+
+    name, _ = jmap_server.make_user()
+    ensure_connected()
+    token = create_token(User.get(User.name == name), "phone")
+    ok = httpx.get(jmap_server.url + "/.well-known/jmap", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200 and ok.json()["username"] == name
+    Token.delete().where(Token.name == "phone").execute()
+    gone = httpx.get(jmap_server.url + "/.well-known/jmap", headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 401
+
+
+def test_scoped_token_cannot_call_api(jmap_server):
+    from jmapd.auth import create_token
+    from jmapd.db import ensure_connected
+    from jmapd.models import User
+
+    name, _ = jmap_server.make_user()
+    ensure_connected()
+    token = create_token(User.get(User.name == name), "es", scope="eventsource", ttl=60)
+    resp = httpx.get(jmap_server.url + "/.well-known/jmap", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 401
+
+
+def test_repeated_failures_slow_down(make_server):
+    import time
+
+    server = make_server({"auth": {"failure_threshold": 2, "max_delay": 0.6}})
+    name, password = server.make_user()
+    url = server.url + "/.well-known/jmap"
+    for _ in range(3):
+        httpx.get(url, auth=(name, "bad"))
+    started = time.monotonic()
+    assert httpx.get(url, auth=(name, "bad")).status_code == 401
+    assert time.monotonic() - started >= 0.25
+    # the right password still works (the delay only applies to failures)
+    started = time.monotonic()
+    assert httpx.get(url, auth=(name, password)).status_code == 200
+
+
+def test_health_endpoints_need_no_auth(jmap_server):
+    assert httpx.get(jmap_server.url + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(jmap_server.url + "/readyz").json() == {"status": "ok"}
+
+
+def test_another_users_account_is_not_found(jmap_server):
+    alice = jmap_server.client()
+    bob = jmap_server.client()
+    name, args = alice.call("Note/get", {"accountId": bob.account_id, "ids": None})
+    assert name == "error" and args["type"] == "accountNotFound"
+    name, args = alice.call("Note/get", {"accountId": "nonexistent", "ids": None})
+    assert name == "error" and args["type"] == "accountNotFound"

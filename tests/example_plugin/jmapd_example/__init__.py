@@ -1,0 +1,1 @@
+"""An example third-party capability: notes in folders (urn:example:notes)."""
