@@ -1,0 +1,102 @@
+"""The stable in-process API other plugins use (delivery, submission).
+
+These functions are the contract with plugins/jmapd_submission: their
+signatures do not change without both sides agreeing. They run on the
+caller's thread, open their own transaction where they write, and never
+require a JMAP request context.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+from jmapd.db import ensure_connected, write_transaction
+from jmapd.state import ChangeLog
+
+from . import defaults, store
+from .domain.parse import parse_message
+from .models import Email
+
+__all__ = ["deliver", "find_mailbox", "email_raw", "email_headers", "MailboxNotFound"]
+
+
+class MailboxNotFound(LookupError):
+    """The target mailbox of a delivery does not exist in the account."""
+
+
+def deliver(
+    services: Any,
+    account_id: str,
+    raw: bytes,
+    *,
+    mailbox_id: str | None = None,
+    mailbox_role: str = "inbox",
+    keywords: Iterable[str] = (),
+    received_at: datetime.datetime | None = None,
+) -> str:
+    """Import one message into ``account_id`` and return the new Email id.
+
+    The message goes to ``mailbox_id`` if given, else to the Mailbox with
+    ``mailbox_role`` (inbox by default); :class:`MailboxNotFound` if neither
+    exists. Parsing happens before the write transaction so the account's
+    lock is held only for the inserts; the blob is durable before commit.
+    After commit the changes-committed hook fires (push, etc.).
+    """
+    ensure_connected()
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise TypeError("raw must be bytes")
+    raw = bytes(raw)
+    parsed = parse_message(raw)
+    if received_at is not None and received_at.tzinfo is not None:
+        received_at = received_at.astimezone(datetime.UTC).replace(tzinfo=None)
+    for keyword in keywords:
+        if not store.valid_keyword(keyword):
+            raise ValueError(f"invalid keyword {keyword!r}")
+    changes = ChangeLog()
+    with write_transaction(account_id):
+        target = mailbox_id
+        if target is not None:
+            if not store.existing_mailboxes(account_id, [target]):
+                raise MailboxNotFound(f"no mailbox {target} in account {account_id}")
+        else:
+            target = defaults.find_mailbox(account_id, role=mailbox_role)
+            if target is None:
+                raise MailboxNotFound(f"no {mailbox_role} mailbox in account {account_id}")
+        result = store.create_email(
+            services, changes, account_id, raw, [target], list(keywords), received_at, parsed=parsed
+        )
+        changes.flush()
+    services.changes_committed(changes.committed)
+    return str(result["id"])
+
+
+def find_mailbox(account_id: str, *, role: str | None = None, name: str | None = None) -> str | None:
+    """The id of the account's Mailbox with this role and/or exact name, or None."""
+    ensure_connected()
+    return defaults.find_mailbox(account_id, role=role, name=name)
+
+
+def email_raw(services: Any, account_id: str, email_id: str) -> bytes | None:
+    """The raw RFC 5322 octets of an Email, or None if the account has no such Email."""
+    ensure_connected()
+    row = Email.select(Email.blob_id).where((Email.account_id == account_id) & (Email.id == email_id)).first()
+    if row is None:
+        return None
+    return services.blobs.read(row.blob_id)
+
+
+def email_headers(account_id: str, email_id: str) -> dict[str, Any]:
+    """Parsed addresses and ids of an Email, for submission (envelope, Bcc).
+
+    Keys: from, sender, to, cc, bcc (lists of {name, email} or None),
+    messageId (list of ids or None), subject (str or None). Empty dict if
+    the Email does not exist.
+    """
+    ensure_connected()
+    row = Email.select(Email.summary).where((Email.account_id == account_id) & (Email.id == email_id)).first()
+    if row is None:
+        return {}
+    summary = row.summary
+    return {key: summary.get(key) for key in ("from", "sender", "to", "cc", "bcc", "messageId", "subject")}

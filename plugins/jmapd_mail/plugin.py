@@ -1,0 +1,49 @@
+"""Hook implementations of the mail plugin, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmapd import hookimpl
+from jmapd.methods.registry import Capability
+
+from . import migrations
+from .capability import CORE, MAIL, account_capability
+from .config import MailConfig
+
+
+@hookimpl
+def jmapd_config_schema() -> tuple[str, type]:
+    return ("mail", MailConfig)
+
+
+@hookimpl
+def jmapd_capabilities(config: Any) -> list[Capability]:
+    return [
+        Capability(
+            MAIL,
+            session={},
+            account=lambda account_id, services: account_capability(services.config),
+            requires=(CORE,),
+        )
+    ]
+
+
+@hookimpl
+def jmapd_migrations() -> tuple[str, Any]:
+    return ("mail", migrations)
+
+
+@hookimpl
+def jmapd_models() -> list[Any]:
+    from .models import MODELS
+
+    return list(MODELS)
+
+
+@hookimpl
+def jmapd_account_created(services: Any, account_id: str, user_name: str) -> None:
+    from .defaults import create_default_mailboxes
+
+    if services.config.section("mail").default_mailboxes:
+        create_default_mailboxes(account_id)

@@ -1,0 +1,247 @@
+"""Storing Emails: the one place rows, threads, indexes and change records are written.
+
+Every writer (Email/set, Email/import, Email/copy, delivery through api.py)
+goes through these functions inside an open write transaction, so counts,
+threads and the three type states (Email, Mailbox, Thread) always move
+together.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+from jmapd.models import new_id
+from jmapd.state import CREATED, DESTROYED, UPDATED
+
+from . import search
+from .domain.parse import ParsedMessage, parse_message
+from .models import Email, EmailHeader, EmailKeyword, EmailMailbox, Mailbox, ThreadRef
+from .threads import assign_thread
+
+COUNT_PROPS = ("totalEmails", "unreadEmails", "totalThreads", "unreadThreads")
+SUMMARY_KEYS = (
+    "messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc", "replyTo", "subject", "sentAt",
+)
+BAD_KEYWORD_CHARS = set('(){]%*"\\')
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def format_utc(value: datetime.datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(value: str) -> datetime.datetime:
+    """A JMAP UTCDate/Date as naive UTC (the database's convention)."""
+    dt = datetime.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(datetime.UTC).replace(tzinfo=None)
+    return dt
+
+
+def valid_keyword(keyword: Any) -> bool:
+    """RFC 8621 §4.1.1: 1–255 of %x21–%x7e, none of ( ) { ] % * " \\."""
+    return (
+        isinstance(keyword, str)
+        and 0 < len(keyword) <= 255
+        and all(0x21 <= ord(c) <= 0x7E and c not in BAD_KEYWORD_CHARS for c in keyword)
+    )
+
+
+def is_unread(keywords: Iterable[str]) -> bool:
+    kw = set(keywords)
+    return "$seen" not in kw and "$draft" not in kw
+
+
+def _sort_text(addresses: list[dict[str, Any]] | None) -> str:
+    if not addresses:
+        return ""
+    first = addresses[0]
+    return (first.get("name") or first.get("email") or "").casefold()
+
+
+def touch_mailboxes(changes: Any, account_id: str, mailbox_ids: Iterable[str]) -> None:
+    """Record that the counts (only) of these Mailboxes changed."""
+    for mailbox_id in sorted(set(mailbox_ids)):
+        changes.record(account_id, "Mailbox", mailbox_id, UPDATED, props=COUNT_PROPS)
+
+
+def thread_mailboxes(account_id: str, thread_ids: Iterable[str]) -> set[str]:
+    """Mailboxes holding any Email of these Threads (their unreadThreads may move)."""
+    ids = list(set(thread_ids))
+    if not ids:
+        return set()
+    rows = (
+        EmailMailbox.select(EmailMailbox.mailbox_id)
+        .where((EmailMailbox.account_id == account_id) & EmailMailbox.thread_id.in_(ids))
+        .distinct()
+        .tuples()
+    )
+    return {r[0] for r in rows}
+
+
+def existing_mailboxes(account_id: str, ids: Iterable[str]) -> set[str]:
+    ids = list(ids)
+    if not ids:
+        return set()
+    rows = Mailbox.select(Mailbox.id).where((Mailbox.account_id == account_id) & Mailbox.id.in_(ids)).tuples()
+    return {r[0] for r in rows}
+
+
+def create_email(
+    services: Any,
+    changes: Any,
+    account_id: str,
+    raw: bytes,
+    mailbox_ids: Iterable[str],
+    keywords: Iterable[str] = (),
+    received_at: datetime.datetime | None = None,
+    parsed: ParsedMessage | None = None,
+) -> dict[str, Any]:
+    """Store a new Email (caller holds the write transaction); returns id, blobId, threadId, size.
+
+    The raw octets become a durable blob before any row referencing them is
+    written; the message is parsed here (or by the caller) exactly once.
+    """
+    mailbox_ids = list(dict.fromkeys(mailbox_ids))
+    keywords = sorted({k.lower() for k in keywords})
+    if parsed is None:
+        parsed = parse_message(raw)
+    received_at = (received_at or utcnow()).replace(microsecond=0)
+    blob_id = services.blobs.put(account_id, raw, "message/rfc822")
+    email_id = new_id("M")
+    props = parsed.props
+    thread_id, thread_is_new = assign_thread(changes, account_id, email_id, props)
+    sent_at = None
+    if props.get("sentAt"):
+        try:
+            sent_at = parse_utc(props["sentAt"])
+        except ValueError:
+            sent_at = None
+    unread = is_unread(keywords)
+    summary = {k: props.get(k) for k in SUMMARY_KEYS}
+    summary["preview"] = parsed.preview
+    message_ids = props.get("messageId") or []
+    seq = Email.insert(
+        id=email_id, account_id=account_id, thread_id=thread_id, blob_id=blob_id, size=len(raw),
+        received_at=received_at, sent_at=sent_at, message_id=message_ids[0] if message_ids else None,
+        subject_sort=(props.get("subject") or "").casefold(), from_sort=_sort_text(props.get("from")),
+        to_sort=_sort_text(props.get("to")), has_attachment=parsed.has_attachment, unread=unread,
+        keywords=keywords, summary=summary, parsed=parsed.to_json(),
+    ).execute()
+    if mailbox_ids:
+        EmailMailbox.insert_many(
+            [
+                {"account_id": account_id, "email_id": email_id, "mailbox_id": m, "thread_id": thread_id,
+                 "received_at": received_at, "unread": unread}
+                for m in mailbox_ids
+            ]
+        ).execute()
+    if keywords:
+        EmailKeyword.insert_many([{"account_id": account_id, "email_id": email_id, "keyword": k} for k in keywords]).execute()
+    _index_headers(account_id, email_id, parsed)
+    search.index_email(seq, account_id, parsed.search_fields(services.config.section("mail").search_max_chars))
+    services.blobs.add_ref(account_id, blob_id, "Email", email_id)
+    changes.record(account_id, "Email", email_id, CREATED)
+    changes.record(account_id, "Thread", thread_id, CREATED if thread_is_new else UPDATED)
+    touch_mailboxes(changes, account_id, set(mailbox_ids) | thread_mailboxes(account_id, [thread_id]))
+    return {"id": email_id, "blobId": blob_id, "threadId": thread_id, "size": len(raw)}
+
+
+def _index_headers(account_id: str, email_id: str, parsed: ParsedMessage) -> None:
+    from .domain.headers import as_text
+
+    rows = [
+        {"account_id": account_id, "email_id": email_id, "name": name.lower()[:255], "value": as_text(value)[:2000]}
+        for name, value in parsed.headers[:200]
+    ]
+    if rows:
+        EmailHeader.insert_many(rows).execute()
+
+
+def set_keywords(changes: Any, account_id: str, email_id: str, keywords: Iterable[str]) -> bool:
+    """Replace an Email's keywords (lower-cased); True if anything changed.
+
+    The caller records the Email change; Mailbox counts are recorded here
+    because whether an Email is unread can move every count of its Thread.
+    """
+    row = Email.get_or_none((Email.account_id == account_id) & (Email.id == email_id))
+    if row is None:
+        return False
+    new = sorted({k.lower() for k in keywords})
+    if new == sorted(row.keywords or []):
+        return False
+    unread = is_unread(new)
+    Email.update(keywords=new, unread=unread).where(Email.seq == row.seq).execute()
+    EmailKeyword.delete().where(EmailKeyword.email_id == email_id).execute()
+    if new:
+        EmailKeyword.insert_many([{"account_id": account_id, "email_id": email_id, "keyword": k} for k in new]).execute()
+    if unread != row.unread:
+        EmailMailbox.update(unread=unread).where(EmailMailbox.email_id == email_id).execute()
+        touch_mailboxes(changes, account_id, thread_mailboxes(account_id, [row.thread_id]))
+    return True
+
+
+def set_mailboxes(changes: Any, account_id: str, email_id: str, mailbox_ids: Iterable[str]) -> bool:
+    """Replace an Email's Mailboxes; True if anything changed."""
+    row = Email.get_or_none((Email.account_id == account_id) & (Email.id == email_id))
+    if row is None:
+        return False
+    new = set(mailbox_ids)
+    old = {r[0] for r in EmailMailbox.select(EmailMailbox.mailbox_id).where(EmailMailbox.email_id == email_id).tuples()}
+    if new == old:
+        return False
+    before = thread_mailboxes(account_id, [row.thread_id])
+    if old - new:
+        EmailMailbox.delete().where((EmailMailbox.email_id == email_id) & EmailMailbox.mailbox_id.in_(list(old - new))).execute()
+    if new - old:
+        EmailMailbox.insert_many(
+            [
+                {"account_id": account_id, "email_id": email_id, "mailbox_id": m, "thread_id": row.thread_id,
+                 "received_at": row.received_at, "unread": row.unread}
+                for m in sorted(new - old)
+            ]
+        ).execute()
+    touch_mailboxes(changes, account_id, before | new | old)
+    return True
+
+
+def destroy_email(services: Any, changes: Any, account_id: str, email_id: str) -> bool:
+    """Remove an Email and everything derived from it; records all changes."""
+    row = Email.get_or_none((Email.account_id == account_id) & (Email.id == email_id))
+    if row is None:
+        return False
+    mailboxes = thread_mailboxes(account_id, [row.thread_id])
+    EmailMailbox.delete().where(EmailMailbox.email_id == email_id).execute()
+    EmailKeyword.delete().where(EmailKeyword.email_id == email_id).execute()
+    EmailHeader.delete().where(EmailHeader.email_id == email_id).execute()
+    ThreadRef.delete().where(ThreadRef.email_id == email_id).execute()
+    search.unindex_email(row.seq)
+    Email.delete().where(Email.seq == row.seq).execute()
+    services.blobs.drop_refs(account_id, "Email", email_id)
+    remaining = Email.select().where((Email.account_id == account_id) & (Email.thread_id == row.thread_id)).exists()
+    changes.record(account_id, "Email", email_id, DESTROYED)
+    changes.record(account_id, "Thread", row.thread_id, UPDATED if remaining else DESTROYED)
+    touch_mailboxes(changes, account_id, mailboxes)
+    return True
+
+
+def email_mailbox_map(account_id: str, email_ids: list[str]) -> dict[str, dict[str, bool]]:
+    out: dict[str, dict[str, bool]] = {i: {} for i in email_ids}
+    for chunk in range(0, len(email_ids), 500):
+        rows = (
+            EmailMailbox.select(EmailMailbox.email_id, EmailMailbox.mailbox_id)
+            .where((EmailMailbox.account_id == account_id) & EmailMailbox.email_id.in_(email_ids[chunk : chunk + 500]))
+            .tuples()
+        )
+        for email_id, mailbox_id in rows:
+            out.setdefault(email_id, {})[mailbox_id] = True
+    return out
+
+
+def load_parsed(row: Any, raw: bytes | None = None) -> ParsedMessage:
+    return ParsedMessage.from_json(row.parsed, raw=raw)
