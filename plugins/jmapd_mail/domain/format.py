@@ -206,7 +206,8 @@ def format_date(value: Any, path: str) -> str:
 def format_form(value: Any, form: str, path: str) -> str:
     """Serialise one header instance from its JMAP form; the leading space is added here."""
     if form == "asRaw":
-        return check_str(value, path)  # raw is used verbatim, after the colon
+        raw = check_str(value, path)  # raw is used verbatim after the colon, but for
+        return raw if raw[:1] in (" ", "\t") else " " + raw  # the customary space
     fmt = {
         "asText": lambda v, p: encode_text(check_str(v, p)),
         "asAddresses": format_addresses,

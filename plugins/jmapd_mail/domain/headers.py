@@ -163,8 +163,8 @@ def _merge(words: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
 
 
 def as_text(raw: str) -> str:
-    """Text form: unfolded, RFC 2047 decoded, NFC, surrounding whitespace trimmed."""
-    text = unfold(raw).strip(" \t")
+    """Text form: unfolded, leading spaces removed (only those, per spec), RFC 2047 decoded, NFC."""
+    text = unfold(raw).lstrip(" ")
     return unicodedata.normalize("NFC", decode_words(text).replace("\x00", ""))
 
 

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 # (AW/WG German, SV/VS Nordic, RIF/R Italian, TR French, ODP Polish, ANTW Dutch, RES/ENC Portuguese).
 _REFWD = r"(?:re|fwd?|aw|wg|sv|vs|rif|r|tr|odp|antw|res|enc|ynt|fs)"
 _BLOB = r"\[[^\[\]]*\]"
-_LEADER_RE = re.compile(rf"^(?:(?:{_BLOB}\s*)*{_REFWD}\s*(?:{_BLOB})?\s*:\s*|\s+)", re.IGNORECASE)
-_BLOB_RE = re.compile(rf"^{_BLOB}\s*")
+MAX_SUBJECT = 4096
+_LEADER_RE = re.compile(rf"(?:(?:{_BLOB}\s*)*{_REFWD}\s*(?:{_BLOB})?\s*:\s*|\s+)", re.IGNORECASE)
+_BLOB_RE = re.compile(rf"{_BLOB}\s*")
 _TRAILER_RE = re.compile(r"(?:\s|\(fwd\))+$", re.IGNORECASE)
 _FWD_WRAP_RE = re.compile(r"^\[fwd:(.*)\]$", re.IGNORECASE | re.DOTALL)
 
@@ -29,22 +30,24 @@ def base_subject(subject: str | None) -> str:
     """
     if not subject:
         return ""
-    s = " ".join(unicodedata.normalize("NFC", subject).split())
+    # Only the head matters for threading; the cap keeps hostile subjects cheap.
+    s = " ".join(unicodedata.normalize("NFC", subject[:MAX_SUBJECT]).split())
     while True:
         # (2) strip trailers
         s = _TRAILER_RE.sub("", s)
+        pos = 0
         while True:
             # (3) strip leaders repeatedly, (4)-(5) drop a leading blob if something remains
-            changed = True
-            while changed:
-                new = _LEADER_RE.sub("", s, count=1)
-                changed = new != s
-                s = new
-            m = _BLOB_RE.match(s)
-            if m and s[m.end():].strip():
-                s = s[m.end():]
+            m = _LEADER_RE.match(s, pos)
+            while m and m.end() > pos:
+                pos = m.end()
+                m = _LEADER_RE.match(s, pos)
+            b = _BLOB_RE.match(s, pos)
+            if b and s[b.end():].strip():
+                pos = b.end()
                 continue
             break
+        s = s[pos:]
         # (6) [fwd: ...] wrapper
         m = _FWD_WRAP_RE.match(s)
         if not m:

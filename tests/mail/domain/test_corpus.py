@@ -5,7 +5,6 @@ import pathlib
 
 import orjson
 import pytest
-
 from jmapd_mail.domain.parse import ParsedMessage, parse_message
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"

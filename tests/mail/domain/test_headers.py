@@ -1,7 +1,6 @@
 """RFC 8621 §4.1.2 header forms."""
 
 import pytest
-
 from jmapd_mail.domain.headers import (
     as_addresses,
     as_date,

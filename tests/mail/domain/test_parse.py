@@ -4,7 +4,6 @@ import pathlib
 import time
 
 import pytest
-
 from jmapd_mail.domain.parse import ParsedMessage, parse_message
 from jmapd_mail.domain.text import truncate_utf8
 

@@ -1,0 +1,53 @@
+"""Base subjects (RFC 5256) and related message-ids."""
+
+import pytest
+from jmapd_mail.domain.thread import (
+    base_subject,
+    related_message_ids,
+    same_thread_subject,
+    subject_key,
+    thread_ids_of,
+)
+
+
+@pytest.mark.parametrize("subject,base", [
+    ("Re: Lunch", "Lunch"),
+    ("RE: re:  Fwd: Lunch", "Lunch"),
+    ("Re[2]: Lunch", "Lunch"),
+    ("[list] Re: [list] Lunch", "Lunch"),
+    ("Lunch (fwd)", "Lunch"),
+    ("[Fwd: Re: Lunch]", "Lunch"),
+    ("Fw: [Fwd: Lunch (fwd)]", "Lunch"),
+    ("AW: WG: Termin", "Termin"),
+    ("SV: VS: Møte", "Møte"),
+    ("[only a blob]", "[only a blob]"),
+    ("Rechnung: Januar", "Rechnung: Januar"),
+    ("Re:", ""),
+    ("   ", ""),
+    (None, ""),
+    ("Re:\tmulti   space\r\n folded", "multi space folded"),
+])
+def test_base_subject(subject, base):
+    assert base_subject(subject) == base
+
+
+def test_subject_key_and_matching():
+    assert subject_key("Re: HELLO") == subject_key("hello")
+    assert same_thread_subject("Re: Budget", "Fwd: budget")
+    assert not same_thread_subject("Re: Budget", "Holiday")
+    assert same_thread_subject("", "anything")
+
+
+def test_related_ids():
+    assert related_message_ids(["m@x"], ["p@x"], ["r@x", "p@x", " "]) == ["m@x", "p@x", "r@x"]
+    assert related_message_ids(None, None, None) == []
+    assert thread_ids_of({"messageId": ["a@x"], "inReplyTo": None, "references": ["b@x"]}) == ["a@x", "b@x"]
+
+
+def test_hostile_subject_is_fast():
+    import time
+
+    start = time.perf_counter()
+    base_subject("[" * 50000 + "Re: " * 50000)
+    base_subject("Re: " * 100000 + "x")
+    assert time.perf_counter() - start < 1.0
