@@ -34,6 +34,9 @@ def make_plugin_manager(enabled: list[str] | None, extra: list[Any] | None = Non
 
     for name in CORE_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
+    # Historic: every plugin registered from here on may add hook
+    # specifications for other plugins before check_pending() runs.
+    pm.hook.jmapd_add_hookspecs.call_historic(kwargs={"pm": pm})
     available = installed()
     names = list(available) if enabled is None else enabled
     unknown = [n for n in names if n not in available]

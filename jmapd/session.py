@@ -10,7 +10,7 @@ from .services import Services
 
 def build_session(services: Services, principal: Principal, base: str) -> dict[str, Any]:
     config = services.config
-    capabilities = {urn: cap.session_value(config) for urn, cap in services.registry.capabilities.items()}
+    capabilities = {urn: cap.session_value(config, base) for urn, cap in services.registry.capabilities.items()}
     accounts = {}
     primary: dict[str, str] = {}
     for account in principal.accounts.values():

@@ -143,7 +143,7 @@ def blob_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     bad = [p for p in props if p not in GET_PROPS]
     if bad:
         raise MethodError("invalidArguments", f"unknown property {bad[0]}")
-    ids = list(dict.fromkeys(args["ids"]))
+    ids = list(dict.fromkeys(ctx.resolve_id(i) for i in args["ids"]))
     if len(ids) > ctx.config.limits.max_objects_in_get:
         raise MethodError("requestTooLarge")
     offset = args.get("offset") or 0
@@ -188,8 +188,8 @@ def blob_lookup(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise MethodError("unknownDataType", f"unknown type {unknown[0]}")
     listed, not_found = [], []
-    for blob_id in dict.fromkeys(args["ids"]):
-        real = ctx.resolve_id(blob_id)
+    for blob_id in dict.fromkeys(ctx.resolve_id(i) for i in args["ids"]):
+        real = blob_id
         visible = ctx.services.blobs.visible(account.id, real) or read_blob(ctx, account.id, real) is not None
         if not visible:
             not_found.append(blob_id)

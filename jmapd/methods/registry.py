@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,14 @@ from .standard import WRITE_VERBS, handlers_for
 if TYPE_CHECKING:
     from .context import AccountInfo, CallContext
     from .types import DataType
+
+
+def _positional_arity(fn: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 @dataclass
@@ -27,8 +36,14 @@ class Capability:
     account: dict[str, Any] | Callable[[AccountInfo, Any], dict[str, Any] | None] | None = None
     requires: tuple[str, ...] = ()
 
-    def session_value(self, config: Any) -> dict[str, Any]:
-        return self.session(config) if callable(self.session) else dict(self.session)
+    def session_value(self, config: Any, base_url: str = "") -> dict[str, Any]:
+        """The session object; a callable taking two arguments also gets the
+        request's base URL (for capabilities that advertise a URL, e.g. websocket)."""
+        if not callable(self.session):
+            return dict(self.session)
+        if _positional_arity(self.session) >= 2:
+            return self.session(config, base_url)
+        return self.session(config)
 
     def account_value(self, account_id: str, services: Any) -> dict[str, Any] | None:
         if self.account is None:

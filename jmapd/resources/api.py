@@ -46,6 +46,32 @@ def decode_request(body: bytes, content_type: str | None) -> Any:
     return data
 
 
+async def execute_request(services: Services, principal: Any, data: Any, base: str) -> dict[str, Any]:
+    """Run one decoded JMAP Request object for ``principal``; the Response object.
+
+    Shared by POST apiUrl and JMAP over WebSocket (RFC 8887), so both apply
+    the same checks; request-level problems raise :class:`RequestError`.
+    """
+    limits = services.config.limits
+    request = parse_request(data)
+    if len(request.calls) > limits.max_calls_in_request:
+        raise limit_problem("maxCallsInRequest", f"At most {limits.max_calls_in_request} method calls per request.")
+    unknown = [u for u in request.using if u not in services.registry.capabilities and u != CORE]
+    if unknown:
+        raise RequestError("unknownCapability", f"The request used capability {unknown[0]!r}, which is not supported by this server.")
+    rctx = RequestContext(principal=principal, services=services, using=set(request.using), base_url=base)
+
+    def work() -> dict[str, Any]:
+        try:
+            return run_calls(request, rctx, services.registry)
+        finally:
+            services.changes_committed(rctx.changes.committed)
+
+    result = await services.run(work)
+    result["sessionState"] = services.session_state(principal)
+    return result
+
+
 class ApiResource:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -59,28 +85,12 @@ class ApiResource:
             return
         try:
             body = await read_body(req, limits.max_size_request, "maxSizeRequest")
-            request = parse_request(decode_request(body, req.content_type))
-            if len(request.calls) > limits.max_calls_in_request:
-                raise limit_problem("maxCallsInRequest", f"At most {limits.max_calls_in_request} method calls per request.")
-            unknown = [u for u in request.using if u not in services.registry.capabilities and u != CORE]
-            if unknown:
-                raise RequestError("unknownCapability", f"The request used capability {unknown[0]!r}, which is not supported by this server.")
-            rctx = RequestContext(
-                principal=principal, services=services, using=set(request.using), base_url=base_url(req, services)
-            )
-
-            def work() -> dict[str, Any]:
-                try:
-                    return run_calls(request, rctx, services.registry)
-                finally:
-                    services.changes_committed(rctx.changes.committed)
-
-            result = await services.run(work)
+            data = decode_request(body, req.content_type)
+            result = await execute_request(services, principal, data, base_url(req, services))
         except RequestError as exc:
             log.info("request refused: %s (%s)", exc.type.rsplit(":", 1)[-1], exc.detail)
             send_problem(resp, exc)
             return
         finally:
             services.release("api", principal.user_id)
-        result["sessionState"] = services.session_state(principal)
         send_json(resp, result)

@@ -21,6 +21,16 @@ def _pin_all(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     return run_set(note, ctx, account.id, {}, {}, {i: {"pinned": True} for i in ids}, [])
 
 
+def _sleep(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Example/sleep: a deliberately slow call, to prove one slow request
+    does not hold up the same user's other requests."""
+    import time
+
+    seconds = min(float(args.get("seconds", 0)), 5.0)
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
 @hookimpl
 def jmapd_config_schema() -> tuple[str, type]:
     return ("example", NotesConfig)
@@ -45,4 +55,4 @@ def jmapd_data_types(config: Any) -> list[Any]:
 
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
-    return [Method("Note/pinAll", _pin_all, NOTES, writes=True)]
+    return [Method("Note/pinAll", _pin_all, NOTES, writes=True), Method("Example/sleep", _sleep, NOTES)]

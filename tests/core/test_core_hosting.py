@@ -1,0 +1,133 @@
+"""Hosting: the real `jmapd serve` (gunicorn + uvicorn workers) as a process."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from jmapd.testing import free_port
+
+CORE = "urn:ietf:params:jmap:core"
+NOTES = "urn:example:notes"
+
+
+class Served:
+    def __init__(self, tmp_path, database_url, workers=2):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = tmp_path / "jmapd.yaml"
+        self.config.write_text(
+            f"server:\n  data_dir: {tmp_path / 'data'}\n  threads: 8\n"
+            f"database:\n  url: {database_url}\n"
+            "log:\n  access_log: false\n"
+        )
+        self.workers = workers
+        self.proc = None
+
+    def start(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jmapd.cli", "--config", str(self.config), "serve",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.proc.stderr.read().decode())
+            time.sleep(0.2)
+        raise RuntimeError("jmapd serve did not become ready")
+
+    def kill9(self):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+@pytest.fixture
+def served(tmp_path, jmapd_database):
+    server = Served(tmp_path, jmapd_database).start()
+    yield server
+    server.stop()
+
+
+def api(url, auth, calls, using=(CORE, NOTES), timeout=30):
+    resp = httpx.post(url + "/jmap/api", json={"using": list(using), "methodCalls": calls}, auth=auth, timeout=timeout)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["methodResponses"]
+
+
+def test_gunicorn_serves_with_two_workers(served, jmap_server):
+    user = jmap_server.make_user()
+    session = httpx.get(served.url + "/.well-known/jmap", auth=user).json()
+    assert session["apiUrl"] == served.url + "/jmap/api"
+    children = subprocess.run(["pgrep", "-P", str(served.proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 2
+    for i in range(20):
+        assert api(served.url, user, [["Core/echo", {"i": i}, "0"]])[0] == ["Core/echo", {"i": i}, "0"]
+
+
+def test_slow_request_does_not_block_the_users_other_requests(served, jmap_server):
+    user = jmap_server.make_user()
+    slow = threading.Thread(target=api, args=(served.url, user, [["Example/sleep", {"seconds": 3}, "0"]]))
+    slow.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    for _ in range(5):
+        api(served.url, user, [["Core/echo", {}, "0"]])
+    assert time.monotonic() - started < 2.0
+    slow.join()
+
+
+def test_idle_connections_do_not_starve_requests(served, jmap_server):
+    user = jmap_server.make_user()
+    sockets = []
+    try:
+        for i in range(300):
+            sock = socket.create_connection(("127.0.0.1", served.port))
+            if i % 2:
+                sock.sendall(b"POST /jmap/api HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # slow body
+            sockets.append(sock)
+        started = time.monotonic()
+        assert api(served.url, user, [["Core/echo", {"ok": 1}, "0"]])[0][1] == {"ok": 1}
+        assert time.monotonic() - started < 2.0
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_set_survives_kill_9(tmp_path, jmapd_database, jmap_server):
+    user = jmap_server.make_user()
+    server = Served(tmp_path, jmapd_database).start()
+    try:
+        out = api(server.url, user, [["Note/set", {"accountId": _account(server, user), "create": {"n": {"title": "durable"}}}, "0"]])
+        note_id = out[0][1]["created"]["n"]["id"]
+        server.kill9()
+        server.start()
+        got = api(server.url, user, [["Note/get", {"accountId": _account(server, user), "ids": [note_id]}, "0"]])
+        assert got[0][1]["list"][0]["title"] == "durable"
+    finally:
+        server.stop()
+
+
+def _account(server, user):
+    session = httpx.get(server.url + "/.well-known/jmap", auth=user).json()
+    return next(i for i, a in session["accounts"].items() if a["isPersonal"])
