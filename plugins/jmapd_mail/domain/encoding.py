@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import functools
 import re
 
 # Charset labels seen in real mail that Python does not know under that name.
@@ -43,6 +44,7 @@ _CODEC_DENYLIST = {
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+@functools.lru_cache(maxsize=512)
 def lookup_charset(label: str | None) -> str | None:
     """Map a MIME charset label to a usable Python codec name, or None if unknown.
 

@@ -132,8 +132,8 @@ def decode_words(text: str) -> str:
 
     for m in _EW_RE.finditer(text):
         start, end = m.span()
-        before_ok = start == 0 or text[start - 1] in " \t\"("
-        after_ok = end == len(text) or text[end] in " \t\")"
+        before_ok = start == 0 or text[start - 1] in " \t"
+        after_ok = end == len(text) or text[end] in " \t"
         codec = lookup_charset(m.group(1))
         if not (before_ok and after_ok and codec is not None):
             continue
@@ -171,73 +171,83 @@ def as_text(raw: str) -> str:
 # ---------------------------------------------------------------------------
 # Address lists
 
-_ATOM_RE = re.compile(r'[^\s()<>,;:"\\]+')
+_TOKEN_RE = re.compile(
+    r"""[ \t\r\n]+
+    | "(?P<q>(?:[^"\\]|\\.)*)"?
+    | <(?P<a>[^>]*)>?
+    | (?P<s>,[\s,]*|[;:])
+    | (?P<w>[^\s()<>,;:"\\]+(?:\s+[^\s()<>,;:"\\]+)*)
+    | (?P<c>\()
+    | .""",
+    re.VERBOSE | re.DOTALL,
+)
+# Beyond this many tokens (~25,000 recipients) an address list is hostile, not mail:
+# the rest is ignored, which bounds the cost of a megabyte header to ~0.1 s.
+MAX_TOKENS = 50_000
+_QPAIR_RE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _comment(s: str, i: int) -> tuple[str, int]:
+    """Nested comment starting after the '(' at i-1; returns (content, end index)."""
+    depth, buf, n = 1, [], len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\" and i + 1 < n:
+            i += 1
+            c = s[i]
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if not depth:
+                return "".join(buf), i + 1
+        buf.append(c)
+        i += 1
+    return "".join(buf), n
 
 
 def _tokens(s: str) -> list[tuple[str, str]]:
-    """Tokenize an address list: kinds are q(uoted), c(omment), a(ngle), s(pecial), w(ord)."""
+    """Tokenize an address list: kinds are q(uoted), c(omment), a(ngle), s(pecial), w(ord).
+
+    One C-level regex match per token keeps megabyte headers fast; only comments
+    (which nest) are scanned by hand.
+    """
     toks: list[tuple[str, str]] = []
-    i, n = 0, len(s)
-    while i < n:
-        ch = s[i]
-        if ch in " \t\r\n":
-            i += 1
-        elif ch == '"':
-            buf = []
-            i += 1
-            while i < n and s[i] != '"':
-                if s[i] == "\\" and i + 1 < n:
-                    i += 1
-                buf.append(s[i])
-                i += 1
-            i += 1
-            toks.append(("q", "".join(buf)))
-        elif ch == "(":
-            depth, buf = 1, []
-            i += 1
-            while i < n and depth:
-                c = s[i]
-                if c == "\\" and i + 1 < n:
-                    i += 1
-                    c = s[i]
-                elif c == "(":
-                    depth += 1
-                elif c == ")":
-                    depth -= 1
-                    if not depth:
-                        break
-                buf.append(c)
-                i += 1
-            i += 1
-            toks.append(("c", "".join(buf)))
-        elif ch == "<":
-            j = s.find(">", i + 1)
-            if j == -1:
-                j = n
-            toks.append(("a", s[i + 1 : j]))
-            i = j + 1
-        elif ch in ",;:":
-            toks.append(("s", ch))
-            i += 1
-        elif ch in ">)\\":
-            i += 1  # stray closer: skip
+    pos, n = 0, len(s)
+    match = _TOKEN_RE.match
+    while pos < n and len(toks) < MAX_TOKENS:
+        m = match(s, pos)
+        pos = m.end()
+        kind = m.lastgroup
+        if kind is None:
+            continue  # whitespace or a stray character
+        if kind == "c":
+            text, pos = _comment(s, pos)
+            toks.append(("c", text))
+        elif kind == "q":
+            q = m.group("q")
+            toks.append(("q", _QPAIR_RE.sub(r"\1", q) if "\\" in q else q))
+        elif kind == "w":
+            w = m.group("w")  # a run of words in one token; normalise inner whitespace
+            toks.append(("w", " ".join(w.split()) if len(w) > 1 and _HAS_WS_RE.search(w) else w))
+        elif kind == "s":
+            toks.append(("s", m.group("s")[0]))
         else:
-            m = _ATOM_RE.match(s, i)
-            if m is None:  # pragma: no cover - defensive, ATOM_RE matches any other char
-                i += 1
-                continue
-            toks.append(("w", m.group()))
-            i = m.end()
+            toks.append((kind, m.group(kind)))
     return toks
 
 
 def _clean_name(words: list[str]) -> str | None:
+    if not words:
+        return None
     name = as_text(" ".join(words)).strip()
     name = re.sub(r"\s+", " ", name) if ("\n" in name or "\t" in name) else name
     return name or None
 
 
 def _clean_angle(addr: str) -> str:
+    if not addr.startswith("@") and "(" not in addr and not _HAS_WS_RE.search(addr):
+        return addr
     addr = re.sub(r"\([^)]*\)", "", unfold(addr))
     addr = "".join(addr.split())
     if addr.startswith("@") and ":" in addr:  # obsolete source route
@@ -264,7 +274,7 @@ def as_grouped_addresses(raw: str) -> list[dict[str, Any]]:
             add({"name": _clean_name([w for _, w in words]), "email": _clean_angle(angle)})
         elif words:
             if any("@" in w for k, w in words if k == "w"):
-                email = "".join(f'"{w}"' if k == "q" else w for k, w in words)
+                email = "".join(f'"{w}"' if k == "q" else w.replace(" ", "") for k, w in words)
                 add({"name": _clean_name([comment]) if comment else None, "email": email})
             else:  # no address at all ("To: John"): keep the text, best effort
                 add({"name": None, "email": " ".join(w for _, w in words)})
@@ -312,6 +322,7 @@ def as_addresses(raw: str) -> list[dict[str, Any]]:
 # Message ids, dates, URLs
 
 _COMMENT_RE = re.compile(r"\((?:[^()\\]|\\.)*\)")
+_HAS_WS_RE = re.compile(r"\s")
 
 
 def as_message_ids(raw: str) -> list[str] | None:
