@@ -11,6 +11,12 @@ the server; this is what mainstream clients produce):
     text + html              -> multipart/alternative(text, html)
     inline parts with a cid  -> multipart/related(<body>, inline...)   (HTML only)
     other attachments        -> multipart/mixed(<body>, attachments...)
+
+A part's `name` goes into Content-Disposition `filename` (RFC 2231) when it has
+a disposition, and always into the Content-Type `name` parameter (RFC 2047) for
+old readers — so a part without a disposition reads back with disposition null.
+Raw (`header:X`) values are written verbatim (a leading space is added if
+missing) and are not folded.
 """
 
 from __future__ import annotations
@@ -268,7 +274,7 @@ class _Composer:
                     raise ComposeError(key, "not allowed together with bodyStructure")
             return self.part(email["bodyStructure"], "bodyStructure", 0)
         alt: list[_Node] = []
-        text_node = html_node = None
+        html_node = None
         for key, want in (("textBody", "text/plain"), ("htmlBody", "text/html")):
             parts = email.get(key)
             if parts is None:
@@ -279,7 +285,8 @@ class _Composer:
             if node.ctype != want:
                 raise ComposeError(f"{key}/0/type", f"must be {want}")
             alt.append(node)
-            text_node, html_node = (node, html_node) if want == "text/plain" else (text_node, node)
+            if want == "text/html":
+                html_node = node
         if len(alt) == 2:
             main = _Node([], children=alt, ctype="multipart/alternative")
         elif alt:
@@ -313,14 +320,14 @@ class _Composer:
         unused = [pid for pid in self.values if pid not in self.used_parts]
         if unused:
             raise ComposeError(f"bodyValues/{unused[0]}", "not referenced by any body part")
-        if self.missing:
-            raise BlobNotFoundError(self.missing)
         # Header fields of the root part become message header fields: no clashes allowed.
         if root.origin is not None:
             obj, pre = root.origin
             for key in obj:
                 if key.startswith("header:") and key[7:].split(":", 1)[0].lower() in seen:
                     raise ComposeError(pre + key, "header field already set on the Email")
+        if self.missing:  # only once the object is otherwise valid
+            raise BlobNotFoundError(self.missing)
         emitted = {line.split(":", 1)[0].lower() for line in top}
         if "message-id" not in emitted:
             top.append(f"Message-ID: <{uuid.uuid4().hex}@{message_id_domain}>")
