@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jmapd import hookimpl
-from jmapd.methods.registry import Capability
+from jmapd.methods.registry import Capability, Method
 
 from . import migrations
 from .capability import CORE, MAIL, account_capability
@@ -47,3 +47,30 @@ def jmapd_account_created(services: Any, account_id: str, user_name: str) -> Non
 
     if services.config.section("mail").default_mailboxes:
         create_default_mailboxes(account_id)
+
+
+@hookimpl
+def jmapd_data_types(config: Any) -> list[Any]:
+    from .types.email import EmailType
+    from .types.mailbox import MailboxType
+    from .types.thread import ThreadType
+
+    return [MailboxType(config), ThreadType(config), EmailType(config)]
+
+
+@hookimpl
+def jmapd_methods(config: Any) -> list[Method]:
+    from .methods import email_import, email_parse, search_snippet_get
+
+    return [
+        Method("Email/import", email_import, MAIL, writes=True),
+        Method("Email/parse", email_parse, MAIL),
+        Method("SearchSnippet/get", search_snippet_get, MAIL),
+    ]
+
+
+@hookimpl
+def jmapd_resolve_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
+    from .blobs import resolve_part
+
+    return resolve_part(services, account_id, blob_id)

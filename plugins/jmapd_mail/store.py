@@ -101,11 +101,13 @@ def create_email(
     keywords: Iterable[str] = (),
     received_at: datetime.datetime | None = None,
     parsed: ParsedMessage | None = None,
+    record_self: bool = True,
 ) -> dict[str, Any]:
     """Store a new Email (caller holds the write transaction); returns id, blobId, threadId, size.
 
     The raw octets become a durable blob before any row referencing them is
     written; the message is parsed here (or by the caller) exactly once.
+    ``record_self=False`` when the /set or /copy engine logs the Email itself.
     """
     mailbox_ids = list(dict.fromkeys(mailbox_ids))
     keywords = sorted({k.lower() for k in keywords})
@@ -146,7 +148,8 @@ def create_email(
     _index_headers(account_id, email_id, parsed)
     search.index_email(seq, account_id, parsed.search_fields(services.config.section("mail").search_max_chars))
     services.blobs.add_ref(account_id, blob_id, "Email", email_id)
-    changes.record(account_id, "Email", email_id, CREATED)
+    if record_self:
+        changes.record(account_id, "Email", email_id, CREATED)
     changes.record(account_id, "Thread", thread_id, CREATED if thread_is_new else UPDATED)
     touch_mailboxes(changes, account_id, set(mailbox_ids) | thread_mailboxes(account_id, [thread_id]))
     return {"id": email_id, "blobId": blob_id, "threadId": thread_id, "size": len(raw)}
@@ -210,7 +213,7 @@ def set_mailboxes(changes: Any, account_id: str, email_id: str, mailbox_ids: Ite
     return True
 
 
-def destroy_email(services: Any, changes: Any, account_id: str, email_id: str) -> bool:
+def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, record_self: bool = True) -> bool:
     """Remove an Email and everything derived from it; records all changes."""
     row = Email.get_or_none((Email.account_id == account_id) & (Email.id == email_id))
     if row is None:
@@ -224,7 +227,8 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str) -
     Email.delete().where(Email.seq == row.seq).execute()
     services.blobs.drop_refs(account_id, "Email", email_id)
     remaining = Email.select().where((Email.account_id == account_id) & (Email.thread_id == row.thread_id)).exists()
-    changes.record(account_id, "Email", email_id, DESTROYED)
+    if record_self:
+        changes.record(account_id, "Email", email_id, DESTROYED)
     changes.record(account_id, "Thread", row.thread_id, UPDATED if remaining else DESTROYED)
     touch_mailboxes(changes, account_id, mailboxes)
     return True

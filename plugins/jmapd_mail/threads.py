@@ -10,47 +10,25 @@ links Threads that were separate, they are merged into one.
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 from jmapd.models import new_id
-from jmapd.state import CREATED, DESTROYED, UPDATED
+from jmapd.state import CREATED, DESTROYED, UPDATED  # noqa: F401 (CREATED re-exported)
 
+from .domain.thread import subject_key, thread_ids_of
 from .models import Email, EmailMailbox, ThreadRef
-
-_PREFIX_RE = re.compile(r"^(?:\s*(?:\[[^\[\]]*\]\s*)*(?:re|fwd?|aw|sv|wg|antw|tr|rif|enc)\s*(?:\[\d+\])?\s*:\s*)", re.I)
-_BLOB_RE = re.compile(r"^\s*\[[^\[\]]*\]\s*")
-_TRAILER_RE = re.compile(r"\s*\((?:fwd)\)\s*$", re.I)
-
-
-def base_subject(subject: str | None) -> str:
-    """The subject with reply/forward prefixes, list tags and "(fwd)" removed, case-folded."""
-    text = " ".join((subject or "").split())
-    while True:
-        before = text
-        text = _TRAILER_RE.sub("", text)
-        text = _PREFIX_RE.sub("", text)
-        stripped = _BLOB_RE.sub("", text)
-        if stripped:
-            text = stripped
-        if text.lower().startswith("[fwd:") and text.endswith("]"):
-            text = text[5:-1]
-        text = text.strip()
-        if text == before:
-            break
-    return text.casefold()
 
 
 def _h(value: str) -> str:
     return hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def message_refs(props: dict[str, Any]) -> list[str]:
-    """Every Message-ID the Email has or refers to."""
-    ids: list[str] = []
-    for key in ("messageId", "inReplyTo", "references"):
-        ids.extend(props.get(key) or [])
-    return list(dict.fromkeys(i for i in ids if i))
+def base_subject(subject: str | None) -> str:
+    """The comparison key of a subject (case-folded RFC 5256 base subject)."""
+    return subject_key(subject)
+
+
+EMPTY = hashlib.sha1(b"").hexdigest()
 
 
 def assign_thread(changes: Any, account_id: str, email_id: str, props: dict[str, Any]) -> tuple[str, bool]:
@@ -59,16 +37,15 @@ def assign_thread(changes: Any, account_id: str, email_id: str, props: dict[str,
     Records Thread and Email changes caused by a merge; the caller records
     the new Email's own creation and its Thread's create/update.
     """
-    refs = [_h(r) for r in message_refs(props)]
+    refs = [_h(r) for r in thread_ids_of(props)]
     subject = _h(base_subject(props.get("subject")))
     found: list[str] = []
     if refs:
-        rows = (
-            ThreadRef.select(ThreadRef.thread_id)
-            .where((ThreadRef.account_id == account_id) & ThreadRef.msgid.in_(refs) & (ThreadRef.subject == subject))
-            .distinct()
-            .tuples()
-        )
+        # An empty base subject is compatible with any other (domain.thread.same_thread_subject).
+        where = (ThreadRef.account_id == account_id) & ThreadRef.msgid.in_(refs)
+        if subject != EMPTY:
+            where &= (ThreadRef.subject == subject) | (ThreadRef.subject == EMPTY)
+        rows = ThreadRef.select(ThreadRef.thread_id).where(where).distinct().tuples()
         found = sorted(r[0] for r in rows)
     if not found:
         thread_id = new_id("T")
@@ -102,4 +79,4 @@ def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
     changes.record(account_id, "Thread", target, UPDATED)
 
 
-__all__ = ["assign_thread", "base_subject", "message_refs", "CREATED"]
+__all__ = ["assign_thread", "base_subject", "CREATED"]

@@ -1,0 +1,247 @@
+"""Email/import, Email/parse and SearchSnippet/get (RFC 8621 §4.8, §4.9, §5)."""
+
+from __future__ import annotations
+
+import datetime
+import html
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from jmapd.db import database
+from jmapd.methods.standard.args import check_args
+from jmapd.methods.standard.query import check_filter
+from jmapd.methods.types import CHECKS
+from jmapd.protocol.errors import MethodError, SetError, invalid_properties
+from jmapd.state import CREATED, current_state
+
+from . import store
+from .blobs import read_any_blob
+from .capability import MAIL
+from .domain.parse import ParsedMessage, parse_message
+from .domain.text import html_to_text
+from .models import Email
+from .search import words
+from .types.email import check_body_fetch_args, message_view
+from .types.email_write import check_mailboxes_and_keywords
+
+PARSE_DEFAULT = [
+    "messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc", "replyTo", "subject", "sentAt",
+    "hasAttachment", "preview", "bodyValues", "textBody", "htmlBody", "attachments",
+]
+PARSE_NULL = {"id", "mailboxIds", "keywords", "receivedAt", "threadId"}
+
+
+def _received_date(parsed: ParsedMessage) -> datetime.datetime | None:
+    """The date of the most recent (topmost) Received header, if it parses."""
+    for name, value in parsed.headers:
+        if name.lower() == "received" and ";" in value:
+            try:
+                when = parsedate_to_datetime(" ".join(value.rsplit(";", 1)[1].split()))
+            except (TypeError, ValueError, IndexError):
+                return None
+            if when.tzinfo is None:
+                return when
+            return when.astimezone(datetime.UTC).replace(tzinfo=None)
+    return None
+
+
+def _import_one(ctx: Any, account_id: str, spec: Any) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise SetError("invalidProperties", "EmailImport must be an object")
+    unknown = sorted(set(spec) - {"blobId", "mailboxIds", "keywords", "receivedAt"})
+    if unknown:
+        raise invalid_properties(*unknown)
+    blob_id = ctx.resolve_id(spec.get("blobId"))
+    if not isinstance(blob_id, str) or not blob_id:
+        raise invalid_properties("blobId")
+    mailbox_ids = spec.get("mailboxIds")
+    if isinstance(mailbox_ids, dict):
+        mailbox_ids = {ctx.resolve_id(k): v for k, v in mailbox_ids.items()}
+    keywords = spec.get("keywords") or {}
+    check_mailboxes_and_keywords(ctx, account_id, mailbox_ids, keywords)
+    received = spec.get("receivedAt")
+    if received is not None and not CHECKS["UTCDate"](received):
+        raise invalid_properties("receivedAt")
+    raw = read_any_blob(ctx.services, account_id, blob_id)
+    if raw is None:
+        raise SetError("blobNotFound", f"no blob {blob_id}", notFound=[blob_id])
+    if len(raw) > ctx.config.section("mail").max_size_message:
+        raise SetError("tooLarge", "message too large")
+    if not raw.strip():
+        raise SetError("invalidEmail", "the blob is empty")
+    parsed = parse_message(raw)
+    if not parsed.headers:
+        raise SetError("invalidEmail", "the blob has no header fields; it is not an RFC 5322 message")
+    when = store.parse_utc(received) if received else _received_date(parsed)
+    with database.atomic():
+        result = store.create_email(
+            ctx.services, ctx.changes, account_id, raw, list(mailbox_ids), list(keywords), when,
+            parsed=parsed, record_self=False,
+        )
+    ctx.changes.record(account_id, "Email", result["id"], CREATED)
+    return result
+
+
+def email_import(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    args = check_args(args, {"accountId": ("Id", True), "ifInState": ("String", False), "emails": ("Object", True)}, {})
+    account = ctx.account(args["accountId"], MAIL, write=True)
+    emails = args["emails"]
+    if len(emails) > ctx.config.limits.max_objects_in_set:
+        raise MethodError("requestTooLarge")
+    created: dict[str, Any] = {}
+    not_created: dict[str, Any] = {}
+    with ctx.write(account.id):
+        old_state = current_state(account.id, "Email")
+        if args.get("ifInState") is not None and args["ifInState"] != old_state:
+            raise MethodError("stateMismatch")
+        for cid, spec in emails.items():
+            try:
+                created[cid] = _import_one(ctx, account.id, spec)
+                ctx.request.created_ids[cid] = created[cid]["id"]
+            except SetError as exc:
+                not_created[cid] = exc.to_json()
+    return {
+        "accountId": account.id,
+        "oldState": old_state,
+        "newState": current_state(account.id, "Email"),
+        "created": created or None,
+        "notCreated": not_created or None,
+    }
+
+
+def email_parse(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    spec = {
+        "accountId": ("Id", True), "blobIds": ("String[]", True), "properties": ("String[]", False),
+        "bodyProperties": ("String[]", False), "fetchTextBodyValues": ("Boolean", False),
+        "fetchHTMLBodyValues": ("Boolean", False), "fetchAllBodyValues": ("Boolean", False),
+        "maxBodyValueBytes": ("UnsignedInt", False),
+    }
+    args = check_args(args, spec, {})
+    account = ctx.account(args["accountId"], MAIL)
+    check_body_fetch_args(args)
+    email_type = ctx.services.registry.data_types["Email"]
+    props = args.get("properties") or PARSE_DEFAULT
+    bad = [p for p in props if email_type.property(p) is None]
+    if bad:
+        raise MethodError("invalidArguments", f"unknown or forbidden property {bad[0]!r}")
+    if len(args["blobIds"]) > ctx.config.limits.max_objects_in_get:
+        raise MethodError("requestTooLarge")
+    parsed_out: dict[str, Any] = {}
+    not_found: list[str] = []
+    not_parsable: list[str] = []
+    for blob_id in dict.fromkeys(args["blobIds"]):
+        raw = read_any_blob(ctx.services, account.id, ctx.resolve_id(blob_id))
+        if raw is None:
+            not_found.append(blob_id)
+            continue
+        message = parse_message(raw)
+        if not message.headers:
+            not_parsable.append(blob_id)
+            continue
+        view = message_view(message, props, args, ctx.resolve_id(blob_id))
+        obj: dict[str, Any] = {}
+        for prop in props:
+            if prop in PARSE_NULL:
+                obj[prop] = None
+            elif prop == "blobId":
+                obj[prop] = blob_id
+            else:
+                obj[prop] = view.get(prop)
+        parsed_out[blob_id] = obj
+    return {
+        "accountId": account.id,
+        "parsed": parsed_out or None,
+        "notParsable": not_parsable or None,
+        "notFound": not_found or None,
+    }
+
+
+# -- SearchSnippet/get -----------------------------------------------------------
+
+def _terms(node: Any, out: dict[str, list[str]]) -> None:
+    """Search words per field in the non-negated part of a filter."""
+    if not isinstance(node, dict):
+        return
+    if "operator" in node:
+        if node["operator"] != "NOT":
+            for c in node.get("conditions") or []:
+                _terms(c, out)
+        return
+    for key in ("text", "subject", "body"):
+        if isinstance(node.get(key), str):
+            out.setdefault(key, []).extend(words(node[key]))
+
+
+def _highlight(text: str, terms: list[str], *, excerpt: bool) -> str | None:
+    """HTML-escaped ``text`` with matched words in <mark>; None if nothing matches."""
+    if not terms:
+        return None
+    lowered = text.lower()
+    hits: list[tuple[int, int]] = []
+    for term in set(terms):
+        start = 0
+        while (i := lowered.find(term, start)) != -1 and len(hits) < 200:
+            hits.append((i, i + len(term)))
+            start = i + len(term)
+    if not hits:
+        return None
+    hits.sort()
+    lo, hi = 0, len(text)
+    if excerpt:
+        lo = max(0, hits[0][0] - 60)
+        hi = min(len(text), lo + 255)
+        while lo > 0 and not text[lo - 1].isspace() and hits[0][0] - lo < 80:
+            lo -= 1
+    out, pos = [], lo
+    for a, b in hits:
+        if a < pos or b > hi:
+            continue
+        out.append(html.escape(text[pos:a]))
+        out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
+        pos = b
+    out.append(html.escape(text[pos:hi]))
+    snippet = " ".join("".join(out).split())
+    return ("…" if lo > 0 else "") + snippet + ("…" if hi < len(text) else "") if excerpt else snippet
+
+
+def search_snippet_get(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    args = check_args(args, {"accountId": ("Id", True), "filter": ("Object", False), "emailIds": ("Id[]", True)}, {})
+    account = ctx.account(args["accountId"], MAIL)
+    email_type = ctx.services.registry.data_types["Email"]
+    if args.get("filter") is not None:
+        check_filter(email_type, args["filter"])
+    ids = list(dict.fromkeys(ctx.resolve_id(i) for i in args["emailIds"]))
+    if len(ids) > ctx.config.limits.max_objects_in_get:
+        raise MethodError("requestTooLarge")
+    terms: dict[str, list[str]] = {}
+    _terms(args.get("filter"), terms)
+    subject_terms = terms.get("text", []) + terms.get("subject", [])
+    body_terms = terms.get("text", []) + terms.get("body", [])
+    rows = {
+        r.id: r
+        for r in Email.select(Email.id, Email.blob_id, Email.summary, Email.parsed).where(
+            (Email.account_id == account.id) & Email.id.in_(ids or [""])
+        )
+    }
+    listed, not_found = [], []
+    for email_id in ids:
+        row = rows.get(email_id)
+        if row is None:
+            not_found.append(email_id)
+            continue
+        subject = _highlight(row.summary.get("subject") or "", subject_terms, excerpt=False)
+        preview = None
+        if body_terms:
+            message = ParsedMessage.from_json(row.parsed, raw=ctx.services.blobs.read(row.blob_id))
+            for part_id in message.text_body or message.html_body:
+                text, _ = message.part_text(part_id)
+                if message.part(part_id).type == "text/html":
+                    text = html_to_text(text)
+                preview = _highlight(text[:200_000], body_terms, excerpt=True)
+                if preview:
+                    break
+        listed.append({"emailId": email_id, "subject": subject, "preview": preview})
+    return {"accountId": account.id, "list": listed, "notFound": not_found or None}
+
+
+

@@ -1,0 +1,1 @@
+"""The mail data types on the core's standard-method engine."""

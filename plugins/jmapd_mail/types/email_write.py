@@ -1,0 +1,114 @@
+"""Email/set and Email/copy storage hooks (RFC 8621 §4.6, §4.7).
+
+Creation composes MIME with the domain composer, then stores it exactly as
+an imported message would be (parse once, thread, index). Updates may only
+touch keywords and mailboxIds; everything else is immutable and the engine
+answers invalidProperties for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmapd.methods.types import UTC_DATE_RE
+from jmapd.protocol.errors import SetError, invalid_properties
+
+from .. import store
+from ..blobs import read_any_blob
+from ..domain.compose import BlobNotFoundError, ComposeError, compose_message
+from ..domain.parse import ParsedMessage, parse_message
+from ..models import Email
+
+MAX_KEYWORDS = 256
+COPY_PROPERTIES = {"id", "mailboxIds", "keywords", "receivedAt"}
+
+
+def check_mailboxes_and_keywords(ctx: Any, account_id: str, mailbox_ids: Any, keywords: Any) -> None:
+    """Rules shared by create, update, copy and import (raise SetError)."""
+    section = ctx.config.section("mail")
+    if not isinstance(mailbox_ids, dict) or not mailbox_ids:
+        raise invalid_properties("mailboxIds", description="an Email must be in at least one Mailbox")
+    bad = [k for k, v in mailbox_ids.items() if v is not True]
+    if bad:
+        raise invalid_properties(f"mailboxIds/{bad[0]}", description="values must be true")
+    missing = sorted(set(mailbox_ids) - store.existing_mailboxes(account_id, mailbox_ids))
+    if missing:
+        raise invalid_properties(*(f"mailboxIds/{m}" for m in missing), description=f"no Mailbox {missing[0]}")
+    if len(mailbox_ids) > section.max_mailboxes_per_email:
+        raise SetError("tooManyMailboxes", f"an Email may be in at most {section.max_mailboxes_per_email} Mailboxes")
+    if not isinstance(keywords, dict):
+        raise invalid_properties("keywords")
+    for keyword, value in keywords.items():
+        if value is not True or not store.valid_keyword(keyword):
+            raise invalid_properties(f"keywords/{keyword}", description=f"invalid keyword {keyword!r}")
+    if len({k.lower() for k in keywords}) > MAX_KEYWORDS:
+        raise SetError("tooManyKeywords", f"at most {MAX_KEYWORDS} keywords")
+
+
+class EmailWriteMixin:
+    """Storage hooks for the standard /set and /copy engine."""
+
+    def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        check_mailboxes_and_keywords(ctx, account_id, obj.get("mailboxIds"), obj.get("keywords") or {})
+
+    def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        services = ctx.services
+        message = {k: v for k, v in obj.items() if k != "id"}
+        try:
+            raw = compose_message(message, lambda blob_id: read_any_blob(services, account_id, ctx.resolve_id(blob_id)))
+        except ComposeError as exc:
+            raise invalid_properties(exc.path or "bodyStructure", description=exc.description) from None
+        except BlobNotFoundError as exc:
+            raise SetError("blobNotFound", "attachment blobs not found", notFound=exc.not_found) from None
+        parsed = parse_message(raw)
+        limit = ctx.config.section("mail").max_size_attachments_per_email
+        if sum(parsed.part(p).size for p in parsed.attachments) > limit:
+            raise SetError("tooLarge", f"attachments exceed {limit} octets")
+        result = store.create_email(
+            services, ctx.changes, account_id, raw, list(obj["mailboxIds"]), list(obj.get("keywords") or {}),
+            store.parse_utc(obj["receivedAt"]) if obj.get("receivedAt") else None, parsed=parsed, record_self=False,
+        )
+        return {k: result[k] for k in ("blobId", "threadId", "size")}
+
+    def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> dict[str, Any] | None:
+        if "keywords" in changed:
+            store.set_keywords(ctx.changes, account_id, old["id"], list(new.get("keywords") or {}))
+        if "mailboxIds" in changed:
+            store.set_mailboxes(ctx.changes, account_id, old["id"], list(new["mailboxIds"]))
+        return None
+
+    def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        store.destroy_email(ctx.services, ctx.changes, account_id, obj["id"], record_self=False)
+
+    # -- /copy ----------------------------------------------------------------
+    def copy_object(self, ctx: Any, from_account: str, to_account: str, source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(overrides, dict):
+            raise SetError("invalidProperties", "object expected")
+        bad = sorted(set(overrides) - COPY_PROPERTIES)
+        if bad:
+            raise invalid_properties(*bad, description="only mailboxIds, keywords and receivedAt may be set by a copy")
+        if "mailboxIds" not in overrides:
+            raise invalid_properties("mailboxIds", description="mailboxIds is required")
+        mailbox_ids = overrides["mailboxIds"]
+        if isinstance(mailbox_ids, dict):
+            mailbox_ids = {ctx.resolve_id(k): v for k, v in mailbox_ids.items()}
+        received = overrides.get("receivedAt", source["receivedAt"])
+        if not isinstance(received, str) or not UTC_DATE_RE.match(received):
+            raise invalid_properties("receivedAt")
+        return {
+            "mailboxIds": mailbox_ids,
+            "keywords": overrides.get("keywords", source.get("keywords") or {}),
+            "receivedAt": received,
+        }
+
+    def insert_copy(self, ctx: Any, from_account: str, to_account: str, source: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
+        check_mailboxes_and_keywords(ctx, to_account, obj["mailboxIds"], obj["keywords"])
+        row = Email.select(Email.blob_id, Email.parsed).where((Email.account_id == from_account) & (Email.id == source["id"])).first()
+        raw = ctx.services.blobs.read(row.blob_id) if row else None
+        if raw is None:
+            raise SetError("notFound", "the message content is gone")
+        result = store.create_email(
+            ctx.services, ctx.changes, to_account, raw, list(obj["mailboxIds"]), list(obj["keywords"]),
+            store.parse_utc(obj["receivedAt"]), parsed=ParsedMessage.from_json(row.parsed, raw=raw), record_self=False,
+        )
+        return dict(result)

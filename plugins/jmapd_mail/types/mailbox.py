@@ -1,0 +1,297 @@
+"""Mailbox (RFC 8621 §2): a table of its own, counts computed by grouped SQL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import peewee as pw
+
+from jmapd.methods.collation import sort_key
+from jmapd.methods.types import DataType, Invalid, P, is_id
+from jmapd.protocol.errors import SetError, invalid_properties
+from jmapd.state import UPDATED
+
+from .. import store
+from ..capability import MAIL
+from ..models import EmailMailbox, Mailbox
+
+COUNTS = store.COUNT_PROPS
+ROLES = {
+    "all", "archive", "drafts", "flagged", "important", "inbox", "junk", "sent", "subscribed", "trash",
+    "snoozed", "scheduled", "memos",
+}
+RIGHTS = ("mayReadItems", "mayAddItems", "mayRemoveItems", "maySetSeen", "maySetKeywords",
+          "mayCreateChild", "mayRename", "mayDelete", "maySubmit")
+
+
+def _check_name(value: str) -> None:
+    if not value.strip():
+        raise Invalid("", "name must not be empty")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise Invalid("", "name must not contain control characters")
+
+
+def _check_role(value: str) -> None:
+    if value not in ROLES:
+        raise Invalid("", f"unknown role {value!r} (roles are lower-case IANA names)")
+
+
+def mailbox_counts(account_id: str) -> dict[str, dict[str, int]]:
+    """totalEmails, unreadEmails, totalThreads, unreadThreads of every Mailbox.
+
+    unreadThreads follows the RFC's "quality implementation": an unread Email
+    anywhere in the Thread counts, but Emails only in the trash are a Thread
+    of their own, and the trash counts only unread Emails in the trash.
+    """
+    out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    em = EmailMailbox
+    rows = (
+        em.select(
+            em.mailbox_id, pw.fn.COUNT(em.email_id), pw.fn.SUM(pw.Case(None, [(em.unread, 1)], 0)),
+            pw.fn.COUNT(em.thread_id.distinct()),
+        )
+        .where(em.account_id == account_id)
+        .group_by(em.mailbox_id)
+        .tuples()
+    )
+    for mailbox_id, total, unread, threads in rows:
+        out[mailbox_id].update(totalEmails=total, unreadEmails=int(unread or 0), totalThreads=threads)
+    trash = Mailbox.select(Mailbox.id).where((Mailbox.account_id == account_id) & (Mailbox.role == "trash")).first()
+    trash_id = trash.id if trash else ""
+    unread_threads = (
+        em.select(em.thread_id)
+        .where((em.account_id == account_id) & (em.unread == True) & (em.mailbox_id != trash_id))  # noqa: E712
+        .distinct()
+    )
+    rows = (
+        em.select(em.mailbox_id, pw.fn.COUNT(em.thread_id.distinct()))
+        .where((em.account_id == account_id) & (em.mailbox_id != trash_id) & em.thread_id.in_(unread_threads))
+        .group_by(em.mailbox_id)
+        .tuples()
+    )
+    for mailbox_id, n in rows:
+        out[mailbox_id]["unreadThreads"] = n
+    if trash_id:
+        n = (
+            em.select(pw.fn.COUNT(em.thread_id.distinct()))
+            .where((em.mailbox_id == trash_id) & (em.unread == True))  # noqa: E712
+            .scalar()
+        )
+        out[trash_id]["unreadThreads"] = n or 0
+    return out
+
+
+class MailboxType(DataType):
+    name = "Mailbox"
+    capability = MAIL
+    id_prefix = "m"
+    properties = {
+        "name": P("String", required=True, check=_check_name),
+        "parentId": P("Id", nullable=True, default=None, ref="id"),
+        "role": P("String", nullable=True, default=None, check=_check_role),
+        "sortOrder": P("UnsignedInt", default=0),
+        "totalEmails": P("UnsignedInt", server_set=True),
+        "unreadEmails": P("UnsignedInt", server_set=True),
+        "totalThreads": P("UnsignedInt", server_set=True),
+        "unreadThreads": P("UnsignedInt", server_set=True),
+        "myRights": P("Object", server_set=True),
+        "isSubscribed": P("Boolean", default=True),
+    }
+    set_arguments = {"onDestroyRemoveEmails": False}
+    query_arguments = {"sortAsTree": False, "filterAsTree": False}
+    reports_updated_properties = True
+    count_properties = frozenset(COUNTS)
+    filters = {"parentId": "Any", "name": "String", "role": "Any", "hasAnyRole": "Boolean", "isSubscribed": "Boolean"}
+    sorts = frozenset({"sortOrder", "name"})
+
+    def check_filter(self, name: str, value: Any) -> bool:
+        if name == "parentId":
+            return value is None or is_id(value)
+        if name == "role":
+            return value is None or isinstance(value, str)
+        return super().check_filter(name, value)
+
+    # -- storage ------------------------------------------------------------
+    def rights(self, ctx: Any, account_id: str) -> dict[str, bool]:
+        account = ctx.principal.accounts.get(account_id)
+        read_only = bool(account and account.read_only)
+        return {r: (r == "mayReadItems" or not read_only) for r in RIGHTS}
+
+    def load(self, ctx: Any, account_id: str, ids: list[str] | None, properties: list[str], args: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        query = Mailbox.select().where(Mailbox.account_id == account_id)
+        if ids is not None:
+            if not ids:
+                return {}
+            query = query.where(Mailbox.id.in_(ids))
+        rows = list(query.order_by(Mailbox.sort_order, Mailbox.name, Mailbox.id))
+        counts = mailbox_counts(account_id) if any(p in COUNTS for p in properties) else {}
+        rights = self.rights(ctx, account_id)
+        out = {}
+        for row in rows:
+            obj = {
+                "id": row.id, "name": row.name, "parentId": row.parent_id, "role": row.role,
+                "sortOrder": row.sort_order, "isSubscribed": row.is_subscribed, "myRights": dict(rights),
+            }
+            obj.update(counts.get(row.id) or dict.fromkeys(COUNTS, 0))
+            out[row.id] = obj
+        return out
+
+    def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        Mailbox.insert(
+            id=obj["id"], account_id=account_id, name=obj["name"], parent_id=obj.get("parentId"),
+            role=obj.get("role"), sort_order=obj.get("sortOrder") or 0, is_subscribed=obj.get("isSubscribed", True),
+        ).execute()
+        return {**dict.fromkeys(COUNTS, 0), "myRights": self.rights(ctx, account_id)}
+
+    def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> dict[str, Any] | None:
+        Mailbox.update(
+            name=new["name"], parent_id=new.get("parentId"), role=new.get("role"),
+            sort_order=new.get("sortOrder") or 0, is_subscribed=new.get("isSubscribed", True),
+        ).where((Mailbox.account_id == account_id) & (Mailbox.id == old["id"])).execute()
+        return None
+
+    def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        mailbox_id = obj["id"]
+        email_ids = [r[0] for r in EmailMailbox.select(EmailMailbox.email_id).where(EmailMailbox.mailbox_id == mailbox_id).tuples()]
+        memberships = store.email_mailbox_map(account_id, email_ids)
+        for email_id in email_ids:
+            others = [m for m in memberships.get(email_id, {}) if m != mailbox_id]
+            if others:
+                store.set_mailboxes(ctx.changes, account_id, email_id, others)
+                ctx.changes.record(account_id, "Email", email_id, UPDATED, props=["mailboxIds"])
+            else:
+                store.destroy_email(ctx.services, ctx.changes, account_id, email_id)
+        Mailbox.delete().where((Mailbox.account_id == account_id) & (Mailbox.id == mailbox_id)).execute()
+
+    # -- rules ----------------------------------------------------------------
+    def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        section = ctx.config.section("mail")
+        name = obj["name"]
+        if len(name.encode("utf-8")) > section.max_size_mailbox_name:
+            raise invalid_properties("name", description=f"name longer than {section.max_size_mailbox_name} octets")
+        parent = obj.get("parentId")
+        rows = {r.id: r for r in Mailbox.select(Mailbox.id, Mailbox.parent_id, Mailbox.name, Mailbox.role).where(Mailbox.account_id == account_id)}
+        if parent is not None:
+            if parent not in rows:
+                raise invalid_properties("parentId", description=f"no Mailbox {parent}")
+            depth, cursor, seen = 1, parent, set()
+            while cursor is not None:
+                if cursor == obj["id"] or cursor in seen:
+                    raise invalid_properties("parentId", description="a Mailbox cannot be its own ancestor")
+                seen.add(cursor)
+                depth += 1
+                cursor = rows[cursor].parent_id if cursor in rows else None
+        else:
+            depth = 1
+        if old is not None and old.get("parentId") != parent:
+            depth += self._height(rows, obj["id"])
+        if depth > section.max_mailbox_depth:
+            raise invalid_properties("parentId", description=f"Mailboxes nest at most {section.max_mailbox_depth} deep")
+        for row in rows.values():
+            if row.id == obj["id"]:
+                continue
+            if row.parent_id == parent and row.name == name:
+                raise invalid_properties("name", description="a sibling Mailbox already has this name")
+            if obj.get("role") is not None and row.role == obj["role"]:
+                raise invalid_properties("role", description=f"another Mailbox has role {obj['role']}")
+
+    @staticmethod
+    def _height(rows: dict[str, Any], mailbox_id: str) -> int:
+        """Levels of descendants below ``mailbox_id`` (0 for a leaf)."""
+        children: dict[str | None, list[str]] = defaultdict(list)
+        for row in rows.values():
+            children[row.parent_id].append(row.id)
+        height, level, seen = 0, [mailbox_id], {mailbox_id}
+        while True:
+            level = [c for m in level for c in children.get(m, []) if c not in seen]
+            if not level:
+                return height
+            seen.update(level)
+            height += 1
+
+    def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        if Mailbox.select().where((Mailbox.account_id == account_id) & (Mailbox.parent_id == obj["id"])).exists():
+            raise SetError("mailboxHasChild", "destroy or move the child Mailboxes first")
+        if not args.get("onDestroyRemoveEmails") and EmailMailbox.select().where(EmailMailbox.mailbox_id == obj["id"]).exists():
+            raise SetError("mailboxHasEmail", "the Mailbox has Emails; set onDestroyRemoveEmails to remove them")
+
+    # -- query -----------------------------------------------------------------
+    def _matches(self, obj: dict[str, Any], node: Any) -> bool:
+        if node is None:
+            return True
+        if "operator" in node:
+            results = [self._matches(obj, c) for c in node["conditions"]]
+            if node["operator"] == "AND":
+                return all(results)
+            if node["operator"] == "OR":
+                return any(results)
+            return not any(results)
+        for key, value in node.items():
+            if key == "parentId" and obj["parentId"] != value:
+                return False
+            if key == "name" and value.casefold() not in obj["name"].casefold():
+                return False
+            if key == "role" and obj["role"] != value:
+                return False
+            if key == "hasAnyRole" and (obj["role"] is not None) != value:
+                return False
+            if key == "isSubscribed" and obj["isSubscribed"] != value:
+                return False
+        return True
+
+    def query(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
+        objects = self.load(ctx, account_id, None, ["name", "parentId", "role", "sortOrder", "isSubscribed"], {})
+
+        def key(obj: dict[str, Any]) -> tuple[Any, ...]:
+            parts = []
+            for c in sort:
+                k = sort_key(obj.get(c["property"]), c.get("collation"))
+                parts.append(k if c.get("isAscending", True) else _Reverse(k))
+            return (*parts, obj["id"])
+
+        matching = {i for i, o in objects.items() if self._matches(o, filter)}
+        if args.get("filterAsTree"):
+            def ancestors_match(i: str) -> bool:
+                seen = set()
+                cursor = objects[i]["parentId"]
+                while cursor is not None and cursor not in seen:
+                    seen.add(cursor)
+                    if cursor not in matching:
+                        return False
+                    cursor = objects.get(cursor, {}).get("parentId")
+                return True
+            matching = {i for i in matching if ancestors_match(i)}
+        if not args.get("sortAsTree"):
+            return [o["id"] for o in sorted((objects[i] for i in matching), key=key)]
+        children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+        for obj in objects.values():
+            parent = obj["parentId"] if obj["parentId"] in objects else None
+            children[parent].append(obj)
+        out: list[str] = []
+        stack: list[dict[str, Any]] = list(reversed(sorted(children[None], key=key)))
+        visited: set[str] = set()
+        while stack:
+            obj = stack.pop()
+            if obj["id"] in visited:
+                continue
+            visited.add(obj["id"])
+            if obj["id"] in matching:
+                out.append(obj["id"])
+            stack.extend(reversed(sorted(children.get(obj["id"], []), key=key)))
+        return out
+
+
+class _Reverse:
+    """Inverts ordering of a sort key (descending comparators in a tuple key)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Reverse) -> bool:
+        return bool(other.key < self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reverse) and self.key == other.key
