@@ -62,15 +62,23 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
     """The caller, or a 401 (after a growing delay for repeated failures).
 
     Plugins may authenticate first (``jmapd_authenticate``); the core
-    checks HTTP Basic and Bearer.
+    checks HTTP Basic and Bearer. All database work happens in one trip to
+    the thread pool.
     """
-    principal = await services.run(lambda: services.hook.jmapd_authenticate(req=req, services=services))
-    if principal is not None:
-        return principal
     header = req.get_header("Authorization")
-    address = client_address(req, services)
-    user_id, tried = await services.run(services.auth.authenticate_header, header, scope)
-    if user_id is None:
+
+    def check() -> tuple[Principal | None, str | None]:
+        principal = services.hook.jmapd_authenticate(req=req, services=services)
+        if principal is not None:
+            return principal, None
+        user_id, tried = services.auth.authenticate_header(header, scope)
+        if user_id is None:
+            return None, tried
+        return services.auth.principal(user_id), tried
+
+    principal, tried = await services.run(check)
+    if principal is None:
+        address = client_address(req, services)
         keys = [f"ip:{address}"] + ([f"user:{tried}"] if tried else [])
         if header:
             services.auth.throttle.fail(*keys)
@@ -79,10 +87,8 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
                 await asyncio.sleep(delay)
             log.info("authentication failed from %s for %r", address, tried)
         raise unauthorized(services)
-    principal = await services.run(services.auth.principal, user_id)
-    if principal is None:
-        raise unauthorized(services)
-    principal.scope = scope
+    if principal.scope == "api":
+        principal.scope = scope
     return principal
 
 
