@@ -209,6 +209,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             proc = multiprocessing.get_context("spawn").Process(target=target, args=(cfg.source or None,), daemon=True)
             proc.start()
             processes.append(proc)
+    from .db import database
+
+    database.obj.close()  # workers open their own connections after fork
     try:
         serve(bind, workers, cfg.server.threads)
     finally:
