@@ -93,9 +93,10 @@ def _fts(column: str | None, text: str) -> Any:
 
 
 def _like(field: Any, text: str) -> Any:
+    """Case-insensitive substring match, with LIKE wildcards in ``text`` escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     op = "ILIKE" if is_postgres() else "LIKE"
-    return pw.Expression(field, pw.SQL(op), pw.SQL("%s ESCAPE '\\'" if is_postgres() else "? ESCAPE '\\'", (f"%{escaped}%",)))
+    return pw.NodeList((field, pw.SQL(op), pw.Value(f"%{escaped}%"), pw.SQL("ESCAPE '\\'")))
 
 
 def _field(column: str, text: str) -> Any:

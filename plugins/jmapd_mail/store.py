@@ -102,6 +102,7 @@ def create_email(
     received_at: datetime.datetime | None = None,
     parsed: ParsedMessage | None = None,
     record_self: bool = True,
+    email_id: str | None = None,
 ) -> dict[str, Any]:
     """Store a new Email (caller holds the write transaction); returns id, blobId, threadId, size.
 
@@ -115,7 +116,7 @@ def create_email(
         parsed = parse_message(raw)
     received_at = (received_at or utcnow()).replace(microsecond=0)
     blob_id = services.blobs.put(account_id, raw, "message/rfc822")
-    email_id = new_id("M")
+    email_id = email_id or new_id("M")
     props = parsed.props
     thread_id, thread_is_new = assign_thread(changes, account_id, email_id, props)
     sent_at = None

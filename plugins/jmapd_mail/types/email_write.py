@@ -67,6 +67,7 @@ class EmailWriteMixin:
         result = store.create_email(
             services, ctx.changes, account_id, raw, list(obj["mailboxIds"]), list(obj.get("keywords") or {}),
             store.parse_utc(obj["receivedAt"]) if obj.get("receivedAt") else None, parsed=parsed, record_self=False,
+            email_id=obj["id"],
         )
         return {k: result[k] for k in ("blobId", "threadId", "size")}
 
