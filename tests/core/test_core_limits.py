@@ -1,0 +1,37 @@
+"""Per-user concurrency limits and the access log."""
+
+import json
+import logging
+import threading
+import time
+
+CORE = "urn:ietf:params:jmap:core"
+NOTES = "urn:example:notes"
+
+
+def test_max_concurrent_requests(make_server):
+    server = make_server({"limits": {"max_concurrent_requests": 1}})
+    client = server.client()
+    other = server.client()
+    slow = threading.Thread(target=client.request, args=([["Example/sleep", {"seconds": 1.5}, "0"]],))
+    slow.start()
+    time.sleep(0.4)
+    resp = client.post({"using": [CORE], "methodCalls": [["Core/echo", {}, "0"]]})
+    assert resp.status_code == 400
+    assert resp.json()["limit"] == "maxConcurrentRequests"
+    # another user is not affected
+    assert other.request([["Core/echo", {}, "0"]])["methodResponses"]
+    slow.join()
+    assert client.request([["Core/echo", {}, "0"]])["methodResponses"]
+    assert server.client().session["capabilities"][CORE]["maxConcurrentRequests"] == 1
+
+
+def test_access_log_is_structured(make_server, caplog):
+    server = make_server({"log": {"access_log": True}})
+    client = server.client()
+    with caplog.at_level(logging.INFO, logger="jmapd.access"):
+        client.request([["Core/echo", {}, "0"]])
+        time.sleep(0.1)
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "jmapd.access"]
+    api = [line for line in lines if line["path"] == "/jmap/api"]
+    assert api and api[-1]["status"] == 200 and api[-1]["method"] == "POST" and api[-1]["ms"] >= 0
