@@ -82,6 +82,9 @@ class ChangesConfig:
     horizon_days: int = doc(
         "Days of change log kept; /changes from an older state is cannotCalculateChanges.", 60
     )
+    maintenance_interval: int = doc(
+        "Seconds between automatic change-log pruning and blob collection (per worker; 0: off).", 3600
+    )
 
 
 @dataclass

@@ -45,6 +45,37 @@ def jmapd_models() -> list[Any]:
     return list(CORE_MODELS)
 
 
+async def _maintenance(services: Any) -> None:
+    """Prune the change log and collect unreferenced blobs now and then.
+
+    Every worker runs this; the work is idempotent, and a random start
+    spreads the workers out.
+    """
+    import asyncio
+    import logging
+    import random
+
+    from jmapd.state import prune
+
+    interval = services.config.changes.maintenance_interval
+    if interval <= 0:
+        return
+    await asyncio.sleep(random.uniform(interval / 2, interval))
+    while True:
+        try:
+            pruned = await services.run(prune, services.config.changes.horizon_days)
+            removed = await services.run(services.blobs.gc, services.config.blobs.unreferenced_ttl)
+            logging.getLogger("jmapd.maintenance").info("pruned %d changes, removed %d blobs", pruned, removed)
+        except Exception:
+            logging.getLogger("jmapd.maintenance").exception("maintenance failed")
+        await asyncio.sleep(interval)
+
+
+@hookimpl
+def jmapd_startup(services: Any) -> Any:
+    return _maintenance(services)
+
+
 @hookimpl(tryfirst=True)
 def jmapd_migrations() -> tuple[str, Any]:
     return ("core", jmapd.migrations)

@@ -149,3 +149,39 @@ def test_unreferenced_blobs_collected(jmap_server, client):
     jmap_server.services.blobs.gc(-1)
     assert client.http.get(f"/jmap/download/{client.account_id}/{kept}/x").status_code == 200
     assert client.http.get(f"/jmap/download/{client.account_id}/{dropped}/x").status_code == 404
+
+
+def test_database_blob_store(make_server):
+    server = make_server({"blobs": {"store": "database"}})
+    client = server.client()
+    up = client.upload(b"stored in the database " + client.user.encode(), "text/plain")
+    resp = client.http.get(f"/jmap/download/{client.account_id}/{up['blobId']}/x.txt")
+    assert resp.content == b"stored in the database " + client.user.encode()
+    from jmapd.db import ensure_connected
+    from jmapd.models import BlobData
+
+    ensure_connected()
+    assert BlobData.get(BlobData.blob_id == up["blobId"]).data.startswith(b"stored in the database")
+
+
+def test_max_concurrent_upload(make_server):
+    import threading
+    import time
+
+    server = make_server({"limits": {"max_concurrent_upload": 1}})
+    client = server.client()
+
+    def slow_body():
+        yield b"a" * 10
+        time.sleep(1.0)
+        yield b"b" * 10
+
+    first = threading.Thread(
+        target=client.http.post, args=(f"/jmap/upload/{client.account_id}",), kwargs={"content": slow_body()}
+    )
+    first.start()
+    time.sleep(0.3)
+    resp = client.http.post(f"/jmap/upload/{client.account_id}", content=b"x")
+    assert resp.status_code == 429 and resp.json()["limit"] == "maxConcurrentUpload"
+    first.join()
+    assert client.upload(b"after")["size"] == 5

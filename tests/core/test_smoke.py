@@ -1,3 +1,0 @@
-def test_echo(client):
-    name, args = client.call("Core/echo", {"hello": True, "high": 5})
-    assert (name, args) == ("Core/echo", {"hello": True, "high": 5})
