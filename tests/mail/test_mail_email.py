@@ -169,8 +169,8 @@ def test_threads_merge_and_changes(client, mail, make_message):
 def test_copy_between_accounts(jmap_server, mail, client, make_message):
     src = mail.import_(make_message("copy me", message_id="cp@x"), keywords={"$seen": True})
     other = jmap_server.client()
-    from jmapd.models import AccountAccess, User
     from jmapd.db import ensure_connected
+    from jmapd.models import AccountAccess, User
 
     ensure_connected()
     AccountAccess.create(account=client.account_id, user=User.get(User.name == other.user), read_only=False)
