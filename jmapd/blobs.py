@@ -15,6 +15,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .models import AccountBlob, Blob, BlobData, BlobRef, now
 
@@ -142,7 +143,7 @@ class BlobStore:
         return len(orphans)
 
 
-def pw_exists(query: object) -> object:
+def pw_exists(query: Any) -> Any:
     import peewee
 
     return peewee.fn.EXISTS(query)

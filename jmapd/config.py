@@ -310,7 +310,7 @@ def sample(cls: Any = CoreConfig, indent: int = 0, plugin_schemas: dict[str, Any
             continue
         if f.metadata.get("doc"):
             lines.append(f"{pad}# {f.metadata['doc']}")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
         if dataclasses.is_dataclass(default):
             lines.append(f"{pad}{f.name}:")
             lines.append(sample(type(default), indent + 1))

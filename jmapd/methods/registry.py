@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .standard import WRITE_VERBS, handlers_for
 
 if TYPE_CHECKING:
-    from .context import AccountInfo, CallContext
+    from .context import CallContext
     from .types import DataType
 
 
@@ -33,7 +33,7 @@ class Capability:
 
     urn: str
     session: dict[str, Any] | Callable[[Any], dict[str, Any]] = field(default_factory=dict)
-    account: dict[str, Any] | Callable[[AccountInfo, Any], dict[str, Any] | None] | None = None
+    account: dict[str, Any] | Callable[[str, Any], dict[str, Any] | None] | None = None
     requires: tuple[str, ...] = ()
 
     def session_value(self, config: Any, base_url: str = "") -> dict[str, Any]:
@@ -48,7 +48,9 @@ class Capability:
     def account_value(self, account_id: str, services: Any) -> dict[str, Any] | None:
         if self.account is None:
             return None
-        return self.account(account_id, services) if callable(self.account) else dict(self.account)
+        if callable(self.account):
+            return self.account(account_id, services)
+        return dict(self.account)
 
 
 @dataclass
