@@ -1,0 +1,1 @@
+"""Inbound delivery into the mail store: an LMTP listener and `jmapd deliver`."""

@@ -1,0 +1,36 @@
+"""Hook implementations of the delivery plugin, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmapd import hookimpl
+
+from . import hookspecs
+from .config import DeliveryConfig
+from .deliver import cmd_deliver, serve_lmtp
+
+
+@hookimpl
+def jmapd_add_hookspecs(pm: Any) -> None:
+    pm.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def jmapd_config_schema() -> tuple[str, type]:
+    return ("delivery", DeliveryConfig)
+
+
+@hookimpl
+def jmapd_serve_processes(config: Any) -> list[Any]:
+    return [serve_lmtp] if config.section("delivery").lmtp else []
+
+
+@hookimpl
+def jmapd_commands(subparsers: Any) -> None:
+    p = subparsers.add_parser("deliver", help="deliver one message from stdin into a user's account")
+    p.add_argument("--user", required=True, help="user whose personal account receives the message")
+    p.add_argument("--mailbox", help="mailbox name (default: the inbox)")
+    p.add_argument("--sender", help="envelope sender, for Return-Path and vacation responses")
+    p.add_argument("--recipient", help="envelope recipient address (default: the user name)")
+    p.set_defaults(func=cmd_deliver)

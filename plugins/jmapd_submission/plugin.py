@@ -1,0 +1,76 @@
+"""Hook implementations of the submission plugin, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmapd import hookimpl
+from jmapd.methods.registry import Capability, Method
+
+from . import migrations
+from .capability import SUBMISSION, account_value
+from .config import SubmissionConfig
+from .models import QueueItem
+from .queue import QueueWorker, wake
+from .types.identity import Identity, create_default_identity
+from .types.submission import EmailSubmission, submission_set
+
+WORKER_KEY = "submission.worker"
+
+
+@hookimpl
+def jmapd_config_schema() -> tuple[str, type]:
+    return ("submission", SubmissionConfig)
+
+
+@hookimpl
+def jmapd_capabilities(config: Any) -> list[Capability]:
+    return [Capability(SUBMISSION, session={}, account=lambda account_id, services: account_value(services.config))]
+
+
+@hookimpl
+def jmapd_data_types(config: Any) -> list[Any]:
+    return [Identity(config), EmailSubmission(config)]
+
+
+@hookimpl
+def jmapd_methods(config: Any) -> list[Method]:
+    return [Method("EmailSubmission/set", submission_set, SUBMISSION, writes=True)]
+
+
+@hookimpl
+def jmapd_models() -> list[Any]:
+    return [QueueItem]
+
+
+@hookimpl
+def jmapd_migrations() -> tuple[str, Any]:
+    return ("submission", migrations)
+
+
+@hookimpl
+def jmapd_account_created(services: Any, account_id: str, user_name: str) -> None:
+    create_default_identity(services.config, account_id, user_name)
+
+
+@hookimpl
+def jmapd_startup(services: Any) -> Any:
+    section = services.config.section("submission")
+    if not section.worker or not section.smarthost.host:
+        return None
+    worker = QueueWorker(services)
+    services.extensions[WORKER_KEY] = worker
+    return worker.run()
+
+
+@hookimpl
+def jmapd_shutdown(services: Any) -> None:
+    worker = services.extensions.pop(WORKER_KEY, None)
+    if worker is not None:
+        worker.stop()
+
+
+@hookimpl
+def jmapd_changes_committed(services: Any, account_id: str, changed: dict[str, str]) -> None:
+    if "EmailSubmission" in changed:
+        wake(services)

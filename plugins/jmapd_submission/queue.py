@@ -1,0 +1,274 @@
+"""The durable outbound queue and the worker that drains it.
+
+Every message to relay (an EmailSubmission, a vacation auto-reply) is a
+row of ``submission_queue``. Any number of workers, in any number of
+processes or hosts, scan for due rows and *claim* one with
+``UPDATE ... WHERE state='queued'``: the database lets exactly one of them
+win, so no item is sent twice by two workers. A claim older than the
+lease is taken to belong to a worker that died and is released again —
+delivery is at-least-once, never at-most-once, because losing mail is
+worse than a rare duplicate.
+
+Canceling a pending EmailSubmission uses the same guard in the other
+direction (``queued`` → ``canceled``), so a cancel and a claim can never
+both succeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from jmapd.db import ensure_connected, write_transaction
+from jmapd.models import Document, now
+from jmapd.state import UPDATED, ChangeLog
+
+from .domain.envelope import Address, Envelope
+from .domain.relay import Outcome, RecipientResult, RelayConfig, RelayResult, RetryPolicy, send
+from .models import CANCELED, DONE, QUEUED, SENDING, QueueItem
+
+log = logging.getLogger("jmapd.submission.queue")
+
+WAKE_KEY = "submission.wake"
+
+
+def utc_date(value: datetime.datetime) -> str:
+    """A naive-UTC datetime as a JMAP UTCDate."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def enqueue(
+    account_id: str,
+    envelope: Envelope,
+    message: bytes,
+    *,
+    due: datetime.datetime | None = None,
+    submission_id: str | None = None,
+    kind: str = "submission",
+) -> QueueItem:
+    """Add a message to the queue (inside the caller's transaction, so it
+    exists exactly when the object that asked for it does)."""
+    return QueueItem.create(
+        account_id=account_id,
+        submission_id=submission_id,
+        kind=kind,
+        state=QUEUED,
+        due=due or now(),
+        mail_from=envelope.mail_from.email,
+        mail_params=dict(envelope.mail_from.parameters) if envelope.mail_from.parameters else None,
+        rcpt_to=[a.to_jmap() for a in envelope.rcpt_to],
+        message=message,
+    )
+
+
+def cancel(account_id: str, submission_id: str) -> bool:
+    """Cancel a submission not yet claimed by a worker; False if too late."""
+    return bool(
+        QueueItem.update(state=CANCELED)
+        .where(
+            (QueueItem.account_id == account_id)
+            & (QueueItem.submission_id == submission_id)
+            & (QueueItem.state == QUEUED)
+        )
+        .execute()
+    )
+
+
+def wake(services: Any) -> None:
+    """Tell this process's worker (if any) to scan now instead of at its next poll."""
+    waker = services.extensions.get(WAKE_KEY)
+    if waker is not None:
+        waker()
+
+
+def relay_config(section: Any) -> RelayConfig:
+    host = section.smarthost
+    return RelayConfig(
+        host=host.host or "",
+        port=host.port,
+        security=host.security,
+        username=host.user,
+        password=host.password if host.user is not None else None,
+        timeout=host.timeout,
+        local_hostname=host.local_hostname,
+        accepted_status="queued" if host.accepted_status == "queued" else "unknown",
+    )
+
+
+def retry_policy(section: Any) -> RetryPolicy:
+    return RetryPolicy(
+        base=section.retry_base,
+        cap=max(section.retry_cap, section.retry_base),
+        max_age=datetime.timedelta(seconds=section.give_up_after),
+    )
+
+
+def _envelope(item: QueueItem) -> Envelope:
+    return Envelope(
+        Address(item.mail_from, item.mail_params or None),
+        tuple(Address(r["email"], r.get("parameters")) for r in item.rcpt_to),
+    )
+
+
+class QueueWorker:
+    """Scans for due items, relays them in a thread pool, records outcomes."""
+
+    def __init__(
+        self,
+        services: Any,
+        sender: Callable[[RelayConfig, Envelope, bytes], RelayResult] = send,
+    ) -> None:
+        section = services.config.section("submission")
+        self.services = services
+        self.section = section
+        self.relay = relay_config(section)
+        self.policy = retry_policy(section)
+        self.sender = sender
+        self.token = uuid.uuid4().hex[:16]
+        self.executor = ThreadPoolExecutor(max(1, section.concurrency), thread_name_prefix="jmapd-submit")
+        self._event: asyncio.Event | None = None
+
+    # -- scheduling ----------------------------------------------------------
+    async def run(self) -> None:
+        """The background task: scan, relay what is due, sleep, repeat."""
+        loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+        event = self._event
+        self.services.extensions[WAKE_KEY] = lambda: loop.call_soon_threadsafe(event.set)
+        log.info("outbound queue worker %s started (relay %s:%s)", self.token, self.relay.host, self.relay.port)
+        while True:
+            claimed: list[int] = []
+            try:
+                event.clear()
+                claimed = await loop.run_in_executor(self.executor, self._threaded, self.claim)
+                if claimed:
+                    await asyncio.gather(
+                        *(loop.run_in_executor(self.executor, self._threaded, self.process, i) for i in claimed)
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbound queue scan failed")
+            if claimed:
+                continue  # more may be due
+            try:
+                await asyncio.wait_for(event.wait(), self.section.poll_interval)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        """Let relays in flight finish and record their outcome."""
+        if self.services.extensions.get(WAKE_KEY) is not None:
+            self.services.extensions.pop(WAKE_KEY, None)
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _threaded(fn: Callable[..., Any], *args: Any) -> Any:
+        ensure_connected()
+        return fn(*args)
+
+    def claim(self, limit: int | None = None) -> list[int]:
+        """Claim due items for this worker; each claim is won by one worker only."""
+        current = now()
+        stale = current - datetime.timedelta(seconds=self.section.lease)
+        QueueItem.update(state=QUEUED, claimed_by=None).where(
+            (QueueItem.state == SENDING) & (QueueItem.claimed_at < stale)
+        ).execute()
+        candidates = (
+            QueueItem.select(QueueItem.id)
+            .where((QueueItem.state == QUEUED) & (QueueItem.due <= current))
+            .order_by(QueueItem.due, QueueItem.id)
+            .limit(limit or max(1, self.section.concurrency))
+            .tuples()
+        )
+        claimed = []
+        for (item_id,) in list(candidates):
+            won = (
+                QueueItem.update(state=SENDING, claimed_by=self.token, claimed_at=current)
+                .where((QueueItem.id == item_id) & (QueueItem.state == QUEUED))
+                .execute()
+            )
+            if won == 1:
+                claimed.append(item_id)
+        return claimed
+
+    # -- one attempt -----------------------------------------------------------
+    def process(self, item_id: int) -> None:
+        """Relay one claimed item and record the result (blocking)."""
+        item = QueueItem.get_or_none((QueueItem.id == item_id) & (QueueItem.claimed_by == self.token))
+        if item is None or item.state != SENDING:
+            return
+        envelope = _envelope(item)
+        try:
+            result = self.sender(self.relay, envelope, item.message)
+        except Exception as exc:  # never lose the item to a bug in a relay path
+            log.exception("relay of queue item %s failed", item_id)
+            result = RelayResult(
+                tuple(
+                    RecipientResult(a.email, 451, f"451 4.3.0 Local error: {exc}", Outcome.TEMPORARY)
+                    for a in envelope.rcpt_to
+                )
+            )
+        self.record(item, envelope, result)
+
+    def record(self, item: QueueItem, envelope: Envelope, result: RelayResult) -> None:
+        """Write the attempt's outcome: the queue row, then the submission's
+        deliveryStatus/undoStatus, in one write transaction of its account."""
+        current = now()
+        first = item.first_attempt or current
+        attempts = item.attempts + 1
+        results = list(result.recipients)
+        retry = result.retry_envelope(envelope)
+        if retry is not None and self.policy.expired(first, current):
+            results = [r.given_up() if r.outcome is Outcome.TEMPORARY else r for r in results]
+            retry = None
+        last_reply = "; ".join(r.reply for r in results)[:2000]
+        changes = ChangeLog()
+        with write_transaction(item.account_id):
+            if retry is None:
+                QueueItem.update(
+                    state=DONE, attempts=attempts, first_attempt=first, last_reply=last_reply, claimed_by=None
+                ).where(QueueItem.id == item.id).execute()
+            else:
+                QueueItem.update(
+                    state=QUEUED,
+                    attempts=attempts,
+                    first_attempt=first,
+                    last_reply=last_reply,
+                    claimed_by=None,
+                    due=current + datetime.timedelta(seconds=self.policy.delay(attempts)),
+                    rcpt_to=[a.to_jmap() for a in retry.rcpt_to],
+                ).where(QueueItem.id == item.id).execute()
+            if item.submission_id:
+                self._update_submission(item, results, retry is None, changes)
+            changes.flush()
+        for r in results:
+            log.info("queue item %s to %s: %s", item.id, r.email, r.reply)
+        if changes.committed:
+            self.services.changes_committed(changes.committed)
+
+    def _update_submission(
+        self, item: QueueItem, results: list[RecipientResult], finished: bool, changes: ChangeLog
+    ) -> None:
+        row = Document.get_or_none(
+            (Document.account_id == item.account_id)
+            & (Document.type_name == "EmailSubmission")
+            & (Document.object_id == item.submission_id)
+        )
+        if row is None:
+            return  # the record was destroyed; the delivery goes on regardless
+        data = dict(row.data)
+        status = dict(data.get("deliveryStatus") or {})
+        for r in results:
+            status[r.email] = r.delivery_status()
+        data["deliveryStatus"] = status
+        relayed = any(r.outcome is Outcome.ACCEPTED for r in results)
+        if data.get("undoStatus") == "pending" and (relayed or finished):
+            data["undoStatus"] = "final"
+        Document.update(data=data).where(Document.id == row.id).execute()
+        changes.record(item.account_id, "EmailSubmission", item.submission_id, UPDATED, ["deliveryStatus", "undoStatus"])

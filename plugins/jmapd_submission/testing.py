@@ -1,0 +1,116 @@
+"""A real SMTP relay on loopback for tests of the submission path.
+
+Tests of this plugin (and of plugins that send through it, such as
+vacation) point ``submission.smarthost`` at a :class:`RecordingRelay`
+and assert on exactly what arrived, the way a real smarthost sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    mail_options: list[str]
+    content: bytes
+
+
+@dataclass
+class _Handler:
+    received: list[Received] = field(default_factory=list)
+    #: address → list of replies to give at RCPT, consumed one per attempt.
+    rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Sender OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        with self.lock:
+            replies = self.rcpt_replies.get(address)
+            if replies:
+                return replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Recipient OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options), envelope.original_content)
+            )
+        return "250 2.0.0 Queued as T1"
+
+
+class RecordingRelay:
+    """An aiosmtpd SMTP server on 127.0.0.1 (random port) that records messages."""
+
+    def __init__(self) -> None:
+        self.handler = _Handler()
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._server: Any = None
+
+    def start(self) -> RecordingRelay:
+        self._thread.start()
+
+        async def bind() -> Any:
+            return await self.loop.create_server(
+                lambda: SMTP(self.handler, hostname="relay.test", loop=self.loop), "127.0.0.1", 0
+            )
+
+        self._server = asyncio.run_coroutine_threadsafe(bind(), self.loop).result(5)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self._server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+    def refuse(self, address: str, *replies: str) -> None:
+        """Answer the next RCPT TO for ``address`` with these replies, in turn."""
+        with self.handler.lock:
+            self.handler.rcpt_replies.setdefault(address, []).extend(replies)
+
+    def messages(self, predicate: Callable[[Received], bool] = lambda r: True) -> list[Received]:
+        with self.handler.lock:
+            return [r for r in self.handler.received if predicate(r)]
+
+    def wait(self, predicate: Callable[[Received], bool] = lambda r: True, count: int = 1, timeout: float = 15) -> list[Received]:
+        """Block until ``count`` matching messages arrived; returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages(predicate)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def config(self, **extra: Any) -> dict[str, Any]:
+        """A ``submission:`` section pointing at this relay, with a fast queue."""
+        section: dict[str, Any] = {
+            "smarthost": {"host": "127.0.0.1", "port": self.port, "security": "none", "timeout": 5},
+            "poll_interval": 0.2,
+            "retry_base": 0.3,
+            "retry_cap": 1.0,
+        }
+        section.update(extra)
+        return section

@@ -1,0 +1,1 @@
+"""The JMAP data types of the submission plugin, one per module."""

@@ -1,0 +1,89 @@
+"""Answer delivered mail while the account's vacation response is on.
+
+The RFC 3834 rules (never to lists, bulk, auto-submitted mail, robots or
+the user's own addresses; only when the user is named in To/Cc/Bcc; once
+per sender per period) live in the submission domain library; this
+module feeds it the account's settings, addresses and reply log, and
+hands a positive decision to the outbound queue with a null envelope
+sender, so a bounce of the reply can never start a loop.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from jmapd.db import write_transaction
+from jmapd.models import Document
+
+from .models import ReplyLog
+from .types import load_settings, utc
+
+log = logging.getLogger("jmapd.vacation")
+
+
+def _own_addresses(services: Any, account_id: str) -> tuple[list[str], str | None]:
+    """The account's identity addresses (and the default identity's name)."""
+    from jmapd_submission.senders import allowed_addresses, owner_name
+
+    addresses = list(allowed_addresses(services.config, owner_name(account_id)))
+    name = None
+    rows = Document.select(Document.data).where(
+        (Document.account_id == account_id) & (Document.type_name == "Identity")
+    ).order_by(Document.id)
+    for (data,) in rows.tuples():
+        data = dict(data)
+        addresses.append(data.get("email", ""))
+        if name is None and data.get("name"):
+            name = data["name"]
+    return [a for a in addresses if a], name
+
+
+def respond(
+    services: Any, account_id: str, raw: bytes, mail_from: str, now: datetime.datetime | None = None
+) -> str:
+    """Queue the vacation response to ``mail_from`` if RFC 3834 allows it;
+    returns the decision's reason (``reply`` when one was queued)."""
+    from jmapd_submission.domain.addresses import mailbox_key
+    from jmapd_submission.domain.autoreply import VacationSettings, compose_reply, decide
+    from jmapd_submission.domain.headers import parse_headers
+    from jmapd_submission.queue import enqueue, wake
+
+    if not services.pm.has_plugin("submission"):
+        return "noSubmission"
+    settings_obj = load_settings(account_id)
+    settings = VacationSettings(
+        is_enabled=bool(settings_obj["isEnabled"]),
+        from_date=utc(settings_obj["fromDate"]),
+        to_date=utc(settings_obj["toDate"]),
+        subject=settings_obj["subject"],
+        text_body=settings_obj["textBody"],
+        html_body=settings_obj["htmlBody"],
+    )
+    now = now or datetime.datetime.now(datetime.UTC)
+    if not settings.active_at(now):
+        return "disabled"
+    headers = parse_headers(raw)
+    own, from_name = _own_addresses(services, account_id)
+    period = datetime.timedelta(days=services.config.section("vacation").period_days)
+    sender_key = mailbox_key(mail_from.strip().strip("<>").strip())[:320]
+    with write_transaction(account_id):
+        row = ReplyLog.get_or_none((ReplyLog.account_id == account_id) & (ReplyLog.sender == sender_key))
+        last = row.replied_at.replace(tzinfo=datetime.UTC) if row is not None else None
+        decision = decide(headers, mail_from, own, settings=settings, last_replied=last, now=now, period=period)
+        if not decision:
+            log.info("no vacation response to %r for %s: %s", mail_from, account_id, decision.reason)
+            return str(decision.reason)
+        reply = compose_reply(headers, decision, settings, from_name=from_name, now=now)
+        enqueue(account_id, reply.envelope, reply.raw, kind="autoreply")
+        stamp = now.astimezone(datetime.UTC).replace(tzinfo=None)
+        if row is None:
+            ReplyLog.insert(account_id=account_id, sender=sender_key, replied_at=stamp).execute()
+        else:
+            ReplyLog.update(replied_at=stamp).where(
+                (ReplyLog.account_id == account_id) & (ReplyLog.sender == sender_key)
+            ).execute()
+    wake(services)
+    log.info("vacation response queued to %r for %s", mail_from, account_id)
+    return str(decision.reason)
