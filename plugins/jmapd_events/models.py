@@ -1,0 +1,37 @@
+"""Tables of the events plugin: push subscriptions (prefixed ``events_``).
+
+A PushSubscription belongs to a user, not to an account (RFC 8620 §7.2),
+so it references ``jmap_user`` and is dropped with it.
+"""
+
+from __future__ import annotations
+
+import peewee as pw
+
+from jmapd.db import BaseModel, JSONField
+from jmapd.models import User, now
+
+
+class PushSubscription(BaseModel):
+    id = pw.CharField(max_length=64, primary_key=True)
+    user = pw.ForeignKeyField(User, on_delete="CASCADE", backref="push_subscriptions")
+    device_client_id = pw.CharField(max_length=255)
+    url = pw.TextField()
+    #: RFC 8291 keys, or null for unencrypted pushes.
+    p256dh = pw.TextField(null=True)
+    auth = pw.TextField(null=True)
+    #: The code sent in the PushVerification; the client must echo it.
+    expected_code = pw.CharField(max_length=64)
+    #: The code the client set (null until then); only it is ever returned.
+    verification_code = pw.CharField(max_length=64, null=True)
+    verified = pw.BooleanField(default=False)
+    expires = pw.DateTimeField()
+    types = JSONField(null=True)
+    created = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "events_push_subscription"
+        indexes = ((("user", "device_client_id"), True), (("expires",), False))
+
+
+MODELS = [PushSubscription]

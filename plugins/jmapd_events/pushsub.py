@@ -1,0 +1,565 @@
+"""PushSubscription/get and /set (RFC 8620 §7.2) and the push delivery worker.
+
+PushSubscription is not per account (no ``accountId``; it belongs to the
+user), so the methods are written here rather than derived by the
+standard-method engine.
+
+Delivery is done by the process that committed the change (its
+``jmapd_changes_committed`` hook finds the verified subscriptions of every
+user who can see the account), so a change is pushed once however many
+workers and hosts there are, without a queue table: JMAP push tolerates a
+lost notification, the client resyncs on the next one. Pending changes are
+coalesced per subscription while a delivery is in flight or waiting to be
+retried, so a slow or rate-limiting endpoint gets fewer, fuller pushes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from jmapd.db import database
+from jmapd.methods.standard.args import check_args
+from jmapd.models import Account, AccountAccess, new_id, now
+from jmapd.protocol.errors import MethodError, SetError, invalid_properties
+
+from .domain.ssrf import PushURLRejected, SSRFPolicy, check_push_url, check_push_url_async
+from .domain.statechange import (
+    Action,
+    DeliveryPolicy,
+    coalesce,
+    encode,
+    filter_types,
+    new_verification_code,
+    push_verification,
+    state_change,
+    verification_code_matches,
+)
+from .domain.vapid import VapidKey
+from .domain.webpush import WebPushError, encrypt, push_headers
+from .models import PushSubscription
+
+log = logging.getLogger("jmapd.events.push")
+
+DEFAULT_PROPERTIES = ["id", "deviceClientId", "verificationCode", "expires", "types"]
+PRIVATE_PROPERTIES = {"url", "keys"}
+ALL_PROPERTIES = set(DEFAULT_PROPERTIES) | PRIVATE_PROPERTIES
+UPDATABLE = {"verificationCode", "expires", "types"}
+
+
+# -- dates ---------------------------------------------------------------------
+def utc_date(value: datetime.datetime) -> str:
+    return value.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc_date(value: Any) -> datetime.datetime | None:
+    """A naive UTC datetime from a JMAP UTCDate, or None if it is not one."""
+    if not isinstance(value, str) or not value.endswith("Z") or "T" not in value:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value[:-1] + "+00:00")
+    except ValueError:
+        return None
+    return parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+def clamp_expires(requested: datetime.datetime | None, max_days: int) -> datetime.datetime:
+    """The server limit of RFC 8620 §7.2: at most ``max_days`` ahead (and the
+    limit itself when the client gave none, as Basic credentials never expire)."""
+    limit = now().replace(microsecond=0) + datetime.timedelta(days=max_days)
+    if requested is None or requested > limit:
+        return limit
+    return requested.replace(microsecond=0)
+
+
+def ssrf_policy(section: Any) -> SSRFPolicy:
+    return SSRFPolicy(allow_http=section.allow_http, allow_list=tuple(section.push_allow))
+
+
+# -- PushSubscription/get --------------------------------------------------------
+def _to_json(row: PushSubscription, properties: list[str]) -> dict[str, Any]:
+    values = {
+        "id": row.id,
+        "deviceClientId": row.device_client_id,
+        # Only the code the client itself set: echoing the expected code would
+        # let a client skip receiving the verification push.
+        "verificationCode": row.verification_code,
+        "expires": utc_date(row.expires),
+        "types": row.types,
+    }
+    return {p: values[p] for p in properties}
+
+
+def push_get(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Standard /get without accountId or state; url and keys are never returned."""
+    args = check_args(args, {"ids": ("Id[]", False), "properties": ("String[]", False)}, {})
+    properties = args.get("properties")
+    if properties is None:
+        properties = list(DEFAULT_PROPERTIES)
+    else:
+        if PRIVATE_PROPERTIES & set(properties):
+            raise MethodError("forbidden", "url and keys are never returned")
+        unknown = [p for p in properties if p not in ALL_PROPERTIES]
+        if unknown:
+            raise MethodError("invalidArguments", f"unknown property: {unknown[0]}")
+        properties = ["id", *[p for p in dict.fromkeys(properties) if p != "id"]]
+    ids = args.get("ids")
+    limit = ctx.config.limits.max_objects_in_get
+    if ids is not None and len(ids) > limit:
+        raise MethodError("requestTooLarge", f"at most {limit} objects per /get")
+    query = PushSubscription.select().where(PushSubscription.user == ctx.principal.user_id)
+    if ids is not None:
+        query = query.where(PushSubscription.id.in_(list(dict.fromkeys(ids))))
+    rows = {row.id: row for row in query.order_by(PushSubscription.created)}
+    if ids is None:
+        return {"list": [_to_json(r, properties) for r in rows.values()], "notFound": []}
+    found = [_to_json(rows[i], properties) for i in dict.fromkeys(ids) if i in rows]
+    return {"list": found, "notFound": [i for i in dict.fromkeys(ids) if i not in rows]}
+
+
+# -- PushSubscription/set --------------------------------------------------------
+def _check_types(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+        raise invalid_properties("types", description="types must be null or a list of type names")
+    return list(dict.fromkeys(value))
+
+
+def _check_keys(value: Any) -> tuple[str | None, str | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, dict) or set(value) != {"p256dh", "auth"}:
+        raise invalid_properties("keys", description="keys must be null or {p256dh, auth}")
+    if not all(isinstance(v, str) for v in value.values()):
+        raise invalid_properties("keys", description="keys values must be base64url strings")
+    try:  # a trial encryption validates both keys exactly as delivery will use them
+        encrypt(b"{}", value["p256dh"], value["auth"])
+    except WebPushError as exc:
+        raise invalid_properties("keys", description=f"unusable keys: {exc}") from None
+    return value["p256dh"], value["auth"]
+
+
+def _create(ctx: Any, obj: Any, section: Any) -> tuple[PushSubscription, dict[str, Any]]:
+    if not isinstance(obj, dict):
+        raise SetError("invalidProperties", "a PushSubscription must be an object")
+    bad = [p for p in obj if p not in ALL_PROPERTIES or p == "id"]
+    if bad:
+        raise invalid_properties(*bad, description="unknown or server-set properties")
+    device = obj.get("deviceClientId")
+    if not isinstance(device, str) or not device or len(device) > 255:
+        raise invalid_properties("deviceClientId")
+    url = obj.get("url")
+    if not isinstance(url, str) or len(url) > 2048:
+        raise invalid_properties("url")
+    try:
+        check_push_url(url, ssrf_policy(section))
+    except PushURLRejected as exc:
+        raise invalid_properties("url", description=f"push URL refused: {exc}") from None
+    p256dh, auth = _check_keys(obj.get("keys"))
+    if obj.get("verificationCode") is not None:
+        raise invalid_properties("verificationCode", description="must be null on create")
+    requested = None
+    if obj.get("expires") is not None:
+        requested = parse_utc_date(obj["expires"])
+        if requested is None or requested <= now():
+            raise invalid_properties("expires", description="expires must be a future UTCDate")
+    types = _check_types(obj.get("types"))
+    user_id = ctx.principal.user_id
+    existing = PushSubscription.get_or_none(
+        (PushSubscription.user == user_id) & (PushSubscription.device_client_id == device)
+    )
+    if existing is not None:
+        raise SetError(
+            "invalidProperties",
+            "this deviceClientId already has a push subscription: update or destroy it",
+            properties=["deviceClientId"],
+            existingId=existing.id,
+        )
+    count = PushSubscription.select().where(PushSubscription.user == user_id).count()
+    if count >= section.max_subscriptions_per_user:
+        raise SetError(
+            "overQuota", f"at most {section.max_subscriptions_per_user} push subscriptions"
+        )
+    expires = clamp_expires(requested, section.max_expires_days)
+    row = PushSubscription.create(
+        id=new_id("P"),
+        user=user_id,
+        device_client_id=device,
+        url=url,
+        p256dh=p256dh,
+        auth=auth,
+        expected_code=new_verification_code(),
+        expires=expires,
+        types=types,
+    )
+    created: dict[str, Any] = {"id": row.id}
+    if "expires" not in obj or obj["expires"] != utc_date(expires):
+        created["expires"] = utc_date(expires)
+    for name, default in (("keys", None), ("types", None), ("verificationCode", None)):
+        if name not in obj:
+            created[name] = default
+    return row, created
+
+
+def _update(ctx: Any, row: PushSubscription, patch: Any, section: Any) -> dict[str, Any] | None:
+    if not isinstance(patch, dict):
+        raise SetError("invalidPatch", "a PatchObject must be an object")
+    for key in patch:
+        if "/" in key:
+            raise SetError("invalidPatch", f"{key}: only whole properties can be patched")
+    bad = [k for k in patch if k not in UPDATABLE]
+    if bad:
+        raise invalid_properties(*bad, description="immutable or unknown properties")
+    returned: dict[str, Any] = {}
+    if "verificationCode" in patch:
+        code = patch["verificationCode"]
+        if not verification_code_matches(row.expected_code, code):
+            raise invalid_properties("verificationCode", description="wrong verification code")
+        row.verification_code = code
+        row.verified = True
+    if "expires" in patch:
+        requested = None
+        if patch["expires"] is not None:
+            requested = parse_utc_date(patch["expires"])
+            if requested is None:
+                raise invalid_properties("expires")
+        expires = clamp_expires(requested, section.max_expires_days)
+        row.expires = expires
+        if patch["expires"] != utc_date(expires):
+            returned["expires"] = utc_date(expires)
+    if "types" in patch:
+        row.types = _check_types(patch["types"])
+    row.save()
+    return returned or None
+
+
+def make_push_set(runtime_of: Any) -> Any:
+    """The /set handler; ``runtime_of(services)`` gives the worker's deliverer."""
+
+    def push_set(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+        args = check_args(
+            args,
+            {"create": ("Object", False), "update": ("Object", False), "destroy": ("Id[]", False)},
+            {},
+        )
+        section = ctx.config.section("events")
+        create = args.get("create") or {}
+        update = args.get("update") or {}
+        destroy = args.get("destroy") or []
+        limit = ctx.config.limits.max_objects_in_set
+        if len(create) + len(update) + len(destroy) > limit:
+            raise MethodError("requestTooLarge", f"at most {limit} objects per /set")
+        user_id = ctx.principal.user_id
+        out: dict[str, Any] = {
+            "created": {},
+            "updated": {},
+            "destroyed": [],
+            "notCreated": {},
+            "notUpdated": {},
+            "notDestroyed": {},
+        }
+        verify: list[str] = []
+        db = database.obj
+        for cid, obj in create.items():
+            try:
+                with db.atomic():
+                    row, created = _create(ctx, obj, section)
+                out["created"][cid] = created
+                ctx.request.created_ids[cid] = row.id
+                verify.append(row.id)
+            except SetError as exc:
+                out["notCreated"][cid] = exc.to_json()
+        for sid, patch in update.items():
+            real = ctx.resolve_id(sid)
+            try:
+                with db.atomic():
+                    row = PushSubscription.get_or_none(
+                        (PushSubscription.id == real) & (PushSubscription.user == user_id)
+                    )
+                    if row is None:
+                        raise SetError("notFound")
+                    out["updated"][sid] = _update(ctx, row, patch, section)
+            except SetError as exc:
+                out["notUpdated"][sid] = exc.to_json()
+        for sid in destroy:
+            real = ctx.resolve_id(sid)
+            # Deleting the row erases the URL and keys (RFC 8620 §7.2 MUST).
+            deleted = (
+                PushSubscription.delete()
+                .where((PushSubscription.id == real) & (PushSubscription.user == user_id))
+                .execute()
+            )
+            if deleted:
+                out["destroyed"].append(sid)
+            else:
+                out["notDestroyed"][sid] = SetError("notFound").to_json()
+        for key in ("created", "updated", "notCreated", "notUpdated", "notDestroyed"):
+            if not out[key]:
+                out[key] = None
+        if verify:
+            runtime_of(ctx.services).deliverer.submit([(sid, None) for sid in verify])
+        return out
+
+    return push_set
+
+
+# -- delivery ------------------------------------------------------------------
+@dataclass
+class Job:
+    """What is owed to one subscription: a verification and/or a StateChange."""
+
+    sub_id: str
+    verify: bool = False
+    change: dict[str, Any] | None = None
+    attempts: int = 0
+    due: float = 0.0
+    running: bool = False
+
+
+def subscribers_of(account_id: str, changed: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """Verified, unexpired subscriptions of the users who can see the account,
+    each with the StateChange filtered to its types (blocking; a DB thread)."""
+    owner = Account.select(Account.owner).where(Account.id == account_id)
+    shared = AccountAccess.select(AccountAccess.user).where(AccountAccess.account == account_id)
+    rows = (
+        PushSubscription.select(PushSubscription.id, PushSubscription.types)
+        .where(
+            (PushSubscription.user.in_(owner) | PushSubscription.user.in_(shared))
+            & (PushSubscription.verified == True)  # noqa: E712
+            & (PushSubscription.expires > now())
+        )
+        .tuples()
+    )
+    change = state_change({account_id: changed})
+    out = []
+    for sub_id, types in rows:
+        filtered = filter_types(change, types)
+        if filtered is not None:
+            out.append((sub_id, filtered))
+    return out
+
+
+class Deliverer:
+    """The push POSTs of one worker: coalescing, retry with backoff, give-up."""
+
+    CLEANUP_EVERY = 600.0
+
+    def __init__(self, services: Any, vapid: VapidKey) -> None:
+        self.services = services
+        self.section = services.config.section("events")
+        self.vapid = vapid
+        self.policy = DeliveryPolicy(
+            max_attempts=self.section.max_attempts,
+            base_delay=self.section.retry_base_delay,
+            max_delay=max(self.section.retry_max_delay, self.section.retry_base_delay),
+        )
+        self.jobs: dict[str, Job] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._own_loop_lock = threading.Lock()
+        self._http: httpx.AsyncClient | None = None
+        self._sem: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        #: (subscription id, what) of every attempt, newest last; tests read it.
+        self.log: deque[tuple[str, str]] = deque(maxlen=1000)
+
+    # -- entry points ----------------------------------------------------------
+    def submit(self, items: list[tuple[str, dict[str, Any] | None]]) -> None:
+        """Queue verifications (change None) or StateChanges, from any thread."""
+        if not items:
+            return
+        loop = self.loop or self._start_own_loop()
+        try:
+            loop.call_soon_threadsafe(self._merge, items)
+        except RuntimeError:
+            log.warning("events: push dropped, event loop closed")
+
+    def committed(self, account_id: str, changed: dict[str, str]) -> None:
+        """From the commit hook (a DB thread): push to whoever subscribed."""
+        self.submit(list(subscribers_of(account_id, changed)))
+
+    async def run(self) -> None:
+        """The worker's delivery loop (a task on its event loop)."""
+        self.loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._sem = asyncio.Semaphore(32)
+        self._http = httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, timeout=self.section.push_timeout
+        )
+        next_cleanup = time.monotonic() + 5.0
+        try:
+            while True:
+                now_m = time.monotonic()
+                if now_m >= next_cleanup:
+                    next_cleanup = now_m + self.CLEANUP_EVERY
+                    self._spawn(self._cleanup())
+                for job in list(self.jobs.values()):
+                    if not job.running and job.due <= now_m:
+                        job.running = True
+                        self._spawn(self._deliver(job))
+                dues = [j.due for j in self.jobs.values() if not j.running]
+                timeout = min([next_cleanup, *dues]) - time.monotonic()
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), max(0.0, timeout))
+                except TimeoutError:
+                    pass
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await self._http.aclose()
+
+    # -- internals (event loop) ------------------------------------------------
+    def _start_own_loop(self) -> asyncio.AbstractEventLoop:
+        """Processes without an ASGI loop (LMTP, CLI) deliver from a thread of their own."""
+        with self._own_loop_lock:
+            if self.loop is not None:
+                return self.loop
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def main() -> None:
+                asyncio.set_event_loop(loop)
+                task = loop.create_task(self.run())
+                loop.call_soon(ready.set)
+                loop.run_until_complete(task)
+
+            threading.Thread(target=main, name="jmapd-push", daemon=True).start()
+            ready.wait(5)
+            self.loop = loop
+            return loop
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _merge(self, items: list[tuple[str, dict[str, Any] | None]]) -> None:
+        for sub_id, change in items:
+            job = self.jobs.get(sub_id)
+            if job is None:
+                job = self.jobs[sub_id] = Job(sub_id, due=time.monotonic())
+            if change is None:
+                job.verify = True
+                job.due = min(job.due, time.monotonic())
+            else:
+                job.change = coalesce([c for c in (job.change, change) if c])
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _deliver(self, job: Job) -> None:
+        verify, change = job.verify, job.change
+        job.verify, job.change = False, None
+        job.attempts += 1
+        requeue_verify, requeue_change = False, None
+        try:
+            sub = await self.services.run(
+                PushSubscription.get_or_none, PushSubscription.id == job.sub_id
+            )
+            if sub is None or sub.expires <= now():
+                return
+            body: dict[str, Any] | None
+            if verify:
+                body = push_verification(sub.id, sub.expected_code)
+            elif sub.verified and change is not None:
+                body = filter_types(change, sub.types)
+            else:
+                body = None  # RFC 8620: nothing but the verification before it is verified
+            if body is None:
+                return
+            status, retry_after = await self._post(sub, body)
+            outcome = self.policy.decide(status, job.attempts, retry_after=retry_after)
+            self.log.append((sub.id, f"{body['@type']}:{outcome.action.value}"))
+            if outcome.action is Action.RETRY:
+                log.info(
+                    "push to %s failed (%s); retry in %.1fs", sub.id, outcome.reason, outcome.delay
+                )
+                requeue_verify, requeue_change = verify, change
+                job.due = time.monotonic() + (outcome.delay or 0.0)
+                return
+            job.attempts = 0
+            if outcome.action is Action.DROP:
+                log.info("push to %s dropped: %s", sub.id, outcome.reason)
+            elif outcome.action is Action.DESTROY:
+                log.info("push subscription %s destroyed: %s", sub.id, outcome.reason)
+                await self.services.run(
+                    lambda: PushSubscription.delete().where(PushSubscription.id == sub.id).execute()
+                )
+                job.change = None
+        except Exception:
+            log.exception("push delivery to %s failed", job.sub_id)
+        finally:
+            job.running = False
+            job.verify = job.verify or requeue_verify
+            if requeue_change is not None:
+                job.change = coalesce([c for c in (requeue_change, job.change) if c])
+            if not job.verify and job.change is None:
+                if self.jobs.get(job.sub_id) is job:
+                    del self.jobs[job.sub_id]
+            elif job.attempts == 0:
+                job.due = time.monotonic()
+            if self._wake is not None:
+                self._wake.set()
+
+    async def _post(
+        self, sub: PushSubscription, body: dict[str, Any]
+    ) -> tuple[int | None, str | None]:
+        """One POST to the vetted addresses of the URL; (status or None, Retry-After)."""
+        try:
+            target = await check_push_url_async(sub.url, ssrf_policy(self.section))
+        except PushURLRejected as exc:
+            log.warning("push to %s refused: %s", sub.id, exc)
+            return (None if exc.transient else 403), None
+        payload = encode(body)
+        if sub.p256dh and sub.auth:
+            payload = encrypt(payload, sub.p256dh, sub.auth)
+        try:
+            authorization = self.vapid.authorization_header(sub.url, self.section.vapid_subject)
+        except ValueError:
+            authorization = None
+        headers = dict(
+            push_headers(
+                ttl=self.section.push_ttl,
+                encrypted=bool(sub.p256dh),
+                urgency="normal",
+                authorization=authorization,
+            )
+        )
+        headers["Host"] = target.host_header
+        assert self._http is not None and self._sem is not None
+        async with self._sem:
+            for address in target.addresses:
+                try:
+                    resp = await self._http.post(
+                        target.connect_url(address),
+                        content=payload,
+                        headers=headers,
+                        extensions={"sni_hostname": target.host}
+                        if target.scheme == "https"
+                        else {},
+                    )
+                except httpx.HTTPError as exc:
+                    log.info("push to %s via %s: %s", sub.id, address, exc)
+                    continue
+                return resp.status_code, resp.headers.get("Retry-After")
+        return None, None
+
+    async def _cleanup(self) -> None:
+        """Expired subscriptions are deleted, erasing their URL and keys."""
+        try:
+            removed = await self.services.run(
+                lambda: PushSubscription.delete().where(PushSubscription.expires <= now()).execute()
+            )
+            if removed:
+                log.info("events: removed %d expired push subscription(s)", removed)
+        except Exception:
+            log.exception("events: expiry cleanup failed")

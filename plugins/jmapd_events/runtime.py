@@ -1,0 +1,53 @@
+"""The events plugin's per-worker state, kept on ``services.extensions``.
+
+Built lazily so every process that loads the plugin (HTTP workers, and
+processes such as an LMTP listener that only commit changes) gets exactly
+one notifier, one deliverer and one VAPID key.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .domain.vapid import VapidKey
+from .notifier import Notifier
+from .pushsub import Deliverer
+
+KEY = "events"
+_lock = threading.RLock()
+_vapid: dict[str, VapidKey] = {}
+
+
+def vapid_key(config: Any) -> VapidKey:
+    """The server's VAPID key (created on first use; shared by all workers via the file)."""
+    section = config.section("events")
+    path = str(
+        Path(section.vapid_key_file)
+        if section.vapid_key_file
+        else config.data_dir / "events-vapid.pem"
+    )
+    with _lock:
+        key = _vapid.get(path)
+        if key is None:
+            key = _vapid[path] = VapidKey.load_or_create(path)
+        return key
+
+
+@dataclass
+class Runtime:
+    notifier: Notifier
+    deliverer: Deliverer
+
+
+def runtime(services: Any) -> Runtime:
+    found: Runtime | None = services.extensions.get(KEY)
+    if found is None:
+        with _lock:
+            found = services.extensions.get(KEY)
+            if found is None:
+                found = Runtime(Notifier(services), Deliverer(services, vapid_key(services.config)))
+                services.extensions[KEY] = found
+    return found
