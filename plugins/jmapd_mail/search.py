@@ -99,21 +99,25 @@ def _like(field: Any, text: str) -> Any:
     return pw.NodeList((field, pw.SQL(op), pw.Value(f"%{escaped}%"), pw.SQL("ESCAPE '\\'")))
 
 
-def _field(column: str, text: str) -> Any:
+def _field(account_id: str, column: str, text: str) -> Any:
     field = {"from": SearchText.from_, "to": SearchText.to, "cc": SearchText.cc, "bcc": SearchText.bcc, "subject": SearchText.subject}[column]
-    sub = SearchText.select(SearchText.seq).where((SearchText.account_id == Email.account_id) & _like(field, text))
+    sub = SearchText.select(SearchText.seq).where((SearchText.account_id == account_id) & _like(field, text))
     return Email.seq.in_(sub)
 
 
-def condition(name: str, text: str) -> Any:
-    """The SQL condition on ``Email`` for a text filter condition."""
+def condition(account_id: str, name: str, text: str) -> Any:
+    """The SQL condition on ``Email`` for a text filter condition.
+
+    Subqueries are filtered by the account id as a constant (never correlated
+    with the outer row), so each runs once per query.
+    """
     if name in ("from", "to", "cc", "bcc", "subject"):
-        return _field(name, text)
+        return _field(account_id, name, text)
     if name == "body":
         return _fts("body", text) or pw.SQL("1 = 0")
     # text: addresses and subject by substring, everything by full text
     addr = SearchText.select(SearchText.seq).where(
-        (SearchText.account_id == Email.account_id)
+        (SearchText.account_id == account_id)
         & (
             _like(SearchText.from_, text) | _like(SearchText.to, text) | _like(SearchText.cc, text)
             | _like(SearchText.bcc, text) | _like(SearchText.subject, text)

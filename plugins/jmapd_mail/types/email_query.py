@@ -93,7 +93,7 @@ def condition(account_id: str, name: str, value: Any) -> Any:
         if len(value) == 2 and value[1] != "":
             where &= search._like(EmailHeader.value, value[1])
         return Email.id.in_(EmailHeader.select(EmailHeader.email_id).where(where))
-    return search.condition(name, value)
+    return search.condition(account_id, name, value)
 
 
 def compile_filter(account_id: str, node: Any) -> Any:
