@@ -1,0 +1,107 @@
+"""Inbound delivery over a real LMTP connection and through `jmapd deliver`."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import subprocess
+import sys
+import uuid
+
+import yaml
+
+MESSAGE = "From: Sender <sender@example.net>\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{mid}@example.net>\r\n\r\nHi.\r\n"
+
+
+def message(to: str, subject: str) -> bytes:
+    return MESSAGE.format(to=to, subject=subject, mid=uuid.uuid4().hex).encode()
+
+
+def mailbox_id(client, role=None, name=None):
+    for mailbox in client.ok("Mailbox/get")["list"]:
+        if (role and mailbox["role"] == role) or (name and mailbox["name"] == name):
+            return mailbox["id"]
+    raise AssertionError("no such mailbox")
+
+
+def subjects_in(client, mailbox):
+    ids = client.ok("Email/query", {"filter": {"inMailbox": mailbox}})["ids"]
+    emails = client.ok("Email/get", {"ids": ids, "properties": ["subject", "blobId"]})["list"] if ids else []
+    return {e["subject"]: e for e in emails}
+
+
+def test_lmtp_delivery_into_inbox(jmap_server, lmtp_for):
+    port = lmtp_for(jmap_server)
+    client = jmap_server.client()
+    subject = "lmtp " + uuid.uuid4().hex[:6]
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        refused = lmtp.sendmail("sender@example.net", [f"{client.user}@localhost"], message(f"{client.user}@localhost", subject))
+    assert refused == {}
+    found = subjects_in(client, mailbox_id(client, role="inbox"))
+    assert subject in found
+    raw = client.http.get(f"/jmap/download/{client.account_id}/{found[subject]['blobId']}/m.eml").content
+    assert raw.startswith(b"Return-Path: <sender@example.net>\r\nFrom: Sender")
+
+
+def test_unknown_user_is_refused_at_rcpt(jmap_server, lmtp_for):
+    port = lmtp_for(jmap_server)
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        lmtp.ehlo_or_helo_if_needed()
+        lmtp.mail("sender@example.net")
+        code, text = lmtp.rcpt("nobody-here@localhost")
+    assert code == 550 and b"5.1.1" in text
+
+
+def test_per_recipient_replies_and_folders(jmap_server, lmtp_for):
+    port = lmtp_for(jmap_server)
+    alice, bob = jmap_server.client(), jmap_server.client()
+    alice.ok("Mailbox/set", {"create": {"l": {"name": "Lists"}}})
+    subject = "multi " + uuid.uuid4().hex[:6]
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        lmtp.ehlo_or_helo_if_needed()
+        assert lmtp.mail("sender@example.net")[0] == 250
+        assert lmtp.rcpt(f"{alice.user}+Lists@localhost")[0] == 250
+        assert lmtp.rcpt(f"{bob.user}+NoSuchFolder@localhost")[0] == 250
+        code, _ = lmtp.data(message("list@example.net", subject))
+        assert code == 250
+        code, _ = lmtp.getreply()
+        assert code == 250
+    assert subject in subjects_in(alice, mailbox_id(alice, name="Lists"))
+    assert subject not in subjects_in(alice, mailbox_id(alice, role="inbox"))
+    assert subject in subjects_in(bob, mailbox_id(bob, role="inbox"))
+
+
+def test_over_size_is_552_and_domains_are_checked(make_server, lmtp_for):
+    server = make_server({"delivery": {"max_message_size": 500, "domains": ["example.com"]}})
+    port = lmtp_for(server)
+    client = server.client()
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        lmtp.ehlo_or_helo_if_needed()
+        lmtp.mail("sender@example.net")
+        assert lmtp.rcpt(f"{client.user}@other.example")[0] == 550
+        assert lmtp.rcpt(f"{client.user}@EXAMPLE.com")[0] == 250
+        code, _ = lmtp.data(message("x@example.com", "big") + b"x" * 1000 + b"\r\n")
+    assert code == 552
+    ids = client.ok("Email/query", {})["ids"]
+    assert ids == []
+
+
+def test_deliver_command(jmapd_database, jmapd_data_dir, jmap_server, tmp_path):
+    client = jmap_server.client()
+    config = tmp_path / "jmapd.yaml"
+    config.write_text(yaml.safe_dump({"server": {"data_dir": str(jmapd_data_dir)}, "database": {"url": jmapd_database}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+    subject = "cli " + uuid.uuid4().hex[:6]
+    done = subprocess.run(
+        [sys.executable, "-m", "jmapd.cli", "--config", str(config), "deliver", "--user", client.user, "--sender", "s@example.net"],
+        input=message(f"{client.user}@localhost", subject), capture_output=True, env=env, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    email_id = done.stdout.decode().strip().splitlines()[-1]
+    got = client.ok("Email/get", {"ids": [email_id], "properties": ["subject", "mailboxIds"]})["list"][0]
+    assert got["subject"] == subject and list(got["mailboxIds"]) == [mailbox_id(client, role="inbox")]
+    unknown = subprocess.run(
+        [sys.executable, "-m", "jmapd.cli", "--config", str(config), "deliver", "--user", "no-such-user-x"],
+        input=b"Subject: x\r\n\r\nx\r\n", capture_output=True, env=env, timeout=60,
+    )
+    assert unknown.returncode == 67
