@@ -41,3 +41,20 @@ def test_deliver_to_named_mailbox_and_missing(client, jmap_server, make_message)
     with pytest.raises(api.MailboxNotFound):
         api.deliver(services, account, make_message("x"), mailbox_role="nonexistent")
     assert api.email_raw(services, account, "Mnope") is None
+
+
+def test_deliver_advances_states_and_notifies(client, jmap_server, make_message, monkeypatch):
+    services = jmap_server.services
+    seen: list[dict] = []
+    monkeypatch.setattr(services, "changes_committed", lambda committed: seen.append(committed))
+    before = {t: client.ok(f"{t}/get", {"ids": []})["state"] for t in ("Email", "Mailbox", "Thread")}
+    email_id = api.deliver(services, client.account_id, make_message("notify me"))
+    after = {t: client.ok(f"{t}/get", {"ids": []})["state"] for t in ("Email", "Mailbox", "Thread")}
+    assert all(before[t] != after[t] for t in before)
+    mine = [c[client.account_id] for c in seen if client.account_id in c]
+    assert len(mine) == 1 and set(mine[0]) == {"Email", "Mailbox", "Thread"}
+    got = client.ok("Email/get", {"ids": [email_id], "properties": ["subject", "mailboxIds"]})["list"][0]
+    assert got["subject"] == "notify me"
+    assert got["mailboxIds"] == {api.find_mailbox(client.account_id, role="inbox"): True}
+    with pytest.raises(ValueError):
+        api.deliver(services, client.account_id, make_message("x"), keywords=["bad keyword"])
