@@ -257,3 +257,96 @@ def make_server(jmapd_database: str, jmapd_data_dir: Path) -> Iterator[Any]:
 def client(jmap_server: JmapServer) -> JmapClient:
     """A client logged in as a fresh user with a personal account."""
     return jmap_server.client()
+
+
+class ServeProcess:
+    """``jmapd serve`` (gunicorn + uvicorn workers) as a real process group.
+
+    For tests and benchmarks where hosting itself is the point: several
+    workers, kill -9, restarts. ``extra_yaml`` is appended to the generated
+    configuration file.
+    """
+
+    def __init__(self, directory: Path, database_url: str, workers: int = 2, extra_yaml: str = "") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = directory / "jmapd.yaml"
+        self.config.write_text(
+            f"server:\n  data_dir: {directory / 'data'}\n  threads: 8\n"
+            f"database:\n  url: {database_url}\n"
+            "log:\n  access_log: false\n  level: WARNING\n"
+            "auth:\n  failure_threshold: 100000\n" + extra_yaml
+        )
+        self.workers = workers
+        self.proc: Any = None
+
+    def _env(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run another ``jmapd`` command against the same configuration."""
+        import subprocess
+        import sys
+
+        out = subprocess.run(
+            [sys.executable, "-m", "jmapd.cli", "--config", str(self.config), *args],
+            input=stdin, capture_output=True, text=True, env=self._env(), check=True, timeout=120,
+        )
+        return out.stdout
+
+    def start(self, timeout: float = 60) -> ServeProcess:
+        import subprocess
+        import sys
+
+        import httpx
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jmapd.cli", "--config", str(self.config), "serve",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
+            env=self._env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError("jmapd serve exited: " + self.proc.stderr.read().decode()[-2000:])
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("jmapd serve did not become ready")
+
+    def worker_pids(self) -> list[int]:
+        import subprocess
+
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def worker_rss_mb(self) -> list[float]:
+        sizes = []
+        for pid in self.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            sizes += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")]
+        return sizes
+
+    def kill9(self) -> None:
+        import signal
+
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill9()

@@ -81,6 +81,9 @@ class Prop:
     :param ref: ``"id"``/``"ids"``/``"idmap"`` when the value names other
         records, so ``#creationId`` references are resolved in it.
     :param check: an extra validator raising :class:`Invalid`.
+    :param normalize_key: for map-valued properties whose keys are
+        case-insensitive (Email keywords): applied to keys in whole values
+        and to the key token of patches (``keywords/$Seen``).
     """
 
     type: str = "Any"
@@ -92,6 +95,7 @@ class Prop:
     has_default: bool = False
     ref: str | None = None
     check: Callable[[Any], None] | None = None
+    normalize_key: Callable[[str], str] | None = None
 
     def default_value(self) -> Any:
         value = self.default() if callable(self.default) else self.default

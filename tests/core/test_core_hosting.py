@@ -1,70 +1,21 @@
 """Hosting: the real `jmapd serve` (gunicorn + uvicorn workers) as a process."""
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from jmapd.testing import free_port
+from jmapd.testing import ServeProcess
 
 CORE = "urn:ietf:params:jmap:core"
 NOTES = "urn:example:notes"
 
 
-class Served:
-    def __init__(self, tmp_path, database_url, workers=2):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.config = tmp_path / "jmapd.yaml"
-        self.config.write_text(
-            f"server:\n  data_dir: {tmp_path / 'data'}\n  threads: 8\n"
-            f"database:\n  url: {database_url}\n"
-            "log:\n  access_log: false\n"
-        )
-        self.workers = workers
-        self.proc = None
-
-    def start(self):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jmapd.cli", "--config", str(self.config), "serve",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.proc.stderr.read().decode())
-            time.sleep(0.2)
-        raise RuntimeError("jmapd serve did not become ready")
-
-    def kill9(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-
-
 @pytest.fixture
 def served(tmp_path, jmapd_database):
-    server = Served(tmp_path, jmapd_database).start()
+    server = ServeProcess(tmp_path, jmapd_database).start()
     yield server
     server.stop()
 
@@ -79,8 +30,7 @@ def test_gunicorn_serves_with_two_workers(served, jmap_server):
     user = jmap_server.make_user()
     session = httpx.get(served.url + "/.well-known/jmap", auth=user).json()
     assert session["apiUrl"] == served.url + "/jmap/api"
-    children = subprocess.run(["pgrep", "-P", str(served.proc.pid)], capture_output=True, text=True).stdout.split()
-    assert len(children) >= 2
+    assert len(served.worker_pids()) == 2
     for i in range(20):
         assert api(served.url, user, [["Core/echo", {"i": i}, "0"]])[0] == ["Core/echo", {"i": i}, "0"]
 
@@ -116,7 +66,7 @@ def test_idle_connections_do_not_starve_requests(served, jmap_server):
 
 def test_set_survives_kill_9(tmp_path, jmapd_database, jmap_server):
     user = jmap_server.make_user()
-    server = Served(tmp_path, jmapd_database).start()
+    server = ServeProcess(tmp_path, jmapd_database).start()
     try:
         out = api(server.url, user, [["Note/set", {"accountId": _account(server, user), "create": {"n": {"title": "durable"}}}, "0"]])
         note_id = out[0][1]["created"]["n"]["id"]

@@ -185,3 +185,21 @@ def test_copy_between_accounts(jmap_server, mail, client, make_message):
     assert resp["notCreated"]["c2"]["properties"] == ["subject"]
     got = other.ok("Email/get", {"ids": [resp["created"]["c1"]["id"]], "properties": ["subject", "keywords"]})["list"][0]
     assert got == {"id": resp["created"]["c1"]["id"], "subject": "copy me", "keywords": {"$seen": True}}
+
+
+def test_keywords_are_case_insensitive(client, mail, make_message):
+    email_id = mail.import_(make_message("Case"), keywords={"$Seen": True})["id"]
+    got = client.ok("Email/get", {"ids": [email_id], "properties": ["keywords"]})["list"][0]
+    assert got["keywords"] == {"$seen": True}
+    # re-setting an existing keyword in another case is no change at all
+    state = client.ok("Email/get", {"ids": []})["state"]
+    resp = client.ok("Email/set", {"update": {email_id: {"keywords/$SEEN": True}}})
+    assert resp["updated"] == {email_id: None}
+    assert client.ok("Email/get", {"ids": []})["state"] == state
+    # and removing it in another case removes it
+    client.ok("Email/set", {"update": {email_id: {"keywords/$SeEn": None, "keywords/$Flagged": True}}})
+    got = client.ok("Email/get", {"ids": [email_id], "properties": ["keywords"]})["list"][0]
+    assert got["keywords"] == {"$flagged": True}
+    client.ok("Email/set", {"update": {email_id: {"keywords": {"$Answered": True, "$answered": True}}}})
+    got = client.ok("Email/get", {"ids": [email_id], "properties": ["keywords"]})["list"][0]
+    assert got["keywords"] == {"$answered": True}

@@ -34,7 +34,10 @@ SPEC = {
 
 
 def resolve_refs(ctx: CallContext, prop: Prop, value: Any, path: str) -> Any:
-    """Replace ``#creationId`` references in a foreign-key property."""
+    """Replace ``#creationId`` references in a foreign-key property (and
+    normalise case-insensitive map keys)."""
+    if prop.normalize_key is not None and isinstance(value, dict):
+        value = {prop.normalize_key(k) if isinstance(k, str) else k: v for k, v in value.items()}
     if prop.ref is None or value is None:
         return value
 
@@ -181,6 +184,8 @@ def do_update(
 
     def resolve_token(prop_name: str, depth: int, token: str) -> str:
         prop = dt.property(prop_name)
+        if prop is not None and depth == 1 and prop.normalize_key is not None:
+            token = prop.normalize_key(token)
         if prop is not None and prop.ref == "idmap" and depth == 1 and token.startswith("#"):
             real = ctx.request.created_ids.get(token[1:])
             if real is None:

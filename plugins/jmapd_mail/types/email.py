@@ -94,7 +94,7 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
         "blobId": P("Id", server_set=True),
         "threadId": P("Id", server_set=True),
         "mailboxIds": P("Id[Boolean]", required=True, ref="idmap"),
-        "keywords": P("String[Boolean]", default=dict),
+        "keywords": P("String[Boolean]", default=dict, normalize_key=str.lower),
         "size": P("UnsignedInt", server_set=True),
         "receivedAt": P("UTCDate", immutable=True, default=_now),
         "hasAttachment": P("Boolean", server_set=True),
