@@ -37,13 +37,13 @@ def test_gunicorn_serves_with_two_workers(served, jmap_server):
 
 def test_slow_request_does_not_block_the_users_other_requests(served, jmap_server):
     user = jmap_server.make_user()
-    slow = threading.Thread(target=api, args=(served.url, user, [["Example/sleep", {"seconds": 3}, "0"]]))
+    slow = threading.Thread(target=api, args=(served.url, user, [["Example/sleep", {"seconds": 5}, "0"]]))
     slow.start()
     time.sleep(0.3)
-    started = time.monotonic()
     for _ in range(5):
         api(served.url, user, [["Core/echo", {}, "0"]])
-    assert time.monotonic() - started < 2.0
+    # all five answered while the slow call (on the same workers) is still running
+    assert slow.is_alive()
     slow.join()
 
 
@@ -56,9 +56,8 @@ def test_idle_connections_do_not_starve_requests(served, jmap_server):
             if i % 2:
                 sock.sendall(b"POST /jmap/api HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # slow body
             sockets.append(sock)
-        started = time.monotonic()
-        assert api(served.url, user, [["Core/echo", {"ok": 1}, "0"]])[0][1] == {"ok": 1}
-        assert time.monotonic() - started < 2.0
+        # answered while all of them are held open (the client gives up after 10 s)
+        assert api(served.url, user, [["Core/echo", {"ok": 1}, "0"]], timeout=10)[0][1] == {"ok": 1}
     finally:
         for sock in sockets:
             sock.close()
