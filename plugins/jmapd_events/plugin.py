@@ -86,8 +86,10 @@ def jmapd_authenticate(req: Any, services: Any) -> Any:
 @hookimpl
 def jmapd_changes_committed(services: Any, account_id: str, changed: dict[str, str]) -> None:
     rt = runtime(services)
-    rt.notifier.committed(account_id, changed)
-    rt.deliverer.committed(account_id, changed)
+    try:
+        rt.notifier.committed(account_id, changed)
+    finally:  # a failed NOTIFY must not cost the push subscribers their delivery
+        rt.deliverer.committed(account_id, changed)
 
 
 @hookimpl

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -179,3 +180,35 @@ def test_ssrf_refusal(jmap_server):
         error = result["notCreated"]["p"]
         assert (error["type"], error["properties"]) == ("invalidProperties", ["url"]), url
     assert ok(client, "PushSubscription/get", {"ids": None})["list"] == []
+
+
+def test_expired_subscription_gets_nothing(fast_server, receiver, new_note):
+    from jmapd_events.models import PushSubscription
+
+    from jmapd.db import ensure_connected
+    from jmapd.models import now
+
+    client = fast_server.client()
+    sub_id = create(client, url=receiver.url)["created"]["p"]["id"]
+    verify(client, receiver, sub_id)
+    ensure_connected()
+    PushSubscription.update(expires=now() - datetime.timedelta(seconds=1)).where(
+        PushSubscription.id == sub_id
+    ).execute()
+    new_note(client)
+    receiver.nothing(wait=1.0)
+
+
+def test_gone_endpoint_destroys_the_subscription(fast_server, receiver, new_note):
+    client = fast_server.client()
+    sub_id = create(client, url=receiver.url)["created"]["p"]["id"]
+    verify(client, receiver, sub_id)
+    receiver.statuses = [410]
+    new_note(client)
+    receiver.next()
+    deadline = datetime.datetime.now() + datetime.timedelta(seconds=5)
+    while ok(client, "PushSubscription/get", {"ids": None})["list"]:
+        assert datetime.datetime.now() < deadline, "subscription survived a 410"
+        time.sleep(0.05)
+    new_note(client)
+    receiver.nothing(wait=0.5)
