@@ -11,7 +11,7 @@ from . import migrations
 from .capability import SUBMISSION, account_value
 from .config import SubmissionConfig
 from .models import QueueItem
-from .queue import QueueWorker, wake
+from .queue import QueueWorker, relay_config, wake
 from .types.identity import Identity, create_default_identity
 from .types.submission import EmailSubmission, submission_set
 
@@ -25,6 +25,9 @@ def jmapd_config_schema() -> tuple[str, type]:
 
 @hookimpl
 def jmapd_capabilities(config: Any) -> list[Capability]:
+    section = config.section("submission")
+    if section.smarthost.host:
+        relay_config(section)  # a bad relay setting stops start-up, naming its key
     return [Capability(SUBMISSION, session={}, account=lambda account_id, services: account_value(services.config))]
 
 

@@ -87,16 +87,25 @@ def wake(services: Any) -> None:
 
 
 def relay_config(section: Any) -> RelayConfig:
+    """The relay settings of the YAML; a bad combination names its key."""
+    from jmapd.config import ConfigError
+
     host = section.smarthost
+    if host.security not in ("none", "starttls", "tls"):
+        raise ConfigError(f"submission.smarthost.security: expected none, starttls or tls, got {host.security!r}")
+    if host.accepted_status not in ("unknown", "queued"):
+        raise ConfigError("submission.smarthost.accepted_status: expected unknown or queued")
+    if (host.user is None) != (host.password is None):
+        raise ConfigError("submission.smarthost: user and password must be given together")
     return RelayConfig(
         host=host.host or "",
         port=host.port,
         security=host.security,
         username=host.user,
-        password=host.password if host.user is not None else None,
+        password=host.password,
         timeout=host.timeout,
         local_hostname=host.local_hostname,
-        accepted_status="queued" if host.accepted_status == "queued" else "unknown",
+        accepted_status=host.accepted_status,
     )
 
 
@@ -230,12 +239,13 @@ class QueueWorker:
         last_reply = "; ".join(r.reply for r in results)[:2000]
         changes = ChangeLog()
         with write_transaction(item.account_id):
+            mine = (QueueItem.id == item.id) & (QueueItem.claimed_by == self.token) & (QueueItem.state == SENDING)
             if retry is None:
-                QueueItem.update(
+                owned = QueueItem.update(
                     state=DONE, attempts=attempts, first_attempt=first, last_reply=last_reply, claimed_by=None
-                ).where(QueueItem.id == item.id).execute()
+                ).where(mine).execute()
             else:
-                QueueItem.update(
+                owned = QueueItem.update(
                     state=QUEUED,
                     attempts=attempts,
                     first_attempt=first,
@@ -243,7 +253,12 @@ class QueueWorker:
                     claimed_by=None,
                     due=current + datetime.timedelta(seconds=self.policy.delay(attempts)),
                     rcpt_to=[a.to_jmap() for a in retry.rcpt_to],
-                ).where(QueueItem.id == item.id).execute()
+                ).where(mine).execute()
+            if not owned:
+                # Our lease ran out and another worker took the item over;
+                # its outcome, not ours, is the one to record.
+                log.warning("queue item %s was taken over while relaying; outcome not recorded", item.id)
+                return
             if item.submission_id:
                 self._update_submission(item, results, retry is None, changes)
             changes.flush()

@@ -105,3 +105,50 @@ def test_deliver_command(jmapd_database, jmapd_data_dir, jmap_server, tmp_path):
         input=b"Subject: x\r\n\r\nx\r\n", capture_output=True, env=env, timeout=60,
     )
     assert unknown.returncode == 67
+
+
+def test_serve_process_listens_and_delivers(jmapd_database, jmapd_data_dir, jmap_server, tmp_path):
+    import socket
+    import time
+
+    from jmapd_delivery.deliver import serve_lmtp
+    from jmapd_delivery.plugin import jmapd_serve_processes
+
+    from jmapd.testing import free_port
+
+    port = free_port()
+    raw = {
+        "server": {"data_dir": str(jmapd_data_dir)},
+        "database": {"url": jmapd_database},
+        "delivery": {"lmtp": True, "lmtp_port": port},
+    }
+    config = tmp_path / "jmapd.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    from jmapd.app import load_config
+
+    cfg, _ = load_config(str(config), {})
+    assert jmapd_serve_processes(config=cfg) == [serve_lmtp]
+    assert jmapd_serve_processes(config=jmap_server.services.config) == []
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", f"from jmapd_delivery.deliver import serve_lmtp; serve_lmtp({str(config)!r})"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "LMTP process did not start"
+                time.sleep(0.1)
+        client = jmap_server.client()
+        subject = "served " + uuid.uuid4().hex[:6]
+        with smtplib.LMTP("127.0.0.1", port) as lmtp:
+            assert lmtp.sendmail("s@example.net", [f"{client.user}@localhost"], message("x", subject)) == {}
+        assert subject in subjects_in(client, mailbox_id(client, role="inbox"))
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -109,3 +109,13 @@ def test_server_set_and_bad_arguments(relay, sending, mailer_for):
     assert (name, error["type"]) == ("error", "invalidArguments")
     name, error = me.client.call("EmailSubmission/set", {"onSuccessUpdateEmail": {"#k": True}})
     assert (name, error["type"]) == ("error", "invalidArguments")
+
+
+def test_bad_relay_settings_stop_start_up(make_server):
+    import pytest
+    from jmapd.config import ConfigError
+
+    with pytest.raises(ConfigError, match="submission.smarthost.security"):
+        make_server({"submission": {"smarthost": {"host": "127.0.0.1", "security": "ssl"}}})
+    with pytest.raises(ConfigError, match="user and password"):
+        make_server({"submission": {"smarthost": {"host": "127.0.0.1", "user": "x"}}})

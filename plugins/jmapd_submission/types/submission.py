@@ -323,10 +323,10 @@ def fetch_email(ctx: Any, account_id: str, email_id: str) -> tuple[str | None, b
     stored, never re-serialised); the threadId from Email/get, the same
     view the client has.
     """
-    try:
-        from jmapd_mail import api as mail_api
-    except ImportError:
+    if not ctx.services.pm.has_plugin("mail"):
         return None
+    from jmapd_mail import api as mail_api
+
     raw = mail_api.email_raw(ctx.services, account_id, email_id)
     if raw is None:
         return None
