@@ -113,6 +113,7 @@ def test_server_set_and_bad_arguments(relay, sending, mailer_for):
 
 def test_bad_relay_settings_stop_start_up(make_server):
     import pytest
+
     from jmapd.config import ConfigError
 
     with pytest.raises(ConfigError, match="submission.smarthost.security"):
