@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import argon2
+import peewee
 
 from .methods.context import AccountInfo
 from .models import Account, AccountAccess, Token, User, new_id
@@ -114,16 +115,27 @@ class Authenticator:
             return None
         return user, password
 
+    @staticmethod
+    def _cache_key(name: str, password: str) -> str:
+        return hashlib.sha256(f"{name}\0{password}".encode()).hexdigest()
+
+    def forget(self, header: str | None) -> bool:
+        """Drop a remembered password (its user changed); True if one was."""
+        kind, _, value = (header or "").partition(" ")
+        creds = self.parse_basic(value) if kind.lower() == "basic" else None
+        if creds is None:
+            return False
+        with self._lock:
+            return self._cache.pop(self._cache_key(*creds), None) is not None
+
     def check_password(self, name: str, password: str) -> int | None:
         """The user id if the credentials are right."""
-        key = hashlib.sha256(f"{name}\0{password}".encode()).hexdigest()
+        key = self._cache_key(name, password)
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)
         if hit and now - hit[0] < self.config.auth.cache_seconds:
-            user = User.get_or_none((User.id == hit[1]) & (User.disabled == False))  # noqa: E712
-            if user is not None:
-                return user.id
+            return hit[1]  # principal() re-checks that the user still exists and is enabled
         user = User.get_or_none(User.name == name)
         ok = verify_password(user.password_hash if user else None, password)
         if not ok or user is None or user.disabled:
@@ -169,27 +181,33 @@ class Authenticator:
 
     # -- principals -------------------------------------------------------
     def principal(self, user_id: int) -> Principal | None:
-        user = User.get_or_none(User.id == user_id)
+        """The user and every account they may use, in two queries."""
+        user = User.get_or_none((User.id == user_id) & (User.disabled == False))  # noqa: E712
         if user is None:
             return None
         principal = Principal(user_id=user.id, name=user.name)
-        own = list(Account.select().where(Account.owner == user.id).order_by(Account.id))
-        shared = list(
+        rows = (
             Account.select(Account, AccountAccess.read_only.alias("ro"))
-            .join(AccountAccess, on=(AccountAccess.account == Account.id))
-            .where(AccountAccess.user == user.id)
+            .join(
+                AccountAccess,
+                peewee.JOIN.LEFT_OUTER,
+                on=((AccountAccess.account == Account.id) & (AccountAccess.user == user.id)),
+            )
+            .where((Account.owner == user.id) | (AccountAccess.user == user.id))
+            .order_by(Account.id)
             .objects()
         )
-        for account in own:
+        for account in rows:
+            owned = account.owner_id == user.id
             principal.accounts[account.id] = AccountInfo(
-                account.id, account.name, account.is_personal, False, self.account_capabilities(account.id)
+                account.id,
+                account.name,
+                account.is_personal and owned,
+                False if owned else bool(account.ro),
+                self.account_capabilities(account.id),
             )
-            if account.is_personal and principal.primary_account is None:
+            if owned and account.is_personal and principal.primary_account is None:
                 principal.primary_account = account.id
-        for account in shared:
-            principal.accounts[account.id] = AccountInfo(
-                account.id, account.name, False, bool(account.ro), self.account_capabilities(account.id)
-            )
         return principal
 
 

@@ -74,7 +74,12 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
         user_id, tried = services.auth.authenticate_header(header, scope)
         if user_id is None:
             return None, tried
-        return services.auth.principal(user_id), tried
+        principal = services.auth.principal(user_id)
+        if principal is None and services.auth.forget(header):
+            # the remembered user is gone or disabled: verify afresh
+            user_id, tried = services.auth.authenticate_header(header, scope)
+            principal = services.auth.principal(user_id) if user_id is not None else None
+        return principal, tried
 
     principal, tried = await services.run(check)
     if principal is None:

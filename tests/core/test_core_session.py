@@ -137,3 +137,32 @@ def test_another_users_account_is_not_found(jmap_server):
     assert name == "error" and args["type"] == "accountNotFound"
     name, args = alice.call("Note/get", {"accountId": "nonexistent", "ids": None})
     assert name == "error" and args["type"] == "accountNotFound"
+
+
+def test_recreated_user_can_log_in_at_once(jmap_server):
+    """A remembered password must not pin a deleted user's id."""
+    from jmapd.db import ensure_connected
+    from jmapd.models import User
+
+    name, password = jmap_server.make_user()
+    url = jmap_server.url + "/.well-known/jmap"
+    first = httpx.get(url, auth=(name, password)).json()
+    ensure_connected()
+    User.delete().where(User.name == name).execute()
+    assert httpx.get(url, auth=(name, password)).status_code == 401
+    jmap_server.make_user(name, password)
+    again = httpx.get(url, auth=(name, password))
+    assert again.status_code == 200
+    assert set(again.json()["accounts"]) != set(first["accounts"])
+
+
+def test_disabled_user_is_refused_even_when_remembered(jmap_server):
+    from jmapd.db import ensure_connected
+    from jmapd.models import User
+
+    name, password = jmap_server.make_user()
+    url = jmap_server.url + "/.well-known/jmap"
+    assert httpx.get(url, auth=(name, password)).status_code == 200
+    ensure_connected()
+    User.update(disabled=True).where(User.name == name).execute()
+    assert httpx.get(url, auth=(name, password)).status_code == 401
