@@ -134,6 +134,11 @@ def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, service
         services = build_services(cfg, pm)
     cfg = services.config
     middleware: list[Any] = [Lifespan(services)]
+    if cfg.server.cors_origins:
+        # Web clients authenticate with an Authorization header, not cookies,
+        # so credentials mode is not needed for cross-origin calls.
+        origins: Any = "*" if "*" in cfg.server.cors_origins else cfg.server.cors_origins
+        middleware.append(falcon.CORSMiddleware(allow_origins=origins, expose_headers=["Content-Disposition"]))
     if cfg.log.access_log:
         middleware.insert(0, AccessLog())
     for extra in services.hook.jmapd_middleware(config=cfg, services=services):

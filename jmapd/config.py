@@ -45,6 +45,10 @@ class ServerConfig:
     trusted_proxies: list[str] = doc(
         "Peers whose X-Forwarded-For / X-Forwarded-Proto are believed.", factory=list
     )
+    cors_origins: list[str] = doc(
+        "Origins of web clients allowed to call the API from a browser (CORS); [\"*\"]: any.",
+        factory=lambda: ["*"],
+    )
 
 
 @dataclass

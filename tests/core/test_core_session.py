@@ -166,3 +166,29 @@ def test_disabled_user_is_refused_even_when_remembered(jmap_server):
     ensure_connected()
     User.update(disabled=True).where(User.name == name).execute()
     assert httpx.get(url, auth=(name, password)).status_code == 401
+
+
+def test_cors_preflight_and_response_headers(jmap_server, client):
+    pre = httpx.options(
+        jmap_server.url + "/jmap/api",
+        headers={
+            "Origin": "https://webmail.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert pre.status_code == 200
+    assert pre.headers["access-control-allow-origin"] == "*"
+    assert "POST" in pre.headers["access-control-allow-methods"]
+    assert "authorization" in pre.headers["access-control-allow-headers"].lower()
+    resp = client.http.get("/.well-known/jmap", headers={"Origin": "https://webmail.example"})
+    assert resp.headers["access-control-allow-origin"] == "*"
+
+
+def test_cors_restricted_origins(make_server):
+    server = make_server({"server": {"cors_origins": ["https://good.example"]}})
+    client = server.client()
+    good = client.http.get("/.well-known/jmap", headers={"Origin": "https://good.example"})
+    assert good.headers["access-control-allow-origin"] == "https://good.example"
+    bad = client.http.get("/.well-known/jmap", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in bad.headers
