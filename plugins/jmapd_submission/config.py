@@ -16,6 +16,11 @@ class SmarthostConfig:
     password: str | None = doc("AUTH password at the relay.", None)
     timeout: float = doc("Seconds before a silent relay counts as a temporary failure.", 60.0)
     local_hostname: str | None = doc("Name sent in EHLO. Null: this host's FQDN.", None)
+    ca_file: str | None = doc(
+        "PEM file of the CA certificate(s) the relay's certificate must chain to (starttls, tls). "
+        "Null: the system's trust store. The host name is always checked.",
+        None,
+    )
     accepted_status: str = doc(
         "deliveryStatus.delivered once the relay accepted a recipient: unknown (an external relay) or queued.",
         "unknown",
@@ -49,6 +54,12 @@ class SubmissionConfig:
     retry_base: float = doc("Seconds before the first retry after a temporary failure (then doubled).", 60.0)
     retry_cap: float = doc("Longest wait between retries, in seconds.", 4 * 3600.0)
     give_up_after: float = doc("Seconds after the first attempt before temporary failures become final.", 5 * 86400.0)
+    finished_retention: float = doc(
+        "Seconds a finished queue row (relayed, bounced, given up or canceled) is kept before the queue "
+        "worker deletes it with its copy of the message. Rows of the last hour are kept while "
+        "max_submissions_per_hour is set, because the limit counts them.",
+        7 * 86400.0,
+    )
     lease: float = doc(
         "Seconds after which an item claimed by a worker that died is sent again by another.", 600.0
     )

@@ -34,6 +34,9 @@ class QueueItem(BaseModel):
     claimed_by = pw.CharField(max_length=64, null=True)
     claimed_at = pw.DateTimeField(null=True)
     last_reply = pw.TextField(null=True)
+    #: When the row became final (done or canceled); the worker prunes it
+    #: ``finished_retention`` seconds later.
+    finished_at = pw.DateTimeField(null=True)
 
     class Meta:
         table_name = "submission_queue"

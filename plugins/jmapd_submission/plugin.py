@@ -8,11 +8,11 @@ from jmapd import hookimpl
 from jmapd.methods.registry import Capability, Method
 
 from . import migrations
-from .capability import SUBMISSION, account_value
+from .capability import MAIL, SUBMISSION, account_value
 from .config import SubmissionConfig
 from .models import QueueItem
 from .queue import QueueWorker, relay_config, wake
-from .types.identity import Identity, create_default_identity
+from .types.identity import Identity, create_default_identity, identity_method
 from .types.submission import EmailSubmission, submission_set
 
 WORKER_KEY = "submission.worker"
@@ -28,7 +28,16 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
     section = config.section("submission")
     if section.smarthost.host:
         relay_config(section)  # a bad relay setting stops start-up, naming its key
-    return [Capability(SUBMISSION, session={}, account=lambda account_id, services: account_value(services.config))]
+    # Submission sends Emails of the mail plugin: without it, start-up stops
+    # (Registry.check: "... requires urn:ietf:params:jmap:mail, which is not enabled").
+    return [
+        Capability(
+            SUBMISSION,
+            session={},
+            account=lambda account_id, services: account_value(services.config),
+            requires=(MAIL,),
+        )
+    ]
 
 
 @hookimpl
@@ -38,7 +47,12 @@ def jmapd_data_types(config: Any) -> list[Any]:
 
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
-    return [Method("EmailSubmission/set", submission_set, SUBMISSION, writes=True)]
+    return [
+        Method("Identity/get", identity_method("get"), SUBMISSION),
+        Method("Identity/changes", identity_method("changes"), SUBMISSION),
+        Method("Identity/set", identity_method("set"), SUBMISSION, writes=True),
+        Method("EmailSubmission/set", submission_set, SUBMISSION, writes=True),
+    ]
 
 
 @hookimpl

@@ -12,6 +12,10 @@ worse than a rare duplicate.
 Canceling a pending EmailSubmission uses the same guard in the other
 direction (``queued`` → ``canceled``), so a cancel and a claim can never
 both succeed.
+
+Final rows (``done``, ``canceled``) stay for ``finished_retention`` seconds
+(the hourly sending limit counts them) and are then deleted by the worker
+loop, with their copy of the message.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import ssl
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -69,7 +75,7 @@ def enqueue(
 def cancel(account_id: str, submission_id: str) -> bool:
     """Cancel a submission not yet claimed by a worker; False if too late."""
     return bool(
-        QueueItem.update(state=CANCELED)
+        QueueItem.update(state=CANCELED, finished_at=now())
         .where(
             (QueueItem.account_id == account_id)
             & (QueueItem.submission_id == submission_id)
@@ -97,6 +103,14 @@ def relay_config(section: Any) -> RelayConfig:
         raise ConfigError("submission.smarthost.accepted_status: expected unknown or queued")
     if (host.user is None) != (host.password is None):
         raise ConfigError("submission.smarthost: user and password must be given together")
+    context = None
+    if host.ca_file is not None:
+        if host.security == "none":
+            raise ConfigError("submission.smarthost.ca_file: only used with security starttls or tls")
+        try:
+            context = ssl.create_default_context(cafile=host.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"submission.smarthost.ca_file: cannot load {host.ca_file!r}: {exc}") from exc
     return RelayConfig(
         host=host.host or "",
         port=host.port,
@@ -105,6 +119,7 @@ def relay_config(section: Any) -> RelayConfig:
         password=host.password,
         timeout=host.timeout,
         local_hostname=host.local_hostname,
+        ssl_context=context,
         accepted_status=host.accepted_status,
     )
 
@@ -130,7 +145,7 @@ class QueueWorker:
     def __init__(
         self,
         services: Any,
-        sender: Callable[[RelayConfig, Envelope, bytes], RelayResult] = send,
+        sender: Callable[..., RelayResult] = send,
     ) -> None:
         section = services.config.section("submission")
         self.services = services
@@ -141,6 +156,9 @@ class QueueWorker:
         self.token = uuid.uuid4().hex[:16]
         self.executor = ThreadPoolExecutor(max(1, section.concurrency), thread_name_prefix="jmapd-submit")
         self._event: asyncio.Event | None = None
+        #: monotonic time of the next pruning of final rows (0: at the first scan)
+        self._next_prune = 0.0
+        self.prune_every = min(3600.0, max(section.poll_interval, section.finished_retention / 10))
 
     # -- scheduling ----------------------------------------------------------
     async def run(self) -> None:
@@ -154,6 +172,11 @@ class QueueWorker:
             claimed: list[int] = []
             try:
                 event.clear()
+                if time.monotonic() >= self._next_prune:
+                    self._next_prune = time.monotonic() + self.prune_every
+                    pruned = await loop.run_in_executor(self.executor, self._threaded, self.prune)
+                    if pruned:
+                        log.info("pruned %d finished queue row(s)", pruned)
                 claimed = await loop.run_in_executor(self.executor, self._threaded, self.claim)
                 if claimed:
                     await asyncio.gather(
@@ -206,6 +229,17 @@ class QueueWorker:
                 claimed.append(item_id)
         return claimed
 
+    def prune(self) -> int:
+        """Delete final rows older than ``finished_retention``; returns how many."""
+        current = now()
+        old = (
+            QueueItem.state.in_([DONE, CANCELED])
+            & (QueueItem.finished_at < current - datetime.timedelta(seconds=self.section.finished_retention))
+        )
+        if self.section.max_submissions_per_hour:
+            old &= QueueItem.created < current - datetime.timedelta(hours=1)
+        return int(QueueItem.delete().where(old).execute())
+
     # -- one attempt -----------------------------------------------------------
     def process(self, item_id: int) -> None:
         """Relay one claimed item and record the result (blocking)."""
@@ -214,7 +248,8 @@ class QueueWorker:
             return
         envelope = _envelope(item)
         try:
-            result = self.sender(self.relay, envelope, item.message)
+            # The EmailSubmission id as ENVID (RFC 3461) when the relay offers DSN.
+            result = self.sender(self.relay, envelope, item.message, envid=item.submission_id)
         except Exception as exc:  # never lose the item to a bug in a relay path
             log.exception("relay of queue item %s failed", item_id)
             result = RelayResult(
@@ -242,7 +277,12 @@ class QueueWorker:
             mine = (QueueItem.id == item.id) & (QueueItem.claimed_by == self.token) & (QueueItem.state == SENDING)
             if retry is None:
                 owned = QueueItem.update(
-                    state=DONE, attempts=attempts, first_attempt=first, last_reply=last_reply, claimed_by=None
+                    state=DONE,
+                    attempts=attempts,
+                    first_attempt=first,
+                    last_reply=last_reply,
+                    claimed_by=None,
+                    finished_at=current,
                 ).where(mine).execute()
             else:
                 owned = QueueItem.update(

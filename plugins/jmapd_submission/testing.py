@@ -8,13 +8,15 @@ and assert on exactly what arrived, the way a real smarthost sees it.
 from __future__ import annotations
 
 import asyncio
+import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, syntax
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Received:
     rcpt_tos: list[str]
     mail_options: list[str]
     content: bytes
+    #: Whether the transaction ran over TLS (after STARTTLS).
+    tls: bool = False
 
 
 @dataclass
@@ -32,9 +36,16 @@ class _Handler:
     rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if getattr(server, "dsn", False):
+            responses.insert(len(responses) - 1, "250-DSN")
+        return responses
+
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
         envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
+        # DSN parameters as sent (aiosmtpd upper-cases the others).
+        envelope.mail_options.extend([*mail_options, *getattr(server, "dsn_options", [])])
         return "250 2.1.0 Sender OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
@@ -48,15 +59,49 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.received.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options), envelope.original_content)
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    list(envelope.mail_options),
+                    envelope.original_content,
+                    tls=session.ssl is not None,
+                )
             )
         return "250 2.0.0 Queued as T1"
 
 
-class RecordingRelay:
-    """An aiosmtpd SMTP server on 127.0.0.1 (random port) that records messages."""
+_DSN_MAIL_PARAM = re.compile(r"\s+((?:ENVID|RET)=\S*)", re.IGNORECASE)
 
-    def __init__(self) -> None:
+
+class _SMTP(SMTP):
+    """aiosmtpd's server, optionally offering DSN (RFC 3461): aiosmtpd itself
+    refuses MAIL parameters it does not know, so ENVID and RET are taken out
+    of the command here and handed to the handler as ``dsn_options``."""
+
+    def __init__(self, handler: Any, *, dsn: bool = False, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.dsn = dsn
+        self.dsn_options: list[str] = []
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        self.dsn_options = []
+        if self.dsn and arg:
+            self.dsn_options = _DSN_MAIL_PARAM.findall(arg)
+            arg = _DSN_MAIL_PARAM.sub("", arg)
+        await super().smtp_MAIL(arg)
+
+
+class RecordingRelay:
+    """An aiosmtpd SMTP server on 127.0.0.1 (random port) that records messages.
+
+    With ``tls_context`` it offers (and requires) STARTTLS; with ``dsn`` it
+    advertises DSN and accepts ENVID/RET.
+    """
+
+    def __init__(self, *, tls_context: ssl.SSLContext | None = None, dsn: bool = False) -> None:
+        self.tls_context = tls_context
+        self.dsn = dsn
         self.handler = _Handler()
         self.loop = asyncio.new_event_loop()
         self.port = 0
@@ -68,7 +113,16 @@ class RecordingRelay:
 
         async def bind() -> Any:
             return await self.loop.create_server(
-                lambda: SMTP(self.handler, hostname="relay.test", loop=self.loop), "127.0.0.1", 0
+                lambda: _SMTP(
+                    self.handler,
+                    hostname="relay.test",
+                    loop=self.loop,
+                    dsn=self.dsn,
+                    tls_context=self.tls_context,
+                    require_starttls=self.tls_context is not None,
+                ),
+                "127.0.0.1",
+                0,
             )
 
         self._server = asyncio.run_coroutine_threadsafe(bind(), self.loop).result(5)

@@ -6,6 +6,9 @@ per sender per period) live in the submission domain library; this
 module feeds it the account's settings, addresses and reply log, and
 hands a positive decision to the outbound queue with a null envelope
 sender, so a bounce of the reply can never start a loop.
+
+Without a relay (``submission.smarthost.host`` unset) nothing is queued:
+such a queue is never drained. That is logged once per process.
 """
 
 from __future__ import annotations
@@ -21,6 +24,19 @@ from .models import ReplyLog
 from .types import load_settings, utc
 
 log = logging.getLogger("jmapd.vacation")
+
+#: Whether this process has already said that replies go unsent (no relay).
+_warned_no_relay = False
+
+
+def _no_relay() -> str:
+    global _warned_no_relay
+    if not _warned_no_relay:
+        _warned_no_relay = True
+        log.warning(
+            "vacation responses are not sent: no outbound relay is configured (submission.smarthost.host)"
+        )
+    return "noRelay"
 
 
 def _own_addresses(services: Any, account_id: str) -> tuple[list[str], str | None]:
@@ -44,7 +60,8 @@ def respond(
     services: Any, account_id: str, raw: bytes, mail_from: str, now: datetime.datetime | None = None
 ) -> str:
     """Queue the vacation response to ``mail_from`` if RFC 3834 allows it;
-    returns the decision's reason (``reply`` when one was queued)."""
+    returns the decision's reason (``reply`` when one was queued,
+    ``noRelay`` when there is no relay to send it)."""
     from jmapd_submission.domain.addresses import mailbox_key
     from jmapd_submission.domain.autoreply import VacationSettings, compose_reply, decide
     from jmapd_submission.domain.headers import parse_headers
@@ -64,6 +81,8 @@ def respond(
     now = now or datetime.datetime.now(datetime.UTC)
     if not settings.active_at(now):
         return "disabled"
+    if not services.config.section("submission").smarthost.host:
+        return _no_relay()
     headers = parse_headers(raw)
     own, from_name = _own_addresses(services, account_id)
     period = datetime.timedelta(days=services.config.section("vacation").period_days)

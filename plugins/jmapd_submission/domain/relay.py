@@ -270,8 +270,14 @@ def _prepare(smtp: smtplib.SMTP, config: RelayConfig) -> None:
         raise _Abort(421, f"421 4.7.0 Relay session setup failed: {exc}") from exc
 
 
-def send(config: RelayConfig, envelope: Envelope, message: bytes) -> RelayResult:
+def send(
+    config: RelayConfig, envelope: Envelope, message: bytes, *, envid: str | None = None
+) -> RelayResult:
     """Relay ``message`` to all envelope recipients in one SMTP transaction.
+
+    ``envid`` becomes the ``ENVID`` MAIL parameter (RFC 3461) when the
+    relay advertises DSN and the envelope does not already carry one, so
+    delivery status notifications name the submission they are about.
 
     ``message`` should already have had Bcc stripped (see
     ``envelope.strip_bcc``).  Never raises for network or protocol
@@ -307,6 +313,8 @@ def send(config: RelayConfig, envelope: Envelope, message: bytes) -> RelayResult
             raise _Abort(552, f"552 5.3.4 Message size exceeds relay limit of {limit} octets")
         if smtp.has_extn("size") and "SIZE" not in keys:
             params["SIZE"] = str(len(message))
+        if envid and len(envid) <= 100 and smtp.has_extn("dsn") and "ENVID" not in keys:
+            params["ENVID"] = envid
 
         code, reply = _command(smtp, "MAIL FROM", Address(mail_from.email, params or None))
         if not 200 <= code < 300:

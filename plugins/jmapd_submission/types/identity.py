@@ -1,18 +1,29 @@
-"""Identity (RFC 8621 §6): the addresses a user sends from, as documents."""
+"""Identity (RFC 8621 §6): the addresses a user sends from, as documents.
+
+Every account has an undeletable default identity. It is made with the
+account (``jmapd_account_created``); accounts created while this plugin
+was disabled get it lazily, on their first Identity or EmailSubmission
+call (:func:`ensure_default_identity`).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from jmapd.methods.documents import DocumentType
+from jmapd.methods.standard import VERBS
 from jmapd.methods.types import Invalid, P
 from jmapd.models import Document, new_id
-from jmapd.protocol.errors import SetError
+from jmapd.protocol.errors import MethodError, SetError
 from jmapd.state import CREATED, ChangeLog
 
 from ..capability import SUBMISSION
 from ..domain.addresses import validate_mailbox
 from ..senders import allowed_addresses, may_send_as, owner_name, primary_address
+
+log = logging.getLogger("jmapd.submission")
 
 
 def _check_email(value: str) -> None:
@@ -41,7 +52,9 @@ class Identity(DocumentType):
     name = "Identity"
     capability = SUBMISSION
     id_prefix = "I"
-    verbs = ("get", "changes", "set")
+    #: get, changes and set are registered by the plugin (:func:`identity_method`),
+    #: so the default identity exists before any of them looks.
+    verbs = ()
     properties = {
         "name": P("String", default=""),
         "email": P("String", required=True, immutable=True, check=_check_email),
@@ -68,9 +81,12 @@ class Identity(DocumentType):
             raise SetError("forbidden", "the default identity cannot be destroyed")
 
 
-def create_default_identity(config: Any, account_id: str, user_name: str) -> str:
-    """Store the undeletable default identity of a new account, logging the
-    change so /changes from the account's first state reports it."""
+def create_default_identity(config: Any, account_id: str, user_name: str, changes: ChangeLog | None = None) -> str:
+    """Store the undeletable default identity of an account, logging the
+    change so /changes from the account's first state reports it.
+
+    Runs inside the caller's write transaction; the change is flushed here
+    unless the caller passes its own ``changes`` log to flush."""
     identity_id = new_id(Identity.id_prefix)
     data = {
         "name": "",
@@ -82,7 +98,56 @@ def create_default_identity(config: Any, account_id: str, user_name: str) -> str
         "mayDelete": False,
     }
     Document.insert(account_id=account_id, type_name=Identity.name, object_id=identity_id, data=data).execute()
-    log = ChangeLog()
-    log.record(account_id, Identity.name, identity_id, CREATED)
-    log.flush()
+    own = changes is None
+    changes = changes if changes is not None else ChangeLog()
+    changes.record(account_id, Identity.name, identity_id, CREATED)
+    if own:
+        changes.flush()
     return identity_id
+
+
+def has_identity(account_id: str) -> bool:
+    return bool(
+        Document.select(Document.id)
+        .where((Document.account_id == account_id) & (Document.type_name == Identity.name))
+        .exists()
+    )
+
+
+def ensure_default_identity(ctx: Any, args: Any) -> None:
+    """Create the default identity of ``args["accountId"]`` if the account has
+    no identity at all (its user was created before this plugin was enabled).
+
+    Checked again under the account's write lock, so concurrent first calls
+    create one identity; the change is recorded like any other, so clients
+    learn of it from Identity/changes and push. An argument or access problem
+    is left for the method itself to report.
+    """
+    account_id = args.get("accountId") if isinstance(args, dict) else None
+    if not isinstance(account_id, str):
+        return
+    try:
+        ctx.account(account_id, SUBMISSION)
+    except MethodError:
+        return
+    if has_identity(account_id):
+        return
+    user_name = owner_name(account_id)
+    if user_name is None:
+        return
+    with ctx.write(account_id):
+        if has_identity(account_id):
+            return
+        identity_id = create_default_identity(ctx.config, account_id, user_name, ctx.changes)
+    log.info("created default identity %s for %s (account %s)", identity_id, user_name, account_id)
+
+
+def identity_method(verb: str) -> Callable[[Any, dict[str, Any]], Any]:
+    """The standard Identity/``verb``, after :func:`ensure_default_identity`."""
+    standard = VERBS[verb]
+
+    def handler(ctx: Any, args: dict[str, Any]) -> Any:
+        ensure_default_identity(ctx, args)
+        return standard(ctx.services.registry.data_types[Identity.name], ctx, args)
+
+    return handler

@@ -33,6 +33,7 @@ from ..domain.headers import get_all, parse_headers
 from ..models import QueueItem
 from ..queue import cancel, enqueue, utc_date
 from ..senders import allowed_addresses, may_send_as, owner_name
+from .identity import ensure_default_identity
 
 UNDO_STATUSES = ("pending", "final", "canceled")
 QUEUED_REPLY = "250 2.0.0 Queued for delivery"
@@ -345,4 +346,5 @@ def submission_set(ctx: Any, args: dict[str, Any]) -> Any:
     destroy = args.get("onSuccessDestroyEmail")
     if destroy is not None and not CHECKS["String[]"](destroy):
         raise MethodError("invalidArguments", "onSuccessDestroyEmail must be a list of ids")
+    ensure_default_identity(ctx, args)
     return standard_set(ctx.services.registry.data_types["EmailSubmission"], ctx, args)
