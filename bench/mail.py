@@ -1,131 +1,478 @@
-"""Mail benchmark: import rate and latency of common mail-client calls.
+"""Mail benchmark against the targets of issue #3.
 
-    python bench/mail.py [--count 2000] [--rounds 200] [--database URL]
+    python bench/mail.py [--count 2000] [--rounds 200] [--database URL] [--baseline auto|none|MS]
 
-Starts `jmapd serve`, imports --count synthetic messages (upload + Email/import
-in batches of 50), then measures median/p95 latency of: opening the inbox
-(Email/query with collapseThreads + Email/get of the list properties in one
-request), a full Email/get with all body values, a full-text Email/query,
-and Email/changes after a keyword update.
+Starts `jmapd serve` (2 workers), imports --count synthetic but realistic
+messages (threads of 1-12 messages, attachments, non-ASCII headers and
+bodies, sizes 1 KB - 2 MB, a rare word and a word in a fifth of all messages)
+through upload + Email/import in batches of 50, then measures with ONE client
+thread (median and p95):
+
+  * open inbox: Email/query inMailbox=inbox, collapseThreads, receivedAt desc,
+    limit 50 + back-referenced Email/get of the list properties;
+  * Email/get of one full message with all bodyValues;
+  * full-text Email/query of a rare word and of a word in 20% of messages;
+  * Email/changes + Mailbox/changes after 100 keyword updates;
+  * Email/set of 100 keyword updates in one call;
+
+then throughput of 8 concurrent clients opening the inbox, the RSS of each
+worker and the size of database + blobs against the raw message bytes.
+The inbox p50 at --count is compared with its p50 at 2,000 messages
+(--baseline auto runs a 2,000-message server first; or pass the figure).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import concurrent.futures
+import os
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import Server, report, run_load  # noqa: E402
+from _harness import Server, percentile, run_load  # noqa: E402
 
 USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"]
+RARE = "xylophonist"  # about 1 message in 2,000 (at least one)
+COMMON = "quarterly"  # in 20% of messages
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
          "quebec romeo sierra tango uniform victor whiskey xray yankee zulu meeting report budget lunch "
-         "invoice travel holiday project deadline review").split()
+         "invoice travel holiday project deadline review schedule customer release staging database "
+         "migration feedback agenda minutes contract").split()
+NON_ASCII = ["Grüße aus München", "Réunion de l'équipe", "Привет, как дела", "会議の議事録", "Ñandú señal",
+             "Ελληνικά κείμενα", "naïve café crème", "Zürich Straße Öl"]
+NAMES = ["Alice Martin", "Bob Durand", "Carol Ng", "Dmitri Ivanov", "Eve Müller", "François Lefèvre",
+         "Gita Rao", "Hiro Tanaka", "Ines Øster", "José Núñez"]
 LIST_PROPS = ["threadId", "mailboxIds", "keywords", "from", "subject", "receivedAt", "preview", "hasAttachment", "size"]
+INBOX_GET_PROPS = ["from", "subject", "receivedAt", "keywords", "preview"]
 
 
-def message(i: int, rng: random.Random) -> bytes:
-    thread = i // 3  # three messages per conversation
-    subject = " ".join(rng.choice(WORDS) for _ in range(4)) if i % 3 == 0 else None
-    subject = subject or f"conversation {thread}"
-    body = "\r\n".join(" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(rng.randint(3, 40)))
-    refs = f"In-Reply-To: <m{i - 1}@bench>\r\nReferences: <m{thread * 3}@bench>\r\n" if i % 3 else ""
-    day = 1 + i % 28
-    return (
-        f"From: Sender {i % 50} <sender{i % 50}@example.com>\r\nTo: Me <me@example.org>\r\n"
-        f"Subject: {'Re: ' if i % 3 else ''}{subject if i % 3 == 0 else f'conversation {thread}'}\r\n"
-        f"Date: Mon, {day:02d} Mar 2021 10:{i % 60:02d}:00 +0000\r\nMessage-ID: <m{i}@bench>\r\n{refs}"
-        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    ).encode()
+def _encoded_word(text: str) -> str:
+    return "=?UTF-8?B?" + base64.b64encode(text.encode()).decode() + "?="
+
+
+class Corpus:
+    """Deterministic synthetic mail: message(i) depends only on i and the seed."""
+
+    def __init__(self, seed: int = 1) -> None:
+        rng = random.Random(seed)
+        self.paragraphs = []
+        for _ in range(400):
+            words = [rng.choice(WORDS) for _ in range(rng.randint(20, 90))]
+            if rng.random() < 0.15:
+                words.insert(rng.randrange(len(words)), rng.choice(NON_ASCII))
+            self.paragraphs.append(" ".join(words))
+        self.seed = seed
+        self.raw_bytes = 0
+
+    def size_class(self, rng: random.Random) -> int:
+        """Approximate target size: most mail is small, a few carry big attachments."""
+        r = rng.random()
+        if r < 0.70:
+            return rng.randint(1_000, 8_000)
+        if r < 0.92:
+            return rng.randint(8_000, 60_000)
+        if r < 0.99:
+            return rng.randint(60_000, 400_000)
+        return rng.randint(400_000, 2_000_000)
+
+    def message(self, i: int, count: int) -> bytes:
+        rng = random.Random(self.seed * 1_000_003 + i)
+        # Threads: messages i with the same i // 8 share a pool of conversations.
+        conv = (i // 8) * 3 + rng.randrange(3)
+        position = i % 8
+        start = conv // 3 * 8
+        subject_rng = random.Random(conv)
+        base = " ".join(subject_rng.choice(WORDS) for _ in range(4))
+        if subject_rng.random() < 0.2:
+            base = _encoded_word(subject_rng.choice(NON_ASCII) + " " + base)
+        words_extra = []
+        if rng.random() < 0.2:
+            words_extra.append(COMMON)
+        if i % 2000 == 1000 % max(1, min(count, 2000)) or (count < 2000 and i == count // 2):
+            words_extra.append(RARE)
+        sender = rng.choice(NAMES)
+        sender_header = _encoded_word(sender) if any(ord(c) > 127 for c in sender) else sender
+        local = sender.split()[0].lower().encode("ascii", "ignore").decode() or "x"
+        target = self.size_class(rng)
+        day = 1 + (i * 7919) % 28
+        headers = [
+            f"From: {sender_header} <{local}@example.com>",
+            "To: Me <me@example.org>",
+            f"Cc: team{rng.randrange(5)}@example.org" if rng.random() < 0.3 else None,
+            f"Subject: {'Re: ' if position else ''}{base}",
+            f"Date: {['Mon', 'Tue', 'Wed', 'Thu', 'Fri'][i % 5]}, {day:02d} Mar 2021 {i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d} +0000",
+            f"Message-ID: <m{i}.{self.seed}@bench.example>",
+            f"In-Reply-To: <m{start + position - 1}.{self.seed}@bench.example>" if position else None,
+            f"References: <m{start}.{self.seed}@bench.example>" if position else None,
+            f"Received: from mx.example.com by mail.example.org; {['Mon', 'Tue', 'Wed', 'Thu', 'Fri'][i % 5]}, "
+            f"{day:02d} Mar 2021 {i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d} +0000",
+            "MIME-Version: 1.0",
+        ]
+        head = "\r\n".join(h for h in headers if h) + "\r\n"
+        paragraphs = [rng.choice(self.paragraphs) for _ in range(rng.randint(2, 8))]
+        if words_extra:
+            paragraphs.insert(rng.randrange(len(paragraphs)), " ".join(words_extra) + " figures attached")
+        text = "\r\n\r\n".join(paragraphs)
+        text_bytes = len(text.encode())
+        attach = max(0, target - text_bytes - len(head) - 400)
+        kind = rng.random()
+        if attach < 2_000 and kind < 0.8:
+            body = f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
+            if text_bytes < target - 600:  # pad with more text up to the target
+                more = []
+                while text_bytes < target - 600:
+                    p = rng.choice(self.paragraphs)
+                    more.append(p)
+                    text_bytes += len(p) + 4
+                body = body[:-2] + "\r\n\r\n" + "\r\n\r\n".join(more) + "\r\n"
+            raw = head + body
+        elif attach < 2_000:
+            html = "<html><body>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</body></html>"
+            b = f"alt{i}"
+            raw = (
+                head + f'Content-Type: multipart/alternative; boundary="{b}"\r\n\r\n'
+                f"--{b}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
+                f"--{b}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{html}\r\n"
+                f"--{b}--\r\n"
+            )
+        else:
+            b = f"mix{i}"
+            payload = base64.encodebytes(rng.randbytes(attach * 3 // 4)).decode().replace("\n", "\r\n")
+            name = rng.choice(["report.pdf", "photo.jpg", "Übersicht.xlsx", "budget.zip", "スライド.pptx"])
+            filename = f"filename*=UTF-8''{_quote(name)}" if any(ord(c) > 127 for c in name) else f'filename="{name}"'
+            raw = (
+                head + f'Content-Type: multipart/mixed; boundary="{b}"\r\n\r\n'
+                f"--{b}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
+                f"--{b}\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+                f"Content-Disposition: attachment; {filename}\r\n\r\n{payload}"
+                f"--{b}--\r\n"
+            )
+        return raw.encode()
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def timed(fn: Any, rounds: int) -> dict[str, float]:
+    """Latency of ``fn`` over ``rounds`` sequential calls (one client thread), after 5 warm-up calls."""
+    for _ in range(5):
+        fn()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return {"p50_ms": statistics.median(samples) * 1000, "p95_ms": percentile(samples, 0.95) * 1000, "n": rounds}
+
+
+def dir_bytes(path: Path) -> tuple[int, int]:
+    """(apparent bytes, allocated bytes) of every file under ``path``."""
+    apparent = allocated = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            apparent += st.st_size
+            allocated += st.st_blocks * 512
+    return apparent, allocated
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, count: int, database: str | None) -> None:
+        self.args = args
+        self.count = count
+        self.database = database
+        self.figures: dict[str, Any] = {}
+
+    def log(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+    def api(self, http: httpx.Client, calls: list) -> list:
+        resp = http.post("/jmap/api", json={"using": USING, "methodCalls": calls})
+        resp.raise_for_status()
+        out = resp.json()["methodResponses"]
+        if any(r[0] == "error" for r in out):
+            raise RuntimeError(out)
+        return out
+
+    def run(self, measure_all: bool = True) -> dict[str, Any]:
+        args = self.args
+        server = Server(workers=args.workers, database=self.database)
+        server.cli("migrate")
+        auth = server.user()
+        server.start()
+        try:
+            return self._run(server, auth, measure_all)
+        finally:
+            server.stop()
+
+    def _import(self, server: Server, auth: Any, account: str, inbox: str, others: list[str]) -> None:
+        corpus = Corpus()
+        raw_total = 0
+        batch = 50
+        pool = concurrent.futures.ThreadPoolExecutor(4)
+        clients = [httpx.Client(base_url=server.url, auth=auth, timeout=300) for _ in range(5)]
+        http = clients[4]
+
+        def upload(i: int) -> tuple[int, str, int]:
+            raw = corpus.message(i, self.count)
+            c = clients[i % 4]
+            resp = c.post(f"/jmap/upload/{account}", content=raw, headers={"Content-Type": "message/rfc822"})
+            resp.raise_for_status()
+            return i, resp.json()["blobId"], len(raw)
+
+        def upload_batch(start: int) -> list[tuple[int, str, int]]:
+            return list(pool.map(upload, range(start, min(self.count, start + batch))))
+
+        started = time.perf_counter()
+        last = started
+        starts = list(range(0, self.count, batch))
+        pending = upload_batch(starts[0]) if starts else []
+        import_seconds = 0.0
+        for n, start in enumerate(starts):
+            # Pipelined like a real migration client: the next batch uploads while this one imports.
+            nxt = pool.submit(upload_batch, starts[n + 1]) if n + 1 < len(starts) else None
+            emails = {}
+            for i, blob, size in pending:
+                raw_total += size
+                boxes = {inbox: True} if i % 10 < 8 else {others[i % len(others)]: True}
+                if i % 37 == 0:
+                    boxes[others[0]] = True
+                keywords = {"$seen": True} if i % 3 else {}
+                if i % 29 == 0:
+                    keywords["$flagged"] = True
+                emails[f"e{i}"] = {"blobId": blob, "mailboxIds": boxes, "keywords": keywords}
+            t0 = time.perf_counter()
+            result = self.api(http, [["Email/import", {"accountId": account, "emails": emails}, "0"]])[0][1]
+            import_seconds += time.perf_counter() - t0
+            assert not result.get("notCreated"), result["notCreated"]
+            pending = nxt.result() if nxt else []
+            now = time.perf_counter()
+            if now - last > 15:
+                done = start + batch
+                self.log(f"  imported {done}/{self.count} ({done / (now - started):.0f} msg/s, "
+                         f"{raw_total / 1e6:.0f} MB raw)")
+                last = now
+        elapsed = time.perf_counter() - started
+        pool.shutdown()
+        for c in clients:
+            c.close()
+        self.figures["import_msgs_s"] = self.count / elapsed
+        self.figures["import_call_msgs_s"] = self.count / import_seconds if import_seconds else 0
+        self.figures["raw_bytes"] = raw_total
+
+    def _run(self, server: Server, auth: Any, measure_all: bool) -> dict[str, Any]:
+        args = self.args
+        http = httpx.Client(base_url=server.url, auth=auth, timeout=300)
+        session = http.get("/.well-known/jmap").json()
+        account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+        boxes = self.api(http, [["Mailbox/get", {"accountId": account, "ids": None}, "0"]])[0][1]["list"]
+        inbox = next(m["id"] for m in boxes if m["role"] == "inbox")
+        others = [m["id"] for m in boxes if m["role"] in ("archive", "sent")]
+        self.log(f"importing {self.count} messages ({'PostgreSQL' if self.database else 'SQLite'})")
+        self._import(server, auth, account, inbox, others)
+        f = self.figures
+        self.log(f"import: {f['import_msgs_s']:.0f} msg/s end to end, {f['import_call_msgs_s']:.0f} msg/s in Email/import")
+        rng = random.Random(7)
+        ids = self.api(http, [["Email/query", {"accountId": account, "filter": {"inMailbox": inbox}, "limit": 2000}, "0"]])[0][1]["ids"]
+
+        def open_inbox() -> None:
+            out = self.api(http, [
+                ["Email/query", {"accountId": account, "filter": {"inMailbox": inbox}, "collapseThreads": True,
+                                 "sort": [{"property": "receivedAt", "isAscending": False}], "limit": 50}, "0"],
+                ["Email/get", {"accountId": account, "properties": INBOX_GET_PROPS,
+                               "#ids": {"resultOf": "0", "name": "Email/query", "path": "/ids"}}, "1"],
+            ])
+            assert len(out[1][1]["list"]) == min(50, len(out[0][1]["ids"]))
+
+        f["open_inbox"] = timed(open_inbox, args.rounds)
+        self.log(f"open inbox: p50 {f['open_inbox']['p50_ms']:.2f} ms")
+        if not measure_all:
+            return f
+
+        def open_inbox_total() -> None:
+            self.api(http, [
+                ["Email/query", {"accountId": account, "filter": {"inMailbox": inbox}, "collapseThreads": True,
+                                 "sort": [{"property": "receivedAt", "isAscending": False}], "limit": 50,
+                                 "calculateTotal": True}, "0"],
+                ["Email/get", {"accountId": account, "properties": LIST_PROPS,
+                               "#ids": {"resultOf": "0", "name": "Email/query", "path": "/ids"}}, "1"],
+            ])
+
+        f["open_inbox_total"] = timed(open_inbox_total, args.rounds)
+        small = [i for n, i in enumerate(ids) if n % 4 == 0][:500]
+
+        def full_get() -> None:
+            self.api(http, [["Email/get", {"accountId": account, "ids": [rng.choice(small)], "fetchAllBodyValues": True}, "0"]])
+
+        f["full_get"] = timed(full_get, args.rounds)
+
+        def search(word: str) -> Any:
+            def fn() -> None:
+                self.api(http, [["Email/query", {"accountId": account, "filter": {"text": word},
+                                                 "sort": [{"property": "receivedAt", "isAscending": False}],
+                                                 "limit": 50}, "0"]])
+            return fn
+
+        hits = {w: self.api(http, [["Email/query", {"accountId": account, "filter": {"text": w}, "limit": 1,
+                                                    "calculateTotal": True}, "0"]])[0][1]["total"] for w in (RARE, COMMON)}
+        f["fts_hits"] = hits
+        f["fts_rare"] = timed(search(RARE), args.rounds)
+        f["fts_common"] = timed(search(COMMON), args.rounds)
+
+        def changes_after_updates() -> Any:
+            samples = []
+            set_samples = []
+            for _ in range(max(10, args.rounds // 10)):
+                states = self.api(http, [["Email/get", {"accountId": account, "ids": []}, "0"],
+                                         ["Mailbox/get", {"accountId": account, "ids": []}, "1"]])
+                email_state, mailbox_state = states[0][1]["state"], states[1][1]["state"]
+                chosen = rng.sample(ids, 100)
+                update = {}
+                for n, i in enumerate(chosen):
+                    update[i] = {"keywords/$flagged": True if rng.random() < 0.5 else None}
+                    if n % 4 == 0:
+                        update[i]["keywords/$seen"] = True if rng.random() < 0.5 else None
+                t0 = time.perf_counter()
+                self.api(http, [["Email/set", {"accountId": account, "update": update}, "0"]])
+                set_samples.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                self.api(http, [["Email/changes", {"accountId": account, "sinceState": email_state}, "0"],
+                                ["Mailbox/changes", {"accountId": account, "sinceState": mailbox_state}, "1"]])
+                samples.append(time.perf_counter() - t0)
+            return samples, set_samples
+
+        changes, sets = changes_after_updates()
+        f["changes"] = {"p50_ms": statistics.median(changes) * 1000, "p95_ms": percentile(changes, 0.95) * 1000, "n": len(changes)}
+        f["set100"] = {"p50_ms": statistics.median(sets) * 1000, "p95_ms": percentile(sets, 0.95) * 1000, "n": len(sets)}
+
+        def make_client() -> httpx.Client:
+            return httpx.Client(base_url=server.url, auth=auth, timeout=60)
+
+        def inbox_load(client: httpx.Client) -> None:
+            resp = client.post("/jmap/api", json={"using": USING, "methodCalls": [
+                ["Email/query", {"accountId": account, "filter": {"inMailbox": inbox}, "collapseThreads": True,
+                                 "sort": [{"property": "receivedAt", "isAscending": False}], "limit": 50}, "0"],
+                ["Email/get", {"accountId": account, "properties": INBOX_GET_PROPS,
+                               "#ids": {"resultOf": "0", "name": "Email/query", "path": "/ids"}}, "1"],
+            ]})
+            resp.raise_for_status()
+            if any(r[0] == "error" for r in resp.json()["methodResponses"]):
+                raise RuntimeError(resp.text)
+
+        f["concurrent"] = run_load(inbox_load, 8, args.rounds * 4, make_client)
+        f["rss_mb"] = server.worker_rss_mb()
+        blobs = dir_bytes(server.dir / "data")
+        if self.database:
+            import psycopg2
+
+            conn = psycopg2.connect(self.database)
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_database_size(current_database())")
+                db_size = cur.fetchone()[0]
+            conn.close()
+            db_bytes = (db_size, db_size)
+        else:
+            db_bytes = (0, 0)
+            for p in server.dir.glob("jmapd.sqlite3*"):
+                st = p.stat()
+                db_bytes = (db_bytes[0] + st.st_size, db_bytes[1] + st.st_blocks * 512)
+        f["db_bytes"] = db_bytes[0]
+        f["blob_bytes"] = blobs[0]
+        f["blob_allocated"] = blobs[1]
+        return f
+
+
+def fmt(entry: dict[str, float]) -> str:
+    return f"p50 {entry['p50_ms']:7.2f} ms   p95 {entry['p95_ms']:7.2f} ms"
+
+
+def verdict(ok: bool) -> str:
+    return "MET " if ok else "MISS"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000, help="messages to import")
-    parser.add_argument("--rounds", type=int, default=200, help="timed calls per measurement")
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=200, help="timed calls per latency figure")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--database", default=None)
+    parser.add_argument("--database", default=None, help="PostgreSQL URL (default: SQLite in a temp dir)")
+    parser.add_argument("--baseline", default="auto",
+                        help="open-inbox p50 (ms) at 2,000 messages, 'auto' to measure it first, 'none' to skip")
     args = parser.parse_args()
 
-    server = Server(workers=args.workers, database=args.database)
-    server.cli("migrate")
-    auth = server.user()
-    server.start()
-    try:
-        http = httpx.Client(base_url=server.url, auth=auth, timeout=120)
-        session = http.get("/.well-known/jmap").json()
-        account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+    baseline = None
+    if args.baseline == "auto" and args.count > 2000:
+        db = args.database
+        if db:
+            db = _fresh_pg(db, "_base")
+        base = Bench(args, 2000, db).run(measure_all=False)
+        baseline = base["open_inbox"]["p50_ms"]
+    elif args.baseline not in ("auto", "none"):
+        baseline = float(args.baseline)
+    db = _fresh_pg(args.database, "") if args.database else None
+    f = Bench(args, args.count, db).run()
+    if args.count <= 2000 and baseline is None:
+        baseline = f["open_inbox"]["p50_ms"]
 
-        def api(calls: list) -> list:
-            resp = http.post("/jmap/api", json={"using": USING, "methodCalls": calls})
-            resp.raise_for_status()
-            out = resp.json()["methodResponses"]
-            if any(r[0] == "error" for r in out):
-                raise RuntimeError(out)
-            return out
+    print()
+    print(f"jmapd mail benchmark: {args.count} messages, {args.workers} workers, "
+          f"{'PostgreSQL' if args.database else 'SQLite'}; latencies with 1 client thread, {args.rounds} rounds")
+    print(f"{'import (upload + Email/import, batches of 50)':<52} {f['import_msgs_s']:8.1f} msg/s "
+          f"({f['import_call_msgs_s']:.1f} msg/s inside Email/import)        {verdict(f['import_msgs_s'] >= 150)} >= 150")
+    oi = f["open_inbox"]
+    print(f"{'open inbox (query 50 collapsed + get)':<52} {fmt(oi)}   {verdict(oi['p50_ms'] <= 10 and oi['p95_ms'] <= 25)} <= 10 / 25")
+    if baseline:
+        ratio = oi["p50_ms"] / baseline
+        print(f"{'open inbox p50 vs 2,000 messages':<52} {ratio:8.2f}x (2k p50 {baseline:.2f} ms)       {verdict(ratio <= 1.5)} <= 1.5x")
+    print(f"{'open inbox with calculateTotal + 9 list props':<52} {fmt(f['open_inbox_total'])}")
+    print(f"{'Email/get one full message (all bodyValues)':<52} {fmt(f['full_get'])}   {verdict(f['full_get']['p50_ms'] <= 5)} <= 5")
+    hits = f["fts_hits"]
+    print(f"{f'full-text rare word ({hits[RARE]} hits)':<52} {fmt(f['fts_rare'])}   {verdict(f['fts_rare']['p50_ms'] <= 10)} <= 10")
+    print(f"{f'full-text common word ({hits[COMMON]} hits)':<52} {fmt(f['fts_common'])}   {verdict(f['fts_common']['p50_ms'] <= 40)} <= 40")
+    print(f"{'Email/changes + Mailbox/changes after 100 updates':<52} {fmt(f['changes'])}   {verdict(f['changes']['p50_ms'] <= 15)} <= 15")
+    print(f"{'Email/set of 100 keyword updates':<52} {fmt(f['set100'])}   {verdict(f['set100']['p50_ms'] <= 25)} <= 25")
+    c = f["concurrent"]
+    print(f"{'8 clients opening the inbox':<52} {c['rps']:8.1f} req/s  p50 {c['p50_ms']:.1f} ms  "
+          f"({int(c['requests'])} ok, {int(c['errors'])} errors)   {verdict(c['rps'] >= 150 and not c['errors'])} >= 150")
+    rss = f["rss_mb"]
+    print(f"{'worker RSS (MB)':<52} {', '.join(f'{m:.0f}' for m in rss)}   {verdict(bool(rss) and max(rss) <= 250)} <= 250")
+    raw = f["raw_bytes"]
+    total = f["db_bytes"] + f["blob_bytes"]
+    print(f"{'disk: database + blobs vs raw message bytes':<52} {total / raw:8.2f}x (db {f['db_bytes'] / 1e6:.0f} MB, "
+          f"blobs {f['blob_bytes'] / 1e6:.0f} MB [{f['blob_allocated'] / 1e6:.0f} MB allocated], raw {raw / 1e6:.0f} MB)"
+          f"   {verdict(total / raw <= 1.3)} <= 1.3x")
 
-        boxes = api([["Mailbox/get", {"accountId": account, "ids": None}, "0"]])[0][1]["list"]
-        inbox = next(m["id"] for m in boxes if m["role"] == "inbox")
-        rng = random.Random(1)
-        started = time.perf_counter()
-        for start in range(0, args.count, 50):
-            emails = {}
-            for i in range(start, min(args.count, start + 50)):
-                blob = http.post(f"/jmap/upload/{account}", content=message(i, rng),
-                                 headers={"Content-Type": "message/rfc822"}).json()["blobId"]
-                emails[f"e{i}"] = {"blobId": blob, "mailboxIds": {inbox: True},
-                                   "keywords": {"$seen": True} if i % 2 else {}}
-            result = api([["Email/import", {"accountId": account, "emails": emails}, "0"]])[0][1]
-            assert not result.get("notCreated"), result["notCreated"]
-        elapsed = time.perf_counter() - started
-        print(f"jmapd mail benchmark: {args.count} messages, {args.workers} workers, {args.clients} client threads")
-        print(f"{'import (upload + Email/import)':<42} {args.count / elapsed:>9.1f} msgs/s")
 
-        ids = api([["Email/query", {"accountId": account, "limit": 500}, "0"]])[0][1]["ids"]
+def _fresh_pg(url: str, suffix: str) -> str:
+    """A new empty database next to ``url`` (dropped first if it exists)."""
+    from urllib.parse import urlparse, urlunparse
 
-        def make_client() -> httpx.Client:
-            return httpx.Client(base_url=server.url, auth=auth, timeout=60)
+    import psycopg2
 
-        def post(body_fn):  # type: ignore[no-untyped-def]
-            def fn(client: httpx.Client) -> None:
-                resp = client.post("/jmap/api", json={"using": USING, "methodCalls": body_fn()})
-                resp.raise_for_status()
-                if any(r[0] == "error" for r in resp.json()["methodResponses"]):
-                    raise RuntimeError(resp.text)
-            return fn
-
-        open_inbox = post(lambda: [
-            ["Email/query", {"accountId": account, "filter": {"inMailbox": inbox}, "collapseThreads": True,
-                             "sort": [{"property": "receivedAt", "isAscending": False}], "limit": 50,
-                             "calculateTotal": True}, "0"],
-            ["Email/get", {"accountId": account, "properties": LIST_PROPS,
-                           "#ids": {"resultOf": "0", "name": "Email/query", "path": "/ids"}}, "1"],
-        ])
-        full_get = post(lambda: [["Email/get", {"accountId": account, "ids": [rng.choice(ids)],
-                                                "fetchAllBodyValues": True}, "0"]])
-        text_query = post(lambda: [["Email/query", {"accountId": account, "filter": {"text": rng.choice(WORDS)},
-                                                    "limit": 50, "calculateTotal": True}, "0"]])
-
-        def keyword_then_changes() -> list:
-            state = api([["Email/get", {"accountId": account, "ids": []}, "0"]])[0][1]["state"]
-            chosen = rng.sample(ids, 5)
-            api([["Email/set", {"accountId": account, "update": {i: {"keywords/$flagged": rng.random() < 0.5 or None} for i in chosen}}, "0"]])
-            return [["Email/changes", {"accountId": account, "sinceState": state}, "0"],
-                    ["Mailbox/get", {"accountId": account, "ids": None}, "1"]]
-
-        report("open inbox (query 50 collapsed + get)", run_load(open_inbox, args.clients, args.rounds, make_client))
-        report("full Email/get (all body values)", run_load(full_get, args.clients, args.rounds, make_client))
-        report("full-text Email/query", run_load(text_query, args.clients, args.rounds, make_client))
-        report("Email/changes + Mailbox/get after update", run_load(post(keyword_then_changes), 1, min(args.rounds, 100), make_client))
-        print("worker RSS (MB): " + ", ".join(f"{m:.1f}" for m in server.worker_rss_mb()))
-    finally:
-        server.stop()
+    parsed = urlparse(url)
+    name = (parsed.path.lstrip("/") or "jmapd_bench") + suffix
+    admin = psycopg2.connect(urlunparse(parsed._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return urlunparse(parsed._replace(path="/" + name))
 
 
 if __name__ == "__main__":

@@ -172,11 +172,25 @@ def _terms(node: Any, out: dict[str, list[str]]) -> None:
             out.setdefault(key, []).extend(words(node[key]))
 
 
+#: RFC 8621 §5: the preview "MUST NOT be bigger than 255 octets in size".
+PREVIEW_OCTETS = 255
+ELLIPSIS = "…"
+
+
 def _highlight(text: str, terms: list[str], *, excerpt: bool) -> str | None:
-    """HTML-escaped ``text`` with matched words in <mark>; None if nothing matches."""
+    """HTML-escaped ``text`` with matched words in <mark>; None if nothing matches.
+
+    With ``excerpt`` the result is the section around the first match, at most
+    :data:`PREVIEW_OCTETS` octets of UTF-8 once escaped and marked (ellipses
+    included); whitespace runs are folded to one space.
+    """
     if not terms:
         return None
+    if excerpt:
+        text = " ".join(text.split())
     lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters change length when lowered
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     hits: list[tuple[int, int]] = []
     for term in set(terms):
         start = 0
@@ -186,22 +200,63 @@ def _highlight(text: str, terms: list[str], *, excerpt: bool) -> str | None:
     if not hits:
         return None
     hits.sort()
-    lo, hi = 0, len(text)
-    if excerpt:
-        lo = max(0, hits[0][0] - 60)
-        hi = min(len(text), lo + 255)
-        while lo > 0 and not text[lo - 1].isspace() and hits[0][0] - lo < 80:
-            lo -= 1
-    out, pos = [], lo
+    kept: list[tuple[int, int]] = []
     for a, b in hits:
-        if a < pos or b > hi:
+        if not kept or a >= kept[-1][1]:
+            kept.append((a, b))
+    if not excerpt:
+        out, pos = [], 0
+        for a, b in kept:
+            out.append(html.escape(text[pos:a]))
+            out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
+            pos = b
+        out.append(html.escape(text[pos:]))
+        return " ".join("".join(out).split())
+
+    def octets(chunk: str) -> int:
+        return len(html.escape(chunk).encode("utf-8"))
+
+    # Some context before the first match, starting at a word if that is near.
+    first = kept[0][0]
+    lo = first
+    while lo > 0 and octets(text[lo - 1 : first]) <= 60:
+        lo -= 1
+    while lo > 0 and not text[lo - 1].isspace() and octets(text[lo - 1 : first]) <= 90:
+        lo -= 1
+    ellipsis = len(ELLIPSIS.encode("utf-8"))
+    budget = PREVIEW_OCTETS - ellipsis - (ellipsis if lo > 0 else 0)
+    out = [ELLIPSIS] if lo > 0 else []
+    used, pos, full = 0, lo, False
+    segments = []
+    for a, b in kept:
+        if a >= lo:
+            segments += [(pos, a, False), (a, b, True)]
+            pos = b
+    segments.append((pos, len(text), False))
+    pos = lo
+    for a, b, marked in segments:
+        if marked:
+            piece = "<mark>" + html.escape(text[a:b]) + "</mark>"
+            size = len(piece.encode("utf-8"))
+            if used + size > budget:
+                full = True
+                break
+            out.append(piece)
+            used, pos = used + size, b
             continue
-        out.append(html.escape(text[pos:a]))
-        out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
-        pos = b
-    out.append(html.escape(text[pos:hi]))
-    snippet = " ".join("".join(out).split())
-    return ("…" if lo > 0 else "") + snippet + ("…" if hi < len(text) else "") if excerpt else snippet
+        for i in range(a, b):
+            piece = html.escape(text[i])
+            size = len(piece.encode("utf-8"))
+            if used + size > budget:
+                full = True
+                break
+            out.append(piece)
+            used, pos = used + size, i + 1
+        if full:
+            break
+    if full or pos < len(text):
+        out.append(ELLIPSIS)
+    return "".join(out)
 
 
 def search_snippet_get(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 Address and subject conditions are substring matches on plain columns
 (``SearchText``), which is what users expect of "from: example.com";
-``text`` and ``body`` go through the engine's full-text index, which also
-holds attachment names. Which engine is used follows ``jmapd.db.is_postgres()``.
+``text`` and ``body`` go through the engine's full-text index (words, in
+any order), whose head column holds subject, addresses and attachment
+names. SQLite's FTS5 table is contentless (detail=column): a deletion
+subtracts the same text again, re-derived from the stored message. Which engine is used follows ``jmapd.db.is_postgres()``.
 """
 
 from __future__ import annotations
@@ -21,55 +23,51 @@ FTS_TABLE = "mail_fts"
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
-def create_index(db: Any) -> None:
-    """DDL for the engine-specific index (called by the migration)."""
-    if is_postgres(db):
-        db.execute_sql(
-            f"CREATE TABLE IF NOT EXISTS {FTS_TABLE} (seq BIGINT PRIMARY KEY, account_id VARCHAR(64) NOT NULL,"
-            " tsv_all TSVECTOR NOT NULL, tsv_body TSVECTOR NOT NULL)"
-        )
-        db.execute_sql(f"CREATE INDEX IF NOT EXISTS {FTS_TABLE}_all ON {FTS_TABLE} USING GIN (tsv_all)")
-        db.execute_sql(f"CREATE INDEX IF NOT EXISTS {FTS_TABLE}_body ON {FTS_TABLE} USING GIN (tsv_body)")
-    else:
-        db.execute_sql(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-            "head, body, tokenize = 'unicode61 remove_diacritics 2')"
-        )
-
-
-def drop_index(db: Any) -> None:
-    db.execute_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
-
-
 def _clean(text: str) -> str:
     return text.replace("\x00", "")
 
 
+def _texts(fields: dict[str, str]) -> tuple[str, str]:
+    head = _clean(" ".join(fields[k] for k in ("subject", "from", "to", "cc", "bcc", "attachmentNames")))
+    return head, _clean(fields["body"])
+
+
+def search_text_row(seq: int, account_id: str, fields: dict[str, str]) -> dict[str, Any]:
+    return {
+        "seq": seq, "account_id": account_id, "subject": _clean(fields["subject"])[:10000],
+        "from_": _clean(fields["from"])[:10000], "to": _clean(fields["to"])[:10000],
+        "cc": _clean(fields["cc"])[:10000], "bcc": _clean(fields["bcc"])[:10000],
+    }
+
+
 def index_email(seq: int, account_id: str, fields: dict[str, str]) -> None:
     """Index one Email's text (inside the creating transaction)."""
-    SearchText.insert(
-        seq=seq, account_id=account_id, subject=_clean(fields["subject"])[:10000],
-        from_=_clean(fields["from"])[:10000], to=_clean(fields["to"])[:10000],
-        cc=_clean(fields["cc"])[:10000], bcc=_clean(fields["bcc"])[:10000],
-    ).execute()
-    head = _clean(" ".join(fields[k] for k in ("subject", "from", "to", "cc", "bcc", "attachmentNames")))
-    body = _clean(fields["body"])
+    SearchText.insert(**search_text_row(seq, account_id, fields)).execute()
+    head, body = _texts(fields)
     if is_postgres():
-        # to_tsvector refuses inputs over 1 MB; truncate rather than fail the import.
+        # One tsvector: head words weighted A, body words B (a body search asks for :B).
+        # Words are split as SQLite's unicode61 does (the PostgreSQL parser would keep
+        # "a@b.example" as one token); to_tsvector refuses inputs over 1 MB.
         database.execute_sql(
-            f"INSERT INTO {FTS_TABLE} (seq, account_id, tsv_all, tsv_body) VALUES "
-            "(%s, %s, to_tsvector('simple', %s) || to_tsvector('simple', %s), to_tsvector('simple', %s))",
-            (seq, account_id, head[:200_000], body[:800_000], body[:800_000]),
+            f"INSERT INTO {FTS_TABLE} (seq, account_id, tsv) VALUES (%s, %s,"
+            " setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B'))",
+            (seq, account_id, " ".join(words(head))[:200_000], " ".join(words(body))[:800_000]),
         )
     else:
         database.execute_sql(f"INSERT INTO {FTS_TABLE} (rowid, head, body) VALUES (?, ?, ?)", (seq, head, body))
 
 
-def unindex_email(seq: int) -> None:
+def unindex_email(seq: int, fields: dict[str, str]) -> None:
+    """Remove one Email from the indexes; ``fields`` must be what :func:`index_email` was given
+    (SQLite's index is contentless: deleting means subtracting the same tokens)."""
     SearchText.delete().where(SearchText.seq == seq).execute()
-    placeholder = "%s" if is_postgres() else "?"
-    key = "seq" if is_postgres() else "rowid"
-    database.execute_sql(f"DELETE FROM {FTS_TABLE} WHERE {key} = {placeholder}", (seq,))
+    if is_postgres():
+        database.execute_sql(f"DELETE FROM {FTS_TABLE} WHERE seq = %s", (seq,))
+    else:
+        head, body = _texts(fields)
+        database.execute_sql(
+            f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, head, body) VALUES ('delete', ?, ?, ?)", (seq, head, body)
+        )
 
 
 def words(text: str) -> list[str]:
@@ -82,9 +80,9 @@ def _fts(column: str | None, text: str) -> Any:
     if not terms:
         return None
     if is_postgres():
-        col = "tsv_body" if column == "body" else "tsv_all"
-        query = " & ".join(f"'{t}'" for t in terms)
-        sub = pw.SQL(f"(SELECT seq FROM {FTS_TABLE} WHERE {col} @@ to_tsquery('simple', %s))", (query,))
+        weight = ":B" if column == "body" else ""
+        query = " & ".join(f"'{t}'{weight}" for t in terms)
+        sub = pw.SQL(f"(SELECT seq FROM {FTS_TABLE} WHERE tsv @@ to_tsquery('simple', %s))", (query,))
     else:
         scope = f"{column} : " if column else ""
         query = " AND ".join(f'{scope}"{t}"' for t in terms)
@@ -115,13 +113,7 @@ def condition(account_id: str, name: str, text: str) -> Any:
         return _field(account_id, name, text)
     if name == "body":
         return _fts("body", text) or pw.SQL("1 = 0")
-    # text: addresses and subject by substring, everything by full text
-    addr = SearchText.select(SearchText.seq).where(
-        (SearchText.account_id == account_id)
-        & (
-            _like(SearchText.from_, text) | _like(SearchText.to, text) | _like(SearchText.cc, text)
-            | _like(SearchText.bcc, text) | _like(SearchText.subject, text)
-        )
-    )
-    fts = _fts(None, text)
-    return Email.seq.in_(addr) if fts is None else (Email.seq.in_(addr) | fts)
+    # text: words anywhere (the head column holds subject, addresses and
+    # attachment names), through the full-text index only, so its cost
+    # follows the matches, not the mailbox.
+    return _fts(None, text) or pw.SQL("1 = 0")

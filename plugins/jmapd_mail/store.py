@@ -12,6 +12,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from jmapd.db import is_postgres
 from jmapd.models import new_id
 from jmapd.state import CREATED, DESTROYED, UPDATED
 
@@ -140,10 +141,11 @@ def create_email(
         EmailMailbox.insert_many(
             [
                 {"account_id": account_id, "email_id": email_id, "mailbox_id": m, "thread_id": thread_id,
-                 "received_at": received_at, "unread": unread}
+                 "received_at": received_at, "unread": unread, "seq": seq}
                 for m in mailbox_ids
             ]
         ).execute()
+        refresh_latest(account_id, [(m, thread_id) for m in mailbox_ids])
     if keywords:
         EmailKeyword.insert_many([{"account_id": account_id, "email_id": email_id, "keyword": k} for k in keywords]).execute()
     _index_headers(account_id, email_id, parsed)
@@ -165,6 +167,43 @@ def _index_headers(account_id: str, email_id: str, parsed: ParsedMessage) -> Non
     ]
     if rows:
         EmailHeader.insert_many(rows).execute()
+
+
+def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
+    """Re-mark the newest Email of each (Mailbox, Thread) pair (``EmailMailbox.is_latest``).
+
+    Called after every change to memberships, threads or Emails; writes only
+    the rows whose flag actually moves.
+    """
+    for mailbox_id, thread_id in sorted(set(pairs)):
+        rows = list(
+            EmailMailbox.select(EmailMailbox.email_id, EmailMailbox.is_latest)
+            .where((EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == thread_id)
+                   & (EmailMailbox.mailbox_id == mailbox_id))
+            .order_by(EmailMailbox.received_at.desc(), EmailMailbox.seq.desc())
+            .tuples()
+        )
+        if not rows:
+            continue
+        stale = [email_id for email_id, latest in rows[1:] if latest]
+        if stale:
+            EmailMailbox.update(is_latest=False).where(
+                (EmailMailbox.mailbox_id == mailbox_id) & EmailMailbox.email_id.in_(stale)
+            ).execute()
+        if not rows[0][1]:
+            EmailMailbox.update(is_latest=True).where(
+                (EmailMailbox.mailbox_id == mailbox_id) & (EmailMailbox.email_id == rows[0][0])
+            ).execute()
+
+
+def thread_pairs(account_id: str, thread_id: str) -> list[tuple[str, str]]:
+    rows = (
+        EmailMailbox.select(EmailMailbox.mailbox_id)
+        .where((EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == thread_id))
+        .distinct()
+        .tuples()
+    )
+    return [(r[0], thread_id) for r in rows]
 
 
 def set_keywords(changes: Any, account_id: str, email_id: str, keywords: Iterable[str]) -> bool:
@@ -206,10 +245,11 @@ def set_mailboxes(changes: Any, account_id: str, email_id: str, mailbox_ids: Ite
         EmailMailbox.insert_many(
             [
                 {"account_id": account_id, "email_id": email_id, "mailbox_id": m, "thread_id": row.thread_id,
-                 "received_at": row.received_at, "unread": row.unread}
+                 "received_at": row.received_at, "unread": row.unread, "seq": row.seq}
                 for m in sorted(new - old)
             ]
         ).execute()
+    refresh_latest(account_id, [(m, row.thread_id) for m in new ^ old])
     touch_mailboxes(changes, account_id, before | new | old)
     return True
 
@@ -220,11 +260,13 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, r
     if row is None:
         return False
     mailboxes = thread_mailboxes(account_id, [row.thread_id])
+    own = [r[0] for r in EmailMailbox.select(EmailMailbox.mailbox_id).where(EmailMailbox.email_id == email_id).tuples()]
     EmailMailbox.delete().where(EmailMailbox.email_id == email_id).execute()
+    refresh_latest(account_id, [(m, row.thread_id) for m in own])
     EmailKeyword.delete().where(EmailKeyword.email_id == email_id).execute()
     EmailHeader.delete().where(EmailHeader.email_id == email_id).execute()
     ThreadRef.delete().where(ThreadRef.email_id == email_id).execute()
-    search.unindex_email(row.seq)
+    search.unindex_email(row.seq, index_fields(services, row))
     Email.delete().where(Email.seq == row.seq).execute()
     services.blobs.drop_refs(account_id, "Email", email_id)
     remaining = Email.select().where((Email.account_id == account_id) & (Email.thread_id == row.thread_id)).exists()
@@ -233,6 +275,15 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, r
     changes.record(account_id, "Thread", row.thread_id, UPDATED if remaining else DESTROYED)
     touch_mailboxes(changes, account_id, mailboxes)
     return True
+
+
+def index_fields(services: Any, row: Any) -> dict[str, str]:
+    """The text an Email was indexed with (re-derived from its stored structure and blob)."""
+    if is_postgres():
+        return {}
+    raw = services.blobs.read(row.blob_id)
+    parsed = ParsedMessage.from_json(row.parsed, raw=raw)
+    return parsed.search_fields(services.config.section("mail").search_max_chars)
 
 
 def email_mailbox_map(account_id: str, email_ids: list[str]) -> dict[str, dict[str, bool]]:

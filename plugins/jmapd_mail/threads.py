@@ -73,6 +73,9 @@ def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
     ThreadRef.update(thread_id=target).where(
         (ThreadRef.account_id == account_id) & (ThreadRef.thread_id == source)
     ).execute()
+    from .store import refresh_latest, thread_pairs
+
+    refresh_latest(account_id, thread_pairs(account_id, target))
     for email_id in moved:
         changes.record(account_id, "Email", email_id, UPDATED, props=["threadId"])
     changes.record(account_id, "Thread", source, DESTROYED)

@@ -80,7 +80,7 @@ def test_sorts_collapse_and_windows(client, corpus):
     assert err["type"] == "unsupportedSort"
     resp = client.ok("Email/query", {"collapseThreads": True, "calculateTotal": True})
     assert resp["ids"] == [e[4], e[3], e[2], e[0]] and resp["total"] == 4
-    assert resp["canCalculateChanges"] is False
+    assert resp["canCalculateChanges"] is True
     resp = client.ok("Email/query", {"anchor": e[2], "anchorOffset": -1, "limit": 2})
     assert resp["ids"] == [e[3], e[2]] and resp["position"] == 1
     resp = client.ok("Email/query", {"position": -2})
@@ -100,7 +100,9 @@ def test_query_changes(client, mail, corpus, make_message):
     changes = client.ok("Email/queryChanges", {**args, "sinceQueryState": first["queryState"], "calculateTotal": True})
     assert changes["added"] == [{"id": new, "index": 0}]
     assert e[1] in changes["removed"] and changes["total"] == 4
-    name, err = client.call("Email/queryChanges", {**args, "collapseThreads": True, "sinceQueryState": first["queryState"]})
+    collapsed = client.ok("Email/queryChanges", {**args, "collapseThreads": True, "sinceQueryState": first["queryState"]})
+    assert collapsed["added"][0] == {"id": new, "index": 0} and e[1] in collapsed["removed"]
+    name, err = client.call("Email/queryChanges", {**args, "sinceQueryState": "bogus"})
     assert err["type"] == "cannotCalculateChanges"
 
 

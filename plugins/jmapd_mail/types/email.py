@@ -89,7 +89,8 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
     name = "Email"
     capability = MAIL
     id_prefix = "M"
-    verbs = ("get", "changes", "set", "copy", "query", "queryChanges")
+    #: /query and /queryChanges are Methods of their own (types/email_query.py).
+    verbs = ("get", "changes", "set", "copy")
     properties = {
         "blobId": P("Id", server_set=True),
         "threadId": P("Id", server_set=True),

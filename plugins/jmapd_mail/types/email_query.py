@@ -11,8 +11,18 @@ from typing import Any
 
 import peewee as pw
 
+from jmapd.db import database
+from jmapd.methods.standard.args import check_args, max_changes
+from jmapd.methods.standard.query import (
+    QUERY_CHANGES_SPEC,
+    QUERY_SPEC,
+    check_filter,
+    check_sort,
+    window,
+)
 from jmapd.methods.types import CHECKS, UTC_DATE_RE
 from jmapd.protocol.errors import MethodError
+from jmapd.state import CannotCalculate, changes_since, current_state, decode_state
 
 from .. import search
 from ..capability import EMAIL_SORTS
@@ -162,21 +172,8 @@ class EmailQueryMixin:
             raise MethodError("invalidArguments", "collapseThreads must be a boolean")
 
     def can_calculate_changes(self, args: dict[str, Any]) -> bool:
-        """The generic /queryChanges sees only Emails that changed themselves;
-        results that depend on other Emails of the Thread cannot be tracked that way."""
-        if args.get("collapseThreads"):
-            return False
-        if any(c.get("property") in ("allInThreadHaveKeyword", "someInThreadHaveKeyword") for c in args.get("sort") or []):
-            return False
-
-        def uses_thread(node: Any) -> bool:
-            if not isinstance(node, dict):
-                return False
-            if "operator" in node:
-                return any(uses_thread(c) for c in node.get("conditions") or [])
-            return bool(THREAD_KEYWORD & set(node))
-
-        return not uses_thread(args.get("filter"))
+        """Email/queryChanges (below) tracks Thread-dependent results too."""
+        return True
 
     def query(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
         query = Email.select(Email.id, Email.thread_id).where(Email.account_id == account_id)
@@ -192,3 +189,209 @@ class EmailQueryMixin:
                 seen.add(thread_id)
                 out.append(email_id)
         return out
+
+
+# -- Email/query and Email/queryChanges handlers ---------------------------------
+#
+# The generic engine materialises every matching id and windows the list in
+# Python. These handlers push the window into SQL instead: the common
+# listing (one Mailbox, newest first, collapsed or not) is an index range
+# scan over ``mail_email_mailbox`` (``is_latest`` marks each Thread's newest
+# Email per Mailbox), other filters page with LIMIT/OFFSET or, collapsed,
+# stream rows until the page is full; totals are counted only when asked.
+
+
+def _latest_true() -> Any:
+    # A literal (not a bound parameter), so the partial index's WHERE matches.
+    return pw.NodeList((EmailMailbox.is_latest, pw.SQL("= TRUE")))
+
+
+def _mailbox_listing(account_id: str, filter: Any, sort: list[dict[str, Any]], collapse: bool) -> tuple[Any, list[Any], bool] | None:
+    """(base query on EmailMailbox, order) for "one Mailbox by receivedAt", else None."""
+    if not isinstance(filter, dict) or set(filter) != {"inMailbox"}:
+        return None
+    if len(sort) > 1 or (sort and sort[0]["property"] != "receivedAt"):
+        return None
+    descending = not sort or not sort[0].get("isAscending", True)
+    if collapse and not descending:
+        return None
+    em = EmailMailbox
+    where = (em.mailbox_id == filter["inMailbox"]) & (em.account_id == account_id)
+    if collapse:
+        where &= _latest_true()
+    order = [em.received_at.desc(), em.seq.desc()] if descending else [em.received_at.asc(), em.seq.desc()]
+    return em.select(em.email_id).where(where), order, descending
+
+
+def _count(query: Any) -> int:
+    return int(query.order_by().count(clear_limit=True))
+
+
+def _window_sql(query: Any, order: list[Any], args: dict[str, Any], limit: int, want_total: bool,
+                anchor_index: Any) -> tuple[int, list[str], int | None]:
+    total = _count(query) if want_total or (args.get("position") or 0) < 0 else None
+    anchor = args.get("anchor")
+    if anchor is not None:
+        index = anchor_index(anchor)
+        if index is None:
+            raise MethodError("anchorNotFound")
+        position = max(0, index + (args.get("anchorOffset") or 0))
+    else:
+        position = args.get("position") or 0
+        if position < 0:
+            position = max(0, (total or 0) + position)
+    ids = [r[0] for r in query.order_by(*order).limit(limit).offset(position).tuples()] if limit else []
+    return position, ids, total
+
+
+def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any],
+               limit: int, want_total: bool) -> tuple[int, list[str], int | None]:
+    """(position, ids of the page, total or None) for a checked Email/query."""
+    collapse = bool(args.get("collapseThreads"))
+    listing = _mailbox_listing(account_id, filter, sort, collapse)
+    if listing is not None:
+        base, order, descending = listing
+        em = EmailMailbox
+
+        def anchor_index(anchor: str) -> int | None:
+            row = base.select(em.received_at, em.seq).where(em.email_id == anchor).first()
+            if row is None:
+                return None
+            if descending:
+                before = (em.received_at > row.received_at) | ((em.received_at == row.received_at) & (em.seq > row.seq))
+            else:
+                before = (em.received_at < row.received_at) | ((em.received_at == row.received_at) & (em.seq > row.seq))
+            return _count(base.where(before))
+
+        return _window_sql(base, order, args, limit, want_total, anchor_index)
+
+    query = Email.select(Email.id, Email.thread_id).where(Email.account_id == account_id)
+    if filter:
+        query = query.where(compile_filter(account_id, filter))
+    order = order_by(account_id, sort)
+    if not collapse:
+        if args.get("anchor") is not None:
+            ids = [r[0] for r in query.order_by(*order).tuples()]
+            position, page, _ = window(ids, args, limit)
+            return position, page, len(ids) if want_total else None
+        return _window_sql(query, order, args, limit, want_total, lambda anchor: None)
+    # Collapsed: stream rows in order, keeping each Thread's first; stop at the page end
+    # unless the total (or the anchor's index) needs every row.
+    position = args.get("position") or 0
+    need_all = want_total or position < 0 or args.get("anchor") is not None
+    stop = None if need_all else position + limit
+    seen: set[str] = set()
+    ids: list[str] = []
+    cursor = database.execute(query.order_by(*order))
+    for email_id, thread_id in cursor:
+        if thread_id in seen:
+            continue
+        seen.add(thread_id)
+        ids.append(email_id)
+        if stop is not None and len(ids) >= stop:
+            break
+    cursor.close()
+    if need_all:
+        position, page, _ = window(ids, args, limit)
+        return position, page, len(ids) if want_total else None
+    return position, ids[position : position + limit], None
+
+
+def email_query(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    dt = ctx.services.registry.data_types["Email"]
+    args = check_args(args, QUERY_SPEC, dt.query_arguments)
+    account = ctx.account(args["accountId"], dt.capability)
+    if args.get("filter") is not None:
+        check_filter(dt, args["filter"])
+    sort = check_sort(dt, args.get("sort"))
+    dt.check_query_args(ctx, args)
+    state = current_state(account.id, "Email")
+    max_limit = ctx.config.limits.max_query_limit
+    limit = args.get("limit")
+    clamped = limit is not None and limit > max_limit
+    limit = max_limit if limit is None or limit > max_limit else limit
+    position, ids, total = query_page(ctx, account.id, args.get("filter"), sort, args, limit, bool(args.get("calculateTotal")))
+    response: dict[str, Any] = {
+        "accountId": account.id,
+        "queryState": state,
+        "canCalculateChanges": True,
+        "position": position,
+        "ids": ids,
+    }
+    if args.get("calculateTotal"):
+        response["total"] = total
+    if clamped:
+        response["limit"] = max_limit
+    return response
+
+
+def thread_dependent(args: dict[str, Any], sort: list[dict[str, Any]]) -> bool:
+    """Whether an Email's place in the results depends on other Emails of its Thread."""
+    if args.get("collapseThreads"):
+        return True
+    if any(c.get("property") in ("allInThreadHaveKeyword", "someInThreadHaveKeyword") for c in sort):
+        return True
+
+    def uses_thread(node: Any) -> bool:
+        if not isinstance(node, dict):
+            return False
+        if "operator" in node:
+            return any(uses_thread(c) for c in node.get("conditions") or [])
+        return bool(THREAD_KEYWORD & set(node))
+
+    return uses_thread(args.get("filter"))
+
+
+def email_query_changes(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Email/queryChanges (RFC 8620 §5.6) for every filter, sort and collapseThreads.
+
+    Every Email that changed since the old state, and every Email of a Thread
+    that changed or holds a changed Email, is reported removed and re-added at
+    its current index if it matches: whatever another Email of the Thread did
+    (arrive, leave, change a keyword) can only move the Emails of that Thread.
+    """
+    dt = ctx.services.registry.data_types["Email"]
+    args = check_args(args, QUERY_CHANGES_SPEC, dt.query_arguments)
+    account = ctx.account(args["accountId"], dt.capability)
+    if args.get("filter") is not None:
+        check_filter(dt, args["filter"])
+    sort = check_sort(dt, args.get("sort"))
+    dt.check_query_args(ctx, args)
+    limit = max_changes(args, 10**9)
+    since = decode_state(args["sinceQueryState"])
+    if since is None:
+        raise MethodError("cannotCalculateChanges", "unknown queryState")
+    state = current_state(account.id, "Email")
+    try:
+        emails = changes_since(account.id, "Email", since, 10**9)
+        threads = changes_since(account.id, "Thread", since, 10**9)
+    except CannotCalculate:
+        raise MethodError("cannotCalculateChanges", "queryState too old") from None
+    touched = set(emails.created) | set(emails.updated) | set(emails.destroyed)
+    thread_ids = set(threads.created) | set(threads.updated) if thread_dependent(args, sort) else set()
+    existing = sorted(touched - set(emails.destroyed)) if thread_dependent(args, sort) else []
+    for start in range(0, len(existing), 500):
+        rows = Email.select(Email.thread_id).where((Email.account_id == account.id) & Email.id.in_(existing[start : start + 500]))
+        thread_ids.update(r[0] for r in rows.tuples())
+    thread_ids.discard("")
+    members = sorted(thread_ids)
+    for start in range(0, len(members), 500):
+        rows = Email.select(Email.id).where((Email.account_id == account.id) & Email.thread_id.in_(members[start : start + 500]))
+        touched.update(r[0] for r in rows.tuples())
+    touched.discard("")
+    big = 10**9
+    _, ids, total = query_page(ctx, account.id, args.get("filter"), sort, {**args, "position": 0}, big, True)
+    removed = sorted(touched - set(emails.created))
+    added = [{"id": i, "index": n} for n, i in enumerate(ids) if i in touched]
+    if len(removed) + len(added) > limit:
+        raise MethodError("tooManyChanges")
+    response: dict[str, Any] = {
+        "accountId": account.id,
+        "oldQueryState": args["sinceQueryState"],
+        "newQueryState": state,
+        "removed": removed,
+        "added": added,
+    }
+    if args.get("calculateTotal"):
+        response["total"] = total
+    return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from typing import Any
 
@@ -25,11 +26,24 @@ RIGHTS = ("mayReadItems", "mayAddItems", "mayRemoveItems", "maySetSeen", "maySet
           "mayCreateChild", "mayRename", "mayDelete", "maySubmit")
 
 
+#: RFC 8621 §2: "0 <= sortOrder < 2^31".
+MAX_SORT_ORDER = 2**31 - 1
+#: Set by validate() on an object whose name it normalised (never stored).
+_RENAMED = "\0name"
+
+
 def _check_name(value: str) -> None:
+    """A Net-Unicode string (RFC 5198): no C0 or C1 controls nor DEL (NFC is
+    applied by MailboxType.validate)."""
     if not value.strip():
         raise Invalid("", "name must not be empty")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
         raise Invalid("", "name must not contain control characters")
+
+
+def _check_sort_order(value: int) -> None:
+    if value > MAX_SORT_ORDER:
+        raise Invalid("", f"sortOrder must be below 2^31 (at most {MAX_SORT_ORDER})")
 
 
 def _check_role(value: str) -> None:
@@ -90,7 +104,7 @@ class MailboxType(DataType):
         "name": P("String", required=True, check=_check_name),
         "parentId": P("Id", nullable=True, default=None, ref="id"),
         "role": P("String", nullable=True, default=None, check=_check_role),
-        "sortOrder": P("UnsignedInt", default=0),
+        "sortOrder": P("UnsignedInt", default=0, check=_check_sort_order),
         "totalEmails": P("UnsignedInt", server_set=True),
         "unreadEmails": P("UnsignedInt", server_set=True),
         "totalThreads": P("UnsignedInt", server_set=True),
@@ -138,18 +152,23 @@ class MailboxType(DataType):
         return out
 
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        renamed = obj.pop(_RENAMED, False)
         Mailbox.insert(
             id=obj["id"], account_id=account_id, name=obj["name"], parent_id=obj.get("parentId"),
             role=obj.get("role"), sort_order=obj.get("sortOrder") or 0, is_subscribed=obj.get("isSubscribed", True),
         ).execute()
-        return {**dict.fromkeys(COUNTS, 0), "myRights": self.rights(ctx, account_id)}
+        extra = {**dict.fromkeys(COUNTS, 0), "myRights": self.rights(ctx, account_id)}
+        if renamed:  # the server changed a property the client set: it is returned
+            extra["name"] = obj["name"]
+        return extra
 
     def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> dict[str, Any] | None:
+        renamed = new.pop(_RENAMED, False)
         Mailbox.update(
             name=new["name"], parent_id=new.get("parentId"), role=new.get("role"),
             sort_order=new.get("sortOrder") or 0, is_subscribed=new.get("isSubscribed", True),
         ).where((Mailbox.account_id == account_id) & (Mailbox.id == old["id"])).execute()
-        return None
+        return {"name": new["name"]} if renamed else None
 
     def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         mailbox_id = obj["id"]
@@ -168,6 +187,9 @@ class MailboxType(DataType):
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         section = ctx.config.section("mail")
         name = obj["name"]
+        if not unicodedata.is_normalized("NFC", name):  # Net-Unicode is NFC (RFC 5198)
+            name = obj["name"] = unicodedata.normalize("NFC", name)
+            obj[_RENAMED] = True
         if len(name.encode("utf-8")) > section.max_size_mailbox_name:
             raise invalid_properties("name", description=f"name longer than {section.max_size_mailbox_name} octets")
         parent = obj.get("parentId")
