@@ -220,34 +220,46 @@ class Bench:
             server.stop()
 
     def _import(self, server: Server, auth: Any, account: str, inbox: str, others: list[str]) -> None:
+        """Batches of 50: with --upload blob (default) the messages travel base64 in a Blob/upload
+        (RFC 9404) in the same request as the Email/import that back-references them (big ones,
+        over 1 MB, are uploaded first over HTTP); with --upload http each message is one POST to
+        the upload endpoint, the next batch uploading while this one imports."""
         corpus = Corpus()
         raw_total = 0
         batch = 50
+        mode = self.args.upload
         pool = concurrent.futures.ThreadPoolExecutor(4)
         clients = [httpx.Client(base_url=server.url, auth=auth, timeout=300) for _ in range(5)]
         http = clients[4]
 
-        def upload(i: int) -> tuple[int, str, int]:
-            raw = corpus.message(i, self.count)
-            c = clients[i % 4]
-            resp = c.post(f"/jmap/upload/{account}", content=raw, headers={"Content-Type": "message/rfc822"})
+        def upload(item: tuple[int, bytes]) -> str:
+            i, raw = item
+            resp = clients[i % 4].post(f"/jmap/upload/{account}", content=raw, headers={"Content-Type": "message/rfc822"})
             resp.raise_for_status()
-            return i, resp.json()["blobId"], len(raw)
+            return str(resp.json()["blobId"])
 
-        def upload_batch(start: int) -> list[tuple[int, str, int]]:
-            return list(pool.map(upload, range(start, min(self.count, start + batch))))
+        def prepare(start: int) -> list[tuple[int, bytes, str | None]]:
+            items = [(i, corpus.message(i, self.count)) for i in range(start, min(self.count, start + batch))]
+            if mode == "http":
+                return [(i, raw, blob) for (i, raw), blob in zip(items, pool.map(upload, items), strict=True)]
+            big = [(i, raw) for i, raw in items if len(raw) > 1_000_000]
+            blobs = dict(zip([i for i, _ in big], pool.map(upload, big), strict=True))
+            return [(i, raw, blobs.get(i)) for i, raw in items]
 
         started = time.perf_counter()
         last = started
         starts = list(range(0, self.count, batch))
-        pending = upload_batch(starts[0]) if starts else []
+        pending = prepare(starts[0]) if starts else []
         import_seconds = 0.0
         for n, start in enumerate(starts):
-            # Pipelined like a real migration client: the next batch uploads while this one imports.
-            nxt = pool.submit(upload_batch, starts[n + 1]) if n + 1 < len(starts) else None
-            emails = {}
-            for i, blob, size in pending:
-                raw_total += size
+            nxt = pool.submit(prepare, starts[n + 1]) if n + 1 < len(starts) else None
+            emails: dict[str, Any] = {}
+            uploads: dict[str, Any] = {}
+            for i, raw, blob in pending:
+                raw_total += len(raw)
+                if blob is None:
+                    uploads[f"b{i}"] = {"data": [{"data:asBase64": base64.b64encode(raw).decode()}], "type": "message/rfc822"}
+                    blob = f"#b{i}"
                 boxes = {inbox: True} if i % 10 < 8 else {others[i % len(others)]: True}
                 if i % 37 == 0:
                     boxes[others[0]] = True
@@ -255,10 +267,17 @@ class Bench:
                 if i % 29 == 0:
                     keywords["$flagged"] = True
                 emails[f"e{i}"] = {"blobId": blob, "mailboxIds": boxes, "keywords": keywords}
+            calls: list[Any] = []
+            if uploads:
+                calls.append(["Blob/upload", {"accountId": account, "create": uploads}, "u"])
+            calls.append(["Email/import", {"accountId": account, "emails": emails}, "0"])
             t0 = time.perf_counter()
-            result = self.api(http, [["Email/import", {"accountId": account, "emails": emails}, "0"]])[0][1]
+            resp = http.post("/jmap/api", json={"using": USING + ["urn:ietf:params:jmap:blob"], "methodCalls": calls})
+            resp.raise_for_status()
+            out = resp.json()["methodResponses"]
             import_seconds += time.perf_counter() - t0
-            assert not result.get("notCreated"), result["notCreated"]
+            result = out[-1][1]
+            assert out[-1][0] == "Email/import" and not result.get("notCreated"), out
             pending = nxt.result() if nxt else []
             now = time.perf_counter()
             if now - last > 15:
@@ -410,6 +429,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200, help="timed calls per latency figure")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", default=None, help="PostgreSQL URL (default: SQLite in a temp dir)")
+    parser.add_argument("--upload", choices=("blob", "http"), default="blob",
+                        help="blob: Blob/upload + Email/import in one request; http: one upload POST per message")
     parser.add_argument("--baseline", default="auto",
                         help="open-inbox p50 (ms) at 2,000 messages, 'auto' to measure it first, 'none' to skip")
     args = parser.parse_args()
@@ -431,8 +452,8 @@ def main() -> None:
     print()
     print(f"jmapd mail benchmark: {args.count} messages, {args.workers} workers, "
           f"{'PostgreSQL' if args.database else 'SQLite'}; latencies with 1 client thread, {args.rounds} rounds")
-    print(f"{'import (upload + Email/import, batches of 50)':<52} {f['import_msgs_s']:8.1f} msg/s "
-          f"({f['import_call_msgs_s']:.1f} msg/s inside Email/import)        {verdict(f['import_msgs_s'] >= 150)} >= 150")
+    print(f"{f'import ({args.upload} upload + Email/import, 50/batch)':<52} {f['import_msgs_s']:8.1f} msg/s "
+          f"({f['import_call_msgs_s']:.1f} msg/s in the import requests)        {verdict(f['import_msgs_s'] >= 150)} >= 150")
     oi = f["open_inbox"]
     print(f"{'open inbox (query 50 collapsed + get)':<52} {fmt(oi)}   {verdict(oi['p50_ms'] <= 10 and oi['p95_ms'] <= 25)} <= 10 / 25")
     if baseline:

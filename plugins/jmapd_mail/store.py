@@ -206,26 +206,48 @@ def thread_pairs(account_id: str, thread_id: str) -> list[tuple[str, str]]:
     return [(r[0], thread_id) for r in rows]
 
 
-def set_keywords(changes: Any, account_id: str, email_id: str, keywords: Iterable[str]) -> bool:
+def set_keywords(
+    changes: Any,
+    account_id: str,
+    email_id: str,
+    keywords: Iterable[str],
+    old: Iterable[str] | None = None,
+    thread_id: str | None = None,
+) -> bool:
     """Replace an Email's keywords (lower-cased); True if anything changed.
 
-    The caller records the Email change; Mailbox counts are recorded here
-    because whether an Email is unread can move every count of its Thread.
+    ``old`` and ``thread_id`` (as the caller loaded them) save a read. Only
+    the keyword rows that differ are written. The caller records the Email
+    change; Mailbox counts are recorded here because whether an Email is
+    unread can move every count of its Thread. Other keywords move no
+    Mailbox property, so they leave the Mailbox state alone (RFC 8621 §2).
     """
-    row = Email.get_or_none((Email.account_id == account_id) & (Email.id == email_id))
-    if row is None:
-        return False
-    new = sorted({k.lower() for k in keywords})
-    if new == sorted(row.keywords or []):
+    if old is None or thread_id is None:
+        row = Email.select(Email.keywords, Email.thread_id).where(
+            (Email.account_id == account_id) & (Email.id == email_id)
+        ).first()
+        if row is None:
+            return False
+        old, thread_id = row.keywords or [], row.thread_id
+    before = {k.lower() for k in old}
+    new = {k.lower() for k in keywords}
+    if new == before:
         return False
     unread = is_unread(new)
-    Email.update(keywords=new, unread=unread).where(Email.seq == row.seq).execute()
-    EmailKeyword.delete().where(EmailKeyword.email_id == email_id).execute()
-    if new:
-        EmailKeyword.insert_many([{"account_id": account_id, "email_id": email_id, "keyword": k} for k in new]).execute()
-    if unread != row.unread:
+    Email.update(keywords=sorted(new), unread=unread).where(
+        (Email.account_id == account_id) & (Email.id == email_id)
+    ).execute()
+    if before - new:
+        EmailKeyword.delete().where(
+            (EmailKeyword.email_id == email_id) & EmailKeyword.keyword.in_(sorted(before - new))
+        ).execute()
+    if new - before:
+        EmailKeyword.insert_many(
+            [{"account_id": account_id, "email_id": email_id, "keyword": k} for k in sorted(new - before)]
+        ).execute()
+    if unread != is_unread(before):
         EmailMailbox.update(unread=unread).where(EmailMailbox.email_id == email_id).execute()
-        touch_mailboxes(changes, account_id, thread_mailboxes(account_id, [row.thread_id]))
+        touch_mailboxes(changes, account_id, thread_mailboxes(account_id, [thread_id]))
     return True
 
 

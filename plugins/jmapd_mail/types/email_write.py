@@ -36,6 +36,10 @@ def check_mailboxes_and_keywords(ctx: Any, account_id: str, mailbox_ids: Any, ke
         raise invalid_properties(*(f"mailboxIds/{m}" for m in missing), description=f"no Mailbox {missing[0]}")
     if len(mailbox_ids) > section.max_mailboxes_per_email:
         raise SetError("tooManyMailboxes", f"an Email may be in at most {section.max_mailboxes_per_email} Mailboxes")
+    check_keywords(keywords)
+
+
+def check_keywords(keywords: Any) -> None:
     if not isinstance(keywords, dict):
         raise invalid_properties("keywords")
     for keyword, value in keywords.items():
@@ -49,6 +53,10 @@ class EmailWriteMixin:
     """Storage hooks for the standard /set and /copy engine."""
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        if old is not None and obj.get("mailboxIds") == old.get("mailboxIds"):
+            # Keyword-only update: the (unchanged) Mailboxes need no lookup.
+            check_keywords(obj.get("keywords") or {})
+            return
         check_mailboxes_and_keywords(ctx, account_id, obj.get("mailboxIds"), obj.get("keywords") or {})
 
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +81,8 @@ class EmailWriteMixin:
 
     def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> dict[str, Any] | None:
         if "keywords" in changed:
-            store.set_keywords(ctx.changes, account_id, old["id"], list(new.get("keywords") or {}))
+            store.set_keywords(ctx.changes, account_id, old["id"], list(new.get("keywords") or {}),
+                               old=list(old.get("keywords") or {}), thread_id=old.get("threadId"))
         if "mailboxIds" in changed:
             store.set_mailboxes(ctx.changes, account_id, old["id"], list(new["mailboxIds"]))
         return None
