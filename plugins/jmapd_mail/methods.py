@@ -62,7 +62,10 @@ def _import_one(ctx: Any, account_id: str, spec: Any) -> dict[str, Any]:
     received = spec.get("receivedAt")
     if received is not None and not CHECKS["UTCDate"](received):
         raise invalid_properties("receivedAt")
-    raw = read_any_blob(ctx.services, account_id, blob_id)
+    raw = ctx.services.blobs.get(account_id, blob_id)
+    stored = raw is not None  # a stored blob (content-addressed): no need to store it again
+    if raw is None:
+        raw = read_any_blob(ctx.services, account_id, blob_id)
     if raw is None:
         raise SetError("blobNotFound", f"no blob {blob_id}", notFound=[blob_id])
     if len(raw) > ctx.config.section("mail").max_size_message:
@@ -76,7 +79,7 @@ def _import_one(ctx: Any, account_id: str, spec: Any) -> dict[str, Any]:
     with database.atomic():
         result = store.create_email(
             ctx.services, ctx.changes, account_id, raw, list(mailbox_ids), list(keywords), when,
-            parsed=parsed, record_self=False,
+            parsed=parsed, record_self=False, blob_id=blob_id if stored else None,
         )
     ctx.changes.record(account_id, "Email", result["id"], CREATED)
     return result

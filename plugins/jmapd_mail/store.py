@@ -104,19 +104,22 @@ def create_email(
     parsed: ParsedMessage | None = None,
     record_self: bool = True,
     email_id: str | None = None,
+    blob_id: str | None = None,
 ) -> dict[str, Any]:
     """Store a new Email (caller holds the write transaction); returns id, blobId, threadId, size.
 
     The raw octets become a durable blob before any row referencing them is
     written; the message is parsed here (or by the caller) exactly once.
-    ``record_self=False`` when the /set or /copy engine logs the Email itself.
+    ``record_self=False`` when the /set or /copy engine logs the Email itself;
+    ``blob_id`` when ``raw`` is already a stored blob visible to the account.
     """
     mailbox_ids = list(dict.fromkeys(mailbox_ids))
     keywords = sorted({k.lower() for k in keywords})
     if parsed is None:
         parsed = parse_message(raw)
     received_at = (received_at or utcnow()).replace(microsecond=0)
-    blob_id = services.blobs.put(account_id, raw, "message/rfc822")
+    if blob_id is None:  # else: the caller read ``raw`` from this stored, visible blob
+        blob_id = services.blobs.put(account_id, raw, "message/rfc822")
     email_id = email_id or new_id("M")
     props = parsed.props
     thread_id, thread_is_new = assign_thread(changes, account_id, email_id, props)
@@ -175,25 +178,29 @@ def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
     Called after every change to memberships, threads or Emails; writes only
     the rows whose flag actually moves.
     """
-    for mailbox_id, thread_id in sorted(set(pairs)):
-        rows = list(
-            EmailMailbox.select(EmailMailbox.email_id, EmailMailbox.is_latest)
-            .where((EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == thread_id)
-                   & (EmailMailbox.mailbox_id == mailbox_id))
-            .order_by(EmailMailbox.received_at.desc(), EmailMailbox.seq.desc())
+    by_thread: dict[str, set[str]] = {}
+    for mailbox_id, thread_id in pairs:
+        by_thread.setdefault(thread_id, set()).add(mailbox_id)
+    em = EmailMailbox
+    for thread_id in sorted(by_thread):
+        # Filter by Thread only (no ORDER BY): the planner must not walk a
+        # Mailbox's (received_at, seq) index to avoid a sort of a few rows.
+        rows = (
+            em.select(em.mailbox_id, em.email_id, em.received_at, em.seq, em.is_latest)
+            .where((em.account_id == account_id) & (em.thread_id == thread_id))
             .tuples()
         )
-        if not rows:
-            continue
-        stale = [email_id for email_id, latest in rows[1:] if latest]
-        if stale:
-            EmailMailbox.update(is_latest=False).where(
-                (EmailMailbox.mailbox_id == mailbox_id) & EmailMailbox.email_id.in_(stale)
-            ).execute()
-        if not rows[0][1]:
-            EmailMailbox.update(is_latest=True).where(
-                (EmailMailbox.mailbox_id == mailbox_id) & (EmailMailbox.email_id == rows[0][0])
-            ).execute()
+        groups: dict[str, list[tuple[Any, int, str, bool]]] = {}
+        for mailbox_id, email_id, received_at, seq, latest in rows:
+            if mailbox_id in by_thread[thread_id]:
+                groups.setdefault(mailbox_id, []).append((received_at, seq, email_id, bool(latest)))
+        for mailbox_id in sorted(groups):
+            group = sorted(groups[mailbox_id], reverse=True)
+            stale = [email_id for _, _, email_id, latest in group[1:] if latest]
+            if stale:
+                em.update(is_latest=False).where((em.mailbox_id == mailbox_id) & em.email_id.in_(stale)).execute()
+            if not group[0][3]:
+                em.update(is_latest=True).where((em.mailbox_id == mailbox_id) & (em.email_id == group[0][2])).execute()
 
 
 def thread_pairs(account_id: str, thread_id: str) -> list[tuple[str, str]]:
