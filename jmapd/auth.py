@@ -56,6 +56,10 @@ class Principal:
     primary_account: str | None = None
     #: Set when authenticated by a token limited to a purpose (e.g. "eventsource").
     scope: str = "api"
+    #: The credential this request authenticated with: ``"basic"`` or
+    #: ``"token:<sha256>"`` (the stored digest), None if a plugin authenticated
+    #: it. RFC 8620 §7.2 ties push subscriptions to it.
+    credential: str | None = None
 
 
 class Throttle:
@@ -163,6 +167,17 @@ class Authenticator:
         if row.scope != "api" and row.scope != scope:
             return None
         return row.user.id
+
+    @staticmethod
+    def credential_of(header: str | None) -> str | None:
+        """Names the credential in an Authorization header (see Principal.credential)."""
+        kind, _, value = (header or "").partition(" ")
+        kind = kind.lower()
+        if kind == "basic":
+            return "basic"
+        if kind == "bearer" and value.strip():
+            return "token:" + token_digest(value.strip())
+        return None
 
     def authenticate_header(self, header: str | None, scope: str = "api") -> tuple[int | None, str | None]:
         """``(user id, user name tried)`` from an Authorization header."""

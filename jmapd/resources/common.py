@@ -79,6 +79,8 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
             # the remembered user is gone or disabled: verify afresh
             user_id, tried = services.auth.authenticate_header(header, scope)
             principal = services.auth.principal(user_id) if user_id is not None else None
+        if principal is not None:
+            principal.credential = services.auth.credential_of(header)
         return principal, tried
 
     principal, tried = await services.run(check)

@@ -23,7 +23,7 @@ import falcon.asgi
 import orjson
 from falcon.asgi import SSEvent
 
-from jmapd.auth import create_token
+from jmapd.auth import create_token, token_digest
 from jmapd.models import Token, User, now
 from jmapd.resources.common import authenticate, base_url, limit_problem, send_json, send_problem
 
@@ -208,4 +208,5 @@ def authenticate_url_token(req: Any, services: Any, ws_path: str) -> Any:
     principal = services.auth.principal(user_id)
     if principal is not None:
         principal.scope = scope
+        principal.credential = "token:" + token_digest(token)
     return principal

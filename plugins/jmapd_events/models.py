@@ -1,7 +1,10 @@
 """Tables of the events plugin: push subscriptions (prefixed ``events_``).
 
 A PushSubscription belongs to a user, not to an account (RFC 8620 §7.2),
-so it references ``jmap_user`` and is dropped with it.
+so it references ``jmap_user`` and is dropped with it. It is also tied to the
+credential that created it: a bearer token (``token``, so revoking the token
+deletes the subscription in the same statement) or the user's password as it
+was then (``credential`` ``basic:<fingerprint>``; a new password orphans it).
 """
 
 from __future__ import annotations
@@ -9,12 +12,16 @@ from __future__ import annotations
 import peewee as pw
 
 from jmapd.db import BaseModel, JSONField
-from jmapd.models import User, now
+from jmapd.models import Token, User, now
 
 
 class PushSubscription(BaseModel):
     id = pw.CharField(max_length=64, primary_key=True)
     user = pw.ForeignKeyField(User, on_delete="CASCADE", backref="push_subscriptions")
+    #: ``token:<jmap_token id>``, ``basic:<sha256 of the password hash>``, or
+    #: ``user`` when a plugin authenticated the request (see pushsub.Credential).
+    credential = pw.CharField(max_length=100)
+    token = pw.ForeignKeyField(Token, null=True, on_delete="CASCADE", backref="+")
     device_client_id = pw.CharField(max_length=255)
     url = pw.TextField()
     #: RFC 8291 keys, or null for unencrypted pushes.
@@ -31,7 +38,11 @@ class PushSubscription(BaseModel):
 
     class Meta:
         table_name = "events_push_subscription"
-        indexes = ((("user", "device_client_id"), True), (("expires",), False))
+        indexes = (
+            (("user", "credential", "device_client_id"), True),
+            (("expires",), False),
+            (("token",), False),
+        )
 
 
 MODELS = [PushSubscription]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 import logging
 import threading
 import time
@@ -25,10 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import peewee as pw
 
 from jmapd.db import database
 from jmapd.methods.standard.args import check_args
-from jmapd.models import Account, AccountAccess, new_id, now
+from jmapd.models import Account, AccountAccess, Token, User, new_id, now
 from jmapd.protocol.errors import MethodError, SetError, invalid_properties
 
 from .domain.ssrf import PushURLRejected, SSRFPolicy, check_push_url, check_push_url_async
@@ -71,13 +73,114 @@ def parse_utc_date(value: Any) -> datetime.datetime | None:
     return parsed.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
-def clamp_expires(requested: datetime.datetime | None, max_days: int) -> datetime.datetime:
-    """The server limit of RFC 8620 §7.2: at most ``max_days`` ahead (and the
-    limit itself when the client gave none, as Basic credentials never expire)."""
-    limit = now().replace(microsecond=0) + datetime.timedelta(days=max_days)
+def clamp_expires(
+    requested: datetime.datetime | None,
+    max_days: int,
+    session_expires: datetime.datetime | None = None,
+) -> datetime.datetime:
+    """The expiry rules of RFC 8620 §7.2.
+
+    Credentials that never expire (passwords, tokens without expiry): at most
+    ``max_days`` ahead, and the limit itself when the client gave none.
+    Credentials with an expiry of their own: the client's time is not bounded
+    by ``max_days``, but the subscription expires with the credential.
+    """
+    if session_expires is not None:
+        limit = session_expires.replace(microsecond=0)
+    else:
+        limit = now().replace(microsecond=0) + datetime.timedelta(days=max_days)
     if requested is None or requested > limit:
         return limit
     return requested.replace(microsecond=0)
+
+
+# -- credentials ---------------------------------------------------------------
+def password_fingerprint(password_hash: str | None) -> str:
+    """Names the user's password as it is now: the argon2 hash has a fresh salt
+    each time the password is set, so a new password gives a new fingerprint."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The credential a request authenticated with, as subscriptions record it.
+
+    RFC 8620 §7.2: a subscription is tied to the credential that created it;
+    only subscriptions created with the caller's credential are returned, and
+    the subscription is destroyed when that credential expires or is revoked.
+    """
+
+    key: str
+    token_id: int | None = None
+    expires: datetime.datetime | None = None
+
+
+def caller_credential(ctx: Any) -> Credential:
+    principal = ctx.principal
+    named = getattr(principal, "credential", None)
+    if isinstance(named, str) and named.startswith("token:"):
+        row = Token.get_or_none(Token.token_hash == named[len("token:") :])
+        if row is None:  # revoked while this request was running
+            raise MethodError("forbidden", "the credential of this request was revoked")
+        return Credential(f"token:{row.id}", row.id, row.expires)
+    if named == "basic":
+        user = User.get_by_id(principal.user_id)
+        return Credential("basic:" + password_fingerprint(user.password_hash))
+    # Authenticated by a plugin whose credential the core cannot name.
+    return Credential("user")
+
+
+def credential_live(
+    credential: str,
+    token_id: int | None,
+    token_expires: datetime.datetime | None,
+    password_hash: str | None,
+    at: datetime.datetime,
+) -> bool:
+    """Whether the credential a subscription was created with is still valid
+    (a deleted token takes its subscriptions with it through the foreign key)."""
+    if credential.startswith("token:"):
+        return token_id is not None and (token_expires is None or token_expires > at)
+    if credential.startswith("basic:"):
+        return credential == "basic:" + password_fingerprint(password_hash)
+    return credential == "user"
+
+
+def _with_credentials(query: Any) -> Any:
+    """Adds what :func:`credential_live` needs: the token's expiry, the password."""
+    return query.join(User, on=(PushSubscription.user == User.id)).switch(PushSubscription).join(
+        Token, pw.JOIN.LEFT_OUTER, on=(PushSubscription.token == Token.id)
+    )
+
+
+def destroy_revoked(ids: list[str] | None = None) -> int:
+    """Destroys subscriptions whose credential expired or was revoked (all, or
+    those of ``ids``), erasing their URL and keys; how many (blocking)."""
+    query = _with_credentials(
+        PushSubscription.select(
+            PushSubscription.id,
+            PushSubscription.credential,
+            PushSubscription.token,
+            Token.expires,
+            User.password_hash,
+        )
+    )
+    if ids is not None:
+        if not ids:
+            return 0
+        query = query.where(PushSubscription.id.in_(ids))
+    at = now()
+    dead = [
+        sub_id
+        for sub_id, credential, token_id, token_expires, password_hash in query.tuples()
+        if not credential_live(credential, token_id, token_expires, password_hash, at)
+    ]
+    removed = 0
+    for i in range(0, len(dead), 500):
+        removed += PushSubscription.delete().where(PushSubscription.id.in_(dead[i : i + 500])).execute()
+    if removed:
+        log.info("events: destroyed %d push subscription(s) of revoked credentials", removed)
+    return removed
 
 
 def ssrf_policy(section: Any) -> SSRFPolicy:
@@ -115,7 +218,11 @@ def push_get(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     limit = ctx.config.limits.max_objects_in_get
     if ids is not None and len(ids) > limit:
         raise MethodError("requestTooLarge", f"at most {limit} objects per /get")
-    query = PushSubscription.select().where(PushSubscription.user == ctx.principal.user_id)
+    credential = caller_credential(ctx)
+    query = PushSubscription.select().where(
+        (PushSubscription.user == ctx.principal.user_id)
+        & (PushSubscription.credential == credential.key)
+    )
     if ids is not None:
         query = query.where(PushSubscription.id.in_(list(dict.fromkeys(ids))))
     rows = {row.id: row for row in query.order_by(PushSubscription.created)}
@@ -148,7 +255,9 @@ def _check_keys(value: Any) -> tuple[str | None, str | None]:
     return value["p256dh"], value["auth"]
 
 
-def _create(ctx: Any, obj: Any, section: Any) -> tuple[PushSubscription, dict[str, Any]]:
+def _create(
+    ctx: Any, obj: Any, section: Any, credential: Credential
+) -> tuple[PushSubscription, dict[str, Any]]:
     if not isinstance(obj, dict):
         raise SetError("invalidProperties", "a PushSubscription must be an object")
     bad = [p for p in obj if p not in ALL_PROPERTIES or p == "id"]
@@ -175,7 +284,9 @@ def _create(ctx: Any, obj: Any, section: Any) -> tuple[PushSubscription, dict[st
     types = _check_types(obj.get("types"))
     user_id = ctx.principal.user_id
     existing = PushSubscription.get_or_none(
-        (PushSubscription.user == user_id) & (PushSubscription.device_client_id == device)
+        (PushSubscription.user == user_id)
+        & (PushSubscription.credential == credential.key)
+        & (PushSubscription.device_client_id == device)
     )
     if existing is not None:
         raise SetError(
@@ -189,10 +300,12 @@ def _create(ctx: Any, obj: Any, section: Any) -> tuple[PushSubscription, dict[st
         raise SetError(
             "overQuota", f"at most {section.max_subscriptions_per_user} push subscriptions"
         )
-    expires = clamp_expires(requested, section.max_expires_days)
+    expires = clamp_expires(requested, section.max_expires_days, credential.expires)
     row = PushSubscription.create(
         id=new_id("P"),
         user=user_id,
+        credential=credential.key,
+        token=credential.token_id,
         device_client_id=device,
         url=url,
         p256dh=p256dh,
@@ -210,7 +323,9 @@ def _create(ctx: Any, obj: Any, section: Any) -> tuple[PushSubscription, dict[st
     return row, created
 
 
-def _update(ctx: Any, row: PushSubscription, patch: Any, section: Any) -> dict[str, Any] | None:
+def _update(
+    ctx: Any, row: PushSubscription, patch: Any, section: Any, credential: Credential
+) -> dict[str, Any] | None:
     if not isinstance(patch, dict):
         raise SetError("invalidPatch", "a PatchObject must be an object")
     for key in patch:
@@ -232,7 +347,7 @@ def _update(ctx: Any, row: PushSubscription, patch: Any, section: Any) -> dict[s
             requested = parse_utc_date(patch["expires"])
             if requested is None:
                 raise invalid_properties("expires")
-        expires = clamp_expires(requested, section.max_expires_days)
+        expires = clamp_expires(requested, section.max_expires_days, credential.expires)
         row.expires = expires
         if patch["expires"] != utc_date(expires):
             returned["expires"] = utc_date(expires)
@@ -269,10 +384,12 @@ def make_push_set(runtime_of: Any) -> Any:
         }
         verify: list[str] = []
         db = database.obj
+        credential = caller_credential(ctx)
+        mine = (PushSubscription.user == user_id) & (PushSubscription.credential == credential.key)
         for cid, obj in create.items():
             try:
                 with db.atomic():
-                    row, created = _create(ctx, obj, section)
+                    row, created = _create(ctx, obj, section, credential)
                 out["created"][cid] = created
                 ctx.request.created_ids[cid] = row.id
                 verify.append(row.id)
@@ -282,26 +399,20 @@ def make_push_set(runtime_of: Any) -> Any:
             real = ctx.resolve_id(sid)
             try:
                 with db.atomic():
-                    row = PushSubscription.get_or_none(
-                        (PushSubscription.id == real) & (PushSubscription.user == user_id)
-                    )
+                    row = PushSubscription.get_or_none((PushSubscription.id == real) & mine)
                     if row is None:
                         raise SetError("notFound")
-                    out["updated"][sid] = _update(ctx, row, patch, section)
+                    out["updated"][real] = _update(ctx, row, patch, section, credential)
             except SetError as exc:
-                out["notUpdated"][sid] = exc.to_json()
+                out["notUpdated"][real] = exc.to_json()
         for sid in destroy:
             real = ctx.resolve_id(sid)
             # Deleting the row erases the URL and keys (RFC 8620 §7.2 MUST).
-            deleted = (
-                PushSubscription.delete()
-                .where((PushSubscription.id == real) & (PushSubscription.user == user_id))
-                .execute()
-            )
+            deleted = PushSubscription.delete().where((PushSubscription.id == real) & mine).execute()
             if deleted:
-                out["destroyed"].append(sid)
+                out["destroyed"].append(real)
             else:
-                out["notDestroyed"][sid] = SetError("notFound").to_json()
+                out["notDestroyed"][real] = SetError("notFound").to_json()
         for key in ("created", "updated", "notCreated", "notUpdated", "notDestroyed"):
             if not out[key]:
                 out[key] = None
@@ -326,26 +437,61 @@ class Job:
 
 
 def subscribers_of(account_id: str, changed: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
-    """Verified, unexpired subscriptions of the users who can see the account,
-    each with the StateChange filtered to its types (blocking; a DB thread)."""
+    """Verified, unexpired subscriptions of the (enabled) users who can see the
+    account, each with the StateChange filtered to its types (blocking; a DB
+    thread). Subscriptions whose credential expired or was revoked are
+    destroyed instead (RFC 8620 §7.2 MUST)."""
     owner = Account.select(Account.owner).where(Account.id == account_id)
     shared = AccountAccess.select(AccountAccess.user).where(AccountAccess.account == account_id)
+    at = now()
     rows = (
-        PushSubscription.select(PushSubscription.id, PushSubscription.types)
+        _with_credentials(
+            PushSubscription.select(
+                PushSubscription.id,
+                PushSubscription.types,
+                PushSubscription.credential,
+                PushSubscription.token,
+                Token.expires,
+                User.password_hash,
+            )
+        )
         .where(
             (PushSubscription.user.in_(owner) | PushSubscription.user.in_(shared))
             & (PushSubscription.verified == True)  # noqa: E712
-            & (PushSubscription.expires > now())
+            & (PushSubscription.expires > at)
+            & (User.disabled == False)  # noqa: E712
         )
         .tuples()
     )
     change = state_change({account_id: changed})
     out = []
-    for sub_id, types in rows:
+    revoked = []
+    for sub_id, types, credential, token_id, token_expires, password_hash in rows:
+        if not credential_live(credential, token_id, token_expires, password_hash, at):
+            revoked.append(sub_id)
+            continue
         filtered = filter_types(change, types)
         if filtered is not None:
             out.append((sub_id, filtered))
+    if revoked:
+        try:
+            destroy_revoked(revoked)
+        except Exception:  # the sweep will get them; never lose the others' pushes
+            log.exception("events: destroying push subscriptions of revoked credentials failed")
     return out
+
+
+def live_subscription(sub_id: str) -> PushSubscription | None:
+    """The subscription if it may be pushed to now: unexpired, its user enabled
+    and its credential valid (else destroyed); None otherwise (blocking)."""
+    sub = PushSubscription.get_or_none(PushSubscription.id == sub_id)
+    if sub is None or sub.expires <= now():
+        return None
+    if destroy_revoked([sub_id]):
+        return None
+    if User.select().where((User.id == sub.user_id) & (User.disabled == True)).exists():  # noqa: E712
+        return None
+    return sub
 
 
 class Deliverer:
@@ -462,10 +608,8 @@ class Deliverer:
         job.attempts += 1
         requeue_verify, requeue_change = False, None
         try:
-            sub = await self.services.run(
-                PushSubscription.get_or_none, PushSubscription.id == job.sub_id
-            )
-            if sub is None or sub.expires <= now():
+            sub = await self.services.run(live_subscription, job.sub_id)
+            if sub is None:
                 return
             body: dict[str, Any] | None
             if verify:
@@ -554,12 +698,14 @@ class Deliverer:
         return None, None
 
     async def _cleanup(self) -> None:
-        """Expired subscriptions are deleted, erasing their URL and keys."""
+        """Expired subscriptions, and those whose credential expired or was
+        revoked, are deleted, erasing their URL and keys."""
         try:
             removed = await self.services.run(
                 lambda: PushSubscription.delete().where(PushSubscription.expires <= now()).execute()
             )
             if removed:
                 log.info("events: removed %d expired push subscription(s)", removed)
+            await self.services.run(destroy_revoked)
         except Exception:
             log.exception("events: expiry cleanup failed")

@@ -212,3 +212,194 @@ def test_gone_endpoint_destroys_the_subscription(fast_server, receiver, new_note
         time.sleep(0.05)
     new_note(client)
     receiver.nothing(wait=0.5)
+
+
+# -- credentials (RFC 8620 §7.2) ------------------------------------------------
+def make_token(server, client, ttl=None):
+    """A bearer token of the client's user, as `jmapd token create` makes one."""
+    from jmapd.auth import create_token
+    from jmapd.db import ensure_connected
+    from jmapd.models import User
+
+    ensure_connected()
+    return create_token(User.get(User.name == client.user), "push-test", ttl=ttl)
+
+
+def bearer_ok(server, token, method, args):
+    import httpx
+
+    body = {"using": server.capabilities(), "methodCalls": [[method, args, "c"]]}
+    resp = httpx.post(
+        server.url + "/jmap/api", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert resp.status_code == 200, resp.text
+    name, result, _ = resp.json()["methodResponses"][0]
+    assert name == method, result
+    return result
+
+
+def row_of(sub_id):
+    from jmapd_events.models import PushSubscription
+
+    from jmapd.db import ensure_connected
+
+    ensure_connected()
+    return PushSubscription.get_or_none(PushSubscription.id == sub_id)
+
+
+def test_subscriptions_belong_to_the_credential_that_created_them(fast_server, receiver):
+    """'The server MUST only return push subscriptions that were created using the
+    same authentication credentials as for this PushSubscription/get request.'"""
+    client = fast_server.client()
+    token = make_token(fast_server, client)
+    by_password = create(client, url=receiver.url)["created"]["p"]["id"]
+    receiver.next()
+    # The same user with a token sees nothing of it, and cannot touch it.
+    got = bearer_ok(fast_server, token, "PushSubscription/get", {"ids": None})
+    assert got == {"list": [], "notFound": []}
+    got = bearer_ok(fast_server, token, "PushSubscription/get", {"ids": [by_password]})
+    assert got["notFound"] == [by_password]
+    result = bearer_ok(
+        fast_server, token, "PushSubscription/set",
+        {"update": {by_password: {"types": []}}, "destroy": [by_password]},
+    )
+    assert result["notUpdated"][by_password]["type"] == "notFound"
+    assert result["notDestroyed"][by_password]["type"] == "notFound"
+    # The same device may subscribe with its other credential.
+    result = bearer_ok(
+        fast_server, token, "PushSubscription/set",
+        {"create": {"t": {"deviceClientId": "dev-" + client.user, "url": receiver.url}}},
+    )
+    by_token = result["created"]["t"]["id"]
+    receiver.next()
+    listed = bearer_ok(fast_server, token, "PushSubscription/get", {"ids": None})["list"]
+    assert [s["id"] for s in listed] == [by_token]
+    listed = ok(client, "PushSubscription/get", {"ids": None})["list"]
+    assert [s["id"] for s in listed] == [by_password]
+
+
+def test_revoking_the_token_destroys_its_subscriptions(fast_server, receiver):
+    """'Should these credentials expire or be revoked, the push subscription MUST
+    be destroyed by the JMAP server.' Revoking is what `jmapd token revoke` does."""
+    from jmapd.models import Token
+
+    client = fast_server.client()
+    token = make_token(fast_server, client)
+    result = bearer_ok(
+        fast_server, token, "PushSubscription/set",
+        {"create": {"t": {"deviceClientId": "phone", "url": receiver.url}}},
+    )
+    sub_id = result["created"]["t"]["id"]
+    code = receiver.next_json()["verificationCode"]
+    bearer_ok(
+        fast_server, token, "PushSubscription/set",
+        {"update": {sub_id: {"verificationCode": code}}},
+    )
+    assert row_of(sub_id) is not None
+    Token.delete().where(Token.name == "push-test").where(
+        Token.user == row_of(sub_id).user_id
+    ).execute()
+    assert row_of(sub_id) is None  # gone with the token, URL and keys included
+
+
+def test_a_new_password_destroys_the_subscriptions_of_the_old_one(fast_server, receiver, new_note):
+    from jmapd.auth import hash_password
+    from jmapd.models import User
+
+    client = fast_server.client()
+    sub_id = create(client, url=receiver.url)["created"]["p"]["id"]
+    verify(client, receiver, sub_id)
+    new_password = "new-" + client.password
+    User.update(password_hash=hash_password(new_password)).where(
+        User.name == client.user
+    ).execute()
+    # The next change finds the subscription's credential revoked: destroyed,
+    # not pushed to (the commit hook runs before the API call answers).
+    new_note(fast_server.client(client.user, new_password))
+    assert row_of(sub_id) is None
+
+
+def test_sweep_destroys_subscriptions_of_expired_tokens(fast_server, receiver):
+    import datetime as dt
+
+    from jmapd_events.pushsub import destroy_revoked
+
+    from jmapd.models import Token, now
+
+    client = fast_server.client()
+    token = make_token(fast_server, client, ttl=3600)
+    result = bearer_ok(
+        fast_server, token, "PushSubscription/set",
+        {"create": {"t": {"deviceClientId": "tablet", "url": receiver.url}}},
+    )
+    sub_id = result["created"]["t"]["id"]
+    receiver.next()
+    row = row_of(sub_id)
+    Token.update(expires=now() - dt.timedelta(seconds=1)).where(Token.id == row.token_id).execute()
+    assert destroy_revoked() >= 1  # what the worker's periodic cleanup runs
+    assert row_of(sub_id) is None
+
+
+def test_expiry_follows_a_credential_with_its_own_expiry(fast_server, receiver):
+    """'When these credentials have their own expiry ... the server SHOULD NOT set
+    or bound the expiry time for the push subscription given by the client but
+    MUST expire it when the session expires.'"""
+    client = fast_server.client()
+    token = make_token(fast_server, client, ttl=30 * 86400)
+    in_20_days = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=20)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    result = bearer_ok(
+        fast_server, token, "PushSubscription/set",
+        {"create": {
+            "a": {"deviceClientId": "a", "url": receiver.url, "expires": in_20_days},
+            "b": {"deviceClientId": "b", "url": receiver.url},
+        }},
+    )
+    assert "expires" not in result["created"]["a"]  # kept as given: not bounded to 7 days
+    token_expires = row_of(result["created"]["a"]["id"]).token.expires
+    assert result["created"]["b"]["expires"] == token_expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    in_40_days = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=40)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    a = result["created"]["a"]["id"]
+    result = bearer_ok(
+        fast_server, token, "PushSubscription/set", {"update": {a: {"expires": in_40_days}}}
+    )
+    assert result["updated"][a] == {"expires": token_expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def test_expires_must_be_a_future_utcdate_on_create(fast_server, receiver):
+    """A subscription that expired before it exists could not even be sent its
+    PushVerification (the server 'MUST NOT make further requests ... after this
+    time'), so a past expires is refused rather than clamped."""
+    client = fast_server.client()
+    past = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    for i, value in enumerate([past, "2030-01-01T00:00:00+00:00", "2030-01-01", 12]):
+        result = ok(
+            client, "PushSubscription/set",
+            {"create": {"p": {"deviceClientId": f"d{i}", "url": receiver.url, "expires": value}}},
+        )
+        error = result["notCreated"]["p"]
+        assert (error["type"], error["properties"]) == ("invalidProperties", ["expires"]), value
+    assert ok(client, "PushSubscription/get", {"ids": None})["list"] == []
+
+
+def test_types_null_pushes_every_type(fast_server, receiver, new_note):
+    """'If null, changes will be pushed for all types.' An empty list: none."""
+    client = fast_server.client()
+    result = create(client, url=receiver.url, types=None)
+    sub_id = result["created"]["p"]["id"]
+    assert "types" not in result["created"]["p"]  # given by the client, so not echoed
+    verify(client, receiver, sub_id)
+    assert ok(client, "PushSubscription/get", {"ids": [sub_id]})["list"][0]["types"] is None
+    new_note(client)
+    assert set(receiver.next_json()["changed"][client.account_id]) == {"Note"}
+    client.ok("NoteFolder/set", {"create": {"f": {"name": "x"}}})
+    assert set(receiver.next_json()["changed"][client.account_id]) == {"NoteFolder"}
+    ok(client, "PushSubscription/set", {"update": {sub_id: {"types": ["NoteFolder"]}}})
+    new_note(client)
+    client.ok("NoteFolder/set", {"create": {"g": {"name": "y"}}})
+    assert set(receiver.next_json()["changed"][client.account_id]) == {"NoteFolder"}
