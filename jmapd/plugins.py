@@ -13,8 +13,9 @@ GROUP = "jmapd.plugins"
 CORE_PLUGINS = ["jmapd.builtin.core", "jmapd.builtin.blob"]
 
 
-class PluginError(RuntimeError):
-    pass
+class PluginError(ValueError):
+    """A plugin cannot be loaded or the enabled set does not fit together;
+    reported to the operator as a configuration error, not a traceback."""
 
 
 def installed() -> dict[str, importlib.metadata.EntryPoint]:

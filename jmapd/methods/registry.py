@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..plugins import PluginError
 from .standard import WRITE_VERBS, handlers_for
 
 if TYPE_CHECKING:
@@ -70,17 +71,17 @@ class Registry:
 
     def add_capability(self, capability: Capability) -> None:
         if capability.urn in self.capabilities:
-            raise ValueError(f"capability {capability.urn} registered twice")
+            raise PluginError(f"capability {capability.urn} registered twice")
         self.capabilities[capability.urn] = capability
 
     def add_method(self, method: Method) -> None:
         if method.name in self.methods:
-            raise ValueError(f"method {method.name} registered twice")
+            raise PluginError(f"method {method.name} registered twice")
         self.methods[method.name] = method
 
     def add_data_type(self, data_type: DataType) -> None:
         if data_type.name in self.data_types:
-            raise ValueError(f"data type {data_type.name} registered twice")
+            raise PluginError(f"data type {data_type.name} registered twice")
         self.data_types[data_type.name] = data_type
         for name, handler in handlers_for(data_type).items():
             verb = name.split("/", 1)[1]
@@ -90,8 +91,8 @@ class Registry:
         """Every method's capability and every requirement must be registered."""
         for method in self.methods.values():
             if method.capability not in self.capabilities:
-                raise ValueError(f"{method.name} needs unknown capability {method.capability}")
+                raise PluginError(f"{method.name} needs unknown capability {method.capability}")
         for cap in self.capabilities.values():
             for req in cap.requires:
                 if req not in self.capabilities:
-                    raise ValueError(f"{cap.urn} requires {req}, which is not enabled")
+                    raise PluginError(f"{cap.urn} requires {req}, which is not enabled")

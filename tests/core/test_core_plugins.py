@@ -76,3 +76,17 @@ def test_defaults_without_config_file(tmp_path):
     assert cfg.blob_path == tmp_path / "blobs"
     names = [name for name, _ in pm.list_name_plugin()]
     assert "example" in names  # every installed plugin enabled by default
+
+
+def test_missing_required_capability_is_a_clean_startup_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "jmapd.yaml"
+    path.write_text(f"capabilities: [submission]\nserver:\n  data_dir: {tmp_path}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+    proc = subprocess.run([sys.executable, "-m", "jmapd.cli", "--config", str(path), "migrate"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    assert "requires urn:ietf:params:jmap:mail, which is not enabled" in proc.stderr
+    assert "Traceback" not in proc.stderr
