@@ -10,6 +10,7 @@ subtracts the same text again, re-derived from the stored message. Which engine 
 
 from __future__ import annotations
 
+import contextvars
 import re
 from typing import Any
 
@@ -20,6 +21,9 @@ from jmapd.db import database, is_postgres
 from .models import Email, SearchText
 
 FTS_TABLE = "mail_fts"
+FEW_MATCHES = 1000
+#: Per query: one entry per full-text condition compiled, True if it became a rowid list.
+few_hits: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("few_hits", default=None)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
@@ -86,6 +90,16 @@ def _fts(column: str | None, text: str) -> Any:
     else:
         scope = f"{column} : " if column else ""
         query = " AND ".join(f'{scope}"{t}"' for t in terms)
+        # Few matches: hand SQLite the rowids, so it looks them up and sorts
+        # them instead of walking the account's receivedAt index testing
+        # each row; many matches: the subquery, and the index walk stops early.
+        found = [r[0] for r in database.execute_sql(
+            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? LIMIT {FEW_MATCHES + 1}", (query,))]
+        hits = few_hits.get()
+        if hits is not None:
+            hits.append(len(found) <= FEW_MATCHES)
+        if len(found) <= FEW_MATCHES:
+            return Email.seq.in_(found) if found else pw.SQL("1 = 0")
         sub = pw.SQL(f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)", (query,))
     return Email.seq.in_(sub)
 

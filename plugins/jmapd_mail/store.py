@@ -322,11 +322,14 @@ def index_fields(services: Any, row: Any) -> dict[str, str]:
 
 
 def email_mailbox_map(account_id: str, email_ids: list[str]) -> dict[str, dict[str, bool]]:
+    """mailboxIds of Emails already known to be ``account_id``'s."""
     out: dict[str, dict[str, bool]] = {i: {} for i in email_ids}
     for chunk in range(0, len(email_ids), 500):
         rows = (
+            # By primary key (email_id, ...) only: with account_id in the WHERE, SQLite
+            # may pick the (account_id, thread_id) index and walk the whole account.
             EmailMailbox.select(EmailMailbox.email_id, EmailMailbox.mailbox_id)
-            .where((EmailMailbox.account_id == account_id) & EmailMailbox.email_id.in_(email_ids[chunk : chunk + 500]))
+            .where(EmailMailbox.email_id.in_(email_ids[chunk : chunk + 500]))
             .tuples()
         )
         for email_id, mailbox_id in rows:

@@ -26,7 +26,7 @@ from jmapd.state import CannotCalculate, changes_since, current_state, decode_st
 
 from .. import search
 from ..capability import EMAIL_SORTS
-from ..models import Email, EmailHeader, EmailKeyword, EmailMailbox
+from ..models import Email, EmailHeader, EmailKeyword, EmailMailbox, Mailbox
 from ..store import parse_utc, valid_keyword
 
 FILTERS = {
@@ -216,7 +216,10 @@ def _mailbox_listing(account_id: str, filter: Any, sort: list[dict[str, Any]], c
     if collapse and not descending:
         return None
     em = EmailMailbox
-    where = (em.mailbox_id == filter["inMailbox"]) & (em.account_id == account_id)
+    # Mailbox ids belong to one account: check that once, then scan the
+    # (covering) Mailbox indexes without an account_id column to test per row.
+    owned = Mailbox.select(Mailbox.id).where((Mailbox.account_id == account_id) & (Mailbox.id == filter["inMailbox"])).exists()
+    where = em.mailbox_id == (filter["inMailbox"] if owned else "")
     if collapse:
         where &= _latest_true()
     order = [em.received_at.desc(), em.seq.desc()] if descending else [em.received_at.asc(), em.seq.desc()]
@@ -244,6 +247,15 @@ def _window_sql(query: Any, order: list[Any], args: dict[str, Any], limit: int, 
     return position, ids, total
 
 
+def _positive_text(node: Any) -> bool:
+    """Whether the filter requires a text/body match at its top level (AND of conditions)."""
+    if not isinstance(node, dict):
+        return False
+    if "operator" in node:
+        return node["operator"] == "AND" and any(_positive_text(c) for c in node.get("conditions") or [])
+    return "text" in node or "body" in node
+
+
 def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any],
                limit: int, want_total: bool) -> tuple[int, list[str], int | None]:
     """(position, ids of the page, total or None) for a checked Email/query."""
@@ -265,9 +277,21 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
 
         return _window_sql(base, order, args, limit, want_total, anchor_index)
 
-    query = Email.select(Email.id, Email.thread_id).where(Email.account_id == account_id)
-    if filter:
-        query = query.where(compile_filter(account_id, filter))
+    hits: list[bool] = []
+    token = search.few_hits.set(hits)
+    try:
+        condition = compile_filter(account_id, filter) if filter else None
+    finally:
+        search.few_hits.reset(token)
+    account = Email.account_id == account_id
+    if hits and all(hits) and _positive_text(filter):
+        # Every full-text condition is a short rowid list that all results must
+        # be in: look those rows up by rowid and sort them (unary + keeps SQLite
+        # off the account's receivedAt index, which it would walk end to end).
+        account = pw.NodeList((pw.SQL("+"), Email.account_id), glue="") == account_id
+    query = Email.select(Email.id, Email.thread_id).where(account)
+    if condition is not None:
+        query = query.where(condition)
     order = order_by(account_id, sort)
     if not collapse:
         if args.get("anchor") is not None:
