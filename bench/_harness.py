@@ -32,8 +32,8 @@ def free_port() -> int:
 class Server:
     """`jmapd serve` in a process group of its own, torn down on exit."""
 
-    def __init__(self, workers: int = 2, database: str | None = None, extra_yaml: str = "") -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="jmapd-bench-"))
+    def __init__(self, workers: int = 2, database: str | None = None, extra_yaml: str = "", directory: Path | None = None) -> None:
+        self.dir = directory or Path(tempfile.mkdtemp(prefix="jmapd-bench-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         db = database or f"sqlite:///{self.dir / 'jmapd.sqlite3'}"

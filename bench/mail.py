@@ -208,11 +208,15 @@ class Bench:
             raise RuntimeError(out)
         return out
 
-    def run(self, measure_all: bool = True) -> dict[str, Any]:
+    def run(self, measure_all: bool = True, reuse: Path | None = None) -> dict[str, Any]:
         args = self.args
-        server = Server(workers=args.workers, database=self.database)
+        server = Server(workers=args.workers, database=self.database, directory=reuse)
+        if reuse:
+            # A data directory left by an earlier run (same --database for PostgreSQL):
+            # migrate (new migrations apply as an upgrade would) and measure without importing.
+            self.reused = True
         server.cli("migrate")
-        auth = server.user()
+        auth = ("bench", "bench-password") if reuse else server.user()
         server.start()
         try:
             return self._run(server, auth, measure_all)
@@ -301,8 +305,13 @@ class Bench:
         boxes = self.api(http, [["Mailbox/get", {"accountId": account, "ids": None}, "0"]])[0][1]["list"]
         inbox = next(m["id"] for m in boxes if m["role"] == "inbox")
         others = [m["id"] for m in boxes if m["role"] in ("archive", "sent")]
-        self.log(f"importing {self.count} messages ({'PostgreSQL' if self.database else 'SQLite'})")
-        self._import(server, auth, account, inbox, others)
+        if getattr(self, "reused", False):
+            self.log(f"reusing {server.dir}")
+            self.figures.update(import_msgs_s=float("nan"), import_call_msgs_s=float("nan"),
+                                raw_bytes=dir_bytes(server.dir / "data")[0])
+        else:
+            self.log(f"importing {self.count} messages ({'PostgreSQL' if self.database else 'SQLite'})")
+            self._import(server, auth, account, inbox, others)
         f = self.figures
         self.log(f"import: {f['import_msgs_s']:.0f} msg/s end to end, {f['import_call_msgs_s']:.0f} msg/s in Email/import")
         rng = random.Random(7)
@@ -431,12 +440,14 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="PostgreSQL URL (default: SQLite in a temp dir)")
     parser.add_argument("--upload", choices=("blob", "http"), default="blob",
                         help="blob: Blob/upload + Email/import in one request; http: one upload POST per message")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="measure an earlier run's data directory (/tmp/jmapd-bench-*) without importing")
     parser.add_argument("--baseline", default="auto",
                         help="open-inbox p50 (ms) at 2,000 messages, 'auto' to measure it first, 'none' to skip")
     args = parser.parse_args()
 
     baseline = None
-    if args.baseline == "auto" and args.count > 2000:
+    if args.baseline == "auto" and args.count > 2000 and not args.reuse:
         db = args.database
         if db:
             db = _fresh_pg(db, "_base")
@@ -445,7 +456,9 @@ def main() -> None:
     elif args.baseline not in ("auto", "none"):
         baseline = float(args.baseline)
     db = _fresh_pg(args.database, "") if args.database else None
-    f = Bench(args, args.count, db).run()
+    if args.reuse:
+        db = args.database
+    f = Bench(args, args.count, db).run(reuse=args.reuse)
     if args.count <= 2000 and baseline is None:
         baseline = f["open_inbox"]["p50_ms"]
 
