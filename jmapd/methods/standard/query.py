@@ -149,17 +149,33 @@ def standard_query_changes(dt: DataType, ctx: CallContext, args: dict[str, Any])
         raise MethodError("cannotCalculateChanges", "queryState too old") from None
     touched = set(changes.updated) | set(changes.destroyed) | set(changes.created)
     ids = list(dt.query(ctx, account.id, args.get("filter"), sort, args))
-    removed = sorted(set(changes.updated) | set(changes.destroyed))
+    removed = set(changes.updated) | set(changes.destroyed)
+    return query_changes_response(account.id, args, state, ids, touched, removed, limit, len(ids))
+
+
+def query_changes_response(
+    account_id: str,
+    args: dict[str, Any],
+    new_state: str,
+    ids: list[str],
+    touched: set[str],
+    removed: set[str],
+    max_changes: int,
+    total: int,
+) -> dict[str, Any]:
+    """The /queryChanges response from the current results and the ids that
+    may have moved: every touched id still in the results is re-added at its
+    index (RFC 8620 §5.6 allows removing extra ids)."""
     added = [{"id": i, "index": n} for n, i in enumerate(ids) if i in touched]
-    if len(removed) + len(added) > limit:
+    if len(removed) + len(added) > max_changes:
         raise MethodError("tooManyChanges")
     response: dict[str, Any] = {
-        "accountId": account.id,
+        "accountId": account_id,
         "oldQueryState": args["sinceQueryState"],
-        "newQueryState": state,
-        "removed": removed,
+        "newQueryState": new_state,
+        "removed": sorted(removed),
         "added": added,
     }
     if args.get("calculateTotal"):
-        response["total"] = len(ids)
+        response["total"] = total
     return response
