@@ -18,6 +18,7 @@ from jmapd.methods.standard.query import (
     QUERY_SPEC,
     check_filter,
     check_sort,
+    query_changes_response,
     window,
 )
 from jmapd.methods.types import CHECKS, UTC_DATE_RE
@@ -405,17 +406,5 @@ def email_query_changes(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     touched.discard("")
     big = 10**9
     _, ids, total = query_page(ctx, account.id, args.get("filter"), sort, {**args, "position": 0}, big, True)
-    removed = sorted(touched - set(emails.created))
-    added = [{"id": i, "index": n} for n, i in enumerate(ids) if i in touched]
-    if len(removed) + len(added) > limit:
-        raise MethodError("tooManyChanges")
-    response: dict[str, Any] = {
-        "accountId": account.id,
-        "oldQueryState": args["sinceQueryState"],
-        "newQueryState": state,
-        "removed": removed,
-        "added": added,
-    }
-    if args.get("calculateTotal"):
-        response["total"] = total
-    return response
+    removed = touched - set(emails.created)
+    return query_changes_response(account.id, args, state, ids, touched, removed, limit, total)
