@@ -3,5 +3,5 @@
 project = "jmapd"
 extensions: list[str] = []
 master_doc = "index"
-exclude_patterns = ["_build", "_core_api_brief.md"]
+exclude_patterns = ["_build"]
 html_theme = "alabaster"
