@@ -24,6 +24,9 @@ export PATH="$PWD/$VENV/bin:$PATH"
 echo "== ruff"
 "$VENV/bin/ruff" check jmapd plugins tests bench
 
+echo "== quick start (a plain install, runtime dependencies only)"
+"$VENV/bin/python" tests/quickstart_smoke.py
+
 echo "== tests on SQLite"
 env -u JMAPD_TEST_DATABASE "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
 
