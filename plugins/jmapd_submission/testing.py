@@ -168,3 +168,14 @@ class RecordingRelay:
         }
         section.update(extra)
         return section
+
+
+def wait_for(fetch: Callable[[], Any], condition: Callable[[Any], bool], timeout: float = 15) -> Any:
+    """Poll ``fetch()`` until ``condition`` holds or ``timeout`` passes; the
+    last value either way, so the caller's assertion shows what was seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if condition(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import time
 
 from jmapd_submission.domain.envelope import Address, Envelope
 from jmapd_submission.models import QueueItem
 from jmapd_submission.queue import QueueWorker, enqueue
+from jmapd_submission.testing import wait_for
 
 from jmapd.db import ensure_connected
 from jmapd.models import now
@@ -18,15 +18,6 @@ def rows(*submission_ids):
     return {
         r.submission_id: r.state for r in QueueItem.select().where(QueueItem.submission_id.in_(list(submission_ids)))
     }
-
-
-def wait_for(fetch, condition, timeout=15):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if condition(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def test_worker_prunes_final_rows_only(relay, sending, mailer_for):

@@ -5,15 +5,7 @@ from __future__ import annotations
 import time
 
 from jmapd_submission.domain.envelope import strip_bcc
-
-
-def wait_for(fetch, condition, timeout=15):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if condition(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
+from jmapd_submission.testing import wait_for
 
 
 def test_send_strips_bcc_and_reports_delivery(relay, sending, mailer_for):

@@ -4,24 +4,14 @@ temporary failure; and ENVID for relays that offer DSN."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from jmapd_submission.models import QueueItem
-from jmapd_submission.testing import RecordingRelay
+from jmapd_submission.testing import RecordingRelay, wait_for
 
 from jmapd.config import ConfigError
 from jmapd.db import ensure_connected
-
-
-def wait_for(fetch, condition, timeout=15):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if condition(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def tls_config(relay: RecordingRelay, ca_file: Any, **extra: Any) -> dict[str, Any]:
