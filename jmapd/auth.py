@@ -60,6 +60,9 @@ class Principal:
     #: ``"token:<sha256>"`` (the stored digest), None if a plugin authenticated
     #: it. RFC 8620 §7.2 ties push subscriptions to it.
     credential: str | None = None
+    #: The user's Principal and every group it is in (jmapd.sharing).
+    principal_id: str | None = None
+    principal_ids: tuple[str, ...] = ()
 
 
 class Throttle:
@@ -105,6 +108,8 @@ class Authenticator:
         self.throttle = Throttle(config.auth.failure_threshold, config.auth.failure_window, config.auth.max_delay)
         #: ``account_id -> {urn: account capability value}``, built by the app.
         self.account_capabilities = account_capabilities
+        #: Capabilities with a shareable type: all a sharee of single objects gets.
+        self.shareable_capabilities: set[str] = set()
 
     # -- credentials ------------------------------------------------------
     @staticmethod
@@ -200,36 +205,58 @@ class Authenticator:
         user = User.get_or_none((User.id == user_id) & (User.disabled == False))  # noqa: E712
         if user is None:
             return None
+        from . import sharing
+
         principal = Principal(user_id=user.id, name=user.name)
+        principal.principal_id = sharing.principal_of_user(user.id)
+        if principal.principal_id:
+            principal.principal_ids = (principal.principal_id, *sharing.groups_of(principal.principal_id))
+        shared = sharing.shared_account_ids(principal.principal_ids)
+        where = (Account.owner == user.id) | AccountAccess.user.is_null(False)
+        if shared:
+            where |= Account.id.in_(shared)
         rows = (
-            Account.select(Account, AccountAccess.read_only.alias("ro"))
+            Account.select(Account, AccountAccess.read_only.alias("ro"), AccountAccess.may_submit.alias("submit"),
+                           AccountAccess.user.alias("delegate"))
             .join(
                 AccountAccess,
                 peewee.JOIN.LEFT_OUTER,
                 on=((AccountAccess.account == Account.id) & (AccountAccess.user == user.id)),
             )
-            .where((Account.owner == user.id) | (AccountAccess.user == user.id))
+            .where(where)
             .order_by(Account.id)
             .objects()
         )
         for account in rows:
             owned = account.owner_id == user.id
+            if owned:
+                level = "owner"
+            elif account.delegate is not None:
+                level = "read" if account.ro else "write"
+            else:
+                level = "shared"
             principal.accounts[account.id] = AccountInfo(
                 account.id,
                 account.name,
                 account.is_personal and owned,
-                False if owned else bool(account.ro),
+                level == "read",
                 self.account_capabilities(account.id),
+                level=level,
+                may_submit=owned or bool(account.submit),
             )
             if owned and account.is_personal and principal.primary_account is None:
                 principal.primary_account = account.id
+        sharing.viewer_capabilities(principal, self.shareable_capabilities)
         return principal
 
 
 def create_user(name: str, password: str | None) -> tuple[User, Account]:
     """A user and their personal account (the caller fires account_created)."""
+    from .sharing import create_principal
+
     user = User.create(name=name, password_hash=hash_password(password) if password else None)
     account = Account.create(id=new_id("a"), name=name, owner=user, is_personal=True)
+    create_principal("individual", name, user=user.id, email=name if "@" in name else None)
     return user, account
 
 

@@ -104,7 +104,9 @@ def cmd_user(args: argparse.Namespace) -> int:
             return 1
         print(f"deleted user {args.name}")
     else:
-        for user in User.select().order_by(User.name):
+        from .sharing import DIRECTORY_USER
+
+        for user in User.select().where(User.name != DIRECTORY_USER).order_by(User.name):
             print(user.name + (" (disabled)" if user.disabled else ""))
     return 0
 
@@ -263,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("plugins", help="list installed plugins").set_defaults(func=cmd_plugins)
     sub.add_parser("gc", help="prune the change log and unreferenced blobs").set_defaults(func=cmd_gc)
+    from .cli_sharing import add_commands
+
+    add_commands(sub)
     return parser
 
 

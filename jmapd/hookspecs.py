@@ -117,3 +117,10 @@ def jmapd_shutdown(services: Any) -> None:
 def jmapd_serve_processes(config: Any) -> list[Any] | None:
     """Callables run once per `jmapd serve`, each in a process of its own
     beside the HTTP workers (an LMTP listener, a delivery queue)."""
+
+
+@hookspec
+def jmapd_principal_capabilities(services: Any, principal_id: str, user_id: int | None, viewer: Any) -> dict[str, Any] | None:
+    """Entries of a Principal's ``capabilities`` (RFC 9670 §3) as ``viewer`` sees
+    it, e.g. ``{"urn:ietf:params:jmap:calendars": {"accountId": …}}``;
+    ``user_id`` is None for groups and resources."""

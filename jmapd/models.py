@@ -63,6 +63,8 @@ class AccountAccess(BaseModel):
     account = pw.ForeignKeyField(Account, on_delete="CASCADE")
     user = pw.ForeignKeyField(User, on_delete="CASCADE")
     read_only = pw.BooleanField(default=False)
+    #: A delegate who may also send as the owner (``jmapd share grant --rights submit``).
+    may_submit = pw.BooleanField(default=False)
 
     class Meta:
         table_name = "jmap_account_access"
@@ -162,4 +164,66 @@ class Document(BaseModel):
         indexes = ((("account_id", "type_name", "object_id"), True),)
 
 
-CORE_MODELS = [User, Token, Account, AccountAccess, TypeState, Change, Blob, BlobData, AccountBlob, BlobRef, Document]
+class PrincipalRecord(BaseModel):
+    """An RFC 9670 Principal: one per user, plus operator-made groups and resources."""
+
+    id = pw.CharField(max_length=64, primary_key=True)
+    type = pw.CharField(max_length=16, default="individual")
+    name = pw.CharField(max_length=255)
+    description = pw.TextField(null=True)
+    email = pw.CharField(max_length=255, null=True)
+    time_zone = pw.CharField(max_length=64, null=True)
+    user = pw.ForeignKeyField(User, on_delete="CASCADE", null=True, unique=True)
+    created = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "jmap_principal"
+
+
+class GroupMember(BaseModel):
+    """A member of a group Principal; sharing with the group reaches them."""
+
+    group = pw.ForeignKeyField(PrincipalRecord, on_delete="CASCADE", backref="members")
+    member = pw.ForeignKeyField(PrincipalRecord, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "jmap_group_member"
+        primary_key = pw.CompositeKey("group", "member")
+
+
+class ShareGrant(BaseModel):
+    """Rights of a Principal on one object of a shareable type (its ``shareWith`` entry)."""
+
+    account_id = pw.CharField(max_length=64)
+    type_name = pw.CharField(max_length=64)
+    object_id = pw.CharField(max_length=255)
+    principal = pw.ForeignKeyField(PrincipalRecord, on_delete="CASCADE")
+    rights = JSONField()
+
+    class Meta:
+        table_name = "jmap_share_grant"
+        indexes = (
+            (("account_id", "type_name", "object_id", "principal"), True),
+            (("principal", "account_id"), False),
+        )
+
+
+class PerUserValue(BaseModel):
+    """Properties a shareable type keeps per sharee (``isSubscribed``)."""
+
+    account_id = pw.CharField(max_length=64)
+    type_name = pw.CharField(max_length=64)
+    object_id = pw.CharField(max_length=255)
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    data = JSONField()
+
+    class Meta:
+        table_name = "jmap_per_user_value"
+        indexes = ((("account_id", "type_name", "user", "object_id"), True),)
+
+
+SHARING_MODELS = [PrincipalRecord, GroupMember, ShareGrant, PerUserValue]
+CORE_MODELS = [
+    User, Token, Account, AccountAccess, TypeState, Change, Blob, BlobData, AccountBlob, BlobRef, Document,
+    *SHARING_MODELS,
+]

@@ -39,6 +39,9 @@ class Services:
 
     def __post_init__(self) -> None:
         self.auth = Authenticator(self.config, self.account_capabilities)
+        self.auth.shareable_capabilities = {
+            dt.capability for dt in self.registry.data_types.values() if dt.sharing is not None
+        }
         self.executor = ThreadPoolExecutor(self.config.server.threads, thread_name_prefix="jmapd")
 
     @property

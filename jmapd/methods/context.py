@@ -29,6 +29,10 @@ class AccountInfo:
     is_personal: bool
     read_only: bool
     capabilities: dict[str, Any]
+    #: ``owner``, ``write``/``read`` (delegates) or ``shared`` (only some objects); see jmapd.sharing.
+    level: str = "owner"
+    #: May send as the account (owner, or a delegate given ``submit``).
+    may_submit: bool = True
 
 
 @dataclass
@@ -40,6 +44,10 @@ class RequestContext:
     base_url: str = ""
     changes: ChangeLog = field(default_factory=ChangeLog)
     responses: list[list[Any]] = field(default_factory=list)
+    #: Per account: the caller's jmapd.sharing.Access, loaded once per request.
+    access: dict[str, Any] = field(default_factory=dict)
+    #: A grant changed in this request (the session state moved for sharees).
+    shares_changed: bool = False
 
 
 @dataclass
@@ -81,7 +89,8 @@ class CallContext:
         if not isinstance(account_id, str):
             raise MethodError("invalidArguments", "accountId must be a string")
         account = self.principal.accounts.get(account_id)
-        if account is None:
+        if account is None or (account.level == "shared" and capability is None):
+            # a sharee of single objects reaches them only through their types
             raise MethodError(not_found)
         if capability and capability not in account.capabilities:
             raise MethodError(not_supported)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..protocol.errors import SetError
 
 if TYPE_CHECKING:
+    from ..sharing import Access, Sharing
     from .context import CallContext
 
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -145,11 +146,24 @@ class DataType:
     #: Filter conditions (name → validator of the value) and sortable properties.
     filters: ClassVar[dict[str, str]] = {}
     sorts: ClassVar[frozenset[str]] = frozenset()
+    #: Which /set operations exist; the others answer ``forbidden`` per object
+    #: (ShareNotification: destroy only; Principal: update only).
+    set_verbs: ClassVar[frozenset[str]] = frozenset({"create", "update", "destroy"})
+    #: Declares the type shareable (see :mod:`jmapd.sharing`): the engine adds
+    #: ``myRights`` and ``shareWith``, hides what a sharee may not read and
+    #: checks /set against the rights.
+    sharing: ClassVar[Sharing | None] = None
 
     def __init__(self, config: Any = None) -> None:
         self.config = config
         if "id" not in self.properties:
             type(self).properties = {"id": P("Id", server_set=True, immutable=True), **self.properties}
+        if self.sharing is not None and "shareWith" not in self.properties:
+            type(self).properties = {
+                **self.properties,
+                "myRights": P("String[Boolean]", server_set=True),
+                "shareWith": P("Object", nullable=True, default=None),
+            }
 
     # -- properties -------------------------------------------------------
     def property(self, name: str) -> Prop | None:
@@ -212,6 +226,16 @@ class DataType:
         obj = {k: v for k, v in source.items() if k != "id" and not self.properties.get(k, Prop()).server_set}
         obj.update({k: v for k, v in overrides.items() if k != "id"})
         return obj
+
+    def log_account(self, account_id: str) -> str:
+        """The account whose change log carries this type's state (Principals:
+        one directory log seen from every account)."""
+        return account_id
+
+    def may_create_shared(self, ctx: CallContext, account_id: str, obj: dict[str, Any], access: Access) -> bool:
+        """Whether a sharee without full access may create ``obj`` (a child
+        Mailbox where they have mayCreateChild); the owner always may."""
+        return False
 
     def blob_ids(self, obj: dict[str, Any]) -> list[str]:
         """Blobs this object keeps alive (for Blob/lookup and collection)."""

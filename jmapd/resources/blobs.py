@@ -45,7 +45,7 @@ class UploadResource:
         limits = services.config.limits
         principal = await authenticate(req, services)
         account = principal.accounts.get(account_id)
-        if account is None:
+        if account is None or account.level == "shared":
             raise falcon.HTTPNotFound(title="accountNotFound", description="No such account.")
         if account.read_only:
             raise falcon.HTTPForbidden(title="accountReadOnly", description="The account is read-only.")
@@ -76,7 +76,9 @@ class DownloadResource:
         services = self.services
         principal = await authenticate(req, services)
         account = principal.accounts.get(account_id)
-        if account is None:
+        # NOTE(sharing): a sharee of single objects cannot yet download through
+        # them; blob ids of the rest of the account must not be reachable.
+        if account is None or account.level == "shared":
             raise falcon.HTTPNotFound(title="Not found", description="No such blob.")
 
         def fetch() -> bytes | None:

@@ -80,3 +80,27 @@ def test_sample_config_in_etc_is_current():
     path = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "jmapd.example.yaml")
     with open(path) as fh:
         assert fh.read() == generated
+
+
+
+
+def test_share_principal_group_commands(jmapd_cli):
+    for name in ("alice", "bob"):
+        jmapd_cli("user", "add", name, "--password-stdin", stdin="pw\n")
+    out = jmapd_cli("share", "grant", "alice", "--to", "bob", "--rights", "submit").stdout
+    assert "bob may now submit" in out
+    assert jmapd_cli("share", "grant", "alice", "--to", "alice", ok=False).returncode == 1
+    assert jmapd_cli("share", "grant", "nobody", "--to", "bob", ok=False).returncode == 1
+    assert "no longer" in jmapd_cli("share", "revoke", "alice", "--to", "bob").stdout
+    assert jmapd_cli("share", "revoke", "alice", "--to", "bob", ok=False).returncode == 1
+    assert "created group principal team" in jmapd_cli("principal", "add", "team", "--type", "group").stdout
+    jmapd_cli("principal", "add", "projector", "--type", "resource")
+    listed = jmapd_cli("principal", "list").stdout
+    assert "\tgroup\tteam" in listed and "\tresource\tprojector" in listed and "\tindividual\talice" in listed
+    jmapd_cli("group", "members", "add", "team", "alice", "bob")
+    assert jmapd_cli("group", "members", "list", "team").stdout.split() == ["alice", "bob"]
+    jmapd_cli("group", "members", "remove", "team", "alice")
+    assert jmapd_cli("group", "members", "list", "team").stdout.split() == ["bob"]
+    assert jmapd_cli("group", "members", "add", "projector", "bob", ok=False).returncode == 1
+    assert "deleted" in jmapd_cli("principal", "delete", "team").stdout
+    assert "team" not in jmapd_cli("principal", "list").stdout

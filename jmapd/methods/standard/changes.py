@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ... import sharing
 from ...protocol.errors import MethodError
 from ...state import CannotCalculate, changes_since, decode_state, encode_state
 from .args import check_args, max_changes
@@ -23,17 +24,20 @@ def standard_changes(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> di
     if since is None:
         raise MethodError("cannotCalculateChanges", "unknown state")
     try:
-        result = changes_since(account.id, dt.name, since, limit)
+        result = changes_since(dt.log_account(account.id), dt.name, since, limit)
     except CannotCalculate:
         raise MethodError("cannotCalculateChanges", "state too old or unknown") from None
+    created, updated, destroyed = result.created, result.updated, result.destroyed
+    if dt.sharing is not None:
+        created, updated, destroyed = sharing.filter_changes(dt, ctx, account.id, created, updated, destroyed)
     response: dict[str, Any] = {
         "accountId": account.id,
         "oldState": args["sinceState"],
         "newState": encode_state(result.new_modseq),
         "hasMoreChanges": result.has_more,
-        "created": result.created,
-        "updated": result.updated,
-        "destroyed": result.destroyed,
+        "created": created,
+        "updated": updated,
+        "destroyed": destroyed,
     }
     if dt.reports_updated_properties:
         only_counts = (

@@ -45,6 +45,10 @@ def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
         if isinstance(obj, dict) and isinstance(obj.get("id"), str):
             sources[cid] = ctx.resolve_id(obj["id"])
     originals = dt.load(ctx, from_account.id, list(set(sources.values())), dt.default_properties(), {})
+    if dt.sharing is not None:
+        from ... import sharing
+
+        originals = {k: sharing.storable(v) for k, v in sharing.decorate(dt, ctx, from_account.id, originals).items()}
     created: dict[str, Any] = {}
     not_created: dict[str, Any] = {}
     with ctx.write(account.id):

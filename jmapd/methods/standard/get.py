@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ... import sharing
 from ...protocol.errors import MethodError
 from ...state import current_state
 from .args import check_args
@@ -42,8 +43,10 @@ def standard_get(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> dict[s
     dt_check = getattr(dt, "check_get_args", None)
     if dt_check:
         dt_check(ctx, args)
-    state = current_state(account.id, dt.name)
+    state = current_state(dt.log_account(account.id), dt.name)
     found = dt.load(ctx, account.id, ids, props, args)
+    if dt.sharing is not None:
+        found = sharing.decorate(dt, ctx, account.id, found)
     if ids is None and len(found) > limit and not dt.singleton:
         raise MethodError("requestTooLarge", f"more than {limit} objects; ask by ids")
     order = ids if ids is not None else list(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ... import sharing
 from ...protocol.errors import MethodError
 from ...state import CannotCalculate, changes_since, current_state, decode_state
 from ..collation import COLLATIONS
@@ -110,8 +111,10 @@ def standard_query(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> dict
     checker = getattr(dt, "check_query_args", None)
     if checker:
         checker(ctx, args)
-    state = current_state(account.id, dt.name)
+    state = current_state(dt.log_account(account.id), dt.name)
     result = dt.query(ctx, account.id, args.get("filter"), sort, args)
+    if dt.sharing is not None:
+        result = sharing.filter_ids(dt, ctx, account.id, list(result))
     ids = result if isinstance(result, list) else list(result)
     position, page, clamped = window(ids, args, ctx.config.limits.max_query_limit)
     response: dict[str, Any] = {
@@ -142,13 +145,15 @@ def standard_query_changes(dt: DataType, ctx: CallContext, args: dict[str, Any])
     since = decode_state(args["sinceQueryState"])
     if since is None:
         raise MethodError("cannotCalculateChanges", "unknown queryState")
-    state = current_state(account.id, dt.name)
+    state = current_state(dt.log_account(account.id), dt.name)
     try:
-        changes = changes_since(account.id, dt.name, since, 10**9)
+        changes = changes_since(dt.log_account(account.id), dt.name, since, 10**9)
     except CannotCalculate:
         raise MethodError("cannotCalculateChanges", "queryState too old") from None
     touched = set(changes.updated) | set(changes.destroyed) | set(changes.created)
     ids = list(dt.query(ctx, account.id, args.get("filter"), sort, args))
+    if dt.sharing is not None:
+        ids = sharing.filter_ids(dt, ctx, account.id, ids)
     removed = set(changes.updated) | set(changes.destroyed)
     return query_changes_response(account.id, args, state, ids, touched, removed, limit, len(ids))
 

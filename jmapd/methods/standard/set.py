@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ... import sharing
 from ...db import database
 from ...models import new_id
 from ...protocol.errors import MethodError, SetError, invalid_properties
@@ -159,20 +160,31 @@ def create_order(create: dict[str, Any]) -> list[str]:
 def do_create(dt: DataType, ctx: CallContext, account_id: str, cid: str, obj: Any) -> dict[str, Any]:
     if dt.singleton:
         raise SetError("singleton", f"{dt.name} is a singleton")
+    if "create" not in dt.set_verbs:
+        raise SetError("forbidden", f"{dt.name} objects cannot be created")
     full, filled = prepare_create(dt, ctx, obj)
     with database.atomic():
         full["id"] = dt.new_id(ctx, account_id, full) if hasattr(dt, "new_id") else new_id(dt.id_prefix)
+        if dt.sharing is not None:
+            sharing.check_create(dt, ctx, account_id, full)
         dt.validate(ctx, account_id, full, None)
-        extra = dt.insert(ctx, account_id, full) or {}
-    ctx.changes.record(account_id, dt.name, full["id"], CREATED)
+        if dt.sharing is not None:
+            extra = dt.insert(ctx, account_id, sharing.storable(full)) or {}
+            extra.update(sharing.after_create(dt, ctx, account_id, full))
+        else:
+            extra = dt.insert(ctx, account_id, full) or {}
+    ctx.changes.record(dt.log_account(account_id), dt.name, full["id"], CREATED)
     return {"id": full["id"], **filled, **extra}
 
 
 def do_update(
-    dt: DataType, ctx: CallContext, account_id: str, object_id: str, patch: Any, old: dict[str, Any] | None
+    dt: DataType, ctx: CallContext, account_id: str, object_id: str, patch: Any, old: dict[str, Any] | None,
+    raw: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     if old is None:
         raise SetError("notFound")
+    if "update" not in dt.set_verbs:
+        raise SetError("forbidden", f"{dt.name} objects cannot be updated")
     if not isinstance(patch, dict):
         raise SetError("invalidPatch", "a PatchObject must be an object")
 
@@ -221,9 +233,15 @@ def do_update(
     if not changed:
         return None
     with database.atomic():
-        dt.validate(ctx, account_id, new, old)
-        extra = dt.replace(ctx, account_id, old, new, changed)
-    ctx.changes.record(account_id, dt.name, object_id, UPDATED, props=changed)
+        if dt.sharing is not None:
+            own = sharing.apply_update(dt, ctx, account_id, old, new, changed, raw or old)
+            dt.validate(ctx, account_id, new, old)
+            stored_old = sharing.storable(raw or old)
+            extra = dt.replace(ctx, account_id, stored_old, sharing.storable(new), own) if own else None
+        else:
+            dt.validate(ctx, account_id, new, old)
+            extra = dt.replace(ctx, account_id, old, new, changed)
+    ctx.changes.record(dt.log_account(account_id), dt.name, object_id, UPDATED, props=changed)
     return extra or None
 
 
@@ -232,10 +250,16 @@ def do_destroy(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, A
         raise SetError("notFound")
     if dt.singleton:
         raise SetError("singleton", f"{dt.name} is a singleton")
+    if "destroy" not in dt.set_verbs:
+        raise SetError("forbidden", f"{dt.name} objects cannot be destroyed")
     with database.atomic():
+        if dt.sharing is not None:
+            sharing.check_destroy(dt, ctx, account_id, obj)
         dt.check_destroy(ctx, account_id, obj, args)
         dt.delete(ctx, account_id, obj, args)
-    ctx.changes.record(account_id, dt.name, obj["id"], DESTROYED)
+        if dt.sharing is not None:
+            sharing.after_destroy(dt, ctx, account_id, obj)
+    ctx.changes.record(dt.log_account(account_id), dt.name, obj["id"], DESTROYED)
 
 
 def standard_set(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
@@ -273,7 +297,7 @@ def run_set(
     created_ids_before = dict(ctx.request.created_ids)
     try:
         with ctx.write(account_id):
-            old_state = current_state(account_id, dt.name)
+            old_state = current_state(dt.log_account(account_id), dt.name)
             if args.get("ifInState") is not None and args["ifInState"] != old_state:
                 raise MethodError("stateMismatch")
             for cid in create_order(create):
@@ -284,18 +308,26 @@ def run_set(
                     not_created[cid] = exc.to_json()
             destroy_ids = [ctx.resolve_id(i) for i in destroy]
             update_ids = {ctx.resolve_id(k): v for k, v in update.items()}
+            raw: dict[str, Any] = {}
             if update_ids:
                 current = dt.load(ctx, account_id, list(update_ids), dt.default_properties(), {})
+                if dt.sharing is not None:
+                    raw = current
+                    current = sharing.decorate(dt, ctx, account_id, current, for_update=True)
             for object_id, patch in update_ids.items():
                 try:
                     if object_id in destroy_ids:
                         raise SetError("willDestroy")
-                    updated[object_id] = do_update(dt, ctx, account_id, object_id, patch, current.get(object_id))
+                    updated[object_id] = do_update(
+                        dt, ctx, account_id, object_id, patch, current.get(object_id), raw.get(object_id)
+                    )
                     current.pop(object_id, None)
                 except SetError as exc:
                     not_updated[object_id] = exc.to_json()
             if destroy_ids:
                 existing = dt.load(ctx, account_id, list(dict.fromkeys(destroy_ids)), dt.default_properties(), {})
+                if dt.sharing is not None:
+                    existing = sharing.decorate(dt, ctx, account_id, existing)
             for object_id in destroy_ids:
                 try:
                     if object_id in destroyed:
@@ -311,7 +343,7 @@ def run_set(
     return {
         "accountId": account_id,
         "oldState": old_state,
-        "newState": current_state(account_id, dt.name),
+        "newState": current_state(dt.log_account(account_id), dt.name),
         "created": created or None,
         "updated": updated or None,
         "destroyed": destroyed or None,

@@ -1,0 +1,162 @@
+"""Operator commands for sharing: delegation, principals, groups.
+
+``jmapd share grant ACCOUNT --to USER --rights read|write|submit`` gives a
+user a whole account (ACCOUNT is an account id or its owner's user name);
+``jmapd principal add --type group|resource NAME`` and ``jmapd group
+members add|remove GROUP PRINCIPAL…`` manage the directory that per-object
+``shareWith`` grants name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def _account(name: str) -> Any:
+    from .models import Account, User
+
+    account = Account.get_or_none(Account.id == name)
+    if account is None:
+        account = (
+            Account.select().join(User).where((User.name == name) & (Account.is_personal == True)).first()  # noqa: E712
+        )
+    return account
+
+
+def _principal(name: str) -> Any:
+    from .models import PrincipalRecord, User
+
+    row = PrincipalRecord.get_or_none(PrincipalRecord.id == name)
+    if row is None:
+        row = PrincipalRecord.select().join(User).where(User.name == name).first()
+    if row is None:
+        row = PrincipalRecord.select().where(
+            (PrincipalRecord.name == name) & (PrincipalRecord.type != "individual")
+        ).first()
+    return row
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 1
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    from .cli import _services, run_migrations
+    from .db import database
+    from .models import User
+    from .sharing import delegate, undelegate
+
+    services = _services(args)
+    run_migrations(services)
+    account = _account(args.account)
+    if account is None:
+        return _fail(f"no account {args.account}")
+    user = User.get_or_none(User.name == args.to)
+    if user is None:
+        return _fail(f"no user {args.to}")
+    if user.id == account.owner_id:
+        return _fail("the owner already has every right")
+    with database.obj.atomic():
+        if args.action == "grant":
+            delegate(account.id, user.id, args.rights)
+            print(f"{args.to} may now {args.rights} account {account.id} ({account.name})")
+        elif not undelegate(account.id, user.id):
+            return _fail(f"{args.to} had no delegation of {account.id}")
+        else:
+            print(f"{args.to} no longer has account {account.id}")
+    return 0
+
+
+def cmd_principal(args: argparse.Namespace) -> int:
+    from .cli import _services, run_migrations
+    from .db import database
+    from .models import PrincipalRecord
+    from .sharing import DESTROYED, create_principal, drop_grants_of, log_principal_change
+
+    services = _services(args)
+    run_migrations(services)
+    if args.action == "add":
+        with database.obj.atomic():
+            pid = create_principal(args.type, args.name, email=args.email, description=args.description)
+        print(f"created {args.type} principal {args.name} ({pid})")
+    elif args.action == "delete":
+        row = _principal(args.name)
+        if row is None or row.user_id is not None:
+            return _fail(f"no group or resource {args.name} (users are removed with 'jmapd user delete')")
+        with database.obj.atomic():
+            drop_grants_of(row.id)
+            row.delete_instance()
+            log_principal_change(row.id, DESTROYED)
+        print(f"deleted principal {args.name}")
+    else:
+        for row in PrincipalRecord.select().order_by(PrincipalRecord.type, PrincipalRecord.name):
+            print(f"{row.id}\t{row.type}\t{row.name}\t{row.email or ''}")
+    return 0
+
+
+def cmd_group(args: argparse.Namespace) -> int:
+    from .cli import _services, run_migrations
+    from .db import database
+    from .models import GroupMember
+    from .sharing import log_principal_change
+
+    services = _services(args)
+    run_migrations(services)
+    group = _principal(args.group)
+    if group is None or group.type != "group":
+        return _fail(f"no group {args.group}")
+    if args.action == "list":
+        for name in sorted(m.member.name for m in GroupMember.select().where(GroupMember.group == group.id)):
+            print(name)
+        return 0
+    with database.obj.atomic():
+        for name in args.members:
+            member = _principal(name)
+            if member is None:
+                return _fail(f"no principal {name}")
+            where = (GroupMember.group == group.id) & (GroupMember.member == member.id)
+            if args.action == "add":
+                if member.id == group.id:
+                    return _fail("a group cannot contain itself")
+                if not GroupMember.select().where(where).exists():
+                    GroupMember.insert(group=group.id, member=member.id).execute()
+            else:
+                GroupMember.delete().where(where).execute()
+        log_principal_change(group.id)
+    print(f"group {args.group}: {args.action} {', '.join(args.members)}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("share", help="delegate a whole account to a user")
+    share_sub = p.add_subparsers(dest="action", required=True)
+    q = share_sub.add_parser("grant")
+    q.add_argument("account", help="account id or owner's user name")
+    q.add_argument("--to", required=True, help="user name")
+    q.add_argument("--rights", choices=["read", "write", "submit"], default="read")
+    q = share_sub.add_parser("revoke")
+    q.add_argument("account")
+    q.add_argument("--to", required=True)
+    p.set_defaults(func=cmd_share)
+
+    p = sub.add_parser("principal", help="groups and resources that objects can be shared with")
+    principal_sub = p.add_subparsers(dest="action", required=True)
+    q = principal_sub.add_parser("add")
+    q.add_argument("name")
+    q.add_argument("--type", choices=["group", "resource", "location", "other"], required=True)
+    q.add_argument("--email")
+    q.add_argument("--description")
+    principal_sub.add_parser("delete").add_argument("name")
+    principal_sub.add_parser("list")
+    p.set_defaults(func=cmd_principal)
+
+    p = sub.add_parser("group", help="members of group principals")
+    group_sub = p.add_subparsers(dest="noun", required=True)
+    q = group_sub.add_parser("members")
+    q.add_argument("action", choices=["add", "remove", "list"])
+    q.add_argument("group")
+    q.add_argument("members", nargs="*")
+    p.set_defaults(func=cmd_group)
