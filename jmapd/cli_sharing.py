@@ -130,7 +130,57 @@ def cmd_group(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quota(args: argparse.Namespace) -> int:
+    from . import quota
+    from .cli import _services, run_migrations
+    from .db import write_transaction
+    from .state import ChangeLog
+
+    services = _services(args)
+    run_migrations(services)
+    account = _account(args.user)
+    if account is None:
+        return _fail(f"no account {args.user}")
+    if args.action == "set":
+        limits: list[tuple[str, str, int | None]] = []
+        try:
+            if args.storage is not None:
+                limits.append(("octets", "", None if args.storage == "default" else quota.parse_size(args.storage)))
+            counts = list(args.count or [])
+            if args.emails is not None:
+                counts.append(f"Email={args.emails}")
+            for item in counts:
+                type_name, _, value = item.partition("=")
+                limits.append(("count", type_name, None if value == "default" else int(value)))
+        except ValueError as exc:
+            return _fail(str(exc))
+        if not limits:
+            return _fail("nothing to set: give --storage, --emails or --count TYPE=N")
+        log = ChangeLog()
+        with write_transaction(account.id):
+            for resource, type_name, hard in limits:
+                quota.set_limit(log, account.id, resource, type_name, hard)
+            log.flush()
+        services.changes_committed(log.committed)
+    types = services.registry.data_types.values()
+    octet_types = sorted(dt.name for dt in types if "octets" in dt.quota_resources)
+    counted = sorted(dt.name for dt in types if "count" in dt.quota_resources)
+    for q in quota.quotas(services.config, account.id, octet_types, counted):
+        print(f"{q.id}\t{q.scope}\t{q.resource}\tused {q.used}\tof {q.hard}")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
+    p = sub.add_parser("quota", help="per-account quotas (RFC 9425)")
+    quota_sub = p.add_subparsers(dest="action", required=True)
+    q = quota_sub.add_parser("set")
+    q.add_argument("user", help="user name or account id")
+    q.add_argument("--storage", help="hard limit: 5GiB, 500MB, octets, or 'default'")
+    q.add_argument("--emails", type=int, help="most Emails the account may hold (--count Email=N)")
+    q.add_argument("--count", action="append", metavar="TYPE=N", help="most objects of a type ('default' resets)")
+    quota_sub.add_parser("show").add_argument("user")
+    p.set_defaults(func=cmd_quota)
+
     p = sub.add_parser("share", help="delegate a whole account to a user")
     share_sub = p.add_subparsers(dest="action", required=True)
     q = share_sub.add_parser("grant")

@@ -107,6 +107,22 @@ class LogConfig:
 
 
 @dataclass
+class QuotaConfig:
+    storage: int | None = doc("Default storage hard limit of every account, in octets (null: none).", None)
+    counts: dict[str, int] = doc(
+        "Default hard limits on objects per account by type name, e.g. {Email: 100000, ContactCard: 10000}.",
+        factory=dict,
+    )
+    warn_percent: int = doc("warnLimit as a percentage of each hardLimit.", 90)
+    soft_percent: int | None = doc("softLimit as a percentage of each hardLimit (null: none).", None)
+    domain_storage: dict[str, int] = doc(
+        "Storage hard limits, in octets, shared by every account of a domain (the part of user names after @).",
+        factory=dict,
+    )
+    global_storage: int | None = doc("Storage hard limit, in octets, of the whole server (null: none).", None)
+
+
+@dataclass
 class CoreConfig:
     """The whole configuration: core sections plus one per enabled plugin."""
 
@@ -121,6 +137,7 @@ class CoreConfig:
     changes: ChangesConfig = doc("Change log.", factory=ChangesConfig)
     auth: AuthConfig = doc("Authentication.", factory=AuthConfig)
     log: LogConfig = doc("Logging.", factory=LogConfig)
+    quota: QuotaConfig = doc("Quotas (RFC 9425); `jmapd quota set` overrides per account.", factory=QuotaConfig)
     #: Plugin sections by name, filled in once the plugins are known.
     plugins: dict[str, Any] = field(default_factory=dict, metadata={"internal": True})
     #: Where the file came from, for messages.

@@ -223,7 +223,40 @@ class PerUserValue(BaseModel):
 
 
 SHARING_MODELS = [PrincipalRecord, GroupMember, ShareGrant, PerUserValue]
+
+
+class QuotaUsage(BaseModel):
+    """What an account's objects of one type use (RFC 9425 ``used``), kept
+    exact by charging in the transaction that writes the objects."""
+
+    account_id = pw.CharField(max_length=64)
+    type_name = pw.CharField(max_length=64)
+    count = pw.BigIntegerField(default=0)
+    octets = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "jmap_quota_usage"
+        primary_key = pw.CompositeKey("account_id", "type_name")
+
+
+class QuotaLimit(BaseModel):
+    """An operator's limit for one account (``jmapd quota set``), over the config defaults.
+
+    ``type_name`` is empty for the storage (octets) limit, else the type counted.
+    """
+
+    account_id = pw.CharField(max_length=64)
+    resource = pw.CharField(max_length=16)
+    type_name = pw.CharField(max_length=64, default="")
+    hard_limit = pw.BigIntegerField()
+
+    class Meta:
+        table_name = "jmap_quota_limit"
+        primary_key = pw.CompositeKey("account_id", "resource", "type_name")
+
+
+QUOTA_MODELS = [QuotaUsage, QuotaLimit]
 CORE_MODELS = [
     User, Token, Account, AccountAccess, TypeState, Change, Blob, BlobData, AccountBlob, BlobRef, Document,
-    *SHARING_MODELS,
+    *SHARING_MODELS, *QUOTA_MODELS,
 ]

@@ -10,7 +10,7 @@ import pluggy
 from . import hookspecs
 
 GROUP = "jmapd.plugins"
-CORE_PLUGINS = ["jmapd.builtin.core", "jmapd.builtin.blob", "jmapd.builtin.principals"]
+CORE_PLUGINS = ["jmapd.builtin.core", "jmapd.builtin.blob", "jmapd.builtin.principals", "jmapd.builtin.quota"]
 
 
 class PluginError(ValueError):

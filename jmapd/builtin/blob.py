@@ -115,6 +115,10 @@ def blob_upload(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
                     raise SetError("tooLarge", f"larger than {limit} octets")
                 parts.append(chunk)
             data = b"".join(parts)
+            from jmapd.quota import OverQuota, room_for
+
+            if not room_for(ctx.config, account.id, len(data)):
+                raise OverQuota("no room left in this account's storage quota")
             blob_id = ctx.services.blobs.put(account.id, data, media_type or "application/octet-stream")
             created[cid] = {"id": blob_id, "type": media_type, "size": len(data)}
             ctx.request.created_ids[cid] = blob_id

@@ -153,6 +153,9 @@ class DataType:
     #: ``myRights`` and ``shareWith``, hides what a sharee may not read and
     #: checks /set against the rights.
     sharing: ClassVar[Sharing | None] = None
+    #: Quota resources the type's objects use (``count``, ``octets``); the
+    #: type charges them with :func:`jmapd.quota.charge` (see Quota ``types``).
+    quota_resources: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: Any = None) -> None:
         self.config = config
@@ -226,6 +229,13 @@ class DataType:
         obj = {k: v for k, v in source.items() if k != "id" and not self.properties.get(k, Prop()).server_set}
         obj.update({k: v for k, v in overrides.items() if k != "id"})
         return obj
+
+    def quota_octets(self, obj: dict[str, Any]) -> int:
+        """Octets an object counts for when the type declares ``octets`` in
+        ``quota_resources`` and the engine stores it (its JSON size by default)."""
+        import orjson
+
+        return len(orjson.dumps({k: v for k, v in obj.items() if k not in ("myRights", "shareWith")}))
 
     def log_account(self, account_id: str) -> str:
         """The account whose change log carries this type's state (Principals:

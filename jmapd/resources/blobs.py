@@ -60,6 +60,14 @@ class UploadResource:
                 send_problem(resp, exc)
                 return
             media_type = safe_media_type(req.content_type)
+            from ..quota import room_for
+
+            if not await services.run(room_for, services.config, account.id, len(data)):
+                # RFC 8620 names no upload error for this: overQuota, as /set uses, with 413
+                send_problem(resp, RequestError(
+                    "urn:ietf:params:jmap:error:overQuota", "No room left in the account's storage quota.", status=413
+                ))
+                return
             blob_id = await services.run(services.blobs.put, account.id, data, media_type)
         finally:
             services.release("upload", principal.user_id)

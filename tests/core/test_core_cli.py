@@ -82,8 +82,6 @@ def test_sample_config_in_etc_is_current():
         assert fh.read() == generated
 
 
-
-
 def test_share_principal_group_commands(jmapd_cli):
     for name in ("alice", "bob"):
         jmapd_cli("user", "add", name, "--password-stdin", stdin="pw\n")
@@ -104,3 +102,13 @@ def test_share_principal_group_commands(jmapd_cli):
     assert jmapd_cli("group", "members", "add", "projector", "bob", ok=False).returncode == 1
     assert "deleted" in jmapd_cli("principal", "delete", "team").stdout
     assert "team" not in jmapd_cli("principal", "list").stdout
+
+
+def test_quota_set_and_show(jmapd_cli):
+    jmapd_cli("user", "add", "dora", "--password-stdin", stdin="pw\n")
+    out = jmapd_cli("quota", "set", "dora", "--storage", "5GiB", "--count", "Note=10").stdout
+    assert f"storage\taccount\toctets\tused 0\tof {5 * 1024**3}" in out
+    assert jmapd_cli("quota", "set", "dora", "--storage", "lots", ok=False).returncode == 1
+    assert jmapd_cli("quota", "set", "nobody", "--storage", "1G", ok=False).returncode == 1
+    jmapd_cli("quota", "set", "dora", "--storage", "default")
+    assert "storage" not in jmapd_cli("quota", "show", "dora").stdout

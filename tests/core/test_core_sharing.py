@@ -36,6 +36,7 @@ class Card(DocumentType):
     capability = BOARDS
     id_prefix = "c"
     properties = {"boardId": P("Id", required=True), "text": P("String", default="")}
+    quota_resources = frozenset({"count", "octets"})
 
     def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
         found = super().load(ctx, account_id, ids, properties, args)

@@ -72,6 +72,9 @@ def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
                         full["id"] = new_id(dt.id_prefix)
                         dt.validate(ctx, account.id, full, None)
                         extra = dt.insert(ctx, account.id, full) or {}
+                        from .set import charge_quota
+
+                        charge_quota(dt, ctx, account.id, None, full)
                         result = {"id": full["id"], **filled, **extra}
                 ctx.changes.record(account.id, dt.name, result["id"], CREATED)
                 created[cid] = result

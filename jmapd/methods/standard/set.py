@@ -157,6 +157,21 @@ def create_order(create: dict[str, Any]) -> list[str]:
     return ordered
 
 
+def charge_quota(
+    dt: DataType, ctx: CallContext, account_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> None:
+    """Quota usage of an object the engine stored, changed or removed (inside its savepoint)."""
+    if not dt.quota_resources:
+        return
+    from ...quota import charge_call
+
+    count = (new is not None) - (old is not None) if "count" in dt.quota_resources else 0
+    octets = 0
+    if "octets" in dt.quota_resources:
+        octets = (dt.quota_octets(new) if new is not None else 0) - (dt.quota_octets(old) if old is not None else 0)
+    charge_call(ctx, account_id, dt.name, count=count, octets=octets)
+
+
 def do_create(dt: DataType, ctx: CallContext, account_id: str, cid: str, obj: Any) -> dict[str, Any]:
     if dt.singleton:
         raise SetError("singleton", f"{dt.name} is a singleton")
@@ -173,6 +188,7 @@ def do_create(dt: DataType, ctx: CallContext, account_id: str, cid: str, obj: An
             extra.update(sharing.after_create(dt, ctx, account_id, full))
         else:
             extra = dt.insert(ctx, account_id, full) or {}
+        charge_quota(dt, ctx, account_id, None, full)
     ctx.changes.record(dt.log_account(account_id), dt.name, full["id"], CREATED)
     return {"id": full["id"], **filled, **extra}
 
@@ -241,6 +257,7 @@ def do_update(
         else:
             dt.validate(ctx, account_id, new, old)
             extra = dt.replace(ctx, account_id, old, new, changed)
+        charge_quota(dt, ctx, account_id, raw or old, new)
     ctx.changes.record(dt.log_account(account_id), dt.name, object_id, UPDATED, props=changed)
     return extra or None
 
@@ -259,6 +276,7 @@ def do_destroy(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, A
         dt.delete(ctx, account_id, obj, args)
         if dt.sharing is not None:
             sharing.after_destroy(dt, ctx, account_id, obj)
+        charge_quota(dt, ctx, account_id, obj, None)
     ctx.changes.record(dt.log_account(account_id), dt.name, obj["id"], DESTROYED)
 
 

@@ -1,0 +1,179 @@
+"""Quota accounting (RFC 9425) that every plugin calls for its objects.
+
+A type that counts toward quotas declares ``quota_resources`` (``count``,
+``octets``) and calls :func:`charge` in the transaction that writes or
+removes its objects, inside the object's savepoint: a charge over a hard
+limit raises :class:`OverQuota` (the ``overQuota`` SetError) and the
+savepoint takes the object back with it, so nothing is half-written.
+Usage is a counter row per account and type updated in that same
+transaction; writers to one account are serialised by the account's
+write lock, so ``used`` stays exact under concurrent writers.
+
+Limits: the ``quota:`` config section gives defaults, ``jmapd quota set``
+per-account values (:class:`~jmapd.models.QuotaLimit`). Scopes: account
+(storage and per-type counts), domain and global (storage).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import peewee as pw
+
+from .models import Account, QuotaLimit, QuotaUsage, User
+from .protocol.errors import SetError
+from .state import UPDATED
+
+if TYPE_CHECKING:
+    from .methods.context import CallContext
+    from .state import ChangeLog
+
+QUOTA_TYPE = "Quota"
+STORAGE_ID = "storage"
+
+
+class OverQuota(SetError):
+    """The write would go over a hard limit (RFC 8620 §5.3 ``overQuota``)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__("overQuota", description)
+
+
+@dataclass
+class Quota:
+    id: str
+    resource: str  # "octets" or "count"
+    scope: str  # "account", "domain" or "global"
+    name: str
+    hard: int
+    used: int
+    types: list[str]
+    description: str | None = None
+
+
+SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.I)
+UNITS = {"": 1, "B": 1, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4,
+         "KI": 1024, "MI": 1024**2, "GI": 1024**3, "TI": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """``5GiB`` → 5368709120; ``100M`` → 100000000; a bare number is octets."""
+    match = SIZE_RE.match(text)
+    if not match:
+        raise ValueError(f"not a size: {text!r}")
+    unit = (match.group(2) or "").upper().rstrip("B")
+    return int(float(match.group(1)) * UNITS[unit])
+
+
+def _domain_of(account_id: str) -> str | None:
+    name = User.select(User.name).join(Account).where(Account.id == account_id).scalar()
+    return name.rsplit("@", 1)[1].lower() if name and "@" in name else None
+
+
+def account_limit(config: Any, account_id: str, resource: str, type_name: str = "") -> int | None:
+    row = QuotaLimit.select(QuotaLimit.hard_limit).where(
+        (QuotaLimit.account_id == account_id) & (QuotaLimit.resource == resource) & (QuotaLimit.type_name == type_name)
+    ).scalar()
+    if row is not None:
+        return int(row)
+    if resource == "octets":
+        return config.quota.storage
+    return config.quota.counts.get(type_name)
+
+
+def _used_octets(where: Any) -> int:
+    return int(QuotaUsage.select(pw.fn.COALESCE(pw.fn.SUM(QuotaUsage.octets), 0)).where(where).scalar() or 0)
+
+
+def _domain_used(domain: str) -> int:
+    accounts = Account.select(Account.id).join(User).where(pw.fn.LOWER(User.name).endswith("@" + domain))
+    return _used_octets(QuotaUsage.account_id.in_(accounts))
+
+
+def charge(config: Any, changes: ChangeLog, account_id: str, type_name: str, *, count: int = 0, octets: int = 0) -> None:
+    """Add (or, negative, remove) usage of ``account_id``'s ``type_name`` objects.
+
+    Call inside the write transaction, in the savepoint of the object; an
+    increase over a hard limit raises :class:`OverQuota`. Quota state moves
+    (and is pushed) for the account's quotas that changed.
+    """
+    if not count and not octets:
+        return
+    where = (QuotaUsage.account_id == account_id) & (QuotaUsage.type_name == type_name)
+    updated = QuotaUsage.update(count=QuotaUsage.count + count, octets=QuotaUsage.octets + octets).where(where).execute()
+    if not updated:
+        QuotaUsage.insert(account_id=account_id, type_name=type_name, count=count, octets=octets).execute()
+    storage = account_limit(config, account_id, "octets")
+    counted = account_limit(config, account_id, "count", type_name)
+    if octets > 0:
+        if storage is not None and _used_octets(QuotaUsage.account_id == account_id) > storage:
+            raise OverQuota(f"the account's storage quota of {storage} octets is used up")
+        domain = _domain_of(account_id) if config.quota.domain_storage else None
+        if domain and domain in config.quota.domain_storage and _domain_used(domain) > config.quota.domain_storage[domain]:
+            raise OverQuota(f"the storage quota of {domain} is used up")
+        if config.quota.global_storage is not None and _used_octets(QuotaUsage.account_id.is_null(False)) > config.quota.global_storage:
+            raise OverQuota("the server's storage quota is used up")
+    if count > 0 and counted is not None:
+        total = QuotaUsage.select(QuotaUsage.count).where(where).scalar() or 0
+        if total > counted:
+            raise OverQuota(f"at most {counted} {type_name} objects")
+    if octets and storage is not None:
+        changes.record(account_id, QUOTA_TYPE, STORAGE_ID, UPDATED, props=["used"])
+    if count and counted is not None:
+        changes.record(account_id, QUOTA_TYPE, f"count-{type_name}", UPDATED, props=["used"])
+
+
+def charge_call(ctx: CallContext, account_id: str, type_name: str, *, count: int = 0, octets: int = 0) -> None:
+    """:func:`charge` from a method handler."""
+    charge(ctx.config, ctx.changes, account_id, type_name, count=count, octets=octets)
+
+
+def room_for(config: Any, account_id: str, octets: int) -> bool:
+    """Whether ``octets`` more would still fit every storage limit (uploads are
+    checked against this but charged only once an object keeps them)."""
+    storage = account_limit(config, account_id, "octets")
+    if storage is not None and _used_octets(QuotaUsage.account_id == account_id) + octets > storage:
+        return False
+    domain = _domain_of(account_id) if config.quota.domain_storage else None
+    if domain and domain in config.quota.domain_storage and _domain_used(domain) + octets > config.quota.domain_storage[domain]:
+        return False
+    glob = config.quota.global_storage
+    return glob is None or _used_octets(QuotaUsage.account_id.is_null(False)) + octets <= glob
+
+
+def quotas(config: Any, account_id: str, octet_types: list[str], counted_types: list[str]) -> list[Quota]:
+    """Every Quota object of an account: those with a limit."""
+    usage = {
+        t: (int(c), int(o))
+        for t, c, o in QuotaUsage.select(QuotaUsage.type_name, QuotaUsage.count, QuotaUsage.octets)
+        .where(QuotaUsage.account_id == account_id).tuples()
+    }
+    out = []
+    storage = account_limit(config, account_id, "octets")
+    if storage is not None:
+        out.append(Quota(STORAGE_ID, "octets", "account", "storage", storage,
+                         sum(o for _, o in usage.values()), list(octet_types), "Storage used by this account."))
+    for type_name in counted_types:
+        limit = account_limit(config, account_id, "count", type_name)
+        if limit is not None:
+            out.append(Quota(f"count-{type_name}", "count", "account", f"{type_name} objects", limit,
+                             usage.get(type_name, (0, 0))[0], [type_name], f"How many {type_name} objects this account may hold."))
+    domain = _domain_of(account_id) if config.quota.domain_storage else None
+    if domain and domain in config.quota.domain_storage:
+        out.append(Quota("domain-storage", "octets", "domain", domain, config.quota.domain_storage[domain],
+                         _domain_used(domain), list(octet_types), f"Storage shared by every account of {domain}."))
+    if config.quota.global_storage is not None:
+        out.append(Quota("global-storage", "octets", "global", "server", config.quota.global_storage,
+                         _used_octets(QuotaUsage.account_id.is_null(False)), list(octet_types), "Storage of the whole server."))
+    return out
+
+
+def set_limit(changes: ChangeLog, account_id: str, resource: str, type_name: str, hard: int | None) -> None:
+    """The operator's limit for an account (None: back to the config default)."""
+    where = (QuotaLimit.account_id == account_id) & (QuotaLimit.resource == resource) & (QuotaLimit.type_name == type_name)
+    QuotaLimit.delete().where(where).execute()
+    if hard is not None:
+        QuotaLimit.insert(account_id=account_id, resource=resource, type_name=type_name, hard_limit=hard).execute()
+    changes.record(account_id, QUOTA_TYPE, STORAGE_ID if resource == "octets" else f"count-{type_name}", UPDATED)
