@@ -235,7 +235,14 @@ def resolve_tzid(tzid: str, definition: tzinfo | None = None) -> str | None:
     return None
 
 
-_PREFERRED = tuple(sorted(set(WINDOWS_ZONES.values())))
+# Tried first when matching offsets: the zone most people in a region mean.
+_CANONICAL = (
+    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+    "America/Anchorage", "Pacific/Honolulu", "America/Sao_Paulo", "Europe/London", "Europe/Berlin",
+    "Europe/Paris", "Europe/Helsinki", "Europe/Moscow", "Asia/Kolkata", "Asia/Shanghai", "Asia/Tokyo",
+    "Australia/Sydney", "Australia/Adelaide", "Australia/Perth", "Pacific/Auckland", "Etc/UTC",
+)  # fmt: skip
+_PREFERRED = _CANONICAL + tuple(sorted(set(WINDOWS_ZONES.values()) - set(_CANONICAL)))
 
 
 def _samples(year: int) -> list[datetime]:
