@@ -12,6 +12,7 @@ Public API: :func:`convert_component`, :func:`convert_rrule`,
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -114,10 +115,16 @@ def _vtimezone_tzinfo(comp: Component) -> tzinfo | None:
         lines.append(f"END:{c.name}")
 
     emit(comp)
+    text = "\r\n".join(lines)
+    # NOTE(caldomain): icalendar caches built zones by TZID process-wide, so
+    # two files defining different "Custom" zones would share the first one;
+    # a TZID derived from the definition itself keeps them apart.
+    unique = "jmapd-" + hashlib.sha1(text.encode()).hexdigest()
+    text = "\r\n".join(f"TZID:{unique}" if ln.startswith("TZID") else ln for ln in lines)
     try:
         import icalendar
 
-        return icalendar.Timezone.from_ical("\r\n".join(lines)).to_tz()
+        return icalendar.Timezone.from_ical(text).to_tz()
     except Exception:  # a broken definition: treated as unknown
         return None
 

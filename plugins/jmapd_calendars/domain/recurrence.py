@@ -32,7 +32,6 @@ the window if its end is after ``after`` and its start is before ``before``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -79,12 +78,59 @@ class PatchError(ValueError):
     """A PatchObject that cannot be applied (a missing parent, a bad pointer)."""
 
 
-@dataclass(slots=True)
 class Occurrence:
-    recurrence_id: str | None
-    start: datetime
-    end: datetime
-    event: dict[str, Any]
+    """One instance; ``event`` is built on first access.
+
+    A window query needs only ids and times for most instances (the JMAP
+    layer answers ``/query`` from them), so the standalone instance dict —
+    a deep copy with the override patch applied — is not paid for until
+    someone reads it.
+    """
+
+    __slots__ = ("recurrence_id", "start", "end", "_event", "_master", "_patch")
+
+    def __init__(
+        self,
+        recurrence_id: str | None,
+        start: datetime,
+        end: datetime,
+        event: dict[str, Any] | None = None,
+        *,
+        master: dict | None = None,
+        patch: dict | None = None,
+    ) -> None:
+        self.recurrence_id = recurrence_id
+        self.start = start
+        self.end = end
+        self._event = event
+        self._master = master
+        self._patch = patch
+
+    @property
+    def event(self) -> dict[str, Any]:
+        if self._event is None:
+            assert self._master is not None
+            if self.recurrence_id is None:
+                self._event = _copy(self._master)
+            else:
+                self._event = _instance(self._master, self.recurrence_id, self._patch)
+            self._master = self._patch = None
+        return self._event
+
+    def __repr__(self) -> str:
+        return (
+            f"Occurrence({self.recurrence_id!r}, {self.start.isoformat()}, {self.end.isoformat()})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Occurrence):
+            return NotImplemented
+        return (self.recurrence_id, self.start, self.end, self.event) == (
+            other.recurrence_id,
+            other.start,
+            other.end,
+            other.event,
+        )
 
 
 def _copy(obj: Any) -> Any:
@@ -299,7 +345,11 @@ def expand(
         steps (a ``count`` rule from the distant past).
     :raises ValueError: an unknown time zone or a malformed start/rule.
     """
-    yield from _expand_list(event, after, before, max_instances, floating_tz, work_budget)
+    try:
+        found = _expand_list(event, after, before, max_instances, floating_tz, work_budget)
+    except OverflowError as exc:
+        raise ValueError("date out of the supported range") from exc
+    yield from found
 
 
 def _overlaps(s: datetime, e: datetime, after: datetime | None, before: datetime | None) -> bool:
@@ -317,7 +367,7 @@ def _expand_list(
     series = _Series(event, floating_tz)
     if not series.recurring:
         s, e = series.span(series.start)
-        return [Occurrence(None, s, e, _copy(event))] if _overlaps(s, e, after, before) else []
+        return [Occurrence(None, s, e, master=event)] if _overlaps(s, e, after, before) else []
     out: list[Occurrence] = []
 
     def add(occ: Occurrence) -> None:
@@ -344,7 +394,7 @@ def _expand_list(
                 continue  # handled below with its patch
             s, e = series.span(local)
             if _overlaps(s, e, after, before):
-                add(Occurrence(rid, s, e, _instance(event, rid, None)))
+                add(Occurrence(rid, s, e, master=event))
     except TooMuchWork as exc:
         raise ExpansionTooLarge(
             "the recurrence rule needs too many steps to reach the window"
@@ -409,6 +459,13 @@ def series_range(event: dict, floating_tz: str = "UTC") -> tuple[datetime, datet
     under-cover: a rule with more than ``RANGE_EXACT_LIMIT`` occurrences is
     bounded by its ``until`` (or treated as unbounded with a huge ``count``).
     """
+    try:
+        return _series_range(event, floating_tz)
+    except OverflowError as exc:
+        raise ValueError("date out of the supported range") from exc
+
+
+def _series_range(event: dict, floating_tz: str) -> tuple[datetime, datetime | None]:
     series = _Series(event, floating_tz)
     first, last = series.span(series.start)
     end: datetime | None = last

@@ -17,8 +17,9 @@ LocalDateTime, Duration, SignedDuration, TimeZoneId known to zoneinfo),
 ``@type`` values, Id-keyed maps, enumerations (registered values or
 vendor-specific ``domain:name``), mutual exclusions (count/until,
 recurrenceId vs. recurrenceRule), PatchObject keys of recurrenceOverrides,
-names differing only in case from a known one, and the properties 2.0
-reserves (``requestStatus``, participant ``scheduleAgent``, ...).
+names differing only in case from a known one, dates too close to the
+ends of the representable range (years 1 and 9999) to compute with, and the
+properties 2.0 reserves (``requestStatus``, participant ``scheduleAgent``, ...).
 Unknown properties with valid names and vendor-specific ones are kept.
 
 NOTE(caldomain): ``localizations`` is reserved by JSCalendar 2.0 but the
@@ -31,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -112,8 +114,6 @@ def _local(v: Any, p: str, e: list[str]) -> None:
 
 
 def _valid_datetime(v: str) -> bool:
-    from datetime import datetime
-
     try:
         datetime.fromisoformat(v)
     except ValueError:
@@ -553,8 +553,49 @@ def validate_event(
     mlid = view.get("mainLocationId")
     if isinstance(mlid, str) and mlid not in (view.get("locations") or {}):
         errors.append("mainLocationId")
+    errors.extend(_range_errors(view))
     seen: set[str] = set()
     return [p for p in errors if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+# Instants must stay representable after time zone conversion and adding a
+# duration (Python datetimes end at year 9999): two days of margin each side.
+MIN_SUPPORTED = datetime(1, 1, 3)
+MAX_SUPPORTED = datetime(9999, 12, 29)
+
+
+def _range_errors(view: dict) -> list[str]:
+    """Dates outside what the server can compute with (an event in year 9999 + P2D)."""
+    out: list[str] = []
+    try:
+        start = (
+            datetime.fromisoformat(view["start"])
+            if isinstance(view.get("start"), str) and LOCAL_RE.match(view["start"])
+            else None
+        )
+    except ValueError:
+        start = None
+    if start is not None:
+        if not MIN_SUPPORTED <= start <= MAX_SUPPORTED:
+            out.append("start")
+        elif isinstance(view.get("duration"), str):
+            try:
+                days, secs = parse_duration(view["duration"])
+                if start + timedelta(days=days, seconds=secs) > MAX_SUPPORTED:
+                    out.append("duration")
+            except (ValueError, OverflowError):
+                out.append("duration")
+    for key in (
+        view.get("recurrenceOverrides") or {}
+        if isinstance(view.get("recurrenceOverrides"), dict)
+        else {}
+    ):
+        try:
+            if not MIN_SUPPORTED <= datetime.fromisoformat(key) <= MAX_SUPPORTED:
+                out.append(f"recurrenceOverrides/{key}")
+        except (ValueError, TypeError):
+            pass
+    return out
 
 
 def _pick_address(reply_to: Any) -> str | None:

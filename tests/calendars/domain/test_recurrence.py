@@ -384,3 +384,32 @@ def test_rfc8984_recurrence_rules_array_expands() -> None:
         recurrenceRules=[{"@type": "RecurrenceRule", "frequency": "daily", "count": 2}],
     )
     assert rids(e, None, None) == ["2026-03-02T09:30:00", "2026-03-03T09:30:00"]
+
+
+def test_out_of_range_dates_raise_value_error_not_overflow() -> None:
+    e = ev(start="9999-12-31T23:00:00", duration="P2D", timeZone="Pacific/Kiritimati")
+    with pytest.raises(ValueError):
+        series_range(e)
+    with pytest.raises(ValueError):
+        list(expand(e, None, None, max_instances=1))
+    # A daily rule near the end of time stops at the last representable day.
+    end = ev(
+        start="9999-12-27T00:00:00",
+        timeZone="UTC",
+        duration="PT1H",
+        recurrenceRule={"frequency": "daily"},
+    )
+    assert rids(end, None, None)[-1] == "9999-12-30T00:00:00"
+
+
+def test_occurrence_event_is_built_lazily_and_independent() -> None:
+    e = ev(
+        timeZone="UTC",
+        recurrenceRule={"frequency": "daily", "count": 3},
+        participants={"p": {"name": "A"}},
+    )
+    occ = list(expand(e, None, None, max_instances=5))
+    occ[1].event["participants"]["p"]["name"] = "changed"
+    assert e["participants"]["p"]["name"] == "A"
+    assert occ[2].event["participants"]["p"]["name"] == "A"
+    assert occ[1].event["recurrenceId"] == "2026-03-03T09:30:00"

@@ -177,3 +177,20 @@ def test_limits() -> None:
     assert normalize_event(
         {"start": "2026-01-01T10:00:00", "description": "x" * 500}, Limits(max_size=1000)
     )
+
+
+def test_dates_outside_the_supported_range() -> None:
+    assert validate_event({"start": "9999-12-31T23:00:00", "timeZone": "Pacific/Kiritimati"}) == [
+        "start"
+    ]
+    assert validate_event({"start": "0001-01-01T00:00:00"}) == ["start"]
+    assert validate_event({"start": "2026-01-01T00:00:00", "duration": "P99999999D"}) == [
+        "duration"
+    ]
+    assert validate_event(
+        {"start": "2026-01-01T00:00:00", "recurrenceOverrides": {"9999-12-31T00:00:00": {}}}
+    ) == ["recurrenceOverrides/9999-12-31T00:00:00"]
+    assert (
+        validate_event({"start": "9999-12-28T00:00:00", "recurrenceRule": {"frequency": "daily"}})
+        == []
+    )
