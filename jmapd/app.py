@@ -11,6 +11,7 @@ import inspect
 import logging
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import falcon
@@ -50,17 +51,25 @@ def load_config(path: str | None = None, environ: dict[str, str] | None = None, 
     return cfg, pm
 
 
+def _per_plugin(hook: Any, **kwargs: Any) -> Iterator[tuple[str, list[Any]]]:
+    """(plugin name, result) of each implementation, in pluggy's call order,
+    so that a bad contribution is reported with the plugin that made it."""
+    for impl in reversed(hook.get_hookimpls()):
+        result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+        yield impl.plugin_name, result or []
+
+
 def build_registry(pm: Any, cfg: config_mod.CoreConfig) -> Registry:
     registry = Registry()
-    for caps in pm.hook.jmapd_capabilities(config=cfg):
-        for cap in caps or []:
-            registry.add_capability(cap)
-    for types in pm.hook.jmapd_data_types(config=cfg):
-        for data_type in types or []:
-            registry.add_data_type(data_type)
-    for methods in pm.hook.jmapd_methods(config=cfg):
-        for method in methods or []:
-            registry.add_method(method)
+    for plugin, caps in _per_plugin(pm.hook.jmapd_capabilities, config=cfg):
+        for cap in caps:
+            registry.add_capability(cap, plugin)
+    for plugin, types in _per_plugin(pm.hook.jmapd_data_types, config=cfg):
+        for data_type in types:
+            registry.add_data_type(data_type, plugin)
+    for plugin, methods in _per_plugin(pm.hook.jmapd_methods, config=cfg):
+        for method in methods:
+            registry.add_method(method, plugin)
     registry.check()
     return registry
 

@@ -217,8 +217,8 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
     return [
-        Method("Blob/copy", blob_copy, CORE, writes=True),
-        Method("Blob/upload", blob_upload, BLOB, writes=True),
+        Method("Blob/copy", blob_copy, CORE),
+        Method("Blob/upload", blob_upload, BLOB),
         Method("Blob/get", blob_get, BLOB),
         Method("Blob/lookup", blob_lookup, BLOB),
     ]

@@ -32,7 +32,7 @@ def echo(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
 
 @hookimpl(trylast=True)
 def jmapd_capabilities(config: Any) -> list[Capability]:
-    return [Capability(CORE, session=core_session)]
+    return [Capability(CORE, session=core_session, account=None)]
 
 
 @hookimpl

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..models import new_id as random_id
 from ..protocol.errors import SetError
+from .paging import window
 
 if TYPE_CHECKING:
     from ..sharing import Access, Sharing
@@ -120,30 +122,47 @@ def P(type: str = "Any", **kwargs: Any) -> Prop:
     return Prop(type=type, **kwargs)
 
 
-class DataType:
-    """A JMAP data type and its storage; subclass and override hooks."""
+#: The standard methods a type may list in :attr:`DataType.verbs`.
+STANDARD_VERBS = ("get", "changes", "set", "copy", "query", "queryChanges")
 
+
+class DataType:
+    """A JMAP data type and its storage: the whole contract with the engine.
+
+    The standard-method engine (``jmapd.methods.standard``) reads the class
+    attributes below and calls the methods below, and nothing else: every
+    hook is declared here with its default, so a subclass overrides only
+    what is particular to its type. The registry checks the declaration at
+    start-up (:meth:`jmapd.methods.registry.Registry.add_data_type`).
+    """
+
+    # -- declaration ----------------------------------------------------------
     #: Type name as in method names, e.g. ``Mailbox``.
     name: ClassVar[str]
-    #: Capability URN a client must be ``using`` (and the account must have).
+    #: Capability URN a client must be ``using`` and the account must have;
+    #: its :class:`~jmapd.methods.registry.Capability` needs an account part.
     capability: ClassVar[str]
     #: Properties by name; ``id`` is added if absent.
     properties: ClassVar[dict[str, Prop]] = {}
-    #: Which standard methods exist for the type.
+    #: Which standard methods exist for the type (a subset of :data:`STANDARD_VERBS`).
     verbs: ClassVar[tuple[str, ...]] = ("get", "changes", "set", "query", "queryChanges")
     #: Prefix of generated ids (one letter, helps humans reading logs).
     id_prefix: ClassVar[str] = "x"
     #: A singleton (VacationResponse): /set may not create or destroy.
     singleton: ClassVar[bool] = False
-    #: Extra /get, /set, /query arguments and their defaults.
+    #: Extra /get, /set, /copy, /query arguments and their defaults; the
+    #: engine refuses any other argument with ``invalidArguments``.
     get_arguments: ClassVar[dict[str, Any]] = {}
     set_arguments: ClassVar[dict[str, Any]] = {}
+    copy_arguments: ClassVar[dict[str, Any]] = {}
     query_arguments: ClassVar[dict[str, Any]] = {}
     #: /changes responses carry ``updatedProperties`` (Mailbox/changes).
     reports_updated_properties: ClassVar[bool] = False
     #: Properties whose change alone is reported in ``updatedProperties``.
     count_properties: ClassVar[frozenset[str]] = frozenset()
-    #: Filter conditions (name → validator of the value) and sortable properties.
+    #: Filter conditions (name → a key of :data:`CHECKS` for the value, or
+    #: anything else to leave the check to :meth:`check_filter`) and
+    #: sortable properties.
     filters: ClassVar[dict[str, str]] = {}
     sorts: ClassVar[frozenset[str]] = frozenset()
     #: Which /set operations exist; the others answer ``forbidden`` per object
@@ -184,6 +203,14 @@ class DataType:
         """Objects by id (all if ``ids`` is None), with at least ``properties``."""
         raise NotImplementedError
 
+    def new_id(self, ctx: CallContext, account_id: str, obj: dict[str, Any]) -> str:
+        """The id of an object about to be created (by /set or /copy).
+
+        Random by default, so ids never leak counts or collide across
+        accounts; override only when the id is derived from the object.
+        """
+        return random_id(self.id_prefix)
+
     def insert(self, ctx: CallContext, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Store a validated new object (``obj['id']`` is set); return any
         further properties the server set (beyond id and defaults)."""
@@ -196,6 +223,7 @@ class DataType:
         raise NotImplementedError
 
     def delete(self, ctx: CallContext, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        """Remove a destroyed object (after :meth:`check_destroy` allowed it)."""
         raise NotImplementedError
 
     def query(
@@ -204,7 +232,56 @@ class DataType:
         """Ids matching ``filter`` in ``sort`` order (already validated)."""
         raise NotImplementedError
 
+    def query_page(
+        self,
+        ctx: CallContext,
+        account_id: str,
+        filter: Any,
+        sort: list[dict[str, Any]],
+        args: dict[str, Any],
+        limit: int,
+        want_total: bool,
+    ) -> tuple[int, list[str], int | None]:
+        """(position, ids of the page, total or None) for a checked /query.
+
+        By default every matching id is materialised by :meth:`query` and
+        windowed in Python; a type with many objects (Email) overrides this
+        to push position, anchor and limit into SQL. ``limit`` is already
+        clamped to the server maximum; ``total`` may be None unless
+        ``want_total``. Unknown anchors raise ``MethodError("anchorNotFound")``.
+        """
+        ids = list(self.query(ctx, account_id, filter, sort, args))
+        position, page, _ = window(ids, args, limit)
+        return position, page, len(ids) if want_total else None
+
     # -- rules: override ----------------------------------------------------
+    def prologue(self, ctx: CallContext, verb: str, account_id: str, args: dict[str, Any]) -> None:
+        """Runs before every standard method of the type, once its arguments
+        and account are checked and before any state is read: the place for
+        lazy set-up such as creating a default Identity."""
+
+    def check_get_args(self, ctx: CallContext, args: dict[str, Any]) -> None:
+        """Check the type's extra /get arguments; raise ``MethodError``."""
+
+    def check_set_args(self, ctx: CallContext, args: dict[str, Any]) -> None:
+        """Check the type's extra /set arguments; raise ``MethodError``."""
+
+    def check_query_args(self, ctx: CallContext, args: dict[str, Any]) -> None:
+        """Check the type's extra /query and /queryChanges arguments."""
+
+    def check_comparator(self, comparator: dict[str, Any]) -> None:
+        """Check a comparator's extra members (``keyword`` for Email's
+        ``hasKeyword``) after the engine checked ``property`` and ``collation``."""
+
+    def check_filter(self, name: str, value: Any) -> bool:
+        """Whether a filter condition value is well-typed (else invalidArguments)."""
+        spec = self.filters.get(name, "Any")
+        return CHECKS[spec](value) if spec in CHECKS else True
+
+    def can_calculate_changes(self, args: dict[str, Any]) -> bool:
+        """Whether /queryChanges can follow this query (``canCalculateChanges``)."""
+        return True
+
     def validate(
         self, ctx: CallContext, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None
     ) -> None:
@@ -213,17 +290,11 @@ class DataType:
     def check_destroy(self, ctx: CallContext, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         """Refuse a destroy (e.g. ``mailboxHasChild``) by raising SetError."""
 
-    def check_filter(self, name: str, value: Any) -> bool:
-        """Whether a filter condition value is well-typed (else invalidArguments)."""
-        from .types import CHECKS
-
-        spec = self.filters.get(name, "Any")
-        return CHECKS[spec](value) if spec in CHECKS else True
-
     def after_set(self, ctx: CallContext, account_id: str, args: dict[str, Any], response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """Implicit calls after a /set (EmailSubmission onSuccess…)."""
         return []
 
+    # -- /copy ------------------------------------------------------------------
     def copy_object(self, ctx: CallContext, from_account: str, to_account: str, source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         """The object to create in the target account for a /copy."""
         obj = {k: v for k, v in source.items() if k != "id" and not self.properties.get(k, Prop()).server_set}
@@ -246,6 +317,15 @@ class DataType:
         """Whether a sharee without full access may create ``obj`` (a child
         Mailbox where they have mayCreateChild); the owner always may."""
         return False
+
+    def insert_copy(
+        self, ctx: CallContext, from_account: str, to_account: str, source: dict[str, Any], obj: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Create the copy ``obj`` of ``source``, returning the ``created``
+        entry (with ``id``); None (the default) lets the engine create it
+        exactly as /set would (defaults, :meth:`validate`, :meth:`insert`).
+        Override when a copy shares content /set cannot express (Email's blob)."""
+        return None
 
     def blob_ids(self, obj: dict[str, Any]) -> list[str]:
         """Blobs this object keeps alive (for Blob/lookup and collection)."""

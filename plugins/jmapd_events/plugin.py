@@ -42,9 +42,9 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
         raise ConfigError(f"events.ping_min/ping_max: {exc}") from None
     if section.max_expires_days < 2:
         raise ConfigError("events.max_expires_days: RFC 8620 requires at least 2 days")
-    caps = [Capability(VAPID_CAPABILITY, session=lambda cfg: vapid_key(cfg).capability())]
+    caps = [Capability(VAPID_CAPABILITY, session=lambda cfg: vapid_key(cfg).capability(), account=None)]
     if section.websocket:
-        caps.append(Capability(WS_CAPABILITY, session=capability_session))
+        caps.append(Capability(WS_CAPABILITY, session=capability_session, account=None))
     return caps
 
 
@@ -52,7 +52,7 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 def jmapd_methods(config: Any) -> list[Method]:
     return [
         Method("PushSubscription/get", push_get, CORE),
-        Method("PushSubscription/set", make_push_set(runtime), CORE, writes=True),
+        Method("PushSubscription/set", make_push_set(runtime), CORE),
     ]
 
 

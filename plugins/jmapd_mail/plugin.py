@@ -61,12 +61,11 @@ def jmapd_data_types(config: Any) -> list[Any]:
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
     from .methods import email_import, email_parse, search_snippet_get
-    from .types.email_query import email_query, email_query_changes
+    from .types.email_query import email_query_changes
 
     return [
-        Method("Email/query", email_query, MAIL),
         Method("Email/queryChanges", email_query_changes, MAIL),
-        Method("Email/import", email_import, MAIL, writes=True),
+        Method("Email/import", email_import, MAIL),
         Method("Email/parse", email_parse, MAIL),
         Method("SearchSnippet/get", search_snippet_get, MAIL),
     ]

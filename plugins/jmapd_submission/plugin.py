@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from jmapd import hookimpl
-from jmapd.methods.registry import Capability, Method
+from jmapd.methods.registry import Capability
 
 from . import migrations
 from .capability import MAIL, SUBMISSION, account_value
 from .config import SubmissionConfig
 from .models import QueueItem
 from .queue import QueueWorker, relay_config, wake
-from .types.identity import Identity, create_default_identity, identity_method
-from .types.submission import EmailSubmission, submission_set
+from .types.identity import Identity, create_default_identity
+from .types.submission import EmailSubmission
 
 WORKER_KEY = "submission.worker"
 
@@ -43,16 +43,6 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 @hookimpl
 def jmapd_data_types(config: Any) -> list[Any]:
     return [Identity(config), EmailSubmission(config)]
-
-
-@hookimpl
-def jmapd_methods(config: Any) -> list[Method]:
-    return [
-        Method("Identity/get", identity_method("get"), SUBMISSION),
-        Method("Identity/changes", identity_method("changes"), SUBMISSION),
-        Method("Identity/set", identity_method("set"), SUBMISSION, writes=True),
-        Method("EmailSubmission/set", submission_set, SUBMISSION, writes=True),
-    ]
 
 
 @hookimpl

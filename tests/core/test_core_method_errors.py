@@ -33,7 +33,7 @@ class Fixture:
                 ctx.changes.record(account.id, "Note", "nghost", CREATED)
                 raise RuntimeError("boom")
 
-        return [Method("Test/fail", fail, NOTES, writes=True)]
+        return [Method("Test/fail", fail, NOTES)]
 
 
 def _share(owner, user):

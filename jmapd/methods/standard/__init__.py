@@ -22,8 +22,6 @@ VERBS = {
     "queryChanges": standard_query_changes,
 }
 
-WRITE_VERBS = {"set", "copy"}
-
 
 def handlers_for(data_type: DataType) -> dict[str, Any]:
     """``{"Foo/get": handler, ...}`` for the verbs the type declares."""

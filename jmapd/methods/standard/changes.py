@@ -20,6 +20,7 @@ def standard_changes(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> di
     args = check_args(args, SPEC, {})
     account = ctx.account(args["accountId"], dt.capability)
     limit = max_changes(args, ctx.config.limits.max_changes)
+    dt.prologue(ctx, "changes", account.id, args)
     since = decode_state(args["sinceState"])
     if since is None:
         raise MethodError("cannotCalculateChanges", "unknown state")

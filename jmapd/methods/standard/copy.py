@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...db import database
-from ...models import new_id
 from ...protocol.errors import MethodError, SetError
 from ...state import CREATED, current_state
 from .args import check_args
@@ -27,7 +26,7 @@ SPEC = {
 
 
 def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
-    args = check_args(args, SPEC, getattr(dt, "copy_arguments", {}))
+    args = check_args(args, SPEC, dt.copy_arguments)
     from_account = ctx.account(
         args["fromAccountId"], dt.capability,
         not_found="fromAccountNotFound", not_supported="fromAccountNotSupportedByMethod",
@@ -35,6 +34,7 @@ def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
     account = ctx.account(args["accountId"], dt.capability, write=True)
     if from_account.id == account.id:
         raise MethodError("invalidArguments", "fromAccountId and accountId must differ")
+    dt.prologue(ctx, "copy", account.id, args)
     create = args["create"]
     if len(create) > ctx.config.limits.max_objects_in_set:
         raise MethodError("requestTooLarge")
@@ -64,12 +64,10 @@ def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
                     raise SetError("notFound", f"no {dt.name} {sources[cid]} in the from account")
                 obj = dt.copy_object(ctx, from_account.id, account.id, source, overrides)
                 with database.atomic():
-                    copier = getattr(dt, "insert_copy", None)
-                    if copier is not None:
-                        result = copier(ctx, from_account.id, account.id, source, obj)
-                    else:
+                    result = dt.insert_copy(ctx, from_account.id, account.id, source, obj)
+                    if result is None:
                         full, filled = prepare_create(dt, ctx, obj)
-                        full["id"] = new_id(dt.id_prefix)
+                        full["id"] = dt.new_id(ctx, account.id, full)
                         dt.validate(ctx, account.id, full, None)
                         extra = dt.insert(ctx, account.id, full) or {}
                         from .set import charge_quota

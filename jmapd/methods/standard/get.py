@@ -40,9 +40,8 @@ def standard_get(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> dict[s
         if len(ids) > limit:
             raise MethodError("requestTooLarge", f"at most {limit} ids per call")
     props = requested_properties(dt, args.get("properties"))
-    dt_check = getattr(dt, "check_get_args", None)
-    if dt_check:
-        dt_check(ctx, args)
+    dt.check_get_args(ctx, args)
+    dt.prologue(ctx, "get", account.id, args)
     state = current_state(dt.log_account(account.id), dt.name)
     found = dt.load(ctx, account.id, ids, props, args)
     if dt.sharing is not None:

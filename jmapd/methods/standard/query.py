@@ -8,6 +8,7 @@ from ... import sharing
 from ...protocol.errors import MethodError
 from ...state import CannotCalculate, changes_since, current_state, decode_state
 from ..collation import COLLATIONS
+from ..paging import window
 from .args import check_args, max_changes
 
 if TYPE_CHECKING:
@@ -73,33 +74,9 @@ def check_sort(dt: DataType, sort: list[dict[str, Any]] | None) -> list[dict[str
             raise MethodError("unsupportedSort", f"cannot sort by {prop!r}")
         if collation is not None and collation not in COLLATIONS:
             raise MethodError("unsupportedSort", f"unknown collation {collation!r}")
-        extra = getattr(dt, "check_comparator", None)
-        if extra:
-            extra(comparator)
+        dt.check_comparator(comparator)
         out.append({"isAscending": True, **comparator})
     return out
-
-
-def window(ids: list[str], args: dict[str, Any], max_limit: int) -> tuple[int, list[str], int | None]:
-    """Apply position/anchor/anchorOffset/limit; returns (position, ids, limit if clamped)."""
-    total = len(ids)
-    limit = args.get("limit")
-    clamped = None
-    if limit is None or limit > max_limit:
-        clamped = max_limit
-        limit = max_limit
-    anchor = args.get("anchor")
-    if anchor is not None:
-        try:
-            index = ids.index(anchor)
-        except ValueError:
-            raise MethodError("anchorNotFound") from None
-        position = max(0, index + (args.get("anchorOffset") or 0))
-    else:
-        position = args.get("position") or 0
-        if position < 0:
-            position = max(0, total + position)
-    return position, ids[position : position + limit], clamped
 
 
 def standard_query(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -108,26 +85,31 @@ def standard_query(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> dict
     if args.get("filter") is not None:
         check_filter(dt, args["filter"])
     sort = check_sort(dt, args.get("sort"))
-    checker = getattr(dt, "check_query_args", None)
-    if checker:
-        checker(ctx, args)
+    dt.check_query_args(ctx, args)
+    dt.prologue(ctx, "query", account.id, args)
     state = current_state(dt.log_account(account.id), dt.name)
-    result = dt.query(ctx, account.id, args.get("filter"), sort, args)
-    if dt.sharing is not None:
-        result = sharing.filter_ids(dt, ctx, account.id, list(result))
-    ids = result if isinstance(result, list) else list(result)
-    position, page, clamped = window(ids, args, ctx.config.limits.max_query_limit)
+    max_limit = ctx.config.limits.max_query_limit
+    requested = args.get("limit")
+    limit = max_limit if requested is None or requested > max_limit else requested
+    want_total = bool(args.get("calculateTotal"))
+    if dt.sharing is None:
+        position, page, total = dt.query_page(ctx, account.id, args.get("filter"), sort, args, limit, want_total)
+    else:
+        # What a sharee may read is a set of ids: filter them all, then page.
+        ids = sharing.filter_ids(dt, ctx, account.id, list(dt.query(ctx, account.id, args.get("filter"), sort, args)))
+        position, page, _ = window(ids, args, limit)
+        total = len(ids) if want_total else None
     response: dict[str, Any] = {
         "accountId": account.id,
         "queryState": state,
-        "canCalculateChanges": getattr(dt, "can_calculate_changes", lambda a: True)(args),
+        "canCalculateChanges": dt.can_calculate_changes(args),
         "position": position,
         "ids": page,
     }
-    if args.get("calculateTotal"):
-        response["total"] = len(ids)
-    if clamped is not None and args.get("limit") is not None:
-        response["limit"] = clamped
+    if want_total:
+        response["total"] = total
+    if requested is not None and requested > max_limit:
+        response["limit"] = max_limit
     return response
 
 
@@ -139,8 +121,10 @@ def standard_query_changes(dt: DataType, ctx: CallContext, args: dict[str, Any])
     if args.get("filter") is not None:
         check_filter(dt, args["filter"])
     sort = check_sort(dt, args.get("sort"))
+    dt.check_query_args(ctx, args)
+    dt.prologue(ctx, "queryChanges", account.id, args)
     limit = max_changes(args, 10**9)
-    if not getattr(dt, "can_calculate_changes", lambda a: True)(args):
+    if not dt.can_calculate_changes(args):
         raise MethodError("cannotCalculateChanges", "this query cannot be tracked")
     since = decode_state(args["sinceQueryState"])
     if since is None:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from ... import sharing
 from ...db import database
-from ...models import new_id
 from ...protocol.errors import MethodError, SetError, invalid_properties
 from ...protocol.patch import PatchError, UnknownProperty, apply_patch
 from ...state import CREATED, DESTROYED, UPDATED, current_state
@@ -179,7 +178,7 @@ def do_create(dt: DataType, ctx: CallContext, account_id: str, cid: str, obj: An
         raise SetError("forbidden", f"{dt.name} objects cannot be created")
     full, filled = prepare_create(dt, ctx, obj)
     with database.atomic():
-        full["id"] = dt.new_id(ctx, account_id, full) if hasattr(dt, "new_id") else new_id(dt.id_prefix)
+        full["id"] = dt.new_id(ctx, account_id, full)
         if dt.sharing is not None:
             sharing.check_create(dt, ctx, account_id, full)
         dt.validate(ctx, account_id, full, None)
@@ -283,6 +282,8 @@ def do_destroy(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, A
 def standard_set(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
     args = check_args(args, SPEC, dt.set_arguments)
     account = ctx.account(args["accountId"], dt.capability, write=True)
+    dt.check_set_args(ctx, args)
+    dt.prologue(ctx, "set", account.id, args)
     create = args.get("create") or {}
     update = args.get("update") or {}
     destroy = args.get("destroy") or []

@@ -89,8 +89,9 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
     name = "Email"
     capability = MAIL
     id_prefix = "M"
-    #: /query and /queryChanges are Methods of their own (types/email_query.py).
-    verbs = ("get", "changes", "set", "copy")
+    #: /queryChanges is a Method of its own (types/email_query.py): it
+    #: follows Thread-dependent results, which the generic one cannot.
+    verbs = ("get", "changes", "set", "copy", "query")
     properties = {
         "blobId": P("Id", server_set=True),
         "threadId": P("Id", server_set=True),

@@ -12,14 +12,13 @@ from typing import Any
 import peewee as pw
 
 from jmapd.db import database
+from jmapd.methods.paging import window
 from jmapd.methods.standard.args import check_args, max_changes
 from jmapd.methods.standard.query import (
     QUERY_CHANGES_SPEC,
-    QUERY_SPEC,
     check_filter,
     check_sort,
     query_changes_response,
-    window,
 )
 from jmapd.methods.types import CHECKS, UTC_DATE_RE
 from jmapd.protocol.errors import MethodError
@@ -176,6 +175,11 @@ class EmailQueryMixin:
         """Email/queryChanges (below) tracks Thread-dependent results too."""
         return True
 
+    def query_page(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any],
+                   limit: int, want_total: bool) -> tuple[int, list[str], int | None]:
+        """The page in SQL rather than every id in Python (:func:`query_page`)."""
+        return query_page(ctx, account_id, filter, sort, args, limit, want_total)
+
     def query(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
         query = Email.select(Email.id, Email.thread_id).where(Email.account_id == account_id)
         if filter:
@@ -320,34 +324,6 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
         position, page, _ = window(ids, args, limit)
         return position, page, len(ids) if want_total else None
     return position, ids[position : position + limit], None
-
-
-def email_query(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
-    dt = ctx.services.registry.data_types["Email"]
-    args = check_args(args, QUERY_SPEC, dt.query_arguments)
-    account = ctx.account(args["accountId"], dt.capability)
-    if args.get("filter") is not None:
-        check_filter(dt, args["filter"])
-    sort = check_sort(dt, args.get("sort"))
-    dt.check_query_args(ctx, args)
-    state = current_state(account.id, "Email")
-    max_limit = ctx.config.limits.max_query_limit
-    limit = args.get("limit")
-    clamped = limit is not None and limit > max_limit
-    limit = max_limit if limit is None or limit > max_limit else limit
-    position, ids, total = query_page(ctx, account.id, args.get("filter"), sort, args, limit, bool(args.get("calculateTotal")))
-    response: dict[str, Any] = {
-        "accountId": account.id,
-        "queryState": state,
-        "canCalculateChanges": True,
-        "position": position,
-        "ids": ids,
-    }
-    if args.get("calculateTotal"):
-        response["total"] = total
-    if clamped:
-        response["limit"] = max_limit
-    return response
 
 
 def thread_dependent(args: dict[str, Any], sort: list[dict[str, Any]]) -> bool:

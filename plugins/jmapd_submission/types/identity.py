@@ -9,14 +9,13 @@ call (:func:`ensure_default_identity`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
+from jmapd.methods.context import CallContext
 from jmapd.methods.documents import DocumentType
-from jmapd.methods.standard import VERBS
 from jmapd.methods.types import Invalid, P
 from jmapd.models import Document, new_id
-from jmapd.protocol.errors import MethodError, SetError
+from jmapd.protocol.errors import SetError
 from jmapd.state import CREATED, ChangeLog
 
 from ..capability import SUBMISSION
@@ -52,9 +51,7 @@ class Identity(DocumentType):
     name = "Identity"
     capability = SUBMISSION
     id_prefix = "I"
-    #: get, changes and set are registered by the plugin (:func:`identity_method`),
-    #: so the default identity exists before any of them looks.
-    verbs = ()
+    verbs = ("get", "changes", "set")
     properties = {
         "name": P("String", default=""),
         "email": P("String", required=True, immutable=True, check=_check_email),
@@ -64,6 +61,10 @@ class Identity(DocumentType):
         "htmlSignature": P("String", default=""),
         "mayDelete": P("Boolean", server_set=True),
     }
+
+    def prologue(self, ctx: CallContext, verb: str, account_id: str, args: dict[str, Any]) -> None:
+        """The default identity exists before any Identity method looks."""
+        ensure_default_identity(ctx, account_id)
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         if old is None:
@@ -114,22 +115,15 @@ def has_identity(account_id: str) -> bool:
     )
 
 
-def ensure_default_identity(ctx: Any, args: Any) -> None:
-    """Create the default identity of ``args["accountId"]`` if the account has
-    no identity at all (its user was created before this plugin was enabled).
+def ensure_default_identity(ctx: CallContext, account_id: str) -> None:
+    """Create the default identity of ``account_id`` (already checked to be
+    usable for submission) if the account has no identity at all: its user
+    was created before this plugin was enabled.
 
     Checked again under the account's write lock, so concurrent first calls
     create one identity; the change is recorded like any other, so clients
-    learn of it from Identity/changes and push. An argument or access problem
-    is left for the method itself to report.
+    learn of it from Identity/changes and push.
     """
-    account_id = args.get("accountId") if isinstance(args, dict) else None
-    if not isinstance(account_id, str):
-        return
-    try:
-        ctx.account(account_id, SUBMISSION)
-    except MethodError:
-        return
     if has_identity(account_id):
         return
     user_name = owner_name(account_id)
@@ -140,14 +134,3 @@ def ensure_default_identity(ctx: Any, args: Any) -> None:
             return
         identity_id = create_default_identity(ctx.config, account_id, user_name, ctx.changes)
     log.info("created default identity %s for %s (account %s)", identity_id, user_name, account_id)
-
-
-def identity_method(verb: str) -> Callable[[Any, dict[str, Any]], Any]:
-    """The standard Identity/``verb``, after :func:`ensure_default_identity`."""
-    standard = VERBS[verb]
-
-    def handler(ctx: Any, args: dict[str, Any]) -> Any:
-        ensure_default_identity(ctx, args)
-        return standard(ctx.services.registry.data_types[Identity.name], ctx, args)
-
-    return handler

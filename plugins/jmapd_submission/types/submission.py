@@ -14,7 +14,6 @@ from typing import Any
 
 from jmapd.methods.context import CallContext
 from jmapd.methods.documents import DocumentType
-from jmapd.methods.standard.set import standard_set
 from jmapd.methods.types import CHECKS, Invalid, P
 from jmapd.models import now
 from jmapd.protocol.errors import MethodError, SetError, invalid_properties
@@ -64,8 +63,7 @@ class EmailSubmission(DocumentType):
     name = "EmailSubmission"
     capability = SUBMISSION
     id_prefix = "S"
-    #: /set has its own handler (checks the onSuccess… arguments first).
-    verbs = ("get", "changes", "query", "queryChanges")
+    verbs = ("get", "changes", "set", "query", "queryChanges")
     set_arguments = {"onSuccessUpdateEmail": None, "onSuccessDestroyEmail": None}
     properties = {
         "identityId": P("Id", required=True, immutable=True, ref="id"),
@@ -96,6 +94,21 @@ class EmailSubmission(DocumentType):
     }
     #: The RFC lists ``sentAt`` (sic) as a required sort; ``sendAt`` is the property.
     sorts = frozenset({"emailId", "threadId", "sentAt", "sendAt"})
+
+    def check_set_args(self, ctx: CallContext, args: dict[str, Any]) -> None:
+        update = args.get("onSuccessUpdateEmail")
+        if update is not None and not (
+            isinstance(update, dict) and all(isinstance(k, str) and isinstance(v, dict) for k, v in update.items())
+        ):
+            raise MethodError("invalidArguments", "onSuccessUpdateEmail must map ids to PatchObjects")
+        destroy = args.get("onSuccessDestroyEmail")
+        if destroy is not None and not CHECKS["String[]"](destroy):
+            raise MethodError("invalidArguments", "onSuccessDestroyEmail must be a list of ids")
+
+    def prologue(self, ctx: CallContext, verb: str, account_id: str, args: dict[str, Any]) -> None:
+        """A submission names an Identity: make sure the default one exists."""
+        if verb == "set":
+            ensure_default_identity(ctx, account_id)
 
     def sort_value(self, obj: dict[str, Any], prop: str) -> Any:
         return obj.get("sendAt" if prop == "sentAt" else prop)
@@ -334,17 +347,3 @@ def fetch_email(ctx: Any, account_id: str, email_id: str) -> tuple[str | None, b
     name, got = call_method(ctx, "Email/get", {"accountId": account_id, "ids": [email_id], "properties": ["threadId"]})
     thread_id = got["list"][0].get("threadId") if name != "error" and got.get("list") else None
     return thread_id, bytes(raw)
-
-
-def submission_set(ctx: Any, args: dict[str, Any]) -> Any:
-    """EmailSubmission/set: the standard /set after checking its two extra arguments."""
-    update = args.get("onSuccessUpdateEmail")
-    if update is not None and not (
-        isinstance(update, dict) and all(isinstance(k, str) and isinstance(v, dict) for k, v in update.items())
-    ):
-        raise MethodError("invalidArguments", "onSuccessUpdateEmail must map ids to PatchObjects")
-    destroy = args.get("onSuccessDestroyEmail")
-    if destroy is not None and not CHECKS["String[]"](destroy):
-        raise MethodError("invalidArguments", "onSuccessDestroyEmail must be a list of ids")
-    ensure_default_identity(ctx, args)
-    return standard_set(ctx.services.registry.data_types["EmailSubmission"], ctx, args)

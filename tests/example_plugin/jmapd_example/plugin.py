@@ -55,4 +55,4 @@ def jmapd_data_types(config: Any) -> list[Any]:
 
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
-    return [Method("Note/pinAll", _pin_all, NOTES, writes=True), Method("Example/sleep", _sleep, NOTES)]
+    return [Method("Note/pinAll", _pin_all, NOTES), Method("Example/sleep", _sleep, NOTES)]
