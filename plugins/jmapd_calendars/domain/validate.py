@@ -554,8 +554,46 @@ def validate_event(
     if isinstance(mlid, str) and mlid not in (view.get("locations") or {}):
         errors.append("mainLocationId")
     errors.extend(_range_errors(view))
+    errors.extend(_patched_instance_errors(view, jmap=jmap))
     seen: set[str] = set()
     return [p for p in errors if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+def _patched_instance_errors(view: dict, *, jmap: bool) -> list[str]:
+    """Override patches that reach into nested objects, checked on the instance they produce.
+
+    A pointer like ``participants/p1/roles`` can only be judged against the
+    object it patches (does ``p1`` exist? is the result a valid Participant?),
+    and JSCalendar says an invalid patch invalidates the whole PatchObject.
+    Top-level patch values were already type-checked by ``_patch_object``.
+    """
+    overrides = view.get("recurrenceOverrides")
+    if not isinstance(overrides, dict):
+        return []
+    from .recurrence import PatchError, apply_patch
+
+    base = {k: v for k, v in view.items() if k not in ("recurrenceRule", "recurrenceOverrides", "recurrenceRules")}
+    base_errors: set[str] | None = None
+    out: list[str] = []
+    for rid, patch in overrides.items():
+        if not isinstance(patch, dict) or patch.get("excluded") is True or not isinstance(rid, str):
+            continue
+        if not any("/" in k or v is None for k, v in patch.items()):
+            continue
+        inst = dict(base, start=rid, recurrenceId=rid)
+        try:
+            patched = apply_patch(inst, patch)
+        except (PatchError, TypeError, ValueError):
+            out.append(f"recurrenceOverrides/{rid}")
+            continue
+        if base_errors is None:
+            base_errors = set(validate_event(dict(base, recurrenceId=rid), jmap=jmap))
+        for q in validate_event(patched, jmap=jmap):
+            if q in base_errors:
+                continue
+            key = next((k for k in patch if q == k or q.startswith(k + "/") or k.startswith(q + "/")), None)
+            out.append(f"recurrenceOverrides/{rid}" + (f"/{key}" if key else ""))
+    return out
 
 
 # Instants must stay representable after time zone conversion and adding a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -183,3 +184,29 @@ def test_itip_request_reply_cancel() -> None:
         itip_message("CANCEL", ev, recurrence_id="2026-01-19T10:00:00")  # excluded: no occurrence
     with pytest.raises(ITipError):
         parse_itip(to_ics([ev]).replace(b"METHOD:PUBLISH\r\n", b""))
+
+
+def test_jmap_created_events_export_and_read_back_the_same_occurrences() -> None:
+    # The JSCalendar 2.0 examples, as a JMAP client would create them.
+    examples = json.loads((DATA / "jscalendar_examples.json").read_text())["examples"]
+    for original in examples:
+        ev = {**original, "id": "E1", "calendarIds": {"c1": True}, "useDefaultAlerts": False}
+        text = to_ics([ev]).decode()
+        assert "calendarIds" not in text and "useDefaultAlerts" not in text  # JMAP-only
+        (back,) = parse_ics(text).events
+        assert validate_event(back) == []
+        window = (utc(2019, 12, 1), utc(2021, 1, 1))
+        want = [
+            (o.recurrence_id, o.start, o.end, o.event.get("title"))
+            for o in expand(original, *window, max_instances=500)
+        ]
+        got = [
+            (o.recurrence_id, o.start, o.end, o.event.get("title"))
+            for o in expand(back, *window, max_instances=500)
+        ]
+        assert got == want, original["title"]
+        for pid, p in (original.get("participants") or {}).items():
+            assert back["participants"][pid]["calendarAddress"] == p["calendarAddress"]
+            assert back["participants"][pid].get("participationStatus") == p.get(
+                "participationStatus"
+            )

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from jmapd_calendars.domain.validate import LimitExceeded, Limits, normalize_event, validate_event
 
 # JSCalendar 2.0 examples (the "..." placeholders replaced by uid/updated).
-SPEC_EXAMPLES = [
-    {"@type": "Event", "uid": "a8df6573-0474-496d-8496-033ad45d7fea", "updated": "2020-01-02T18:23:04Z",
-     "title": "Some event", "start": "2020-01-15T13:00:00", "timeZone": "America/New_York", "duration": "PT1H"},
-    {"@type": "Event", "uid": "a8df6573", "updated": "2020-01-02T18:23:04Z", "title": "April Fool's Day",
-     "showWithoutTime": True, "start": "1900-04-01T00:00:00", "duration": "P1D",
-     "recurrenceRule": {"@type": "RecurrenceRule", "frequency": "yearly"}},
-    {"@type": "Event", "uid": "x", "updated": "2020-01-02T18:23:04Z", "title": "Flight XY51 to Tokyo",
-     "start": "2020-04-01T09:00:00", "timeZone": "Europe/Berlin", "endTimeZone": "Asia/Tokyo", "duration": "PT10H30M"},
-    {"@type": "Event", "uid": "x", "updated": "2020-01-02T18:23:04Z", "title": "Yoga", "start": "2020-01-01T07:00:00",
-     "duration": "PT30M", "recurrenceRule": {"@type": "RecurrenceRule", "frequency": "daily"}},
-    {"@type": "Event", "uid": "x", "updated": "2020-01-02T18:23:04Z", "title": "Calculus I",
-     "start": "2020-01-08T09:00:00", "timeZone": "Europe/London", "duration": "PT1H30M",
-     "locations": {"mlab": {"name": "Math lab room 1", "description": "Math Lab I, Department of Mathematics"}},
-     "recurrenceRule": {"frequency": "weekly", "until": "2020-06-24T09:00:00"},
-     "recurrenceOverrides": {"2020-01-07T14:00:00": {"title": "Introduction to Calculus I (optional)"},
-                             "2020-04-01T09:00:00": {"excluded": True},
-                             "2020-06-25T09:00:00": {"title": "Calculus I Exam", "start": "2020-06-25T10:00:00",
-                                                     "duration": "PT2H", "locations": {"auditorium": {"name": "Big Auditorium"}}}}},
-    {"@type": "Event", "uid": "x", "updated": "2020-01-02T18:23:04Z", "title": "FooBar team meeting",
-     "start": "2020-01-08T09:00:00", "timeZone": "Africa/Johannesburg", "duration": "PT1H",
-     "virtualLocations": {"0": {"name": "ChatMe meeting room", "uri": "https://chatme.example.com?id=1234567"}},
-     "recurrenceRule": {"frequency": "weekly"},
-     "organizerCalendarAddress": "mailto:f245f875-7f63-4a5e-a2c8@schedule.example.com",
-     "participants": {"dG9tQGZvb2Jhci5xlLmNvbQ": {"name": "Tom Tool", "email": "tom@foobar.example.com",
-                                                  "calendarAddress": "mailto:tom@calendar.example.com",
-                                                  "participationStatus": "accepted"},
-                      "em9lQGZvb2GFtcGxlLmNvbQ": {"name": "Zoe Zelda", "calendarAddress": "mailto:zoe@foobar.example.com",
-                                                  "participationStatus": "accepted", "roles": {"owner": True, "chair": True}}},
-     "recurrenceOverrides": {"2020-03-04T09:00:00": {"participants/dG9tQGZvb2Jhci5xlLmNvbQ/participationStatus": "declined"}}},
-]  # fmt: skip
+SPEC_EXAMPLES = json.loads(
+    (Path(__file__).parent / "data" / "jscalendar_examples.json").read_text()
+)["examples"]
 
 
 @pytest.mark.parametrize("event", SPEC_EXAMPLES, ids=lambda e: e["title"])
@@ -194,3 +170,34 @@ def test_dates_outside_the_supported_range() -> None:
         validate_event({"start": "9999-12-28T00:00:00", "recurrenceRule": {"frequency": "daily"}})
         == []
     )
+
+
+def test_override_patches_are_checked_on_the_instance_they_produce() -> None:
+    base = {
+        "start": "2026-01-01T10:00:00",
+        "timeZone": "Europe/Berlin",
+        "recurrenceRule": {"frequency": "weekly"},
+        "participants": {"p1": {"name": "A", "roles": {"attendee": True}}},
+    }
+    ok = dict(
+        base,
+        recurrenceOverrides={
+            "2026-01-08T10:00:00": {"participants/p1/participationStatus": "declined"}
+        },
+    )
+    assert validate_event(ok) == []
+    bad = dict(
+        base,
+        recurrenceOverrides={
+            "2026-01-08T10:00:00": {"participants/p1/roles": {"boss": True}},
+            "2026-01-15T10:00:00": {"participants/p2/name": "nobody"},  # p2 does not exist
+            "2026-01-22T10:00:00": {"start": None},  # start is mandatory
+            "2026-01-29T10:00:00": {"participants/p1/expectReply": "yes"},
+        },
+    )
+    assert sorted(validate_event(bad)) == [
+        "recurrenceOverrides/2026-01-08T10:00:00/participants/p1/roles",
+        "recurrenceOverrides/2026-01-15T10:00:00",
+        "recurrenceOverrides/2026-01-22T10:00:00/start",
+        "recurrenceOverrides/2026-01-29T10:00:00/participants/p1/expectReply",
+    ]
