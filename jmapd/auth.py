@@ -122,6 +122,8 @@ class Authenticator:
         user, sep, password = decoded.partition(":")
         if not sep or not user or not password:
             return None
+        if "\x00" in user:  # no stored name holds one; PostgreSQL cannot even look it up
+            return None
         return user, password
 
     @staticmethod

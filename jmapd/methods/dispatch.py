@@ -7,12 +7,14 @@ from typing import Any
 
 import peewee
 
-from ..protocol.envelope import CORE, Request, resolve_references
+from ..protocol.envelope import CORE, Request, resolve_references, unstorable_path
 from ..protocol.errors import MethodError
 from .context import CallContext, RequestContext
 from .registry import Registry
 
 log = logging.getLogger("jmapd.api")
+
+SET_MAPS = frozenset({"create", "update"})
 
 
 def run_calls(request: Request, rctx: RequestContext, registry: Registry) -> dict[str, Any]:
@@ -29,6 +31,10 @@ def run_calls(request: Request, rctx: RequestContext, registry: Registry) -> dic
             if method.capability not in using:
                 raise MethodError("unknownMethod", f"{name} needs {method.capability} in 'using'")
             args = resolve_references(args, responses)
+            # objects of /set are checked one by one, so only that one fails
+            bad = unstorable_path(args, SET_MAPS if name.endswith("/set") else frozenset())
+            if bad is not None:
+                raise MethodError("invalidArguments", f"{'/'.join(bad)!r} contains U+0000, which cannot be stored")
             ctx = CallContext(request=rctx, method=name, call_id=call_id)
             result = method.handler(ctx, args)
         except MethodError as exc:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from . import pointer
 from .errors import MethodError, RequestError
 
 CORE = "urn:ietf:params:jmap:core"
+#: Deepest nesting of arrays and objects a request may use (documented in
+#: docs/operator.rst); deeper is a request-level ``limit`` naming ``maxDepth``.
 MAX_DEPTH = 128
+
+#: A JSON string token; what is left outside strings holds one ``:`` per member.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 @dataclass
@@ -32,6 +40,77 @@ def depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
     return True
+
+
+def count_members(value: Any) -> int:
+    """Object members in a decoded value, walked without recursion."""
+    count = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            count += len(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+#: Characters no backend stores in text: PostgreSQL refuses U+0000 outright,
+#: so refusing them for every backend keeps SQLite and PostgreSQL identical.
+UNSTORABLE = "\x00"
+
+
+def unstorable_path(value: Any, skip: frozenset[str] = frozenset()) -> list[str] | None:
+    """The path to the first key or string holding an unstorable character.
+
+    ``skip`` names top-level members whose values (not keys) are checked
+    elsewhere, so /set can answer per object.
+    """
+    stack: list[tuple[Any, list[str]]] = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if UNSTORABLE in item:
+                return path
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if UNSTORABLE in key:
+                    return [*path, key]
+                if path or key not in skip:
+                    stack.append((sub, [*path, key]))
+                elif isinstance(sub, dict):
+                    stack.extend((k, [key, k]) for k in sub)
+        elif isinstance(item, list):
+            stack.extend((sub, [*path, str(i)]) for i, sub in enumerate(item))
+    return None
+
+
+def decode_json(body: bytes | str, what: str = "request") -> Any:
+    """Decode an I-JSON body (RFC 7493) or raise the request-level error.
+
+    orjson keeps the last of duplicate member names silently; I-JSON says a
+    message with duplicates is invalid. In valid JSON every ``:`` outside a
+    string separates one member, so comparing that count with the members
+    decoded finds duplicates without a second, slower parser. Nesting past
+    the parser's own depth is valid JSON, so it is a ``limit``, not notJSON.
+    """
+    raw = body.encode() if isinstance(body, str) else body
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise RequestError(
+                "limit", f"The {what} nests arrays and objects deeper than {MAX_DEPTH} levels.", limit="maxDepth"
+            ) from None
+        raise RequestError("notJSON", f"The {what} is not valid I-JSON: {exc}") from None
+    if not depth_ok(data):
+        raise RequestError(
+            "limit", f"The {what} nests arrays and objects deeper than {MAX_DEPTH} levels.", limit="maxDepth"
+        )
+    if isinstance(data, (dict, list)) and _STRING.sub(b"", raw).count(b":") != count_members(data):
+        raise RequestError("notJSON", f"The {what} is not valid I-JSON: an object has a duplicate member name.")
+    return data
 
 
 def parse_request(data: Any) -> Request:

@@ -6,11 +6,10 @@ import logging
 from typing import Any
 
 import falcon
-import orjson
 
 from ..methods.context import RequestContext
 from ..methods.dispatch import run_calls
-from ..protocol.envelope import CORE, depth_ok, parse_request
+from ..protocol.envelope import CORE, decode_json, parse_request
 from ..protocol.errors import RequestError
 from ..services import Services
 from .common import authenticate, base_url, limit_problem, send_json, send_problem
@@ -37,13 +36,7 @@ def decode_request(body: bytes, content_type: str | None) -> Any:
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media != "application/json":
         raise RequestError("notJSON", "The request must have Content-Type application/json.")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise RequestError("notJSON", f"The request is not valid I-JSON: {exc}") from None
-    if not depth_ok(data):
-        raise RequestError("notRequest", "The request is nested too deeply.")
-    return data
+    return decode_json(body)
 
 
 async def execute_request(services: Services, principal: Any, data: Any, base: str) -> dict[str, Any]:

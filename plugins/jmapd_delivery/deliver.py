@@ -85,6 +85,8 @@ def lmtp_server(services: Any, host: str | None = None, port: int | None = None)
     section = services.config.section("delivery")
 
     def check(address: str) -> tuple[int, str]:
+        if "\x00" in address:  # permanent: retrying cannot make it storable
+            return 501, "5.1.3 Bad recipient address syntax (NUL)"
         ensure_connected()
         if resolve(services.config, address) is None:
             return 550, "5.1.1 No such user here"
@@ -93,6 +95,9 @@ def lmtp_server(services: Any, host: str | None = None, port: int | None = None)
     def on_data(recipient: str, mail_from: str, raw: bytes) -> Any:
         if len(raw) > section.max_message_size:
             return DeliveryResult.permanent("5.3.4 Message too big", code=552)
+        if b"\x00" in raw or "\x00" in mail_from:
+            # RFC 5321 §4.1.1.4 forbids NUL in mail data; PostgreSQL cannot store it
+            return DeliveryResult.permanent("5.6.0 Message contains NUL characters", code=550)
         try:
             email_id = deliver(services, recipient, mail_from, raw)
         except UnknownRecipient:

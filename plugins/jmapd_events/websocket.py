@@ -17,9 +17,10 @@ from typing import Any
 import falcon
 import falcon.asgi
 import orjson
+from falcon.asgi.ws import _WebSocketState
 from falcon.errors import WebSocketDisconnected
 
-from jmapd.protocol.envelope import depth_ok
+from jmapd.protocol.envelope import decode_json
 from jmapd.protocol.errors import RequestError
 from jmapd.resources.api import execute_request
 from jmapd.resources.common import authenticate, base_url, limit_problem
@@ -97,13 +98,11 @@ class Connection:
             )
             return
         try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            await self.send_problem(
-                RequestError("notJSON", f"The message is not valid I-JSON: {exc}")
-            )
+            data = decode_json(text, "message")
+        except RequestError as exc:
+            await self.send_problem(exc)
             return
-        if not isinstance(data, dict) or not depth_ok(data):
+        if not isinstance(data, dict):
             await self.send_problem(
                 RequestError("notRequest", "The message must be a JSON object.")
             )
@@ -188,6 +187,25 @@ class Connection:
             task.cancel()
 
 
+async def deny(req: falcon.asgi.Request, ws: falcon.asgi.WebSocket, error: falcon.HTTPError) -> None:
+    """Refuse the handshake with the HTTP status that says why (401, 429).
+
+    Closing before accept would answer 403 whatever the reason; the ASGI
+    WebSocket Denial Response extension (uvicorn has it) sends a real
+    response instead. Falcon has no API for it, so the raw send is used and
+    Falcon's WebSocket is marked closed so it sends nothing more.
+    """
+    if "websocket.http.response" not in (req.scope.get("extensions") or {}):
+        await ws.close(3000 + error.status_code)  # Falcon's convention: 3000 + HTTP status
+        return
+    body = orjson.dumps({"title": error.title, "description": error.description, "status": error.status_code})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in (error.headers or {}).items()]
+    await ws._asgi_send({"type": "websocket.http.response.start", "status": error.status_code, "headers": headers})
+    await ws._asgi_send({"type": "websocket.http.response.body", "body": body})
+    ws._state = _WebSocketState.CLOSED
+
+
 class WebSocketResource:
     def __init__(self, services: Any) -> None:
         self.services = services
@@ -197,10 +215,16 @@ class WebSocketResource:
         if SUBPROTOCOL not in ws.subprotocols:
             await ws.close(1002)  # before accept: the handshake is refused
             return
-        principal = await authenticate(req, services, scope="websocket")
+        try:
+            principal = await authenticate(req, services, scope="websocket")
+        except falcon.HTTPError as exc:
+            await deny(req, ws, exc)
+            return
         section = services.config.section("events")
         if not services.acquire("events", principal.user_id, section.max_connections_per_user):
-            raise falcon.HTTPTooManyRequests(description="Too many push connections.")
+            await deny(req, ws, falcon.HTTPTooManyRequests(
+                description="Too many push connections.", headers={"Retry-After": "30"}))
+            return
         conn = Connection(services, ws, principal, _http_base(req, services))
         try:
             await ws.accept(subprotocol=SUBPROTOCOL)

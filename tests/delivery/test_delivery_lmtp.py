@@ -152,3 +152,26 @@ def test_serve_process_listens_and_delivers(jmapd_database, jmapd_data_dir, jmap
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_nul_is_refused_permanently(jmap_server, lmtp_for):
+    """NUL cannot be stored (PostgreSQL): 501/550, never 451, so the MTA does not retry."""
+    port = lmtp_for(jmap_server)
+    client = jmap_server.client()
+    rcpt = f"{client.user}@localhost"
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        lmtp.ehlo_or_helo_if_needed()
+        lmtp.mail("sender@example.net")
+        lmtp.send(b"RCPT TO:<" + client.user.encode() + b"\x00x@localhost>\r\n")
+        code, text = lmtp.getreply()
+        assert code == 501, text
+        bad = message(rcpt, "nul").replace(b"Hi.", b"H\x00i.").replace(b"Subject: nul", b"Subject: n\x00ul")
+        lmtp.rset()
+        lmtp.mail("sender@example.net")
+        assert lmtp.rcpt(rcpt)[0] == 250
+        code, text = lmtp.data(bad)
+        assert code == 550 and b"5.6.0" in text, text
+    good = "after nul " + uuid.uuid4().hex[:6]
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        assert lmtp.sendmail("sender@example.net", [rcpt], message(rcpt, good)) == {}
+    assert set(subjects_in(client, mailbox_id(client, role="inbox"))) == {good}

@@ -167,3 +167,21 @@ def test_url_token_for_websocket(fast_server):
     es = client.http.post("/jmap/eventsource/token").json()["accessToken"]
     with pytest.raises(InvalidStatus):
         connect(f"{url}?access_token={es}", subprotocols=["jmap"], open_timeout=5)
+
+
+def test_refused_handshakes_say_why(make_server):
+    """401 without valid credentials, 429 over the per-user cap (not a bare 403)."""
+    server = make_server({"events": {"max_connections_per_user": 1}})
+    client = server.client()
+    url = client.session["capabilities"]["urn:ietf:params:jmap:websocket"]["url"]
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, subprotocols=["jmap"], open_timeout=5)
+    assert refused.value.response.status_code == 401
+    assert b"Basic" in refused.value.response.headers.get("WWW-Authenticate", "").encode()
+    with open_ws(server, client) as ws:
+        ws.send(request([["Core/echo", {}, "c"]], "t"))
+        assert recv(ws)["requestId"] == "t"
+        with pytest.raises(InvalidStatus) as over:
+            open_ws(server, client)
+        assert over.value.response.status_code == 429
+        assert over.value.response.headers["Retry-After"] == "30"

@@ -59,10 +59,19 @@ def check_filter(dt: DataType, node: Any, depth: int = 0) -> None:
             raise MethodError("invalidArguments", f"bad value for filter condition {name!r}")
 
 
+#: RFC 8620 §5.5; a type adds its own (Email's ``keyword``) as ``comparator_keys``.
+COMPARATOR_KEYS = frozenset({"property", "isAscending", "collation"})
+
+
 def check_sort(dt: DataType, sort: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     out = []
     for comparator in sort or []:
+        if not isinstance(comparator, dict):
+            raise MethodError("invalidArguments", "a Comparator must be an object")
         prop = comparator.get("property")
+        unknown = sorted(set(comparator) - COMPARATOR_KEYS - set(getattr(dt, "comparator_keys", ())))
+        if unknown:
+            raise MethodError("invalidArguments", f"unknown Comparator property {unknown[0]!r}")
         if not isinstance(prop, str):
             raise MethodError("invalidArguments", "a Comparator needs a property")
         if "isAscending" in comparator and not isinstance(comparator["isAscending"], bool):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import sharing
 from ...db import database
+from ...protocol.envelope import unstorable_path
 from ...protocol.errors import MethodError, SetError, invalid_properties
 from ...protocol.patch import PatchError, UnknownProperty, apply_patch
 from ...state import CREATED, DESTROYED, UPDATED, current_state
@@ -76,10 +77,18 @@ def validate_props(dt: DataType, obj: dict[str, Any], names: list[str] | set[str
         raise invalid_properties(*bad, description="; ".join(descriptions) or None)
 
 
+def refuse_unstorable(obj: dict[str, Any]) -> None:
+    """invalidProperties for a U+0000 anywhere in the object, before any backend sees it."""
+    bad = unstorable_path(obj)
+    if bad is not None:
+        raise invalid_properties(bad[0], description=f"{'/'.join(bad)!r} contains U+0000, which cannot be stored")
+
+
 def prepare_create(dt: DataType, ctx: CallContext, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The full object to insert and the defaults the server filled in."""
     if not isinstance(obj, dict):
         raise SetError("invalidProperties", "object expected")
+    refuse_unstorable(obj)
     unknown = [k for k in obj if dt.property(k) is None]
     server_set = [k for k in obj if k not in unknown and dt.property(k).server_set]  # type: ignore[union-attr]
     if unknown or server_set:
@@ -202,6 +211,7 @@ def do_update(
         raise SetError("forbidden", f"{dt.name} objects cannot be updated")
     if not isinstance(patch, dict):
         raise SetError("invalidPatch", "a PatchObject must be an object")
+    refuse_unstorable(patch)
 
     def default_for(name: str) -> tuple[bool, Any]:
         prop = dt.property(name)

@@ -50,6 +50,8 @@ GetBlob = Callable[[str], "bytes | None"]
 
 _SERVER_SET = {"id", "blobId", "threadId", "size", "hasAttachment", "preview", "headers"}
 _PASSTHROUGH = {"mailboxIds", "keywords", "receivedAt"}
+#: RFC 8621 §4.1.4; anything else is a client mistake, not to be ignored.
+_BODY_VALUE_PROPS = {"value", "isEncodingProblem", "isTruncated"}
 _BODY_PROPS = {"bodyStructure", "textBody", "htmlBody", "attachments", "bodyValues"}
 _PART_PROPS = {"partId", "blobId", "size", "name", "type", "charset", "disposition", "cid",
                "language", "location", "subParts"}
@@ -138,6 +140,9 @@ class _Composer:
             p = f"bodyValues/{pid}"
             if not isinstance(val, dict):
                 raise ComposeError(p, "must be an EmailBodyValue object")
+            unknown = sorted(set(val) - _BODY_VALUE_PROPS)
+            if unknown:
+                raise ComposeError(f"{p}/{unknown[0]}", "unknown EmailBodyValue property")
             for flag in ("isEncodingProblem", "isTruncated"):
                 if val.get(flag) not in (None, False):
                     raise ComposeError(f"{p}/{flag}", "must be false or omitted")

@@ -162,6 +162,9 @@ class EmailQueryMixin:
             return isinstance(value, str) and bool(UTC_DATE_RE.match(value)) and CHECKS["UTCDate"](value)
         return CHECKS[kind](value)
 
+    #: RFC 8621 §4.4.2: the keyword of a hasKeyword-style sort.
+    comparator_keys = ("keyword",)
+
     def check_comparator(self, comparator: dict[str, Any]) -> None:
         if comparator["property"] in ("hasKeyword", "allInThreadHaveKeyword", "someInThreadHaveKeyword"):
             if not valid_keyword(comparator.get("keyword")):

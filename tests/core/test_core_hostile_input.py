@@ -1,0 +1,94 @@
+"""Input a backend cannot store, or that I-JSON forbids, is refused at the edge.
+
+Each of these once reached the database (serverFail on PostgreSQL, 500
+before authentication) or was silently accepted; the same answer is
+expected on SQLite and PostgreSQL.
+"""
+
+import base64
+
+import httpx
+
+PROBLEM = "urn:ietf:params:jmap:error:"
+CORE = "urn:ietf:params:jmap:core"
+
+
+def post_raw(client, body: bytes):
+    return client.http.post("/jmap/api", content=body, headers={"Content-Type": "application/json"})
+
+
+def test_duplicate_member_names_are_not_json(client):
+    resp = post_raw(client, b'{"using":[],"using":[],"methodCalls":[]}')
+    assert resp.status_code == 400
+    assert resp.json()["type"] == PROBLEM + "notJSON"
+    # nested duplicates too, and a colon inside a string is not a member
+    resp = post_raw(client, b'{"using":[],"methodCalls":[["Core/echo",{"a":"x:y","a":1},"0"]]}')
+    assert resp.json()["type"] == PROBLEM + "notJSON"
+    resp = post_raw(client, b'{"using":[],"methodCalls":[["Core/echo",{"a":"x:\\"y:","b":":"},"0"]]}')
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["methodResponses"][0][1] == {"a": 'x:"y:', "b": ":"}
+
+
+def test_thousand_deep_filter_is_a_named_limit_not_notjson(client):
+    # built as text: Python's own encoder would recurse too deeply
+    condition = b'{"operator":"NOT","conditions":[' * 1000 + b'{"text":"x"}' + b"]}" * 1000
+    using = ",".join(f'"{u}"' for u in client.server.capabilities()).encode()
+    resp = post_raw(client, b'{"using":[' + using + b'],"methodCalls":[["Note/query",{"accountId":"'
+                    + client.account_id.encode() + b'","filter":' + condition + b'},"0"]]}')
+    assert resp.status_code == 400
+    body = resp.json()
+    assert body["type"] == PROBLEM + "limit"
+    assert body["limit"] == "maxDepth"
+    assert client.request([["Core/echo", {"ok": 1}, "0"]])["methodResponses"][0][1] == {"ok": 1}
+
+
+def test_nul_in_ids_and_arguments_is_invalid_arguments(client):
+    out = client.request([
+        ["Note/get", {"accountId": client.account_id, "ids": ["n\u0000x"]}, "0"],
+        ["Note/query", {"accountId": client.account_id, "filter": {"text": "a\u0000"}}, "1"],
+        ["Note/set", {"accountId": client.account_id, "update": {"n\u0000": {"title": "x"}}}, "2"],
+        ["Note/set", {"accountId": client.account_id, "create": {"c\u0000": {"title": "x"}}}, "3"],
+        ["Note/get", {"accountId": "a\u0000", "ids": []}, "4"],
+        ["Core/echo", {"ok": 1}, "5"],
+    ])
+    responses = out["methodResponses"]
+    for i in range(5):
+        assert responses[i][0] == "error", responses[i]
+        assert responses[i][1]["type"] == "invalidArguments", responses[i]
+        assert "U+0000" in responses[i][1]["description"]
+    assert responses[5][1] == {"ok": 1}
+
+
+def test_nul_in_set_values_is_invalid_properties_for_that_object_only(client):
+    aid = client.account_id
+    created = client.ok("Note/set", {"create": {"k": {"title": "kept"}}})["created"]["k"]["id"]
+    out = client.ok("Note/set", {
+        "create": {"bad": {"title": "a\u0000b"}, "badkey": {"title": "t", "tags": {"x\u0000": True}},
+                   "good": {"title": "fine"}},
+        "update": {created: {"body": "\u0000"}},
+    })
+    assert out["notCreated"]["bad"]["type"] == "invalidProperties"
+    assert out["notCreated"]["bad"]["properties"] == ["title"]
+    assert out["notCreated"]["badkey"]["properties"] == ["tags"]
+    assert out["notUpdated"][created]["type"] == "invalidProperties"
+    assert out["notUpdated"][created]["properties"] == ["body"]
+    assert "good" in out["created"]
+    got = client.ok("Note/get", {"accountId": aid, "ids": [created], "properties": ["body", "title"]})["list"][0]
+    assert got["body"] == "" and got["title"] == "kept"
+
+
+def test_nul_in_basic_user_name_is_401(client):
+    for creds in (b"us\x00er:pw", b"\x00:pw", client.user.encode() + b"\x00:" + client.password.encode()):
+        header = "Basic " + base64.b64encode(creds).decode()
+        resp = httpx.get(client.server.url + "/.well-known/jmap", headers={"Authorization": header})
+        assert resp.status_code == 401, resp.text
+    assert client.http.get("/.well-known/jmap").status_code == 200
+
+
+def test_unknown_comparator_keys_are_invalid_arguments(client):
+    name, args = client.call("Note/query", {"sort": [{"property": "title", "isAscending": True, "colation": "x"}]})
+    assert name == "error" and args["type"] == "invalidArguments"
+    assert "colation" in args["description"]
+    name, args = client.call("Note/query", {"sort": ["title"]})
+    assert name == "error" and args["type"] == "invalidArguments"
+    assert client.ok("Note/query", {"sort": [{"property": "title", "isAscending": False}]})["ids"] == []
