@@ -165,6 +165,9 @@ class DataType:
     #: sortable properties.
     filters: ClassVar[dict[str, str]] = {}
     sorts: ClassVar[frozenset[str]] = frozenset()
+    #: Comparator members beyond RFC 8620's property/isAscending/collation
+    #: (Email's ``keyword``); any other member is invalidArguments.
+    comparator_keys: ClassVar[tuple[str, ...]] = ()
     #: Which /set operations exist; the others answer ``forbidden`` per object
     #: (ShareNotification: destroy only; Principal: update only).
     set_verbs: ClassVar[frozenset[str]] = frozenset({"create", "update", "destroy"})

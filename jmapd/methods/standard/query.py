@@ -69,7 +69,7 @@ def check_sort(dt: DataType, sort: list[dict[str, Any]] | None) -> list[dict[str
         if not isinstance(comparator, dict):
             raise MethodError("invalidArguments", "a Comparator must be an object")
         prop = comparator.get("property")
-        unknown = sorted(set(comparator) - COMPARATOR_KEYS - set(getattr(dt, "comparator_keys", ())))
+        unknown = sorted(set(comparator) - COMPARATOR_KEYS - set(dt.comparator_keys))
         if unknown:
             raise MethodError("invalidArguments", f"unknown Comparator property {unknown[0]!r}")
         if not isinstance(prop, str):
