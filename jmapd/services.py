@@ -75,6 +75,12 @@ class Services:
             if self._busy[(kind, user_id)] <= 0:
                 del self._busy[(kind, user_id)]
 
+    def busy(self, kind: str, user_id: int) -> int:
+        """How many ``kind`` requests of the user are running now (what the
+        limit is checked against; tests wait on it instead of sleeping)."""
+        with self._busy_lock:
+            return self._busy.get((kind, user_id), 0)
+
     # -- accounts -------------------------------------------------------------
     def account_capabilities(self, account_id: str) -> dict[str, Any]:
         """Account capability objects of an account: every enabled

@@ -15,13 +15,32 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 CORE = "urn:ietf:params:jmap:core"
+
+
+def wait_for(
+    fetch: Callable[[], Any], condition: Callable[[Any], bool] = bool, timeout: float = 15, interval: float = 0.05
+) -> Any:
+    """Poll ``fetch()`` until ``condition`` holds or ``timeout`` passes.
+
+    Returns the last value either way, so the caller's assertion shows what
+    was seen. Tests wait on the state they need instead of sleeping a guess:
+    a loaded machine only makes them slower, never wrong, and an idle one
+    does not pay for the guess. ``timeout`` is a ceiling against hangs, not
+    a figure under test.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if condition(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
 
 
 def free_port() -> int:
@@ -156,6 +175,14 @@ class JmapServer:
         self._clients.append(client)
         return client
 
+    def busy(self, kind: str, user: str) -> int:
+        """Requests of ``kind`` (``api``, ``upload``) ``user`` has in flight."""
+        from jmapd.db import ensure_connected
+        from jmapd.models import User
+
+        ensure_connected()
+        return int(self.services.busy(kind, User.get(User.name == user).id))
+
     def basic(self, user: str, password: str) -> str:
         return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
@@ -195,14 +222,17 @@ def start_server(raw_config: dict[str, Any], data_dir: Path, database_url: str, 
     )
     app = create_app(services=services)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    # Streams (EventSource, WebSocket) a test left open are cut after a second
+    # at stop instead of holding the next test up.
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
+    if not wait_for(lambda: server.started or not thread.is_alive(), timeout=10, interval=0.01) or not server.started:
+        raise RuntimeError("test server did not start")
     return JmapServer(services, port, server, thread)
 
 

@@ -11,12 +11,13 @@ import asyncio
 import re
 import ssl
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, syntax
+
+from jmapd.testing import wait_for
 
 
 @dataclass
@@ -151,12 +152,8 @@ class RecordingRelay:
 
     def wait(self, predicate: Callable[[Received], bool] = lambda r: True, count: int = 1, timeout: float = 15) -> list[Received]:
         """Block until ``count`` matching messages arrived; returns them."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.messages(predicate)
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+        found: list[Received] = wait_for(lambda: self.messages(predicate), lambda m: len(m) >= count, timeout)
+        return found
 
     def config(self, **extra: Any) -> dict[str, Any]:
         """A ``submission:`` section pointing at this relay, with a fast queue."""
@@ -168,14 +165,3 @@ class RecordingRelay:
         }
         section.update(extra)
         return section
-
-
-def wait_for(fetch: Callable[[], Any], condition: Callable[[Any], bool], timeout: float = 15) -> Any:
-    """Poll ``fetch()`` until ``condition`` holds or ``timeout`` passes; the
-    last value either way, so the caller's assertion shows what was seen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if condition(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)

@@ -166,22 +166,26 @@ def test_database_blob_store(make_server):
 
 def test_max_concurrent_upload(make_server):
     import threading
-    import time
+
+    from jmapd.testing import wait_for
 
     server = make_server({"limits": {"max_concurrent_upload": 1}})
     client = server.client()
+    uploader = server.client(client.user, client.password)  # one HTTP client per thread
+    release = threading.Event()
 
     def slow_body():
         yield b"a" * 10
-        time.sleep(1.0)
+        release.wait(15)
         yield b"b" * 10
 
     first = threading.Thread(
-        target=client.http.post, args=(f"/jmap/upload/{client.account_id}",), kwargs={"content": slow_body()}
+        target=uploader.http.post, args=(f"/jmap/upload/{client.account_id}",), kwargs={"content": slow_body()}
     )
     first.start()
-    time.sleep(0.3)
+    assert wait_for(lambda: server.busy("upload", client.user), lambda n: n == 1) == 1
     resp = client.http.post(f"/jmap/upload/{client.account_id}", content=b"x")
     assert resp.status_code == 429 and resp.json()["limit"] == "maxConcurrentUpload"
+    release.set()
     first.join()
     assert client.upload(b"after")["size"] == 5

@@ -3,7 +3,8 @@
 import json
 import logging
 import threading
-import time
+
+from jmapd.testing import wait_for
 
 CORE = "urn:ietf:params:jmap:core"
 NOTES = "urn:example:notes"
@@ -13,9 +14,11 @@ def test_max_concurrent_requests(make_server):
     server = make_server({"limits": {"max_concurrent_requests": 1}})
     client = server.client()
     other = server.client()
-    slow = threading.Thread(target=client.request, args=([["Example/sleep", {"seconds": 1.5}, "0"]],))
+    # One HTTP client per thread: the slow call has a client of its own.
+    slow_client = server.client(client.user, client.password)
+    slow = threading.Thread(target=slow_client.request, args=([["Example/sleep", {"seconds": 1.5}, "0"]],))
     slow.start()
-    time.sleep(0.4)
+    assert wait_for(lambda: server.busy("api", client.user), lambda n: n == 1) == 1
     resp = client.post({"using": [CORE], "methodCalls": [["Core/echo", {}, "0"]]})
     assert resp.status_code == 400
     assert resp.json()["limit"] == "maxConcurrentRequests"
@@ -31,7 +34,8 @@ def test_access_log_is_structured(make_server, caplog):
     client = server.client()
     with caplog.at_level(logging.INFO, logger="jmapd.access"):
         client.request([["Core/echo", {}, "0"]])
-        time.sleep(0.1)
+        # The access line is written once the response is sent: wait for it.
+        wait_for(lambda: [r for r in caplog.records if r.name == "jmapd.access" and "/jmap/api" in r.getMessage()])
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "jmapd.access"]
     api = [line for line in lines if line["path"] == "/jmap/api"]
     assert api and api[-1]["status"] == 200 and api[-1]["method"] == "POST" and api[-1]["ms"] >= 0

@@ -111,16 +111,21 @@ def test_scoped_token_cannot_call_api(jmap_server):
 
 
 def test_repeated_failures_slow_down(make_server):
-    import time
-
     server = make_server({"auth": {"failure_threshold": 2, "max_delay": 0.6}})
     name, password = server.make_user()
     url = server.url + "/.well-known/jmap"
-    for _ in range(3):
-        httpx.get(url, auth=(name, "bad"))
-    started = time.monotonic()
+    throttle = server.services.auth.throttle
+    assert throttle.delay(f"user:{name}") == 0.0
+    for _ in range(2):
+        assert httpx.get(url, auth=(name, "bad")).status_code == 401
+    # The delay the server waits before answering the next failure (asserted as
+    # the figure it computes, not as wall-clock time): it doubles per failure
+    # past the threshold and is capped at max_delay.
+    assert throttle.delay(f"user:{name}") == 0.25
     assert httpx.get(url, auth=(name, "bad")).status_code == 401
-    assert time.monotonic() - started >= 0.25
+    assert throttle.delay(f"user:{name}") == 0.5
+    assert httpx.get(url, auth=(name, "bad")).status_code == 401
+    assert throttle.delay(f"user:{name}") == 0.6
     # the right password still works (the delay only applies to failures)
     assert httpx.get(url, auth=(name, password)).status_code == 200
 

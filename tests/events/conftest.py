@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,7 @@ class SSE:
     def _run(self) -> None:
         try:
             with self._cm as resp:
+                self._resp = resp
                 self.status = resp.status_code
                 self.headers = resp.headers
                 self._opened.set()
@@ -92,7 +94,9 @@ class SSE:
             if event == kind:
                 return data
 
-    def none(self, kind: str = "state", wait: float = 1.0) -> None:
+    def none(self, kind: str = "state", wait: float = 0.0) -> None:
+        """No ``kind`` event arrived so far (or within ``wait``): call it after a
+        positive control proved such an event would have come by now."""
         try:
             while True:
                 event, data, _ = self.events.get(timeout=wait)
@@ -116,11 +120,21 @@ class SSE:
         return None
 
     def close(self) -> None:
+        # Shut the socket down: closing the client alone leaves the reader
+        # thread blocked in recv until the server next writes.
+        resp = getattr(self, "_resp", None)
+        stream = resp.extensions.get("network_stream") if resp is not None else None
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         try:
             self._http.close()
         except Exception:
             pass
-        self.closed.wait(5)
+        assert self.closed.wait(5), "the stream reader did not stop"
 
 
 @pytest.fixture
@@ -182,11 +196,24 @@ class Receiver:
         return json.loads(self.next(timeout)[2])
 
     def nothing(self, wait: float = 1.0) -> None:
+        """No push within ``wait``: only after a positive control (see
+        :meth:`until_control`) showed that a push would have come by now."""
         try:
             got = self.posts.get(timeout=wait)
         except queue.Empty:
             return
         raise AssertionError(f"unexpected push {got}")
+
+    def until_control(self, path: str, timeout: float = 10) -> list[tuple[str, dict[str, str], bytes]]:
+        """The pushes that arrive before the first one to ``path`` (the
+        positive control: a live subscription told of the same change);
+        the control itself is consumed."""
+        before = []
+        while True:
+            got = self.next(timeout)
+            if got[0] == path:
+                return before
+            before.append(got)
 
     def stop(self) -> None:
         self.server.shutdown()

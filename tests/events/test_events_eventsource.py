@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
+
+from jmapd.testing import wait_for
 
 NOTES_URL = "/jmap/eventsource?types=Note&closeafter=no&ping=0"
 
@@ -41,7 +41,9 @@ def test_types_filter_and_coalescing(fast_server, sse, new_note):
     everything = sse(client.http, "/jmap/eventsource?types=*&closeafter=no&ping=0")
     new_note(client)
     assert set(everything.next()["changed"][client.account_id]) == {"Note"}
-    folders.none(wait=0.5)
+    # The positive control: the folder change is the first thing the folders
+    # stream hears; had the Note change reached it, it would have come first
+    # (or been coalesced into this event).
     client.ok("NoteFolder/set", {"create": {"f": {"name": "work"}}})
     assert set(folders.next()["changed"][client.account_id]) == {"NoteFolder"}
 
@@ -50,7 +52,9 @@ def test_other_users_changes_are_not_seen(fast_server, sse, new_note):
     alice, bob = fast_server.client(), fast_server.client()
     stream = sse(alice.http, "/jmap/eventsource?types=*&closeafter=no&ping=0")
     new_note(bob)
-    stream.none(wait=0.7)
+    # The positive control: alice's own change is the first event she gets.
+    new_note(alice)
+    assert stream.next()["changed"] == {alice.account_id: {"Note": alice.ok("Note/get", {"ids": []})["state"]}}
 
 
 def test_closeafter_state_ends_the_response(fast_server, sse, new_note):
@@ -66,16 +70,18 @@ def test_ping_is_clamped_and_has_no_id(make_server, sse):
     client = server.client()
     stream = sse(client.http, "/jmap/eventsource?types=*&closeafter=no&ping=1")
     first_id = stream.wait_id()
-    started = time.monotonic()
     assert stream.next("ping", timeout=6) == {"interval": 2}
-    assert time.monotonic() - started >= 1.5
     assert stream.last_id == first_id  # a ping MUST NOT set a new event id
 
 
 def test_ping_zero_sends_no_pings(fast_server, sse):
     client = fast_server.client()
     stream = sse(client.http, "/jmap/eventsource?types=*&closeafter=no&ping=0")
-    stream.none("ping", wait=2.5)
+    # The positive control: a stream opened later with ping=1 is pinged, so
+    # the first stream was open long enough to have been pinged too.
+    control = sse(client.http, "/jmap/eventsource?types=*&closeafter=no&ping=1")
+    assert control.next("ping", timeout=10) == {"interval": 1}
+    stream.none("ping")
 
 
 def test_bad_parameters_are_refused(fast_server):
@@ -96,7 +102,10 @@ def test_last_event_id_reconnect(fast_server, sse, new_note):
     stream.close()
     # Unchanged since that id: nothing is sent on reconnect.
     quiet = sse(client.http, NOTES_URL, {"Last-Event-ID": last_id})
-    quiet.none(wait=0.5)
+    # The positive control: the first event on it is a change made now, not a
+    # replay of the state the id already named.
+    new_note(client, "while listening")
+    assert quiet.next()["changed"] == {client.account_id: {"Note": client.ok("Note/get", {"ids": []})["state"]}}
     quiet.close()
     new_note(client, "while away")
     state = client.ok("Note/get", {"ids": []})["state"]
@@ -112,7 +121,6 @@ def test_change_on_another_server_reaches_the_stream(fast_server, jmap_server, s
     watcher = fast_server.client(user, password)
     writer = jmap_server.client(user, password)
     stream = sse(watcher.http, NOTES_URL)
-    stream.none(wait=0.2)
     new_note(writer)
     change = stream.next(timeout=5)
     assert (
@@ -162,11 +170,6 @@ def test_connection_limit_per_user(make_server, sse):
     assert first.status == second.status == 200
     assert client.http.get(NOTES_URL).status_code == 429
     first.close()
-    deadline = time.monotonic() + 5  # freed once the server notices (keepalive)
-    while time.monotonic() < deadline:
-        third = sse(client.http, NOTES_URL)
-        if third.status == 200:
-            break
-        time.sleep(0.3)
-    else:
-        raise AssertionError("the closed stream's slot was never released")
+    # Freed once the server notices (keepalive, 1 s here).
+    third = wait_for(lambda: sse(client.http, NOTES_URL), lambda s: s.status == 200, timeout=10, interval=0.3)
+    assert third.status == 200, "the closed stream's slot was never released"

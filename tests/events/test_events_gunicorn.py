@@ -106,7 +106,11 @@ def test_change_reaches_streams_on_every_worker(gunicorn, jmap_server, sse):
         ]
         for ws in sockets:
             ws.send(json.dumps({"@type": "WebSocketPushEnable", "dataTypes": ["Note"]}))
-        time.sleep(0.3)
+            # A socket's messages are handled in order: once a request sent
+            # after the enable is answered, push is on for that socket.
+            ws.send(json.dumps({"@type": "Request", "id": "r", "using": ["urn:ietf:params:jmap:core"],
+                                "methodCalls": [["Core/echo", {}, "0"]]}))
+            assert json.loads(ws.recv(timeout=10))["@type"] == "Response"
         # A fresh connection, so either worker may take the write.
         with httpx.Client(base_url=gunicorn, auth=(user, password), timeout=20) as writer:
             resp = writer.post(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime
 import json
-import time
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jmapd_events.domain.webpush import b64url_encode, decrypt
+
+from jmapd.testing import wait_for
 
 
 def call(client, method, args):
@@ -26,6 +27,20 @@ def ok(client, method, args):
 def create(client, **props):
     obj = {"deviceClientId": "dev-" + client.user, **props}
     return ok(client, "PushSubscription/set", {"create": {"p": obj}})
+
+
+def note_state(client):
+    return client.ok("Note/get", {"ids": []})["state"]
+
+
+def control_subscription(client, receiver):
+    """A second, live subscription of the user on its own path: the positive
+    control of a test that expects no push for another one."""
+    path = "/push/control"
+    obj = {"deviceClientId": "control-" + client.user, "url": f"http://127.0.0.1:{receiver.port}{path}"}
+    sub_id = ok(client, "PushSubscription/set", {"create": {"c": obj}})["created"]["c"]["id"]
+    verify(client, receiver, sub_id)
+    return path
 
 
 def verify(client, receiver, sub_id):
@@ -55,7 +70,7 @@ def test_verification_then_state_changes(fast_server, receiver, new_note):
     # Nothing but the verification before the client proves it got it.
     new_note(client, "unverified")
     code = verify(client, receiver, sub_id)
-    receiver.nothing(wait=0.5)
+    # The positive control: the first push after verification is this change.
     new_note(client, "verified")
     path, headers, body = receiver.next()
     assert path == "/push/device?x=1"
@@ -69,7 +84,9 @@ def test_verification_then_state_changes(fast_server, receiver, new_note):
     }
     # Other types are not pushed to a subscription limited to Note.
     client.ok("NoteFolder/set", {"create": {"f": {"name": "x"}}})
-    receiver.nothing(wait=0.5)
+    # The positive control: the next push is a Note change made after it.
+    new_note(client)
+    assert receiver.next_json()["changed"] == {client.account_id: {"Note": note_state(client)}}
     listed = ok(client, "PushSubscription/get", {"ids": None})
     assert listed["list"] == [
         {
@@ -110,7 +127,9 @@ def test_failed_delivery_is_retried(fast_server, receiver, new_note):
     new_note(client)
     first, second, third = (json.loads(receiver.next()[2]) for _ in range(3))
     assert first == second == third and first["@type"] == "StateChange"
-    receiver.nothing(wait=0.5)
+    # No fourth attempt: the next push is the next change.
+    new_note(client)
+    assert receiver.next_json()["changed"] == {client.account_id: {"Note": note_state(client)}}
 
 
 def test_rules_of_set(fast_server, receiver):
@@ -191,12 +210,14 @@ def test_expired_subscription_gets_nothing(fast_server, receiver, new_note):
     client = fast_server.client()
     sub_id = create(client, url=receiver.url)["created"]["p"]["id"]
     verify(client, receiver, sub_id)
+    control = control_subscription(client, receiver)
     ensure_connected()
     PushSubscription.update(expires=now() - datetime.timedelta(seconds=1)).where(
         PushSubscription.id == sub_id
     ).execute()
     new_note(client)
-    receiver.nothing(wait=1.0)
+    assert receiver.until_control(control) == []
+    receiver.nothing(wait=0.2)
 
 
 def test_gone_endpoint_destroys_the_subscription(fast_server, receiver, new_note):
@@ -206,12 +227,12 @@ def test_gone_endpoint_destroys_the_subscription(fast_server, receiver, new_note
     receiver.statuses = [410]
     new_note(client)
     receiver.next()
-    deadline = datetime.datetime.now() + datetime.timedelta(seconds=5)
-    while ok(client, "PushSubscription/get", {"ids": None})["list"]:
-        assert datetime.datetime.now() < deadline, "subscription survived a 410"
-        time.sleep(0.05)
+    listed = wait_for(lambda: ok(client, "PushSubscription/get", {"ids": None})["list"], lambda subs: not subs)
+    assert listed == [], "subscription survived a 410"
+    control = control_subscription(client, receiver)
     new_note(client)
-    receiver.nothing(wait=0.5)
+    assert receiver.until_control(control) == []
+    receiver.nothing(wait=0.2)
 
 
 # -- credentials (RFC 8620 §7.2) ------------------------------------------------

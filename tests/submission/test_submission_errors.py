@@ -97,7 +97,12 @@ def test_smtp_injection_is_refused(relay, sending, mailer_for):
     assert error["type"] == "invalidProperties"
     error = not_created(me, envelope={"mailFrom": {"email": me.address}, "rcptTo": "x@example.net"})
     assert error["type"] == "invalidProperties"
-    assert relay.messages(lambda r: me.tag.encode() in r.content) == []
+    # The positive control: a clean submission after them is sent, and it is
+    # the only one that reached the relay.
+    me.submit(me.message(subject="control " + me.tag))
+    assert relay.wait(lambda r: b"Subject: control " + me.tag.encode() in r.content)
+    sent = relay.messages(lambda r: me.tag.encode() in r.content)
+    assert [r.rcpt_tos for r in sent] == [["bob@example.net"]] and b"control" in sent[0].content
 
 
 def test_server_set_and_bad_arguments(relay, sending, mailer_for):

@@ -7,10 +7,10 @@ import datetime
 from jmapd_submission.domain.envelope import Address, Envelope
 from jmapd_submission.models import QueueItem
 from jmapd_submission.queue import QueueWorker, enqueue
-from jmapd_submission.testing import wait_for
 
 from jmapd.db import ensure_connected
 from jmapd.models import now
+from jmapd.testing import wait_for
 
 
 def rows(*submission_ids):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
-import time
 
 from jmapd_submission.domain.envelope import Address, Envelope
 from jmapd_submission.models import QueueItem
@@ -11,6 +11,7 @@ from jmapd_submission.queue import QueueWorker, enqueue
 from jmapd_submission.testing import RecordingRelay
 
 from jmapd.db import ensure_connected
+from jmapd.testing import wait_for
 
 
 def test_restart_mid_queue_loses_nothing(make_server, mailer_for):
@@ -20,10 +21,8 @@ def test_restart_mid_queue_loses_nothing(make_server, mailer_for):
     me = mailer_for(first)
     _, result = me.submit()
     sid = result["created"]["k"]["id"]
-    deadline = time.monotonic() + 10
-    while "421" not in me.get(sid)["deliveryStatus"]["bob@example.net"]["smtpReply"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    status = me.get(sid)["deliveryStatus"]["bob@example.net"]
+    status = wait_for(lambda: me.get(sid), lambda s: "421" in s["deliveryStatus"]["bob@example.net"]["smtpReply"])
+    status = status["deliveryStatus"]["bob@example.net"]
     assert status["delivered"] == "queued" and status["smtpReply"].startswith("421 4.4.1")
     first.stop()
 
@@ -33,12 +32,9 @@ def test_restart_mid_queue_loses_nothing(make_server, mailer_for):
         [got] = relay.wait(lambda r: me.tag.encode() in r.content)
         assert got.rcpt_tos == ["bob@example.net"]
         client = second.client(me.client.user, me.client.password)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            got_sub = client.ok("EmailSubmission/get", {"ids": [sid]})["list"][0]
-            if got_sub["undoStatus"] == "final":
-                break
-            time.sleep(0.1)
+        got_sub = wait_for(
+            lambda: client.ok("EmailSubmission/get", {"ids": [sid]})["list"][0], lambda s: s["undoStatus"] == "final"
+        )
         assert got_sub["undoStatus"] == "final"
         assert got_sub["deliveryStatus"]["bob@example.net"]["delivered"] == "unknown"
         assert QueueItem.get(QueueItem.submission_id == sid).attempts >= 2
@@ -51,7 +47,9 @@ def test_delayed_item_survives_restart(relay, sending, mailer_for):
     me = mailer_for(first)
     _, result = me.submit()
     first.stop()
-    time.sleep(1.2)
+    send_at = datetime.datetime.fromisoformat(result["created"]["k"]["sendAt"].replace("Z", "+00:00"))
+    # Wait (on the clock, the condition itself) until the item fell due while no server ran.
+    wait_for(lambda: datetime.datetime.now(datetime.UTC), lambda t: t > send_at + datetime.timedelta(seconds=0.2))
     assert relay.messages(lambda r: me.tag.encode() in r.content) == []
     sending()
     assert len(relay.wait(lambda r: me.tag.encode() in r.content)) == 1
@@ -98,8 +96,8 @@ def test_stale_claim_is_released(relay, make_server):
     dead, alive = QueueWorker(server.services), QueueWorker(server.services)
     assert item.id in dead.claim(limit=100)
     assert item.id not in alive.claim(limit=100)
-    time.sleep(0.6)
-    assert item.id in alive.claim(limit=100)
+    # The lease (0.5 s) runs out: the live worker may then take the item over.
+    assert item.id in wait_for(lambda: alive.claim(limit=100), lambda ids: item.id in ids)
     dead.process(item.id)  # the dead worker's claim was taken over: it must not send
     alive.process(item.id)
     assert [r.rcpt_tos for r in relay.messages(lambda r: r.mail_from == "b@localhost")] == [["s@example.net"]]

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from jmapd_submission.models import QueueItem
-from jmapd_submission.testing import RecordingRelay, wait_for
+from jmapd_submission.testing import RecordingRelay
 
 from jmapd.config import ConfigError
 from jmapd.db import ensure_connected
+from jmapd.testing import wait_for
 
 
 def tls_config(relay: RecordingRelay, ca_file: Any, **extra: Any) -> dict[str, Any]:

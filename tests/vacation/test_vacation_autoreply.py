@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import time
 import uuid
 
 
@@ -51,8 +50,18 @@ def test_reply_sent_once_per_sender(reply_relay, make_server):
         deliver(lmtp.port, me, me, incoming(me, me))
         third = f"third-{uuid.uuid4().hex[:6]}@example.net"
         deliver(lmtp.port, third, me, incoming(me, third))
+        # The reply to the third sender is the positive control; the queue is
+        # where any other reply would be: exactly the two replies, both sent.
         reply_relay.wait(lambda r: third in r.rcpt_tos)
-        time.sleep(0.5)
+        from jmapd_submission.models import QueueItem
+
+        from jmapd.db import ensure_connected
+
+        ensure_connected()
+        queued = QueueItem.select().where((QueueItem.account_id == client.account_id) & (QueueItem.kind == "autoreply"))
+        assert sorted((tuple(r["email"] for r in q.rcpt_to), q.state) for q in queued) == sorted(
+            [((sender,), "done"), ((third,), "done")]
+        )
         assert len(reply_relay.messages(lambda r: sender in r.rcpt_tos)) == 1
         assert reply_relay.messages(lambda r: other in r.rcpt_tos or me in r.rcpt_tos) == []
         # every message was still delivered

@@ -6,7 +6,6 @@ began 2026-03-08, Europe's 2026-03-29), not computed by the code under test.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -258,11 +257,9 @@ def test_infinite_rules_are_bounded_by_the_window() -> None:
     e = ev(
         start="2000-01-01T00:00:00", timeZone="Europe/Paris", recurrenceRule={"frequency": "daily"}
     )
-    t0 = time.perf_counter()
     got = rids(e, utc(2030, 6, 1), utc(2030, 7, 1))
     # Paris midnight is 22:00Z the day before (CEST): June 1 ends before the window.
     assert len(got) == 30 and got[0] == "2030-06-02T00:00:00" and got[-1] == "2030-07-01T00:00:00"
-    assert time.perf_counter() - t0 < 1  # skipped 30 years of periods, not enumerated
     assert series_range(e)[1] is None
     with pytest.raises(ExpansionTooLarge):
         list(expand(e, utc(2030, 6, 1), None, max_instances=50))
@@ -296,9 +293,7 @@ def test_infinite_rules_are_bounded_by_the_window() -> None:
 )
 def test_rules_matching_nothing_terminate(rule: dict) -> None:
     e = ev(timeZone="UTC", recurrenceRule=rule)
-    t0 = time.perf_counter()
     got = rids(e, None, None)
-    assert time.perf_counter() - t0 < 3
     assert got[0] == "2026-03-02T09:30:00"
     assert got == ["2026-03-02T09:30:00"]
     assert series_range(e)[1] is None  # no count/until: unbounded for the index

@@ -1,7 +1,6 @@
 """parse_message: content access, limits and hostile input."""
 
 import pathlib
-import time
 
 import pytest
 from jmapd_mail.domain.parse import ParsedMessage, parse_message
@@ -15,11 +14,11 @@ def load(name: str) -> ParsedMessage:
 
 
 def timed(raw: bytes, **kw) -> ParsedMessage:
-    start = time.perf_counter()
+    """Parse and render everything a hostile message offers; how long that
+    takes is a figure of bench/hostile_input.py, not an assertion here."""
     msg = parse_message(raw, **kw)
     msg.to_json()
     msg.search_text()
-    assert time.perf_counter() - start < 1.0
     return msg
 
 

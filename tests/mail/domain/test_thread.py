@@ -44,10 +44,9 @@ def test_related_ids():
     assert thread_ids_of({"messageId": ["a@x"], "inReplyTo": None, "references": ["b@x"]}) == ["a@x", "b@x"]
 
 
-def test_hostile_subject_is_fast():
-    import time
-
-    start = time.perf_counter()
-    base_subject("[" * 50000 + "Re: " * 50000)
-    base_subject("Re: " * 100000 + "x")
-    assert time.perf_counter() - start < 1.0
+def test_hostile_subject_terminates():
+    # How long this takes is a figure of bench/hostile_input.py, not a test.
+    # Only the first MAX_SUBJECT characters count: an unclosed "[" run is kept,
+    # a head made only of "Re: " leaders is stripped to nothing.
+    assert base_subject("[" * 50000 + "Re: " * 50000) == "[" * 4096
+    assert base_subject("Re: " * 100000 + "x") == ""
