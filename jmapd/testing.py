@@ -375,8 +375,13 @@ class ServeProcess:
         import subprocess
 
         if self.proc is not None and self.proc.poll() is None:
+            # Graceful first; a stream a test left open would hold gunicorn's
+            # graceful_timeout (10 s), so after a short grace quit at once.
             os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+            for sig, grace in ((signal.SIGQUIT, 2), (signal.SIGKILL, 10)):
+                try:
+                    self.proc.wait(timeout=grace)
+                    return
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=10)
