@@ -385,3 +385,9 @@ class ServeProcess:
                 except subprocess.TimeoutExpired:
                     os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout=10)
+
+
+# The conformance suite: public here so plugins import one module.
+from .conformance import Conformance, TypeSpec  # noqa: E402
+
+__all__ = ["Conformance", "JmapClient", "JmapServer", "ServeProcess", "TypeSpec", "free_port", "start_server", "wait_for"]

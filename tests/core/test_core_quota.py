@@ -13,6 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # the Board/Card test plugin lives beside us
 from test_core_sharing import BOARDS, BoardsPlugin  # noqa: E402
 
+from jmapd.testing import Conformance, TypeSpec  # noqa: E402
+
 QUOTA = "urn:ietf:params:jmap:quota"
 USING = ["urn:ietf:params:jmap:core", BOARDS, QUOTA]
 
@@ -143,3 +145,25 @@ def test_parse_size():
     assert quota.parse_size("512") == 512
     with pytest.raises(ValueError):
         quota.parse_size("lots")
+
+
+@pytest.fixture
+def quota_client(server):
+    """A user with two quotas: Card objects (config) and storage (operator)."""
+    client = server.client()
+    set_storage(client, 10_000_000)
+    return client
+
+
+class TestQuotaConformance(Conformance):
+    spec = TypeSpec(
+        "Quota",
+        QUOTA,
+        verbs=frozenset({"get", "changes", "query", "queryChanges"}),
+        using=(BOARDS,),
+        existing=lambda c: [q["id"] for q in ok(c, "Quota/get", {"ids": None})["list"]],
+        filters=[],
+        sorts=["name", "used"],
+        other_change=board,
+        client_fixture="quota_client",
+    )
