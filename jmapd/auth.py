@@ -27,8 +27,28 @@ from .methods.context import AccountInfo
 from .models import Account, AccountAccess, Token, User, new_id
 
 _hasher = argon2.PasswordHasher()
-#: Verifying against this keeps unknown users as slow as wrong passwords.
-_DUMMY_HASH = _hasher.hash("not a password")
+_dummy: list[str] = []
+
+
+def set_password_hasher(hasher: argon2.PasswordHasher) -> None:
+    """Use ``hasher``'s cost for new password hashes in this process.
+
+    Stored hashes carry their own parameters, so they keep verifying. The
+    pytest plugin lowers the cost: a default argon2 hash and its first
+    verification take about a third of a second, which otherwise dominates
+    every test that makes a user. Never lower it for a real server.
+    """
+    global _hasher
+    _hasher = hasher
+    _dummy.clear()
+
+
+def _dummy_hash() -> str:
+    """Verifying against this keeps unknown users as slow as wrong passwords
+    (made on first use, so importing jmapd costs no hash)."""
+    if not _dummy:
+        _dummy.append(_hasher.hash("not a password"))
+    return _dummy[0]
 
 
 def hash_password(password: str) -> str:
@@ -37,7 +57,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
         return False
 

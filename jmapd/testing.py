@@ -238,7 +238,17 @@ def start_server(raw_config: dict[str, Any], data_dir: Path, database_url: str, 
 
 @pytest.fixture(scope="session")
 def jmapd_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The session's database URL, migrated for every installed plugin."""
+    """The session's database URL, migrated for every installed plugin.
+
+    Users the tests make get cheap password hashes (see
+    :func:`jmapd.auth.set_password_hasher`); servers verify them with the
+    same code as any other hash.
+    """
+    import argon2
+
+    from jmapd.auth import set_password_hasher
+
+    set_password_hasher(argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     from jmapd.app import build_services, load_config
     from jmapd.cli import run_migrations
 
