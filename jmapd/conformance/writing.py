@@ -1,0 +1,212 @@
+"""The /set and /copy checks (RFC 8620 §5.3, §5.4)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from .base import Checks
+from .base import check as _check
+
+
+class WritingChecks(Checks):
+    # -- /set (§5.3) ------------------------------------------------------------
+    @_check("set")
+    def test_set_if_in_state(self, jmap: Any) -> None:
+        if not self.spec.account_scoped:
+            pytest.skip(f"{self.spec.name} has no state")
+        assert self.error("set", {"ifInState": "not-a-state"}) == "stateMismatch"
+        state = self.state()
+        out = self.ok("set", {"ifInState": state})
+        assert out["oldState"] == state == out["newState"]
+        if self.spec.create is not None and not self.spec.singleton:
+            created = self.ok("set", {"ifInState": state, "create": {"k": self.spec.create(self.client)}})
+            assert created["oldState"] == state != created["newState"] == self.state()
+            assert self.error("set", {"ifInState": state, "create": {"k": self.spec.create(self.client)}}) == "stateMismatch"
+
+    @_check("set")
+    def test_set_create_then_reference_by_creation_id(self, jmap: Any) -> None:
+        self.need_create()
+        assert self.spec.create is not None
+        obj = self.spec.create(self.client)
+        calls = [
+            [f"{self.spec.name}/set", {"accountId": self.account_id, "create": {"new": obj}}, "0"],
+            [f"{self.spec.name}/get", {"accountId": self.account_id, "ids": ["#new"], **self.spec.get_arguments}, "1"],
+        ]
+        out = self.client.request(calls, self.using)
+        created = out["methodResponses"][0][1]["created"]["new"]
+        got = out["methodResponses"][1][1]["list"]
+        assert [o["id"] for o in got] == [created["id"]]
+        assert out.get("createdIds", {}).get("new", created["id"]) == created["id"]
+        for key, value in obj.items():
+            if not isinstance(value, (dict, list)) and "/" not in key:
+                assert got[0].get(key) == value, key
+
+    @_check("set")
+    def test_set_resolves_creation_ids_in_properties(self, jmap: Any) -> None:
+        if self.spec.reference is None:
+            pytest.skip("spec.reference not given")
+        self.need_create()
+        assert self.spec.create is not None
+        prop, other_type, other_create = self.spec.reference
+        obj = self.spec.create(self.client)
+        if prop.endswith("{}"):
+            prop = prop[:-2]
+            obj[prop] = {"#dep": True}
+        else:
+            obj[prop] = "#dep"
+        calls = [
+            [f"{other_type}/set", {"accountId": self.account_id, "create": {"dep": other_create(self.client)}}, "0"],
+            [f"{self.spec.name}/set", {"accountId": self.account_id, "create": {"new": obj}}, "1"],
+        ]
+        out = self.client.request(calls, self.using)["methodResponses"]
+        dep = out[0][1]["created"]["dep"]["id"]
+        made = out[1][1]["created"]["new"]["id"]
+        value = self.get([made], properties=[prop])["list"][0][prop]
+        assert value == ({dep: True} if isinstance(value, dict) else dep)
+        # An unknown creation id is not an id: the object is refused.
+        bad = {**self.spec.create(self.client), prop: {"#nosuch": True} if isinstance(value, dict) else "#nosuch"}
+        error = self.ok("set", {"create": {"bad": bad}})["notCreated"]["bad"]
+        assert error["type"] in ("invalidProperties", "notFound"), error
+
+    @_check("set")
+    def test_set_invalid_properties(self, jmap: Any) -> None:
+        if self.spec.invalid is None:
+            pytest.skip("spec.invalid not given")
+        if self.spec.singleton:
+            out = self.ok("set", {"update": {self.spec.singleton: self.spec.invalid}})
+            error = out["notUpdated"][self.spec.singleton]
+        else:
+            out = self.ok("set", {"create": {"bad": self.spec.invalid}})
+            error = out["notCreated"]["bad"]
+        assert error["type"] == "invalidProperties", error
+        assert set(self.spec.invalid_properties) <= set(error.get("properties", [])), error
+        assert "created" not in out or not out["created"]
+
+    @_check("set")
+    def test_set_unknown_property_is_refused(self, jmap: Any) -> None:
+        self.need_create()
+        assert self.spec.create is not None
+        out = self.ok("set", {"create": {"bad": {**self.spec.create(self.client), "noSuchProperty": 1}}})
+        assert out["notCreated"]["bad"]["type"] == "invalidProperties"
+        assert out["notCreated"]["bad"].get("properties") == ["noSuchProperty"]
+
+    @_check("set")
+    def test_set_not_found(self, jmap: Any) -> None:
+        missing, gone = ("zz" + uuid.uuid4().hex[:10] for _ in range(2))
+        args: dict[str, Any] = {"update": {missing: {}}}
+        if self.spec.destroyable and not self.spec.singleton:
+            args["destroy"] = [gone]
+        out = self.ok("set", args)
+        assert out["notUpdated"][missing]["type"] == "notFound"
+        if "destroy" in args:
+            assert out["notDestroyed"][gone]["type"] == "notFound"
+
+    @_check("set")
+    def test_set_patch_object(self, jmap: Any) -> None:
+        if self.spec.patch is None:
+            pytest.skip("spec.patch not given")
+        [target] = [self.spec.singleton] if self.spec.singleton else self.make()
+        out = self.ok("set", {"update": {target: self.spec.patch}})
+        assert target in out["updated"], out
+        got = self.get([target])["list"][0]
+        for key, value in self.spec.patched.items():
+            assert got.get(key) == value, key
+
+    @_check("set")
+    def test_set_invalid_patch_is_refused_whole(self, jmap: Any) -> None:
+        if self.spec.patch is None:
+            pytest.skip("spec.patch not given")
+        [target] = [self.spec.singleton] if self.spec.singleton else self.make()
+        before = self.get([target])["list"][0]
+        key = next(iter(self.spec.patch))
+        bad = [
+            {key: self.spec.patch[key], f"{key}/x": 1},  # one pointer the prefix of another
+            {**self.spec.patch, f"{key}/missing/x": 1},  # a parent that does not exist
+        ]
+        for patch in bad:
+            out = self.ok("set", {"update": {target: patch}})
+            assert out["notUpdated"][target]["type"] == "invalidPatch", (patch, out)
+        assert self.get([target])["list"][0] == before  # nothing of a refused patch applied
+
+    @_check("set")
+    def test_set_read_only_properties(self, jmap: Any) -> None:
+        if not self.spec.read_only:
+            pytest.skip("spec.read_only not given")
+        target = self.some_ids()[0]
+        current = self.get([target])["list"][0]
+        for prop, value in self.spec.read_only.items():
+            out = self.ok("set", {"update": {target: {prop: value}}})
+            error = out["notUpdated"][target]
+            assert error["type"] == "invalidProperties" and prop in error.get("properties", [prop]), (prop, error)
+            if prop in current:  # the same value as the server's is allowed (§5.3)
+                same = self.ok("set", {"update": {target: {prop: current[prop]}}})
+                assert target in same["updated"], (prop, same)
+
+    @_check("set")
+    def test_set_singleton_cannot_be_created_or_destroyed(self, jmap: Any) -> None:
+        if not self.spec.singleton:
+            pytest.skip(f"{self.spec.name} is not a singleton")
+        out = self.ok("set", {"create": {"k": {}}, "destroy": [self.spec.singleton]})
+        assert out["notCreated"]["k"]["type"] == "singleton"
+        assert out["notDestroyed"][self.spec.singleton]["type"] == "singleton"
+
+    @_check("set")
+    def test_set_forbidden_operations(self, jmap: Any) -> None:
+        if not self.spec.forbidden:
+            pytest.skip("spec.forbidden not given")
+        target = self.some_ids()[0]
+        args: dict[str, Any] = {}
+        if "create" in self.spec.forbidden:
+            args["create"] = {"k": {}}
+        if "update" in self.spec.forbidden:
+            args["update"] = {target: {}}
+        if "destroy" in self.spec.forbidden:
+            args["destroy"] = [target]
+        out = self.ok("set", args)
+        for key, errors in (("create", "notCreated"), ("update", "notUpdated"), ("destroy", "notDestroyed")):
+            if key in self.spec.forbidden:
+                assert [e["type"] for e in out[errors].values()] == ["forbidden"], out
+        assert target in {o["id"] for o in self.get(None)["list"]}
+
+    @_check("set")
+    def test_set_too_large(self, jmap: Any) -> None:
+        if self.spec.too_large is None:
+            pytest.skip("spec.too_large not given")
+        out = self.ok("set", {"create": {"big": self.spec.too_large(self.client)}})
+        assert out["notCreated"]["big"]["type"] == "tooLarge", out
+
+    @_check("set")
+    def test_set_is_atomic_per_object(self, jmap: Any) -> None:
+        self.need_create()
+        assert self.spec.create is not None
+        [existing] = self.make()
+        before = self.get([existing])["list"][0]
+        state = self.state()
+        missing = "zz" + uuid.uuid4().hex[:10]
+        update: dict[str, Any] = {missing: {}}
+        if self.spec.patch is not None:
+            update[existing] = {**self.spec.patch, "noSuchProperty": 1}
+        out = self.ok("set", {
+            "create": {"good": self.spec.create(self.client), "bad": {**self.spec.create(self.client), "noSuchProperty": 1}},
+            "update": update,
+        })
+        assert set(out["created"]) == {"good"} and set(out["notCreated"]) == {"bad"}
+        assert missing in out["notUpdated"]
+        if self.spec.patch is not None:
+            assert out["notUpdated"][existing]["type"] == "invalidProperties"
+        assert self.get([existing])["list"][0] == before  # the refused update left no trace
+        changes = self.ok("changes", {"sinceState": state}) if "changes" in self.spec.verbs else None
+        if changes is not None:
+            assert changes["created"] == [out["created"]["good"]["id"]] and changes["updated"] == []
+
+    # -- /copy (§5.4) -----------------------------------------------------------
+    @_check("copy")
+    def test_copy_argument_errors(self, jmap: Any) -> None:
+        first = self.some_ids()[0]
+        name, response = self.call("copy", {"fromAccountId": self.account_id, "create": {"k": {"id": first}}})
+        assert (name, response["type"]) == ("error", "invalidArguments")  # from and to must differ
+        name, response = self.call("copy", {"fromAccountId": "nosuchaccount", "create": {"k": {"id": first}}})
+        assert (name, response["type"]) == ("error", "fromAccountNotFound")
