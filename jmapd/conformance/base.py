@@ -64,6 +64,12 @@ class TypeSpec:
     #: (``("folderId", "NoteFolder", make_folder)``); a property ending in
     #: ``{}`` is an id map (``mailboxIds{}``).
     reference: tuple[str, str, Maker] | None = None
+    #: For /copy: the id of another account the client may write (shared
+    #: with it), made by this function.
+    copy_target: Maker | None = None
+    #: Properties each /copy create must carry, given the client and the
+    #: target account (an Email's ``mailboxIds`` there).
+    copy_overrides: Callable[[Any, str], dict[str, Any]] | None = None
     #: /set operations the type refuses per object with ``forbidden``.
     forbidden: frozenset[str] = frozenset()
     #: Further capabilities to be ``using`` (a Quota shows only types the client knows).

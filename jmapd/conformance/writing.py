@@ -210,3 +210,36 @@ class WritingChecks(Checks):
         assert (name, response["type"]) == ("error", "invalidArguments")  # from and to must differ
         name, response = self.call("copy", {"fromAccountId": "nosuchaccount", "create": {"k": {"id": first}}})
         assert (name, response["type"]) == ("error", "fromAccountNotFound")
+
+    @_check("copy")
+    def test_copy_between_accounts(self, jmap: Any) -> None:
+        if self.spec.copy_target is None:
+            pytest.skip("spec.copy_target not given")
+        self.need_create()
+        [source, moved] = self.make(2)
+        original = self.get([source])["list"][0]
+        target = str(self.spec.copy_target(self.client))
+        name = f"{self.spec.name}/copy"
+        base = {"fromAccountId": self.account_id, "accountId": target}
+        extra = self.spec.copy_overrides(self.client, target) if self.spec.copy_overrides else {}
+        state = self.state()
+        missing = "zz" + uuid.uuid4().hex[:10]
+        for stale in ({"ifFromInState": "not-a-state"}, {"ifInState": "not-a-state"}):
+            out = self.client.request([[name, {**base, **stale, "create": {"c": {"id": source, **extra}}}, "0"]], self.using)
+            assert out["methodResponses"][0][1]["type"] == "stateMismatch", stale
+        calls = [[name, {**base, "ifFromInState": state, "create": {"c": {"id": source, **extra}, "gone": {"id": missing, **extra}}}, "0"]]
+        out = self.client.request(calls, self.using)["methodResponses"][0][1]
+        assert (out["fromAccountId"], out["accountId"]) == (self.account_id, target)
+        assert out["notCreated"]["gone"]["type"] == "notFound"
+        copy_id = out["created"]["c"]["id"]
+        copied = self.ok("get", {"accountId": target, "ids": [copy_id], **self.spec.get_arguments})["list"][0]
+        for key, value in self.spec.create(self.client).items() if self.spec.create else ():
+            if not isinstance(value, (dict, list)) and "/" not in key and key in original:
+                assert copied.get(key) == original[key], key
+        assert self.get([source])["list"] == [original]  # the original is kept
+        # onSuccessDestroyOriginal: the implicit /set destroys it in the source account.
+        calls = [[name, {**base, "create": {"m": {"id": moved, **extra}}, "onSuccessDestroyOriginal": True}, "0"]]
+        responses = self.client.request(calls, self.using)["methodResponses"]
+        assert [r[0] for r in responses] == [name, f"{self.spec.name}/set"]
+        assert responses[1][1]["destroyed"] == [moved]
+        assert self.get([moved])["notFound"] == [moved]

@@ -21,6 +21,17 @@ def new_folder(client):
     client.ok("NoteFolder/set", {"create": {"f": folder(client)}})
 
 
+def shared_account(client):
+    """Another user's account, shared with the client (read-write)."""
+    from jmapd.db import ensure_connected
+    from jmapd.models import AccountAccess, User
+
+    other = client.server.client()
+    ensure_connected()
+    AccountAccess.create(account=other.account_id, user=User.get(User.name == client.user), read_only=False)
+    return other.account_id
+
+
 def new_note(client):
     client.ok("Note/set", {"create": {"n": note(client)}})
 
@@ -40,6 +51,7 @@ class TestNote(Conformance):
         filters=[({"text": "kit body"}, True), ({"hasTag": "kit"}, True), ({"pinned": True}, False)],
         sorts=["title", "created", "pinned", "size"],
         reference=("folderId", "NoteFolder", folder),
+        copy_target=shared_account,
         other_change=new_folder,
     )
 

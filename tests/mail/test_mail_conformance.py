@@ -29,6 +29,23 @@ def email(client):
     }
 
 
+def shared_account(client):
+    """Another user's account, shared with the client (read-write)."""
+    from jmapd.db import ensure_connected
+    from jmapd.models import AccountAccess, User
+
+    other = client.server.client()
+    other.ok("Mailbox/get", {"ids": []})  # its default mailboxes exist
+    ensure_connected()
+    AccountAccess.create(account=other.account_id, user=User.get(User.name == client.user), read_only=False)
+    return other.account_id
+
+
+def target_inbox(client, account_id):
+    found = client.call("Mailbox/query", {"accountId": account_id, "filter": {"role": "inbox"}})[1]["ids"]
+    return {"mailboxIds": {found[0]: True}}
+
+
 def new_mailbox(client):
     client.ok("Mailbox/set", {"create": {"m": mailbox(client)}})
 
@@ -73,6 +90,8 @@ class TestEmail(Conformance):
         filters=[({"subject": "kit subject"}, True), ({"hasKeyword": "$draft"}, True), ({"hasKeyword": "$flagged"}, False)],
         sorts=["receivedAt", "size", "subject", "from", "sentAt"],
         reference=("mailboxIds{}", "Mailbox", mailbox),
+        copy_target=shared_account,
+        copy_overrides=target_inbox,
         other_change=new_mailbox,
         xfail={
             name: "issue #9.1: Email/queryChanges answers cannotCalculateChanges ('queryState too old') "
