@@ -87,14 +87,3 @@ class TestPrincipal(Conformance):
         sorts=["name", "type", "email"],
         other_change=new_note,
     )
-
-
-class TestShareNotification(Conformance):
-    spec = TypeSpec(
-        "ShareNotification",
-        "urn:ietf:params:jmap:principals",
-        forbidden=frozenset({"create", "update"}),
-        sorts=["created"],
-        other_change=new_note,
-    )
-

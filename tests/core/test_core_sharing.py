@@ -13,6 +13,7 @@ from jmapd.methods.documents import DocumentType
 from jmapd.methods.registry import Capability
 from jmapd.methods.types import P
 from jmapd.sharing import Sharing, access
+from jmapd.testing import Conformance, TypeSpec
 
 BOARDS = "urn:example:boards"
 PRINCIPALS = "urn:ietf:params:jmap:principals"
@@ -361,3 +362,55 @@ def test_delegation_read_and_write(server):
     with database.obj.atomic():
         assert undelegate(owner.account_id, User.get(User.name == reader.user).id)
     assert owner.account_id not in fresh(reader).session["accounts"]
+
+
+# -- the conformance kit on a shareable type and on ShareNotification ------------------------
+def _board(client):
+    return {"name": "kit board"}
+
+
+def _share_notifications(client):
+    """Another user shares a board with the client, widens the rights and takes
+    them back: three ShareNotifications in the client's account."""
+    owner = client.server.client()
+    board = ok(owner, "Board/set", {"accountId": owner.account_id, "create": {"b": _board(owner)}})["created"]["b"]["id"]
+    pid = principal_id(client)
+    share(owner, board, pid, mayRead=True)
+    share(owner, board, pid, mayRead=True, mayWrite=True)
+    ok(owner, "Board/set", {"accountId": owner.account_id, "update": {board: {"shareWith": None}}})
+    return ok(client, "ShareNotification/query", {"accountId": client.account_id})["ids"]
+
+
+@pytest.fixture
+def board_client(server):
+    return server.client()
+
+
+class TestBoardConformance(Conformance):
+    spec = TypeSpec(
+        "Board",
+        BOARDS,
+        using=(PRINCIPALS,),
+        create=_board,
+        invalid={"name": 5, "isSubscribed": "yes"},
+        invalid_properties=["name", "isSubscribed"],
+        patch={"name": "renamed", "isSubscribed": False},
+        patched={"name": "renamed", "isSubscribed": False},
+        read_only={"myRights": {"mayRead": False}, "id": "other"},
+        filters=[({"name": "kit"}, True), ({"name": "nomatch"}, False)],
+        other_change=lambda c: c.ok("Note/set", {"create": {"n": {"title": "other type"}}},
+                                    ["urn:ietf:params:jmap:core", "urn:example:notes"]),
+        client_fixture="board_client",
+    )
+
+
+class TestShareNotificationConformance(Conformance):
+    spec = TypeSpec(
+        "ShareNotification",
+        PRINCIPALS,
+        existing=_share_notifications,
+        forbidden=frozenset({"create", "update"}),
+        filters=[({"objectType": "Board"}, True), ({"objectType": "Mailbox"}, False)],
+        sorts=["created"],
+        client_fixture="board_client",
+    )
