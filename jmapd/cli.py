@@ -11,38 +11,11 @@ import sys
 from typing import Any
 
 from . import __version__
+from .cli_setup import _load, _services, run_migrations  # noqa: F401 (run_migrations is used by jmapd.testing)
 from .config import ConfigError
 from .plugins import PluginError
 
 log = logging.getLogger("jmapd.cli")
-
-
-def _load(args: argparse.Namespace) -> tuple[Any, Any]:
-    from .app import load_config
-
-    if args.config:
-        os.environ["JMAPD_CONFIG"] = os.path.abspath(args.config)
-    return load_config(args.config)
-
-
-def _services(args: argparse.Namespace) -> Any:
-    from .app import build_services
-
-    cfg, pm = _load(args)
-    services = build_services(cfg, pm)
-    return services
-
-
-def run_migrations(services: Any) -> list[tuple[str, str]]:
-    from .db import database
-    from .migrate import migrate
-
-    packages = {}
-    for result in services.hook.jmapd_migrations():
-        if result:
-            name, package = result
-            packages[name] = package
-    return migrate(database.obj, packages)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

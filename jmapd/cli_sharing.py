@@ -44,7 +44,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_share(args: argparse.Namespace) -> int:
-    from .cli import _services, run_migrations
+    from .cli_setup import _services, run_migrations
     from .db import database
     from .models import User
     from .sharing import delegate, undelegate
@@ -71,7 +71,7 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 
 def cmd_principal(args: argparse.Namespace) -> int:
-    from .cli import _services, run_migrations
+    from .cli_setup import _services, run_migrations
     from .db import database
     from .models import PrincipalRecord
     from .sharing import DESTROYED, create_principal, drop_grants_of, log_principal_change
@@ -98,7 +98,7 @@ def cmd_principal(args: argparse.Namespace) -> int:
 
 
 def cmd_group(args: argparse.Namespace) -> int:
-    from .cli import _services, run_migrations
+    from .cli_setup import _services, run_migrations
     from .db import database
     from .models import GroupMember
     from .sharing import log_principal_change
@@ -132,7 +132,7 @@ def cmd_group(args: argparse.Namespace) -> int:
 
 def cmd_quota(args: argparse.Namespace) -> int:
     from . import quota
-    from .cli import _services, run_migrations
+    from .cli_setup import _services, run_migrations
     from .db import write_transaction
     from .state import ChangeLog
 

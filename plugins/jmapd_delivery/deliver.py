@@ -79,8 +79,8 @@ def deliver(services: Any, recipient: str, mail_from: str, raw: bytes, target: T
 
 
 def lmtp_server(services: Any, host: str | None = None, port: int | None = None) -> Any:
-    """An LMTP server (domain/lmtp.py) delivering into ``services``' store."""
-    from jmapd_submission.domain.lmtp import DeliveryResult, LMTPServer
+    """An LMTP server (lmtp.py) delivering into ``services``' store."""
+    from .lmtp import DeliveryResult, LMTPServer
 
     section = services.config.section("delivery")
 

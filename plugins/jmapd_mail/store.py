@@ -20,6 +20,7 @@ from jmapd.state import CREATED, DESTROYED, UPDATED
 
 from . import search
 from .domain.parse import ParsedMessage, parse_message
+from .latest import refresh_latest, thread_pairs  # noqa: F401 (thread_pairs kept importable here)
 from .models import Email, EmailHeader, EmailKeyword, EmailMailbox, Mailbox, ThreadRef
 from .threads import assign_thread
 
@@ -172,47 +173,6 @@ def _index_headers(account_id: str, email_id: str, parsed: ParsedMessage) -> Non
     ]
     if rows:
         EmailHeader.insert_many(rows).execute()
-
-
-def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
-    """Re-mark the newest Email of each (Mailbox, Thread) pair (``EmailMailbox.is_latest``).
-
-    Called after every change to memberships, threads or Emails; writes only
-    the rows whose flag actually moves.
-    """
-    by_thread: dict[str, set[str]] = {}
-    for mailbox_id, thread_id in pairs:
-        by_thread.setdefault(thread_id, set()).add(mailbox_id)
-    em = EmailMailbox
-    for thread_id in sorted(by_thread):
-        # Filter by Thread only (no ORDER BY): the planner must not walk a
-        # Mailbox's (received_at, seq) index to avoid a sort of a few rows.
-        rows = (
-            em.select(em.mailbox_id, em.email_id, em.received_at, em.seq, em.is_latest)
-            .where((em.account_id == account_id) & (em.thread_id == thread_id))
-            .tuples()
-        )
-        groups: dict[str, list[tuple[Any, int, str, bool]]] = {}
-        for mailbox_id, email_id, received_at, seq, latest in rows:
-            if mailbox_id in by_thread[thread_id]:
-                groups.setdefault(mailbox_id, []).append((received_at, seq, email_id, bool(latest)))
-        for mailbox_id in sorted(groups):
-            group = sorted(groups[mailbox_id], reverse=True)
-            stale = [email_id for _, _, email_id, latest in group[1:] if latest]
-            if stale:
-                em.update(is_latest=False).where((em.mailbox_id == mailbox_id) & em.email_id.in_(stale)).execute()
-            if not group[0][3]:
-                em.update(is_latest=True).where((em.mailbox_id == mailbox_id) & (em.email_id == group[0][2])).execute()
-
-
-def thread_pairs(account_id: str, thread_id: str) -> list[tuple[str, str]]:
-    rows = (
-        EmailMailbox.select(EmailMailbox.mailbox_id)
-        .where((EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == thread_id))
-        .distinct()
-        .tuples()
-    )
-    return [(r[0], thread_id) for r in rows]
 
 
 def set_keywords(

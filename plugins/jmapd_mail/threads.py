@@ -16,6 +16,7 @@ from jmapd.models import new_id
 from jmapd.state import CREATED, DESTROYED, UPDATED  # noqa: F401 (CREATED re-exported)
 
 from .domain.thread import subject_key, thread_ids_of
+from .latest import refresh_latest, thread_pairs
 from .models import Email, EmailMailbox, ThreadRef
 
 
@@ -73,8 +74,6 @@ def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
     ThreadRef.update(thread_id=target).where(
         (ThreadRef.account_id == account_id) & (ThreadRef.thread_id == source)
     ).execute()
-    from .store import refresh_latest, thread_pairs
-
     refresh_latest(account_id, thread_pairs(account_id, target))
     for email_id in moved:
         changes.record(account_id, "Email", email_id, UPDATED, props=["threadId"])

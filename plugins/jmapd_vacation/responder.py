@@ -41,7 +41,7 @@ def _no_relay() -> str:
 
 def _own_addresses(services: Any, account_id: str) -> tuple[list[str], str | None]:
     """The account's identity addresses (and the default identity's name)."""
-    from jmapd_submission.senders import allowed_addresses, owner_name
+    from jmapd_submission.api import allowed_addresses, owner_name
 
     addresses = list(allowed_addresses(services.config, owner_name(account_id)))
     name = None
@@ -62,10 +62,9 @@ def respond(
     """Queue the vacation response to ``mail_from`` if RFC 3834 allows it;
     returns the decision's reason (``reply`` when one was queued,
     ``noRelay`` when there is no relay to send it)."""
-    from jmapd_submission.domain.addresses import mailbox_key
-    from jmapd_submission.domain.autoreply import VacationSettings, compose_reply, decide
-    from jmapd_submission.domain.headers import parse_headers
-    from jmapd_submission.queue import enqueue, wake
+    from jmapd_submission.api import enqueue, mailbox_key, parse_headers, wake
+
+    from .autoreply import VacationSettings, compose_reply, decide
 
     if not services.pm.has_plugin("submission"):
         return "noSubmission"

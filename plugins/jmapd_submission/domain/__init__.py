@@ -2,8 +2,7 @@
 
 Nothing in this package imports the JMAP server core, Falcon or Peewee: it
 holds the rules (RFC 5321 address syntax, RFC 8621 §7 envelope derivation,
-RFC 3834 auto-reply policy) and the wire protocols (outbound SMTP relay,
-inbound LMTP) so they can be tested against real peers in isolation and
+the outbound SMTP relay) so they can be tested against real peers in isolation and
 wired into JMAP methods by the server plugin.
 
 Modules:
@@ -12,6 +11,4 @@ Modules:
 - ``headers``    -- minimal, byte-preserving header-section parsing
 - ``envelope``   -- JMAP Envelope objects, validation, derivation, Bcc stripping
 - ``relay``      -- outbound smarthost SMTP client and retry backoff
-- ``lmtp``       -- inbound LMTP server on aiosmtpd
-- ``autoreply``  -- RFC 3834 vacation auto-reply decision and composition
 """

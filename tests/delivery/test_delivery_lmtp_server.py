@@ -8,7 +8,7 @@ import socket
 import threading
 
 import pytest
-from jmapd_submission.domain.lmtp import (
+from jmapd_delivery.lmtp import (
     DeliveryResult,
     LMTPServer,
     PermanentDeliveryError,

@@ -21,8 +21,15 @@ from email.utils import format_datetime, make_msgid
 from enum import StrEnum
 from html.parser import HTMLParser
 
-from .envelope import Address, Envelope, header_addresses, identity_allows
-from .headers import Header, get_all, get_last
+from jmapd_submission.api import (
+    Address,
+    Envelope,
+    Header,
+    get_all,
+    get_last,
+    header_addresses,
+    identity_allows,
+)
 
 __all__ = [
     "VacationSettings",

@@ -7,7 +7,8 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from jmapd_submission.domain.autoreply import (
+from jmapd_submission.api import parse_headers
+from jmapd_vacation.autoreply import (
     Decision,
     Reason,
     VacationSettings,
@@ -15,7 +16,6 @@ from jmapd_submission.domain.autoreply import (
     decide,
     html_to_text,
 )
-from jmapd_submission.domain.headers import parse_headers
 
 NOW = datetime(2024, 7, 15, 12, 0, tzinfo=UTC)
 OWN = ["me@example.com", "*@me.example"]
