@@ -28,6 +28,8 @@ import vobject
 
 from .validate import validate_card
 
+_PROP_ID = "\x00prop-id"
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _BEGIN_RE = re.compile(r"^BEGIN:VCARD\s*$", re.I)
 _END_RE = re.compile(r"^END:VCARD\s*$", re.I)
 
@@ -237,7 +239,12 @@ _PHONE_FEATURES_IN = {
 }  # fmt: skip
 _PHONE_FEATURES_OUT = {v: k for k, v in _PHONE_FEATURES_IN.items()}
 _ADR_KINDS = ("postOfficeBox", "apartment", "name", "locality", "region", "postcode", "country")
-_N_KINDS = ("surname", "given", "given2", "title", "credential")
+# RFC 9554 §2.2 components 7-17 of ADR
+_ADR_NEW = (
+    "room", "apartment", "floor", "number", "name", "building", "block", "subdistrict",
+    "district", "landmark", "direction",
+)  # fmt: skip
+_N_KINDS = ("surname", "given", "given2", "title", "credential", "surname2", "generation")
 
 
 class _Reader:
@@ -253,7 +260,12 @@ class _Reader:
         return f"{prefix}{self.counters[prop]}"
 
     def add(self, prop: str, prefix: str, obj: dict[str, Any]) -> None:
-        self.card.setdefault(prop, {})[self.new_id(prop, prefix)] = obj
+        entries = self.card.setdefault(prop, {})
+        wanted = obj.pop(_PROP_ID, None)  # RFC 9555 §2.3.4: PROP-ID is the id
+        key = wanted if wanted and _ID_RE.match(wanted) and wanted not in entries else None
+        while key is None or key in entries:
+            key = self.new_id(prop, prefix)
+        entries[key] = obj
 
 
 def _params(line: _Line) -> dict[str, list[str]]:
@@ -288,8 +300,20 @@ def _take_common(
     elif pref:
         params["pref"] = pref
     label = params.pop("label", None)
-    if label and "label" not in obj and obj.get("@kind") != "address":
+    if label and "label" not in obj:
         obj["label"] = label[0]
+    media = params.pop("mediatype", None)
+    if media and "uri" in obj:
+        obj["mediaType"] = media[0]
+    prop_id = params.pop("prop-id", None)
+    if prop_id:
+        obj[_PROP_ID] = prop_id[0]
+    index = params.pop("index", None)
+    if index and index[0].isdigit() and int(index[0]) > 0 and obj.get("@listAs"):
+        obj["listAs"] = int(index[0])
+    elif index:
+        params["index"] = index
+    obj.pop("@listAs", None)
     if rest_types:
         params["type"] = rest_types
     params.pop("value", None)
@@ -358,17 +382,23 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
         elif prop == "KIND" or prop == "X-ADDRESSBOOKSERVER-KIND":
             card["kind"] = _text(value).lower()
         elif prop == "FN" and "full" not in name:
-            name["full"] = _text(value)
+            # an empty or DERIVED=TRUE FN was made from N by the writer (RFC 9555 §2.5.1)
+            if _text(value) and (params.get("derived") or [""])[0].lower() != "true":
+                name["full"] = _text(value)
         elif prop == "N" and "components" not in name:
             parts = _raw_components(_raw(value))
             comps = []
+            generation = set(_list_values(parts[6])) if len(parts) > 6 else set()
             for kind, part in zip(_N_KINDS, parts, strict=False):
-                comps.extend({"kind": kind, "value": v} for v in _list_values(part))
+                for v in _list_values(part):
+                    # RFC 9554: suffixes repeat the generation for old readers
+                    if not (kind == "credential" and v in generation):
+                        comps.append({"kind": kind, "value": v})
             if comps:
                 name["components"] = comps
             sort = params.pop("sort-as", None)
             if sort:
-                name["sortAs"] = {"surname": sort[0]}
+                name["sortAs"] = dict(zip(("surname", "given"), sort, strict=False))
         elif prop == "NICKNAME":
             for nick in _list_values(_raw(value)):
                 if nick:
@@ -410,9 +440,19 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
             _take_common(obj, params, line)
             r.add("phones", "p", obj)
         elif prop == "ADR":
-            parts = _raw_components(_raw(value))
+            parts = _raw_components(_raw(value)) + [""] * 18
             comps = []
-            for kind, part in zip(_ADR_KINDS, parts, strict=False):
+            new = [
+                (kind, v)
+                for kind, part in zip(_ADR_NEW, parts[7:18], strict=True)
+                for v in _list_values(part)
+            ]
+            if not new:  # the street address counts only without the new components
+                comps.extend({"kind": "name", "value": v} for v in _list_values(parts[2]))
+            comps.extend({"kind": k, "value": v} for k, v in new)
+            for kind, part in zip(_ADR_KINDS[:2], parts[:2], strict=True):
+                comps.extend({"kind": kind, "value": v} for v in _list_values(part))
+            for kind, part in zip(_ADR_KINDS[3:], parts[3:7], strict=True):
                 comps.extend({"kind": kind, "value": v} for v in _list_values(part))
             obj = {"components": comps} if comps else {}
             label = params.pop("label", None)
@@ -431,17 +471,27 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
             obj = {"uri": _raw(value)}
             _take_common(obj, params, line)
             r.add("links", "l", obj)
-        elif prop in ("IMPP", "X-SOCIALPROFILE"):
+        elif prop in ("IMPP", "SOCIALPROFILE", "X-SOCIALPROFILE"):
             obj = {"uri": _raw(value)}
-            service = params.pop("x-service-type", None)
+            service = params.pop("service-type", None) or params.pop("x-service-type", None)
             if service:
                 obj["service"] = service[0]
-            if prop == "X-SOCIALPROFILE":
-                obj["vCardName"] = "x-socialprofile"
+            if prop != "SOCIALPROFILE":
+                obj["vCardName"] = prop.lower()
             _take_common(obj, params, line)
             r.add("onlineServices", "s", obj)
         elif prop == "NOTE":
             obj = {"note": _text(value)}
+            created = _date(params.pop("created", [""])[0])
+            if created and "utc" in created:
+                obj["created"] = created["utc"]
+            author = {}
+            if params.get("author-name"):
+                author["name"] = params.pop("author-name")[0]
+            if params.get("author"):
+                author["uri"] = params.pop("author")[0]
+            if author:
+                obj["author"] = author
             _take_common(obj, params, line, contexts=False)
             r.add("notes", "n", obj)
         elif prop in ("BDAY", "ANNIVERSARY", "DEATHDATE") and _date(_text(value)):
@@ -482,6 +532,37 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
             r.add("schedulingAddresses", "s", obj)
         elif prop == "PRODID":
             card["prodId"] = _text(value)
+        elif prop == "CREATED" and "utc" in (_date(_raw(value)) or {}):
+            card["created"] = _date(_raw(value))["utc"]  # type: ignore[index]
+        elif prop == "LANGUAGE":
+            card["language"] = _raw(value)
+        elif prop == "GRAMGENDER":
+            card.setdefault("speakToAs", {})["grammaticalGender"] = _raw(value).lower()
+        elif prop == "PRONOUNS":
+            obj = {"pronouns": _text(value)}
+            _take_common(obj, params, line)
+            speak = card.setdefault("speakToAs", {})
+            holder = _Reader()
+            holder.card = speak
+            holder.counters = r.counters
+            holder.add("pronouns", "PRONOUNS-", obj)
+        elif prop in ("EXPERTISE", "HOBBY", "INTEREST"):
+            obj = {"kind": prop.lower(), "value": _text(value), "@listAs": True}
+            level = (params.pop("level", [""]) or [""])[0].lower()
+            level = {"beginner": "low", "average": "medium", "expert": "high"}.get(level, level)
+            if level in ("low", "medium", "high"):
+                obj["level"] = level
+            _take_common(obj, params, line, contexts=False)
+            r.add("personalInfo", "PERSINFO-", obj)
+        elif prop in ("ORG-DIRECTORY", "SOURCE"):
+            obj = {"kind": "directory" if prop == "ORG-DIRECTORY" else "entry", "uri": _raw(value)}
+            obj["@listAs"] = True
+            _take_common(obj, params, line)
+            r.add("directories", "DIRECTORY-", obj)
+        elif prop == "CONTACT-URI":
+            obj = {"kind": "contact", "uri": _raw(value)}
+            _take_common(obj, params, line)
+            r.add("links", "CONTACT-", obj)
         else:
             # RFC 9555 §3.3.1.1: kept as a jCard property
             jparams: dict[str, Any] = {k: (v[0] if len(v) == 1 else v) for k, v in params.items()}
@@ -499,9 +580,48 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
             r.unknown.append([prop.lower(), jparams, "unknown", raw])
     if name:
         card["name"] = name
+    _apply_ablabels(card, r.unknown)
     if r.unknown:
         card["vCardProps"] = r.unknown
     return card
+
+
+_LABELLED = (
+    "emails",
+    "phones",
+    "onlineServices",
+    "links",
+    "calendars",
+    "schedulingAddresses",
+    "cryptoKeys",
+    "media",
+)
+
+
+def _apply_ablabels(card: dict[str, Any], unknown: list[list[Any]]) -> None:
+    """Apple's grouped ``X-ABLabel`` becomes the ``label`` of its property (RFC 9555 §3.3.2)."""
+    by_group: dict[str, dict[str, Any]] = {}
+    for prop in _LABELLED + ("addresses",):
+        for obj in (card.get(prop) or {}).values():
+            group = (obj.get("vCardParams") or {}).get("group")
+            if group:
+                by_group.setdefault(group, obj)
+    keep = []
+    for entry in unknown:
+        group = entry[1].get("group")
+        target = (
+            by_group.pop(group, None)
+            if entry[0] == "x-ablabel" and group and len(entry[1]) == 1
+            else None
+        )
+        if target is None or "label" in target or target is card.get("addresses", {}).get(""):
+            keep.append(entry)
+            continue
+        target["label"] = _unescape(entry[3])
+        del target["vCardParams"]["group"]
+        if not target["vCardParams"]:
+            del target["vCardParams"]
+    unknown[:] = keep
 
 
 # -- writing -----------------------------------------------------------------------
@@ -525,9 +645,38 @@ def _param_text(value: str) -> str:
     return value
 
 
-def _line(name: str, value: str, params: dict[str, Any] | None = None) -> str:
+def _groups_in(value: Any) -> set[str]:
+    """Every vCard group a card already uses, so generated ones do not collide."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "group" and isinstance(item, str):
+                found.add(item)
+            else:
+                found |= _groups_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _groups_in(item)
+    return found
+
+
+def _line(
+    name: str, value: str, params: dict[str, Any] | None = None, groups: list[Any] | None = None
+) -> str:
     params = dict(params or {})
     group = params.pop("group", None)
+    label = params.pop("label", None) if name != "ADR" else None
+    if label is not None and groups is not None:
+        # RFC 9555 §3.3.2: a label outside ADR goes out as Apple's grouped X-ABLabel
+        while not group or group in groups[1]:
+            groups[0] += 1
+            group = f"item{groups[0]}"
+        groups[1].add(group)
+        return (
+            _line(name, value, {**params, "group": group})
+            + "\r\n"
+            + _line("X-ABLabel", _escape(label), {"group": group})
+        )
     head = f"{group}.{name}" if group else name
     for key, val in params.items():
         vals = val if isinstance(val, list) else [val]
@@ -549,65 +698,117 @@ def _common_params(obj: dict[str, Any], *, contexts: bool = True) -> dict[str, A
         params["pref"] = str(obj["pref"])
     if "label" in obj:
         params["label"] = obj["label"]
+    if "mediaType" in obj:
+        params["mediatype"] = obj["mediaType"]
+    if "listAs" in obj:
+        params["index"] = str(obj["listAs"])
     params.update(extra)
     return params
 
 
+_ID_MAPS = (
+    "nicknames", "organizations", "titles", "emails", "onlineServices", "phones",
+    "preferredLanguages", "calendars", "schedulingAddresses", "addresses", "cryptoKeys",
+    "directories", "links", "media", "anniversaries", "notes", "personalInfo",
+)  # fmt: skip
+
+
+def _with_prop_ids(card: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose Id-map entries carry their id as PROP-ID (RFC 9555 §2.3.4)."""
+    out = dict(card)
+
+    def tag(entries: dict[str, Any]) -> dict[str, Any]:
+        return {
+            key: {**obj, "vCardParams": {"prop-id": key, **(obj.get("vCardParams") or {})}}
+            for key, obj in entries.items()
+        }
+
+    for prop in _ID_MAPS:
+        if isinstance(out.get(prop), dict):
+            out[prop] = tag(out[prop])
+    speak = out.get("speakToAs")
+    if isinstance(speak, dict) and isinstance(speak.get("pronouns"), dict):
+        out["speakToAs"] = {**speak, "pronouns": tag(speak["pronouns"])}
+    return out
+
+
 def to_vcard(card: dict[str, Any]) -> str:
-    """One Card as vCard 4.0 text (CRLF, folded)."""
+    """One Card as vCard 4.0 text (CRLF, folded); map ids go out as PROP-ID."""
+    card = _with_prop_ids(card)
     lines = ["BEGIN:VCARD", "VERSION:4.0"]
     add = lines.append
+    groups: list[Any] = [0, _groups_in(card)]
+
+    def L(prop: str, value: str, params: dict[str, Any] | None = None) -> str:  # noqa: N802
+        return _line(prop, value, params, groups)
+
+    if "language" in card:
+        add(L("LANGUAGE", card["language"]))
+    if "created" in card:
+        add(L("CREATED", card["created"].replace("-", "").replace(":", "")))
     if "uid" in card:
-        add(_line("UID", card["uid"]))
+        add(L("UID", card["uid"]))
     if "kind" in card:
-        add(_line("KIND", card["kind"]))
+        add(L("KIND", card["kind"]))
     if "prodId" in card:
-        add(_line("PRODID", _escape(card["prodId"])))
+        add(L("PRODID", _escape(card["prodId"])))
     name = card.get("name") or {}
     full = name.get("full")
-    if full is None:
-        full = " ".join(
+    if full is not None:
+        add(L("FN", _escape(full)))
+    else:  # FN is mandatory in vCard: derive it and say so
+        derived = " ".join(
             c["value"] for c in name.get("components", []) if c.get("kind") != "separator"
         )
-    add(_line("FN", _escape(full)))
+        add(L("FN", _escape(derived), {"derived": "TRUE"} if derived else {}))
     if name.get("components"):
         slots: dict[str, list[str]] = {k: [] for k in _N_KINDS}
         for comp in name["components"]:
             if comp.get("kind") in slots:
                 slots[comp["kind"]].append(_escape(comp["value"]))
+        sort_as = name.get("sortAs") or {}
         params = (
-            {"sort-as": name["sortAs"]["surname"]} if name.get("sortAs", {}).get("surname") else {}
+            {"sort-as": [sort_as.get("surname", ""), sort_as.get("given", "")]} if sort_as else {}
         )
-        add(_line("N", ";".join(",".join(slots[k]) for k in _N_KINDS), params))
+        if params and not params["sort-as"][1]:
+            params["sort-as"] = params["sort-as"][:1]
+        slots["credential"] = slots["generation"] + slots["credential"]  # for 3.0 readers
+        add(L("N", ";".join(",".join(slots[k]) for k in _N_KINDS), params))
     for obj in (card.get("nicknames") or {}).values():
-        add(_line("NICKNAME", _escape(obj["name"]), _common_params(obj)))
+        add(L("NICKNAME", _escape(obj["name"]), _common_params(obj)))
     for obj in (card.get("organizations") or {}).values():
         parts = [obj.get("name", "")] + [u["name"] for u in obj.get("units", [])]
         params = _common_params(obj)
         if "sortAs" in obj:
             params["sort-as"] = obj["sortAs"]
-        add(_line("ORG", ";".join(_escape(p) for p in parts), params))
+        add(L("ORG", ";".join(_escape(p) for p in parts), params))
     for obj in (card.get("titles") or {}).values():
         add(
-            _line(
+            L(
                 "ROLE" if obj.get("kind") == "role" else "TITLE",
                 _escape(obj["name"]),
                 _common_params(obj),
             )
         )
     for obj in (card.get("emails") or {}).values():
-        add(_line("EMAIL", _escape(obj["address"]), _common_params(obj)))
+        add(L("EMAIL", _escape(obj["address"]), _common_params(obj)))
     for obj in (card.get("phones") or {}).values():
         params = _common_params(obj)
         feats = [_PHONE_FEATURES_OUT.get(f, f) for f in obj.get("features", {})]
         if feats:
             params["type"] = list(params.get("type", [])) + feats
-        add(_line("TEL", obj["number"], params))
+        add(L("TEL", obj["number"], params))
     for obj in (card.get("addresses") or {}).values():
-        slots = {k: [] for k in _ADR_KINDS}
+        old = {k: [] for k in ("postOfficeBox", "locality", "region", "postcode", "country")}
+        new = {k: [] for k in _ADR_NEW}
         for comp in obj.get("components", []):
-            if comp.get("kind") in slots:
-                slots[comp["kind"]].append(_escape(comp["value"]))
+            for target in (old, new):
+                if comp.get("kind") in target:
+                    target[comp["kind"]].append(_escape(comp["value"]))
+        street = " ".join(new["number"] + new["name"])
+        adr = [old["postOfficeBox"], [], [street] if street else []]
+        adr += [old[k] for k in ("locality", "region", "postcode", "country")]
+        adr += [new[k] for k in _ADR_NEW]
         params = _common_params(obj)
         for key, source in (
             ("label", "full"),
@@ -617,49 +818,82 @@ def to_vcard(card: dict[str, Any]) -> str:
         ):
             if obj.get(source):
                 params[key] = obj[source]
-        add(_line("ADR", ";".join(",".join(slots[k]) for k in _ADR_KINDS), params))
+        add(L("ADR", ";".join(",".join(part) for part in adr), params))
     for obj in (card.get("links") or {}).values():
-        add(_line("URL", obj["uri"], _common_params(obj)))
+        add(
+            L(
+                "CONTACT-URI" if obj.get("kind") == "contact" else "URL",
+                obj["uri"],
+                _common_params(obj),
+            )
+        )
+    speak = card.get("speakToAs") or {}
+    if "grammaticalGender" in speak:
+        add(L("GRAMGENDER", speak["grammaticalGender"].upper()))
+    for obj in (speak.get("pronouns") or {}).values():
+        add(L("PRONOUNS", _escape(obj["pronouns"]), _common_params(obj)))
+    for obj in (card.get("personalInfo") or {}).values():
+        params = _common_params(obj, contexts=False)
+        level = obj.get("level")
+        if level and obj["kind"] == "expertise":
+            level = {"low": "beginner", "medium": "average", "high": "expert"}[level]
+        if level:
+            params["level"] = level
+        add(L(obj["kind"].upper(), _escape(obj["value"]), params))
+    for obj in (card.get("directories") or {}).values():
+        prop = "SOURCE" if obj.get("kind") == "entry" else "ORG-DIRECTORY"
+        add(L(prop, obj["uri"], _common_params(obj)))
     for obj in (card.get("onlineServices") or {}).values():
         params = _common_params(obj)
         if "service" in obj:
             params["x-service-type"] = obj["service"]
-        prop = "X-SOCIALPROFILE" if obj.get("vCardName") == "x-socialprofile" else "IMPP"
-        add(_line(prop, obj.get("uri", obj.get("user", "")), params))
+        prop = (obj.get("vCardName") or "socialprofile").upper()
+        if prop not in ("IMPP", "X-SOCIALPROFILE"):
+            prop = "SOCIALPROFILE"
+        if "service" in obj and prop == "SOCIALPROFILE":
+            params["service-type"] = params.pop("x-service-type")
+        add(L(prop, obj.get("uri", obj.get("user", "")), params))
     for obj in (card.get("notes") or {}).values():
-        add(_line("NOTE", _escape(obj["note"]), _common_params(obj, contexts=False)))
+        params = _common_params(obj, contexts=False)
+        if "created" in obj:
+            params["created"] = obj["created"].replace("-", "").replace(":", "")
+        if (obj.get("author") or {}).get("name"):
+            params["author-name"] = obj["author"]["name"]
+        if (obj.get("author") or {}).get("uri"):
+            params["author"] = obj["author"]["uri"]
+        add(L("NOTE", _escape(obj["note"]), params))
     for obj in (card.get("anniversaries") or {}).values():
         prop = {"birth": "BDAY", "wedding": "ANNIVERSARY", "death": "DEATHDATE"}.get(obj["kind"])
         if prop:
-            add(_line(prop, _date_text(obj["date"]), _common_params(obj, contexts=False)))
+            add(L(prop, _date_text(obj["date"]), _common_params(obj, contexts=False)))
     for obj in (card.get("media") or {}).values():
-        add(_line(obj["kind"].upper(), obj["uri"], _common_params(obj)))
+        add(L(obj["kind"].upper(), obj["uri"], _common_params(obj)))
     for obj in (card.get("cryptoKeys") or {}).values():
-        add(_line("KEY", obj["uri"], _common_params(obj)))
+        add(L("KEY", obj["uri"], _common_params(obj)))
     if card.get("keywords"):
-        add(_line("CATEGORIES", ",".join(_escape(k) for k in card["keywords"])))
+        add(L("CATEGORIES", ",".join(_escape(k) for k in card["keywords"])))
     if "updated" in card:
-        add(_line("REV", card["updated"].replace("-", "").replace(":", "")))
+        add(L("REV", card["updated"].replace("-", "").replace(":", "")))
     for member in card.get("members") or {}:
-        add(_line("MEMBER", member))
+        add(L("MEMBER", member))
     for uri, rel in (card.get("relatedTo") or {}).items():
         types = list((rel or {}).get("relation", {}))
-        add(_line("RELATED", uri, {"type": types} if types else {}))
+        add(L("RELATED", uri, {"type": types} if types else {}))
     for obj in (card.get("preferredLanguages") or {}).values():
-        add(_line("LANG", obj["language"], _common_params(obj)))
+        add(L("LANG", obj["language"], _common_params(obj)))
     for obj in (card.get("calendars") or {}).values():
         add(
-            _line(
+            L(
                 "FBURL" if obj.get("kind") == "freeBusy" else "CALURI",
                 obj["uri"],
                 _common_params(obj),
             )
         )
     for obj in (card.get("schedulingAddresses") or {}).values():
-        add(_line("CALADRURI", obj["uri"], _common_params(obj)))
+        add(L("CALADRURI", obj["uri"], _common_params(obj)))
     for prop in card.get("vCardProps") or []:
         name_, params, _type, *values = prop
-        add(_line(name_.upper(), ",".join(str(v) for v in values), params))
+        add(L(name_.upper(), ",".join(str(v) for v in values), params))
     add("END:VCARD")
     return "\r\n".join(lines) + "\r\n"
 
