@@ -254,6 +254,7 @@ class _Reader:
         self.card: dict[str, Any] = {"@type": "Card", "version": "2.0"}
         self.counters: dict[str, int] = {}
         self.unknown: list[list[Any]] = []
+        self.places: list[tuple[str, str, Any, dict[str, list[str]]]] = []
 
     def new_id(self, prop: str, prefix: str) -> str:
         self.counters[prop] = self.counters.get(prop, 0) + 1
@@ -532,6 +533,10 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
             r.add("schedulingAddresses", "s", obj)
         elif prop == "PRODID":
             card["prodId"] = _text(value)
+        elif prop in ("BIRTHPLACE", "DEATHPLACE") and not params.get("value"):
+            r.places.append(
+                (("birth" if prop == "BIRTHPLACE" else "death"), _text(value), line, params)
+            )
         elif prop == "CREATED" and "utc" in (_date(_raw(value)) or {}):
             card["created"] = _date(_raw(value))["utc"]  # type: ignore[index]
         elif prop == "LANGUAGE":
@@ -581,9 +586,55 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
     if name:
         card["name"] = name
     _apply_ablabels(card, r.unknown)
+    _apply_places(card, r)
+    _apply_org_groups(card)
     if r.unknown:
         card["vCardProps"] = r.unknown
     return card
+
+
+def _apply_places(card: dict[str, Any], r: _Reader) -> None:
+    """BIRTHPLACE/DEATHPLACE become the ``place`` of that anniversary (RFC 9555 §2.3.2)."""
+    for kind, text, line, params in r.places:
+        target = next(
+            (
+                a
+                for a in (card.get("anniversaries") or {}).values()
+                if a["kind"] == kind and "place" not in a
+            ),
+            None,
+        )
+        if target is None:  # no date to hang it on: kept as written
+            jparams: dict[str, Any] = {k: (v[0] if len(v) == 1 else v) for k, v in params.items()}
+            if line.group:
+                jparams["group"] = line.group
+            r.unknown.append([line.name.lower(), jparams, "unknown", _raw(line.value)])
+        else:
+            target["place"] = {"full": text}
+
+
+def _apply_org_groups(card: dict[str, Any]) -> None:
+    """A TITLE/ROLE grouped with an ORG names it as ``organizationId`` (RFC 9555 §2.6.5)."""
+    orgs = {
+        (o.get("vCardParams") or {}).get("group"): key
+        for key, o in (card.get("organizations") or {}).items()
+    }
+    orgs.pop(None, None)
+    linked = set()
+    for title in (card.get("titles") or {}).values():
+        group = (title.get("vCardParams") or {}).get("group")
+        if group in orgs:
+            title["organizationId"] = orgs[group]
+            linked.add(orgs[group])
+            _drop_group(title)
+    for key in linked:
+        _drop_group(card["organizations"][key])
+
+
+def _drop_group(obj: dict[str, Any]) -> None:
+    del obj["vCardParams"]["group"]
+    if not obj["vCardParams"]:
+        del obj["vCardParams"]
 
 
 _LABELLED = (
@@ -729,6 +780,19 @@ def _with_prop_ids(card: dict[str, Any]) -> dict[str, Any]:
     speak = out.get("speakToAs")
     if isinstance(speak, dict) and isinstance(speak.get("pronouns"), dict):
         out["speakToAs"] = {**speak, "pronouns": tag(speak["pronouns"])}
+    # a title's organizationId goes out as a group shared with that ORG
+    used, n = _groups_in(card), 0
+    for title in (out.get("titles") or {}).values():
+        org = (out.get("organizations") or {}).get(title.get("organizationId"))
+        if org is None:
+            continue
+        group = org["vCardParams"].get("group")
+        while not group or group in used and group != org["vCardParams"].get("group"):
+            n += 1
+            group = f"org{n}"
+        used.add(group)
+        org["vCardParams"]["group"] = group
+        title["vCardParams"]["group"] = group
     return out
 
 
@@ -866,6 +930,9 @@ def to_vcard(card: dict[str, Any]) -> str:
         prop = {"birth": "BDAY", "wedding": "ANNIVERSARY", "death": "DEATHDATE"}.get(obj["kind"])
         if prop:
             add(L(prop, _date_text(obj["date"]), _common_params(obj, contexts=False)))
+            place = (obj.get("place") or {}).get("full")
+            if place and obj["kind"] in ("birth", "death"):
+                add(L("BIRTHPLACE" if obj["kind"] == "birth" else "DEATHPLACE", _escape(place)))
     for obj in (card.get("media") or {}).values():
         add(L(obj["kind"].upper(), obj["uri"], _common_params(obj)))
     for obj in (card.get("cryptoKeys") or {}).values():
