@@ -152,6 +152,10 @@ class CannotCalculate(Exception):
     pass
 
 
+def _account_modseq(account_id: str) -> int:
+    return int(Account.select(Account.modseq).where(Account.id == account_id).scalar() or 0)
+
+
 def changes_since(
     account_id: str, type_name: str, since: int, max_changes: int
 ) -> ChangeSet:
@@ -168,10 +172,17 @@ def changes_since(
     )
     current = ts.modseq if ts else 0
     low = ts.low_modseq if ts else 0
-    if since > current or since < low:
+    if since < low:
         raise CannotCalculate()
-    if since == current:
-        return ChangeSet([], [], [], current, False, set())
+    if since >= current:
+        # All types of an account draw modseqs from one counter, so a state
+        # above this type's newest change is still a real past state of it
+        # (another type's state, or a queryState taken after a change to a
+        # type this one depends on): nothing changed since. Only a value
+        # beyond the account's counter was never handed out.
+        if since > current and since > _account_modseq(account_id):
+            raise CannotCalculate()
+        return ChangeSet([], [], [], since, False, set())
     rows = (
         Change.select(Change.modseq, Change.object_id, Change.kind, Change.props)
         .where(

@@ -93,12 +93,6 @@ class TestEmail(Conformance):
         copy_target=shared_account,
         copy_overrides=target_inbox,
         other_change=new_mailbox,
-        xfail={
-            name: "issue #9.1: Email/queryChanges answers cannotCalculateChanges ('queryState too old') "
-            "from a queryState it handed out once the account changed (the Thread lookup refuses a "
-            "state newer than the last Thread change)"
-            for name in ("test_query_changes_from_every_state_handed_out", "test_query_changes_without_change")
-        },
     )
 
 
