@@ -120,7 +120,7 @@ def test_owner_sees_all_rights_and_share_with(pair):
     assert got["shareWith"] == {principal_id(sharee): {"mayRead": True, "mayWrite": False, "mayShare": False, "mayDelete": False}}
 
 
-def test_sharee_sees_only_what_is_shared(pair):
+def test_sharee_sees_only_what_is_shared(pair, server):
     owner, sharee, board, secret, card, secret_card = pair
     assert owner.account_id not in fresh(sharee).session["accounts"]
     assert call(sharee, "Board/get", {"accountId": owner.account_id, "ids": None})[1]["type"] == "accountNotFound"
@@ -140,7 +140,10 @@ def test_sharee_sees_only_what_is_shared(pair):
     cards = ok(sharee, "Card/get", {"accountId": owner.account_id, "ids": [card, secret_card]})
     assert [c["id"] for c in cards["list"]] == [card] and cards["notFound"] == [secret_card]
     # nothing but the shareable capabilities, no blobs, no capability-less methods
-    assert set(account["accountCapabilities"]) == {BOARDS, "urn:ietf:params:jmap:principals:owner"}
+    shareable = {dt.capability for dt in server.services.registry.data_types.values() if dt.sharing is not None}
+    own = fresh(owner).session["accounts"][owner.account_id]["accountCapabilities"]
+    assert BOARDS in shareable and set(own) - shareable - {PRINCIPALS, "urn:ietf:params:jmap:principals:owner"}
+    assert set(account["accountCapabilities"]) == shareable | {"urn:ietf:params:jmap:principals:owner"}
     blob = owner.upload(b"owner's private bytes")["blobId"]
     assert sharee.http.get(f"/jmap/download/{owner.account_id}/{blob}/x").status_code == 404
     assert owner.http.get(f"/jmap/download/{owner.account_id}/{blob}/x").status_code == 200

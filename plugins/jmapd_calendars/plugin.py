@@ -1,0 +1,38 @@
+"""Hook implementations of the calendars plugin, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmapd import hookimpl
+from jmapd.methods.registry import Capability
+
+from .calendar import CALENDARS, Calendar
+from .config import CalendarsConfig
+
+
+@hookimpl
+def jmapd_config_schema() -> tuple[str, type]:
+    return ("calendars", CalendarsConfig)
+
+
+def _account(config: Any) -> dict[str, Any]:
+    section = config.section("calendars")
+    return {
+        "maxCalendarsPerEvent": section.max_calendars_per_event,
+        "minDateTime": section.min_date_time,
+        "maxDateTime": section.max_date_time,
+        "maxExpandedQueryDuration": section.max_expanded_query_duration,
+        "maxParticipantsPerEvent": section.max_participants_per_event,
+        "mayCreateCalendar": True,
+    }
+
+
+@hookimpl
+def jmapd_capabilities(config: Any) -> list[Capability]:
+    return [Capability(CALENDARS, session={}, account=_account(config))]
+
+
+@hookimpl
+def jmapd_data_types(config: Any) -> list[Any]:
+    return [Calendar(config)]
