@@ -9,6 +9,7 @@ from jmapd.methods.registry import Capability
 
 from .calendar import CALENDARS, Calendar
 from .config import CalendarsConfig
+from .event import CalendarEvent
 
 
 @hookimpl
@@ -35,4 +36,4 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 
 @hookimpl
 def jmapd_data_types(config: Any) -> list[Any]:
-    return [Calendar(config)]
+    return [Calendar(config), CalendarEvent(config)]

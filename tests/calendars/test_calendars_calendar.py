@@ -2,25 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-CAL = "urn:ietf:params:jmap:calendars"
-PRINCIPALS = "urn:ietf:params:jmap:principals"
-USING = ["urn:ietf:params:jmap:core", CAL, PRINCIPALS]
-
-
-def call(client: Any, method: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return client.call(method, {"accountId": client.account_id, **args}, USING)
-
-
-def ok(client: Any, method: str, args: dict[str, Any]) -> dict[str, Any]:
-    name, response = call(client, method, args)
-    assert name != "error", f"{method}: {response}"
-    return response
-
-
-def calendars(client: Any) -> list[dict[str, Any]]:
-    return ok(client, "Calendar/get", {"ids": None})["list"]
+from jmapd_calendars.testing import CAL, USING, calendars, call, ok, principal_id
 
 
 def test_capability_carries_the_draft_account_fields(client):
@@ -114,10 +96,6 @@ def test_destroy_and_unknown_arguments(client):
     assert ok(client, "Calendar/get", {"ids": [cid]})["notFound"] == [cid]
     name, err = call(client, "Calendar/set", {"onDestroyRemoveEvent": True})
     assert (name, err["type"]) == ("error", "invalidArguments")
-
-
-def principal_id(client: Any) -> str:
-    return client.session["accounts"][client.account_id]["accountCapabilities"][PRINCIPALS]["currentUserPrincipalId"]
 
 
 def test_shared_calendar_per_user_properties(jmap_server):

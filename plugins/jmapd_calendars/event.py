@@ -1,0 +1,113 @@
+"""CalendarEvent (draft §5), first slice: /get, /changes, /set of whole
+JSCalendar 2.0 events stored as documents.
+
+Every property the JSCalendar validator accepts is storable, so the
+engine is told any name is a property (:meth:`CalendarEvent.property`)
+and the domain validator judges the whole event, reporting every bad
+path. RFC 8984 names are rewritten to 2.0 ones before storage. Rights
+come from the calendars the event is in (draft §4: read with
+mayReadItems on any, write with mayWriteAll on all).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from jmapd.methods.documents import DocumentType
+from jmapd.methods.types import P, Prop
+from jmapd.models import Document
+from jmapd.protocol.errors import SetError, invalid_properties
+from jmapd.sharing import access
+
+from .calendar import CALENDARS
+from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
+
+_ANY = P("Any", nullable=True)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class CalendarEvent(DocumentType):
+    name = "CalendarEvent"
+    capability = CALENDARS
+    id_prefix = "e"
+    verbs = ("get", "changes", "set")
+    properties = {
+        "calendarIds": P("Id[Boolean]", required=True, ref="idmap"),
+        "isDraft": P("Boolean", default=False),
+        "isOrigin": P("Boolean", server_set=True),
+        "created": P("UTCDate", server_set=True),
+        "uid": P("String", immutable=True),
+        "updated": P("UTCDate", nullable=True),
+    }
+    quota_resources = frozenset({"count", "octets"})
+
+    def property(self, name: str) -> Prop | None:
+        found = self.properties.get(name)
+        if found is not None:
+            return found
+        return _ANY if name and name[0].isalpha() or name.startswith("@") else None
+
+    def default_properties(self) -> list[str]:
+        """JSCalendar 2.0's Event properties and the stored JMAP ones; vendor
+        properties are returned when asked for by name."""
+        return list(dict.fromkeys([*self.properties, *EVENT_SCHEMA]))
+
+    def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
+        found = super().load(ctx, account_id, ids, properties, args)
+        readable = access(ctx, account_id).with_right("Calendar", "mayReadItems")
+        if readable is None:
+            return found
+        return {k: v for k, v in found.items() if any(c in readable for c in v.get("calendarIds") or {})}
+
+    def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        section = ctx.config.section("calendars")
+        event = {k: v for k, v in obj.items() if k != "id"}
+        try:
+            event = normalize_event(event, Limits(max_participants=section.max_participants_per_event))
+        except LimitExceeded as exc:
+            raise SetError("tooLarge", str(exc), properties=[exc.path] if exc.path else []) from None
+        bad = validate_event(event, nullable_top_level=True)
+        if bad:
+            raise invalid_properties(*bad, description="invalid JSCalendar: " + ", ".join(bad))
+        ids = obj.get("calendarIds") or {}
+        if not ids or any(v is not True for v in ids.values()):
+            raise invalid_properties("calendarIds", description="at least one calendar, each mapped to true")
+        if len(ids) > section.max_calendars_per_event:
+            raise invalid_properties("calendarIds", description="more calendars than maxCalendarsPerEvent")
+        known = {
+            r for (r,) in Document.select(Document.object_id).where(
+                (Document.account_id == account_id) & (Document.type_name == "Calendar")
+                & Document.object_id.in_(list(ids))
+            ).tuples()
+        }
+        missing = [c for c in ids if c not in known]
+        if missing:
+            raise invalid_properties(*(f"calendarIds/{c}" for c in missing), description="no such calendar")
+        acc = access(ctx, account_id)
+        for calendar_id in set(ids) | set((old or {}).get("calendarIds") or {}):
+            acc.require("Calendar", calendar_id, "mayWriteAll")
+        object_id = obj.get("id")
+        obj.clear()
+        obj.update(event)
+        if object_id is not None:
+            obj["id"] = object_id
+
+    def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        acc = access(ctx, account_id)
+        for calendar_id in obj.get("calendarIds") or {}:
+            acc.require("Calendar", calendar_id, "mayWriteAll")
+
+    def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        extra: dict[str, Any] = {"created": _now(), "isOrigin": True}
+        if not obj.get("uid"):
+            extra["uid"] = str(uuid.uuid4())
+        if not obj.get("updated"):
+            extra["updated"] = extra["created"]
+        obj.update(extra)
+        super().insert(ctx, account_id, obj)
+        return extra

@@ -1,0 +1,77 @@
+"""CalendarEvent/get, /changes, /set (first slice) and what it means for Calendar/set destroy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmapd_calendars.testing import USING, calendars, call, ok, principal_id
+
+
+def event(calendar_id: str, **extra: Any) -> dict[str, Any]:
+    return {"calendarIds": {calendar_id: True}, "title": "Standup", "start": "2025-03-03T09:00:00",
+            "timeZone": "Europe/Berlin", "duration": "PT15M", **extra}
+
+
+def test_create_get_and_server_set_properties(client):
+    cal = calendars(client)[0]["id"]
+    created = ok(client, "CalendarEvent/set", {"create": {"e": event(cal)}})["created"]["e"]
+    assert created["uid"] and created["created"] and created["isOrigin"] is True
+    got = ok(client, "CalendarEvent/get", {"ids": [created["id"]]})["list"][0]
+    assert got["title"] == "Standup" and got["uid"] == created["uid"] and got["calendarIds"] == {cal: True}
+    changes = ok(client, "CalendarEvent/changes", {"sinceState": "0"})
+    assert created["id"] in changes["created"]
+
+
+def test_invalid_jscalendar_names_every_bad_path(client):
+    cal = calendars(client)[0]["id"]
+    bad = event(cal, timeZone="Mars/Olympus", duration="15 minutes", start="2025-02-30T09:00:00")
+    err = ok(client, "CalendarEvent/set", {"create": {"e": bad}})["notCreated"]["e"]
+    assert err["type"] == "invalidProperties"
+    assert {"timeZone", "duration", "start"} <= set(err["properties"]), err
+    err = ok(client, "CalendarEvent/set", {"create": {"e": event("cNoSuchCalendar")}})["notCreated"]["e"]
+    assert err["type"] == "invalidProperties" and err["properties"] == ["calendarIds/cNoSuchCalendar"]
+    many = {f"p{i}": {"@type": "Participant", "roles": {"attendee": True}} for i in range(1001)}
+    err = ok(client, "CalendarEvent/set", {"create": {"e": event(cal, participants=many)}})["notCreated"]["e"]
+    assert err["type"] == "tooLarge"
+
+
+def test_rfc8984_names_are_stored_as_jscalendar_2(client):
+    cal = calendars(client)[0]["id"]
+    rule = {"@type": "RecurrenceRule", "frequency": "weekly", "count": 3}
+    created = ok(client, "CalendarEvent/set", {"create": {"e": event(cal, recurrenceRules=[rule])}})["created"]["e"]
+    got = ok(client, "CalendarEvent/get", {"ids": [created["id"]]})["list"][0]
+    assert got["recurrenceRule"]["count"] == 3 and "recurrenceRules" not in got
+
+
+def test_calendar_has_event_unless_on_destroy_remove_events(client):
+    calendars(client)
+    made = ok(client, "Calendar/set", {"create": {"a": {"name": "A"}, "b": {"name": "B"}}})["created"]
+    a, b = made["a"]["id"], made["b"]["id"]
+    events = ok(client, "CalendarEvent/set", {"create": {
+        "only": event(a), "both": {**event(a), "calendarIds": {a: True, b: True}}}})["created"]
+    refused = ok(client, "Calendar/set", {"destroy": [a]})["notDestroyed"][a]
+    assert refused["type"] == "calendarHasEvent"
+    assert ok(client, "Calendar/set", {"destroy": [a], "onDestroyRemoveEvents": True})["destroyed"] == [a]
+    got = ok(client, "CalendarEvent/get", {"ids": [events["only"]["id"], events["both"]["id"]]})
+    assert got["notFound"] == [events["only"]["id"]]
+    assert got["list"][0]["calendarIds"] == {b: True}
+
+
+def test_sharee_reads_and_writes_by_calendar_rights(jmap_server):
+    owner, sharee = jmap_server.client(), jmap_server.client()
+    made = ok(owner, "Calendar/set", {"create": {"s": {"name": "Shared"}, "p": {"name": "Private"}}})["created"]
+    shared, private = made["s"]["id"], made["p"]["id"]
+    evs = ok(owner, "CalendarEvent/set", {"create": {"s": event(shared), "p": event(private)}})["created"]
+    ok(owner, "Calendar/set", {"update": {shared: {f"shareWith/{principal_id(sharee)}": {"mayReadItems": True}}}})
+    sharee._session = None
+    args = {"accountId": owner.account_id}
+    got = sharee.ok("CalendarEvent/get", {**args, "ids": [evs["s"]["id"], evs["p"]["id"]]}, USING)
+    assert [e["id"] for e in got["list"]] == [evs["s"]["id"]] and got["notFound"] == [evs["p"]["id"]]
+    refused = sharee.ok("CalendarEvent/set", {**args, "update": {evs["s"]["id"]: {"title": "mine"}}}, USING)
+    assert refused["notUpdated"][evs["s"]["id"]]["type"] == "forbidden"
+    ok(owner, "Calendar/set", {"update": {shared: {f"shareWith/{principal_id(sharee)}": {
+        "mayReadItems": True, "mayWriteAll": True}}}})
+    done = sharee.ok("CalendarEvent/set", {**args, "update": {evs["s"]["id"]: {"title": "mine"}}}, USING)
+    assert evs["s"]["id"] in done["updated"]
+    name, _ = call(owner, "CalendarEvent/get", {"ids": [evs["s"]["id"]]})
+    assert ok(owner, "CalendarEvent/get", {"ids": [evs["s"]["id"]]})["list"][0]["title"] == "mine"
