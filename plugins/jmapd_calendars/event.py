@@ -25,6 +25,8 @@ from .calendar import CALENDARS
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
 
 _ANY = P("Any", nullable=True)
+#: RFC 8984 names normalize_event rewrites (left as they are, they are reported invalid).
+RFC8984_NAMES = frozenset({"recurrenceRules", "excludedRecurrenceRules", "replyTo"})
 
 
 def _now() -> str:
@@ -50,7 +52,10 @@ class CalendarEvent(DocumentType):
         found = self.properties.get(name)
         if found is not None:
             return found
-        return _ANY if name and name[0].isalpha() or name.startswith("@") else None
+        # JSCalendar 2.0 registered names, or vendor names ("example.com:foo").
+        if name in EVENT_SCHEMA or name in RFC8984_NAMES or name == "@type" or (":" in name and not name.startswith(":")):
+            return _ANY
+        return None
 
     def default_properties(self) -> list[str]:
         """JSCalendar 2.0's Event properties and the stored JMAP ones; vendor

@@ -25,3 +25,24 @@ class TestCalendar(Conformance):
         patched={"name": "Renamed", "sortOrder": 7},
         read_only={"id": "cOther", "isDefault": True, "myRights": {}},
     )
+
+
+def _event(client):
+    from jmapd_calendars.testing import calendars
+
+    return {"calendarIds": {calendars(client)[0]["id"]: True}, "title": f"Event {next(_names)}",
+            "start": "2025-06-01T10:00:00", "timeZone": "Europe/Paris", "duration": "PT1H"}
+
+
+class TestCalendarEvent(Conformance):
+    spec = TypeSpec(
+        "CalendarEvent",
+        "urn:ietf:params:jmap:calendars",
+        verbs=frozenset({"get", "changes", "set"}),
+        create=_event,
+        invalid={"calendarIds": {"cNope": True}, "start": "2025-13-01T00:00:00", "title": "x"},
+        invalid_properties=["start"],
+        patch={"title": "Renamed", "duration": "PT2H"},
+        patched={"title": "Renamed", "duration": "PT2H"},
+        read_only={"id": "eOther", "created": "2000-01-01T00:00:00Z", "isOrigin": False},
+    )
