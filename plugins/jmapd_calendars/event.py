@@ -23,6 +23,7 @@ from jmapd.sharing import access
 
 from .calendar import CALENDARS
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
+from .event_query import FILTERS, PREDICATES, start_key
 
 _ANY = P("Any", nullable=True)
 #: RFC 8984 names normalize_event rewrites (left as they are, they are reported invalid).
@@ -37,7 +38,10 @@ class CalendarEvent(DocumentType):
     name = "CalendarEvent"
     capability = CALENDARS
     id_prefix = "e"
-    verbs = ("get", "changes", "set")
+    verbs = ("get", "changes", "set", "query", "queryChanges")
+    filters = FILTERS
+    predicates = PREDICATES
+    sorts = frozenset({"start", "uid", "created", "updated"})
     properties = {
         "calendarIds": P("Id[Boolean]", required=True, ref="idmap"),
         "isDraft": P("Boolean", default=False),
@@ -101,6 +105,9 @@ class CalendarEvent(DocumentType):
         obj.update(event)
         if object_id is not None:
             obj["id"] = object_id
+
+    def sort_value(self, obj: dict[str, Any], prop: str) -> Any:
+        return start_key(obj) if prop == "start" else obj.get(prop)
 
     def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         acc = access(ctx, account_id)

@@ -38,8 +38,10 @@ class TestCalendarEvent(Conformance):
     spec = TypeSpec(
         "CalendarEvent",
         "urn:ietf:params:jmap:calendars",
-        verbs=frozenset({"get", "changes", "set"}),
+        verbs=frozenset({"get", "changes", "set", "query", "queryChanges"}),
         create=_event,
+        filters=[({"title": "event"}, True), ({"uid": "no-such-uid"}, False)],
+        sorts=["start", "uid", "created", "updated"],
         invalid={"calendarIds": {"cNope": True}, "start": "2025-13-01T00:00:00", "title": "x"},
         invalid_properties=["start"],
         patch={"title": "Renamed", "duration": "PT2H"},

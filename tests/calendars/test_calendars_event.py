@@ -75,3 +75,39 @@ def test_sharee_reads_and_writes_by_calendar_rights(jmap_server):
     assert evs["s"]["id"] in done["updated"]
     name, _ = call(owner, "CalendarEvent/get", {"ids": [evs["s"]["id"]]})
     assert ok(owner, "CalendarEvent/get", {"ids": [evs["s"]["id"]]})["list"][0]["title"] == "mine"
+
+
+def test_query_filters_and_sorts(client):
+    calendars(client)
+    made = ok(client, "Calendar/set", {"create": {"q": {"name": "Query"}, "o": {"name": "Other"}}})["created"]
+    q, o = made["q"]["id"], made["o"]["id"]
+    people = {"a": {"@type": "Participant", "name": "Ada Owner", "roles": {"owner": True}},
+              "b": {"@type": "Participant", "name": "Bob Guest", "email": "bob@example.com",
+                    "roles": {"attendee": True}}}
+    evs = ok(client, "CalendarEvent/set", {"create": {
+        "late": event(q, title="Budget review", start="2025-05-01T10:00:00", uid="late-uid",
+                      locations={"l": {"@type": "Location", "name": "Room Seven"}}),
+        "early": event(q, title="Kickoff", start="2025-01-01T10:00:00", participants=people,
+                       description="Planning the year"),
+        "other": event(o, title="Kickoff elsewhere", start="2025-03-01T10:00:00"),
+    }})["created"]
+    ids = {k: v["id"] for k, v in evs.items()}
+
+    def query(filter: dict[str, Any], sort: list[dict[str, Any]] | None = None) -> list[str]:
+        return ok(client, "CalendarEvent/query", {"filter": filter, "sort": sort or [{"property": "start"}]})["ids"]
+
+    assert query({"inCalendar": q}) == [ids["early"], ids["late"]]
+    assert query({"inCalendar": q}, [{"property": "start", "isAscending": False}]) == [ids["late"], ids["early"]]
+    assert query({"uid": "late-uid"}) == [ids["late"]]
+    assert query({"title": "kickoff"}) == [ids["early"], ids["other"]]
+    assert query({"location": "seven"}) == [ids["late"]]
+    assert query({"description": "PLANNING year"}) == [ids["early"]]
+    assert query({"owner": "ada"}) == [ids["early"]] and query({"attendee": "ada"}) == []
+    assert query({"attendee": "bob@example"}) == [ids["early"]]
+    assert query({"text": "room"}) == [ids["late"]] and query({"text": "guest"}) == [ids["early"]]
+    outside = query({"operator": "NOT", "conditions": [{"inCalendar": q}]})
+    assert ids["other"] in outside and not {ids["early"], ids["late"]} & set(outside)
+    name, err = call(client, "CalendarEvent/query", {"filter": {"after": "2025-01-01T00:00:00"}})
+    assert (name, err["type"]) == ("error", "unsupportedFilter")
+    name, err = call(client, "CalendarEvent/query", {"sort": [{"property": "title"}]})
+    assert (name, err["type"]) == ("error", "unsupportedSort")
