@@ -23,7 +23,7 @@ from jmapd.sharing import access
 
 from .calendar import CALENDARS
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
-from .event_query import FILTERS, PREDICATES, start_key
+from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
 
 _ANY = P("Any", nullable=True)
 #: RFC 8984 names normalize_event rewrites (left as they are, they are reported invalid).
@@ -42,6 +42,7 @@ class CalendarEvent(DocumentType):
     filters = FILTERS
     predicates = PREDICATES
     sorts = frozenset({"start", "uid", "created", "updated"})
+    query_arguments = {"timeZone": "Etc/UTC"}
     properties = {
         "calendarIds": P("Id[Boolean]", required=True, ref="idmap"),
         "isDraft": P("Boolean", default=False),
@@ -105,6 +106,25 @@ class CalendarEvent(DocumentType):
         obj.update(event)
         if object_id is not None:
             obj["id"] = object_id
+
+    def check_filter(self, name: str, value: Any) -> bool:
+        if name in ("after", "before"):
+            return is_local_datetime(value)
+        return super().check_filter(name, value)
+
+    def check_query_args(self, ctx: Any, args: dict[str, Any]) -> None:
+        from jmapd.protocol.errors import MethodError
+
+        from .domain.timezones import is_known_zone
+
+        if not is_known_zone(args.get("timeZone")):
+            raise MethodError("invalidArguments", f"unknown timeZone {args.get('timeZone')!r}")
+
+    def query(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
+        from .domain.timezones import get_zone
+
+        zone = get_zone(args.get("timeZone") or "Etc/UTC")
+        return super().query(ctx, account_id, resolve_window(filter, zone), sort, args)
 
     def sort_value(self, obj: dict[str, Any], prop: str) -> Any:
         return start_key(obj) if prop == "start" else obj.get(prop)

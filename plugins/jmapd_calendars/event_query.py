@@ -8,6 +8,8 @@ whitespace-separated token — no phrase search or stemming yet.
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -83,3 +85,46 @@ def start_key(event: dict[str, Any]) -> str:
     except (ValueError, KeyError, TypeError):
         return ""
     return first.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+
+
+def is_local_datetime(value: Any) -> bool:
+    if not isinstance(value, str) or not _LOCAL.match(value):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_window(node: Any, zone: datetime.tzinfo) -> Any:
+    """The filter with ``after``/``before`` LocalDateTimes made aware in the query's time zone."""
+    if not isinstance(node, dict):
+        return node
+    if "operator" in node:
+        return {**node, "conditions": [resolve_window(c, zone) for c in node["conditions"]]}
+    out = dict(node)
+    for name in ("after", "before"):
+        if name in out:
+            out[name] = datetime.datetime.fromisoformat(out[name]).replace(tzinfo=zone)
+    return out
+
+
+def _overlaps(event: dict[str, Any], after: datetime.datetime | None, before: datetime.datetime | None) -> bool:
+    """Whether any occurrence ends after ``after`` and starts before ``before``."""
+    from .domain.recurrence import ExpansionTooLarge, expand
+
+    try:
+        return next(iter(expand(event, after, before, max_instances=1)), None) is not None
+    except ExpansionTooLarge:
+        return True  # more than one occurrence in the window, or too far to walk: over-cover
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+PREDICATES["after"] = lambda event, value: _overlaps(event, value, None)
+PREDICATES["before"] = lambda event, value: _overlaps(event, None, value)
+FILTERS["after"] = FILTERS["before"] = "LocalDateTime"

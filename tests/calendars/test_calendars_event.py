@@ -107,7 +107,38 @@ def test_query_filters_and_sorts(client):
     assert query({"text": "room"}) == [ids["late"]] and query({"text": "guest"}) == [ids["early"]]
     outside = query({"operator": "NOT", "conditions": [{"inCalendar": q}]})
     assert ids["other"] in outside and not {ids["early"], ids["late"]} & set(outside)
-    name, err = call(client, "CalendarEvent/query", {"filter": {"after": "2025-01-01T00:00:00"}})
-    assert (name, err["type"]) == ("error", "unsupportedFilter")
+    assert query({"inCalendar": q, "after": "2025-04-01T00:00:00"}) == [ids["late"]]
+    assert query({"inCalendar": q, "before": "2025-02-01T00:00:00"}) == [ids["early"]]
+    # early is 09:00-09:15 UTC (10:00 Berlin): the end must be after "after"
+    assert query({"inCalendar": q, "after": "2025-01-01T09:14:00", "before": "2025-01-02T00:00:00"}) == [ids["early"]]
+    assert query({"inCalendar": q, "after": "2025-01-01T09:15:00", "before": "2025-01-02T00:00:00"}) == []
+    berlin = ok(client, "CalendarEvent/query", {"filter": {"inCalendar": q, "after": "2025-01-01T10:14:00",
+                                                           "before": "2025-01-02T00:00:00"},
+                                                "timeZone": "Europe/Berlin"})["ids"]
+    assert berlin == [ids["early"]]
+    for bad in ({"filter": {"after": "2025-13-01T00:00:00"}}, {"timeZone": "Mars/Olympus"}):
+        name, err = call(client, "CalendarEvent/query", bad)
+        assert (name, err["type"]) == ("error", "invalidArguments"), bad
     name, err = call(client, "CalendarEvent/query", {"sort": [{"property": "title"}]})
     assert (name, err["type"]) == ("error", "unsupportedSort")
+
+
+def test_query_window_looks_at_every_occurrence(client):
+    cal = calendars(client)[0]["id"]
+    weekly = {"@type": "RecurrenceRule", "frequency": "weekly", "count": 3}
+    rid = ok(client, "CalendarEvent/set", {"create": {"r": event(cal, start="2025-06-02T10:00:00",
+                                                                     recurrenceRule=weekly)}})["created"]["r"]["id"]
+
+    def window(after: str, before: str) -> list[str]:
+        return ok(client, "CalendarEvent/query", {"filter": {"after": after, "before": before}})["ids"]
+
+    # without expandRecurrences "they may each match any instance" (draft §5.9):
+    # the 16th ends after the 10th and the 2nd starts before the 11th
+    assert window("2025-06-10T00:00:00", "2025-06-11T00:00:00") == [rid]
+    assert window("2025-05-01T00:00:00", "2025-06-01T00:00:00") == []  # before the first
+    assert window("2025-06-15T00:00:00", "2025-06-17T00:00:00") == [rid]  # the third occurrence
+    assert window("2025-06-17T00:00:00", "2026-01-01T00:00:00") == []  # after the last
+    forever = {"@type": "RecurrenceRule", "frequency": "daily"}
+    inf = ok(client, "CalendarEvent/set", {"create": {"f": event(cal, start="2025-01-01T10:00:00",
+                                                                     recurrenceRule=forever)}})["created"]["f"]["id"]
+    assert window("2040-03-01T00:00:00", "2040-03-02T00:00:00") == [inf]
