@@ -84,6 +84,7 @@ class CalendarEvent(DocumentType):
         bad = validate_event(event, nullable_top_level=True)
         if bad:
             raise invalid_properties(*bad, description="invalid JSCalendar: " + ", ".join(bad))
+        _check_range(event, section)
         ids = obj.get("calendarIds") or {}
         if not ids or any(v is not True for v in ids.values()):
             raise invalid_properties("calendarIds", description="at least one calendar, each mapped to true")
@@ -143,3 +144,21 @@ class CalendarEvent(DocumentType):
         obj.update(extra)
         super().insert(ctx, account_id, obj)
         return extra
+
+
+def _check_range(event: dict[str, Any], section: Any) -> None:
+    """minDateTime/maxDateTime of the account capability: the first
+    occurrence may not start before the one, a finite series not end after the other."""
+    from .domain.recurrence import series_range
+
+    low = datetime.datetime.fromisoformat(section.min_date_time.replace("Z", "+00:00"))
+    high = datetime.datetime.fromisoformat(section.max_date_time.replace("Z", "+00:00"))
+    try:
+        first, last = series_range(event)
+    except ValueError as exc:
+        raise invalid_properties("start", description=str(exc)) from None
+    if first < low or first > high:
+        raise invalid_properties("start", description=f"outside {section.min_date_time} .. {section.max_date_time}")
+    if last is not None and last > high:
+        raise invalid_properties("recurrenceRule" if event.get("recurrenceRule") else "duration",
+                                 description=f"ends after maxDateTime {section.max_date_time}")

@@ -142,3 +142,17 @@ def test_query_window_looks_at_every_occurrence(client):
     inf = ok(client, "CalendarEvent/set", {"create": {"f": event(cal, start="2025-01-01T10:00:00",
                                                                      recurrenceRule=forever)}})["created"]["f"]["id"]
     assert window("2040-03-01T00:00:00", "2040-03-02T00:00:00") == [inf]
+
+
+def test_dates_outside_min_and_max_date_time(client):
+    cal = calendars(client)[0]["id"]
+    caps = client.session["accounts"][client.account_id]["accountCapabilities"]["urn:ietf:params:jmap:calendars"]
+    assert caps["minDateTime"] == "1900-01-01T00:00:00Z" and caps["maxDateTime"] == "2200-12-31T23:59:59Z"
+    for start, bad in (("1850-01-01T00:00:00", "start"), ("2300-01-01T00:00:00", "start")):
+        err = ok(client, "CalendarEvent/set", {"create": {"e": event(cal, start=start)}})["notCreated"]["e"]
+        assert (err["type"], err["properties"]) == ("invalidProperties", [bad]), err
+    rule = {"@type": "RecurrenceRule", "frequency": "yearly", "count": 300}
+    err = ok(client, "CalendarEvent/set", {"create": {"e": event(cal, recurrenceRule=rule)}})["notCreated"]["e"]
+    assert err["properties"] == ["recurrenceRule"]
+    endless = {"@type": "RecurrenceRule", "frequency": "yearly"}
+    assert ok(client, "CalendarEvent/set", {"create": {"e": event(cal, recurrenceRule=endless)}})["created"]
