@@ -33,7 +33,7 @@ def test_set_create_update_destroy_and_errors(client):
     created = resp["created"]["a"]
     assert created["totalEmails"] == 0 and created["myRights"]["mayRename"] is True
     errors = resp["notCreated"]
-    assert errors["dup"]["properties"] == ["name"]
+    assert errors["dup"]["type"] == "alreadyExists" and errors["dup"]["existingId"]
     assert errors["role"]["properties"] == ["role"]
     assert errors["badrole"]["properties"] == ["role"]
     assert errors["noparent"]["properties"] == ["parentId"]
@@ -148,3 +148,27 @@ def test_counts_and_updated_properties(client, mail, make_message):
     state = got["state"]
     client.ok("Mailbox/set", {"update": {inbox: {"sortOrder": 9}}})
     assert client.ok("Mailbox/changes", {"sinceState": state})["updatedProperties"] is None
+
+
+def test_duplicate_sibling_name_is_already_exists(client):
+    """Issue #9.7: RFC 8620 §5.3 alreadyExists with existingId, on create and rename;
+    the same name under another parent is fine."""
+    made = client.ok("Mailbox/set", {"create": {
+        "a": {"name": "Projects"}, "p": {"name": "Parent"}, "b": {"name": "Other"},
+    }})["created"]
+    existing, parent, other = made["a"]["id"], made["p"]["id"], made["b"]["id"]
+    resp = client.ok("Mailbox/set", {"create": {
+        "dup": {"name": "Projects"},
+        "nested": {"name": "Projects", "parentId": parent},
+    }})
+    assert resp["notCreated"]["dup"] == {
+        "type": "alreadyExists", "existingId": existing,
+        "description": resp["notCreated"]["dup"]["description"],
+    }
+    assert "nested" in resp["created"]
+    resp = client.ok("Mailbox/set", {"update": {other: {"name": "Projects"}}})
+    assert resp["notUpdated"][other]["type"] == "alreadyExists"
+    assert resp["notUpdated"][other]["existingId"] == existing
+    # re-setting an unchanged name is not an error
+    resp = client.ok("Mailbox/set", {"update": {existing: {"name": "Projects"}}})
+    assert existing in resp["updated"]

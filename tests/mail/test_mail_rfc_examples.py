@@ -138,7 +138,8 @@ def test_mailbox_name_is_net_unicode(client):
     assert client.ok("Mailbox/get", {"ids": [box]})["list"][0]["name"] == composed
     # The composed and decomposed spellings are the same name for siblings.
     resp = client.ok("Mailbox/set", {"create": {"again": {"name": composed}}})
-    assert resp["notCreated"]["again"]["properties"] == ["name"]
+    assert resp["notCreated"]["again"]["type"] == "alreadyExists"
+    assert resp["notCreated"]["again"]["existingId"] == box
     resp = client.ok("Mailbox/set", {"update": {box: {"name": "Re\u0301sume\u0301"}}})
     assert resp["updated"][box] == {"name": unicodedata.normalize("NFC", "Re\u0301sume\u0301")}
     resp = client.ok("Mailbox/set", {"update": {box: {"name": "Plain"}}})

@@ -214,7 +214,8 @@ class MailboxType(DataType):
             if row.id == obj["id"]:
                 continue
             if row.parent_id == parent and row.name == name:
-                raise invalid_properties("name", description="a sibling Mailbox already has this name")
+                # RFC 8620 §5.3: the server forbids duplicates and the record exists.
+                raise SetError("alreadyExists", "a sibling Mailbox already has this name", existingId=row.id)
             if obj.get("role") is not None and row.role == obj["role"]:
                 raise invalid_properties("role", description=f"another Mailbox has role {obj['role']}")
 
