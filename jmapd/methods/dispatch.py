@@ -21,7 +21,9 @@ def run_calls(request: Request, rctx: RequestContext, registry: Registry) -> dic
     """The Response object; method errors never escape as exceptions."""
     if request.created_ids is not None:
         rctx.created_ids.update(request.created_ids)
-    using = set(request.using) | {CORE}
+    # Clients that name capabilities but forget core are served (real ones
+    # do that); an empty 'using' opted into nothing, so nothing runs.
+    using = set(request.using) | {CORE} if request.using else set()
     responses = rctx.responses
     for name, args, call_id in request.calls:
         try:

@@ -25,8 +25,20 @@ def test_rfc_echo_example(client):
 
 
 def test_core_may_be_omitted_from_using(client):
-    out = client.request([["Core/echo", {"x": 1}, "a"]], using=[])
+    out = client.request([["Core/echo", {"x": 1}, "a"]], using=[NOTES])
     assert out["methodResponses"][0][0] == "Core/echo"
+
+
+def test_empty_using_runs_nothing(client):
+    """Issue #9.6: RFC 8620 §3.3, a client naming no capability opted into nothing."""
+    out = client.request([["Core/echo", {"a": 1}, "0"], ["Note/get", {"accountId": client.account_id, "ids": []}, "1"]], using=[])
+    assert [(r[0], r[1].get("type"), r[2]) for r in out["methodResponses"]] == [
+        ("error", "unknownMethod", "0"),
+        ("error", "unknownMethod", "1"),
+    ]
+    # control: the same calls run when the capabilities are named (core implied)
+    out = client.request([["Core/echo", {"a": 1}, "0"], ["Note/get", {"accountId": client.account_id, "ids": []}, "1"]], using=[NOTES])
+    assert [r[0] for r in out["methodResponses"]] == ["Core/echo", "Note/get"]
 
 
 def test_not_json(client):
