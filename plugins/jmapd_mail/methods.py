@@ -22,7 +22,7 @@ from .domain.text import html_to_text
 from .models import Email
 from .search import words
 from .types.email import check_body_fetch_args, message_view
-from .types.email_write import check_mailboxes_and_keywords
+from .types.email_write import check_counts, keyword_paths, mailbox_paths
 
 PARSE_DEFAULT = [
     "messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc", "replyTo", "subject", "sentAt",
@@ -48,26 +48,33 @@ def _received_date(parsed: ParsedMessage) -> datetime.datetime | None:
 def _import_one(ctx: Any, account_id: str, spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise SetError("invalidProperties", "EmailImport must be an object")
-    unknown = sorted(set(spec) - {"blobId", "mailboxIds", "keywords", "receivedAt"})
-    if unknown:
-        raise invalid_properties(*unknown)
+    # RFC 8621 §4.8: an invalid blobId, mailboxIds or keywords is
+    # invalidProperties, and RFC 8620 §5.3 wants every bad one named.
+    paths = sorted(set(spec) - {"blobId", "mailboxIds", "keywords", "receivedAt"})
     blob_id = ctx.resolve_id(spec.get("blobId"))
+    raw = None
+    stored = False
     if not isinstance(blob_id, str) or not blob_id:
-        raise invalid_properties("blobId")
+        paths.append("blobId")
+    else:
+        raw = ctx.services.blobs.get(account_id, blob_id)
+        stored = raw is not None  # a stored blob (content-addressed): no need to store it again
+        if raw is None:
+            raw = read_any_blob(ctx.services, account_id, blob_id)
+        if raw is None:
+            paths.append("blobId")
     mailbox_ids = spec.get("mailboxIds")
     if isinstance(mailbox_ids, dict):
         mailbox_ids = {ctx.resolve_id(k): v for k, v in mailbox_ids.items()}
     keywords = spec.get("keywords") or {}
-    check_mailboxes_and_keywords(ctx, account_id, mailbox_ids, keywords)
+    paths += mailbox_paths(account_id, mailbox_ids) + keyword_paths(keywords)
     received = spec.get("receivedAt")
     if received is not None and not CHECKS["UTCDate"](received):
-        raise invalid_properties("receivedAt")
-    raw = ctx.services.blobs.get(account_id, blob_id)
-    stored = raw is not None  # a stored blob (content-addressed): no need to store it again
-    if raw is None:
-        raw = read_any_blob(ctx.services, account_id, blob_id)
-    if raw is None:
-        raise SetError("blobNotFound", f"no blob {blob_id}", notFound=[blob_id])
+        paths.append("receivedAt")
+    if paths:
+        raise invalid_properties(*paths, description="invalid or unknown: " + ", ".join(paths))
+    assert raw is not None and isinstance(mailbox_ids, dict)
+    check_counts(ctx, mailbox_ids, keywords)
     if len(raw) > ctx.config.section("mail").max_size_message:
         raise SetError("tooLarge", "message too large")
     if not raw.strip():

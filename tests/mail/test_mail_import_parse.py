@@ -27,13 +27,21 @@ def test_import_errors_and_state(client, mail, make_message):
         "badkw": {"blobId": good, "mailboxIds": {inbox: True}, "keywords": {"a b": True}},
         "empty": {"blobId": empty, "mailboxIds": {inbox: True}},
         "extra": {"blobId": good, "mailboxIds": {inbox: True}, "subject": "x"},
+        "allbad": {"blobId": "Bnothere", "mailboxIds": {"mnope": True, inbox: "yes"},
+                   "keywords": {"a b": True}, "receivedAt": "yesterday", "subject": "x"},
     }})
     assert set(resp["created"]) == {"ok"} and resp["oldState"] == state and resp["newState"] != state
     errors = resp["notCreated"]
-    assert errors["noblob"]["type"] == "blobNotFound" and errors["noblob"]["notFound"] == ["B" + "0" * 64]
+    # RFC 8621 §4.8: an unknown blobId is invalidProperties (issue #9.4) ...
+    assert errors["noblob"]["type"] == "invalidProperties" and errors["noblob"]["properties"] == ["blobId"]
+    # ... and every invalid property is named at once (issue #9.5, RFC 8620 §5.3)
+    assert errors["allbad"]["type"] == "invalidProperties"
+    assert sorted(errors["allbad"]["properties"]) == sorted(
+        ["blobId", f"mailboxIds/{inbox}", "mailboxIds/mnope", "keywords/a b", "receivedAt", "subject"]
+    )
     assert errors["nobox"]["properties"] == ["mailboxIds"]
     assert errors["badbox"]["properties"] == ["mailboxIds/mnope"]
-    assert errors["badkw"]["type"] == "invalidProperties"
+    assert errors["badkw"]["type"] == "invalidProperties" and errors["badkw"]["properties"] == ["keywords/a b"]
     assert errors["empty"]["type"] == "invalidEmail"
     assert errors["extra"]["properties"] == ["subject"]
     email = client.ok("Email/get", {"ids": [resp["created"]["ok"]["id"]], "properties": ["receivedAt", "subject"]})["list"][0]

@@ -23,28 +23,41 @@ MAX_KEYWORDS = 256
 COPY_PROPERTIES = {"id", "mailboxIds", "keywords", "receivedAt"}
 
 
-def check_mailboxes_and_keywords(ctx: Any, account_id: str, mailbox_ids: Any, keywords: Any) -> None:
-    """Rules shared by create, update, copy and import (raise SetError)."""
-    section = ctx.config.section("mail")
+def mailbox_paths(account_id: str, mailbox_ids: Any) -> list[str]:
+    """Every invalid path of a mailboxIds value (RFC 8620 §5.3 lists them all)."""
     if not isinstance(mailbox_ids, dict) or not mailbox_ids:
-        raise invalid_properties("mailboxIds", description="an Email must be in at least one Mailbox")
-    bad = [k for k, v in mailbox_ids.items() if v is not True]
-    if bad:
-        raise invalid_properties(f"mailboxIds/{bad[0]}", description="values must be true")
+        return ["mailboxIds"]
+    bad = [f"mailboxIds/{k}" for k, v in mailbox_ids.items() if v is not True]
     missing = sorted(set(mailbox_ids) - store.existing_mailboxes(account_id, mailbox_ids))
-    if missing:
-        raise invalid_properties(*(f"mailboxIds/{m}" for m in missing), description=f"no Mailbox {missing[0]}")
+    return bad + [f"mailboxIds/{m}" for m in missing if f"mailboxIds/{m}" not in bad]
+
+
+def keyword_paths(keywords: Any) -> list[str]:
+    if not isinstance(keywords, dict):
+        return ["keywords"]
+    return [f"keywords/{k}" for k, v in keywords.items() if v is not True or not store.valid_keyword(k)]
+
+
+def check_counts(ctx: Any, mailbox_ids: dict[str, Any], keywords: dict[str, Any]) -> None:
+    section = ctx.config.section("mail")
     if len(mailbox_ids) > section.max_mailboxes_per_email:
         raise SetError("tooManyMailboxes", f"an Email may be in at most {section.max_mailboxes_per_email} Mailboxes")
-    check_keywords(keywords)
+    if len({k.lower() for k in keywords}) > MAX_KEYWORDS:
+        raise SetError("tooManyKeywords", f"at most {MAX_KEYWORDS} keywords")
+
+
+def check_mailboxes_and_keywords(ctx: Any, account_id: str, mailbox_ids: Any, keywords: Any) -> None:
+    """Rules shared by create, update, copy and import (raise SetError)."""
+    paths = mailbox_paths(account_id, mailbox_ids) + keyword_paths(keywords)
+    if paths:
+        raise invalid_properties(*paths, description="an Email must be in at least one existing Mailbox; keywords valid and true")
+    check_counts(ctx, mailbox_ids, keywords)
 
 
 def check_keywords(keywords: Any) -> None:
-    if not isinstance(keywords, dict):
-        raise invalid_properties("keywords")
-    for keyword, value in keywords.items():
-        if value is not True or not store.valid_keyword(keyword):
-            raise invalid_properties(f"keywords/{keyword}", description=f"invalid keyword {keyword!r}")
+    paths = keyword_paths(keywords)
+    if paths:
+        raise invalid_properties(*paths, description="keywords must be valid and true")
     if len({k.lower() for k in keywords}) > MAX_KEYWORDS:
         raise SetError("tooManyKeywords", f"at most {MAX_KEYWORDS} keywords")
 
