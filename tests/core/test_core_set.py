@@ -58,6 +58,9 @@ def test_set_too_many_objects(make_server):
         ({"title": "x", "tags": {"a": False}}, ["tags"]),
         ({"title": "x", "folderId": "#unknowncid"}, ["folderId"]),
         ({"title": "x", "folderId": "no-such-folder"}, ["folderId"]),
+        # issue #9.5: every invalid property at once (RFC 8620 §5.3)
+        ({"nosuch": 1, "revision": 3, "pinned": "yes", "tags": {"a": False}}, ["nosuch", "revision", "title", "pinned", "tags"]),
+        ({"title": 5, "pinned": 1, "body": None, "folderId": "#unknowncid"}, ["folderId", "title", "pinned", "body"]),
     ],
 )
 def test_create_invalid_properties(client, obj, props):

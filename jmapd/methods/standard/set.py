@@ -59,7 +59,8 @@ def resolve_refs(ctx: CallContext, prop: Prop, value: Any, path: str) -> Any:
     return value
 
 
-def validate_props(dt: DataType, obj: dict[str, Any], names: list[str] | set[str]) -> None:
+def invalid_props(dt: DataType, obj: dict[str, Any], names: list[str] | set[str]) -> tuple[list[str], list[str]]:
+    """Every invalid path among ``names`` and what is wrong with each."""
     bad: list[str] = []
     descriptions: list[str] = []
     for name in names:
@@ -73,6 +74,11 @@ def validate_props(dt: DataType, obj: dict[str, Any], names: list[str] | set[str
             bad.append(f"{name}/{exc.path}" if exc.path else name)
             if exc.description:
                 descriptions.append(f"{bad[-1]}: {exc.description}")
+    return bad, descriptions
+
+
+def validate_props(dt: DataType, obj: dict[str, Any], names: list[str] | set[str]) -> None:
+    bad, descriptions = invalid_props(dt, obj, names)
     if bad:
         raise invalid_properties(*bad, description="; ".join(descriptions) or None)
 
@@ -89,37 +95,42 @@ def prepare_create(dt: DataType, ctx: CallContext, obj: Any) -> tuple[dict[str, 
     if not isinstance(obj, dict):
         raise SetError("invalidProperties", "object expected")
     refuse_unstorable(obj)
+    # RFC 8620 §5.3: the SetError SHOULD list every invalid property, so
+    # each check adds to one list and the object is refused once.
     unknown = [k for k in obj if dt.property(k) is None]
     server_set = [k for k in obj if k not in unknown and dt.property(k).server_set]  # type: ignore[union-attr]
-    if unknown or server_set:
-        raise invalid_properties(
-            *(unknown + server_set),
-            description="unknown or server-set properties: " + ", ".join(unknown + server_set),
-        )
+    bad: list[str] = unknown + server_set
+    descriptions = ["unknown or server-set properties: " + ", ".join(bad)] if bad else []
     full: dict[str, Any] = {}
     filled: dict[str, Any] = {}
-    bad: list[str] = []
     for name, value in obj.items():
+        if name in bad:
+            continue
         prop = dt.property(name)
         try:
             full[name] = resolve_refs(ctx, prop, value, name)  # type: ignore[arg-type]
         except Invalid as exc:
             bad.append(exc.path)
-    if bad:
-        raise invalid_properties(*bad)
+    missing = []
     for name, prop in dt.properties.items():
-        if name in full or prop.server_set:
+        if name in obj or prop.server_set:
             continue
         if prop.required:
-            bad.append(name)
+            missing.append(name)
             continue
         if prop.has_default:
             full[name] = filled[name] = prop.default_value()
         elif prop.nullable:
             full[name] = filled[name] = None
+    if missing:
+        bad += missing
+        descriptions.append("missing: " + ", ".join(missing))
+    checked = [n for n in full if n not in bad]
+    more, why = invalid_props(dt, full, checked)
+    bad += more
+    descriptions += why
     if bad:
-        raise invalid_properties(*bad, description="missing: " + ", ".join(bad))
-    validate_props(dt, full, list(full))
+        raise invalid_properties(*bad, description="; ".join(descriptions) or None)
     return full, filled
 
 
