@@ -239,3 +239,13 @@ def test_read_only_account_refuses_writes(jmap_server):
     assert [n["title"] for n in got["list"]] == ["shared"]
     name, err = reader.call("Note/set", {"accountId": owner.account_id, "create": {"x": {"title": "no"}}})
     assert (name, err["type"]) == ("error", "accountReadOnly")
+
+
+def test_update_lists_every_invalid_property(client):
+    """Issue #9.5 for updates: server-set, bad reference and bad values together."""
+    nid = client.ok("Note/set", {"create": {"n": {"title": "t"}}})["created"]["n"]["id"]
+    out = client.ok("Note/set", {"update": {nid: {"revision": 9, "pinned": "no", "title": 3, "folderId": "#nocid"}}})
+    err = out["notUpdated"][nid]
+    assert err["type"] == "invalidProperties"
+    assert sorted(err["properties"]) == ["folderId", "pinned", "revision", "title"]
+    assert client.ok("Note/get", {"ids": [nid]})["list"][0]["title"] == "t"  # nothing half-written

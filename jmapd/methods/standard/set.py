@@ -256,16 +256,20 @@ def do_update(
         assert prop is not None
         if (prop.server_set or prop.immutable) and new.get(name) != old.get(name):
             bad.append(name)
-    if bad:
-        raise invalid_properties(*bad, description="server-set or immutable: " + ", ".join(bad))
+    descriptions = ["server-set or immutable: " + ", ".join(bad)] if bad else []
     for name in touched:
+        if name in bad:
+            continue
         prop = dt.property(name)
         try:
             new[name] = resolve_refs(ctx, prop, new.get(name), name)  # type: ignore[arg-type]
         except Invalid as exc:
-            raise invalid_properties(exc.path) from None
+            bad.append(exc.path)
+    more, why = invalid_props(dt, new, [n for n in touched if n not in bad and not n.startswith(tuple(b + "/" for b in bad))])
+    bad += more
+    if bad:
+        raise invalid_properties(*bad, description="; ".join(descriptions + why) or None)
     changed = {name for name in touched if new.get(name) != old.get(name)}
-    validate_props(dt, new, touched)
     if not changed:
         return None
     with database.atomic():
