@@ -30,6 +30,11 @@ _hasher = argon2.PasswordHasher()
 _dummy: list[str] = []
 
 
+#: Every app password starts with this, so a Basic password that does not
+#: is never looked up as one.
+TOKEN_PREFIX = "jmapd_"
+
+
 def set_password_hasher(hasher: argon2.PasswordHasher) -> None:
     """Use ``hasher``'s cost for new password hashes in this process.
 
@@ -201,6 +206,11 @@ class Authenticator:
         kind, _, value = (header or "").partition(" ")
         kind = kind.lower()
         if kind == "basic":
+            creds = Authenticator.parse_basic(value)
+            if creds and creds[1].startswith(TOKEN_PREFIX):
+                digest = token_digest(creds[1])
+                if Token.select().where(Token.token_hash == digest).exists():
+                    return "token:" + digest  # an app password used as a Basic password
             return "basic"
         if kind == "bearer" and value.strip():
             return "token:" + token_digest(value.strip())
@@ -216,6 +226,14 @@ class Authenticator:
             creds = self.parse_basic(value)
             if creds is None:
                 return None, None
+            # Most mail clients and MTAs only speak Basic, so an app password
+            # is also accepted as its user's Basic password, with the token's
+            # scope and expiry. The digest lookup is cheap: try it before the
+            # password hash.
+            if creds[1].startswith(TOKEN_PREFIX):
+                user_id = self.check_token(creds[1], scope)
+                if user_id is not None and User.get_or_none((User.id == user_id) & (User.name == creds[0])):
+                    return user_id, creds[0]
             return self.check_password(*creds), creds[0]
         if kind == "bearer" and value.strip():
             return self.check_token(value.strip(), scope), None
@@ -288,7 +306,7 @@ def create_token(user: User, name: str, scope: str = "api", ttl: int | None = No
 
     from .models import now
 
-    token = "jmapd_" + secrets.token_urlsafe(32)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = now() + datetime.timedelta(seconds=ttl) if ttl else None
     Token.create(user=user, name=name, token_hash=token_digest(token), scope=scope, expires=expires)
     return token

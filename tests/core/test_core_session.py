@@ -98,6 +98,35 @@ def test_bearer_token_and_revocation(jmap_server):
     assert gone.status_code == 401
 
 
+def test_app_password_as_basic_password(jmap_server):
+    """Issue #9.11: clients and MTAs that only speak Basic use an app password
+    as the password of its user, with the token's scope, expiry and revocation."""
+    import datetime
+
+    from jmapd.auth import create_token
+    from jmapd.db import ensure_connected
+    from jmapd.models import Token, User
+
+    name, password = jmap_server.make_user()
+    other, _ = jmap_server.make_user()
+    ensure_connected()
+    token = create_token(User.get(User.name == name), "thunderbird")
+    scoped = create_token(User.get(User.name == name), "es-only", scope="eventsource", ttl=600)
+    url = jmap_server.url + "/.well-known/jmap"
+    ok = httpx.get(url, auth=(name, token))
+    assert ok.status_code == 200 and ok.json()["username"] == name
+    assert httpx.get(url, auth=(name, password)).status_code == 200  # the password still works
+    assert httpx.get(url, auth=(other, token)).status_code == 401  # another user's name: no
+    assert httpx.get(url, auth=(name, scoped)).status_code == 401  # scope is kept
+    assert httpx.get(url, auth=(name, token[:-1] + "x")).status_code == 401
+    Token.update(expires=datetime.datetime(2000, 1, 1)).where(Token.name == "thunderbird").execute()
+    assert httpx.get(url, auth=(name, token)).status_code == 401  # expiry is kept
+    Token.update(expires=None).where(Token.name == "thunderbird").execute()
+    assert httpx.get(url, auth=(name, token)).status_code == 200
+    Token.delete().where(Token.name == "thunderbird").execute()
+    assert httpx.get(url, auth=(name, token)).status_code == 401  # and revocation
+
+
 def test_scoped_token_cannot_call_api(jmap_server):
     from jmapd.auth import create_token
     from jmapd.db import ensure_connected
