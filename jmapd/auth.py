@@ -90,14 +90,40 @@ class Principal:
     principal_ids: tuple[str, ...] = ()
 
 
+def address_keys(address: str) -> list[str]:
+    """Throttle keys for a client address: IPv6 counts per /64 network.
+
+    One IPv6 host usually owns a whole /64, so counting single addresses
+    would let it rotate through 2**64 of them.
+    """
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return [f"ip:{address}"]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return [f"ip:{ip.ipv4_mapped}"]
+        return [f"net:{ipaddress.ip_network(f'{ip}/64', strict=False)}"]
+    return [f"ip:{ip}"]
+
+
 class Throttle:
-    """Counts failures per key in a sliding window; answers the delay to add."""
+    """Counts failures per key in a sliding window and locks a key out.
+
+    Past ``threshold`` failures a key is locked for a doubling period (up to
+    ``max_delay``). While locked, every attempt is refused *before* the
+    password hash is computed, right or wrong, so guessing inside the lock
+    gains nothing and costs the server nothing.
+    """
 
     def __init__(self, threshold: int, window: int, max_delay: float) -> None:
         self.threshold = threshold
         self.window = window
         self.max_delay = max_delay
         self._failures: dict[str, list[float]] = defaultdict(list)
+        self._locked: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> list[float]:
@@ -108,6 +134,13 @@ class Throttle:
             self._failures.pop(key, None)
         return stamps
 
+    def retry_after(self, *keys: str) -> float:
+        """Seconds until these keys may try again (0: not locked)."""
+        now = time.monotonic()
+        with self._lock:
+            until = max((self._locked.get(k, 0.0) for k in keys), default=0.0)
+        return max(0.0, until - now)
+
     def delay(self, *keys: str) -> float:
         now = time.monotonic()
         with self._lock:
@@ -116,13 +149,33 @@ class Throttle:
             return 0.0
         return min(self.max_delay, 0.25 * 2 ** (count - self.threshold))
 
-    def fail(self, *keys: str) -> None:
+    def fail(self, *keys: str) -> list[str]:
+        """Count a failure; the keys that this failure newly locked (log those once)."""
         now = time.monotonic()
+        started: list[str] = []
         with self._lock:
+            if len(self._failures) > 100_000:  # bound memory under a spray attack
+                self._failures.clear()
+                self._locked.clear()
             for key in keys:
                 self._failures[key].append(now)
-                if len(self._failures) > 100_000:  # bound memory under a spray attack
-                    self._failures.clear()
+                count = len(self._recent(key, now))
+                if count >= self.threshold:
+                    was = self._locked.get(key, 0.0)
+                    lock = min(self.max_delay, 0.25 * 2 ** (count - self.threshold))
+                    if was + self.window < now:  # no lock within the window: a new episode
+                        started.append(key)
+                    self._locked[key] = max(was, now + lock)
+        return started
+
+
+#: Argon2 verifications running at once per worker: each holds ~64 MiB and a
+#: core, so unbounded parallel guesses would starve everyone else.
+VERIFY_SLOTS = 2
+
+
+class VerifyBusy(Exception):
+    """Every verification slot stayed taken; answer 503 rather than queue."""
 
 
 class Authenticator:
@@ -131,6 +184,7 @@ class Authenticator:
         self._cache: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
         self.throttle = Throttle(config.auth.failure_threshold, config.auth.failure_window, config.auth.max_delay)
+        self._verify_slots = threading.BoundedSemaphore(VERIFY_SLOTS)
         #: ``account_id -> {urn: account capability value}``, built by the app.
         self.account_capabilities = account_capabilities
         #: Capabilities with a shareable type: all a sharee of single objects gets.
@@ -164,6 +218,16 @@ class Authenticator:
         with self._lock:
             return self._cache.pop(self._cache_key(*creds), None) is not None
 
+    def remembered(self, header: str | None) -> bool:
+        """True if this Basic header was verified recently (no hash needed)."""
+        kind, _, value = (header or "").partition(" ")
+        creds = self.parse_basic(value) if kind.lower() == "basic" else None
+        if creds is None:
+            return False
+        with self._lock:
+            hit = self._cache.get(self._cache_key(*creds))
+        return bool(hit and time.monotonic() - hit[0] < self.config.auth.cache_seconds)
+
     def check_password(self, name: str, password: str) -> int | None:
         """The user id if the credentials are right."""
         key = self._cache_key(name, password)
@@ -173,7 +237,12 @@ class Authenticator:
         if hit and now - hit[0] < self.config.auth.cache_seconds:
             return hit[1]  # principal() re-checks that the user still exists and is enabled
         user = User.get_or_none(User.name == name)
-        ok = verify_password(user.password_hash if user else None, password)
+        if not self._verify_slots.acquire(timeout=self.config.auth.verify_wait):
+            raise VerifyBusy()
+        try:
+            ok = verify_password(user.password_hash if user else None, password)
+        finally:
+            self._verify_slots.release()
         if not ok or user is None or user.disabled:
             return None
         with self._lock:

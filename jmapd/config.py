@@ -98,6 +98,9 @@ class AuthConfig:
     failure_window: int = doc("Seconds over which failures are counted.", 300)
     max_delay: float = doc("Longest delay, in seconds, added to a failing login.", 5.0)
     cache_seconds: int = doc("Seconds a verified password is remembered in a worker.", 300)
+    verify_wait: float = doc(
+        "Seconds a login waits for one of the worker's two password-hash slots before a 503 with Retry-After.", 2.0
+    )
 
 
 @dataclass

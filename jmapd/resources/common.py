@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import math
 from typing import Any
 
 import falcon
 import orjson
 
-from ..auth import Principal
+from ..auth import Principal, VerifyBusy, address_keys
 from ..protocol.errors import RequestError
 from ..services import Services
 
@@ -49,12 +49,21 @@ def client_address(req: falcon.asgi.Request, services: Services) -> str:
     return req.remote_addr or "unknown"
 
 
-def unauthorized(services: Services, detail: str = "Authentication required.") -> falcon.HTTPError:
+def unauthorized(services: Services, detail: str = "Authentication required.",
+                 retry_after: float = 0.0) -> falcon.HTTPError:
     realm = services.config.auth.realm.replace('"', "")
-    return falcon.HTTPUnauthorized(
-        title="Unauthorized",
-        description=detail,
-        headers={"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8", Bearer realm="{realm}"'},
+    headers = {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8", Bearer realm="{realm}"'}
+    if retry_after:
+        headers["Retry-After"] = str(math.ceil(retry_after))
+    return falcon.HTTPUnauthorized(title="Unauthorized", description=detail, headers=headers)
+
+
+def too_many_attempts(services: Services, wait: float) -> falcon.HTTPError:
+    """429 while a login throttle is active: no password is checked."""
+    return falcon.HTTPTooManyRequests(
+        title="Too many failed logins",
+        description="Too many failed logins from this address or for this user; retry later.",
+        headers={"Retry-After": str(math.ceil(wait))},
     )
 
 
@@ -66,6 +75,17 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
     the thread pool.
     """
     header = req.get_header("Authorization")
+    address = client_address(req, services)
+    keys = address_keys(address)
+    if header and header[:6].lower() == "basic ":
+        creds = services.auth.parse_basic(header[6:])
+        if creds:
+            keys.append(f"user:{creds[0]}")
+    # Refused before the hash while locked out, right password or not; a
+    # remembered credential was verified before the episode and stays fast.
+    wait = services.auth.throttle.retry_after(*keys) if header else 0.0
+    if wait and not services.auth.remembered(header):
+        raise too_many_attempts(services, wait)
 
     def check() -> tuple[Principal | None, str | None]:
         principal = services.hook.jmapd_authenticate(req=req, services=services)
@@ -83,16 +103,21 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
             principal.credential = services.auth.credential_of(header)
         return principal, tried
 
-    principal, tried = await services.run(check)
+    try:
+        principal, tried = await services.run(check)
+    except VerifyBusy:
+        log.warning("password verification busy; refusing a login from %s", address)
+        raise falcon.HTTPServiceUnavailable(
+            title="Busy", description="Too many logins at once; retry shortly.", headers={"Retry-After": "1"}
+        ) from None
     if principal is None:
-        address = client_address(req, services)
-        keys = [f"ip:{address}"] + ([f"user:{tried}"] if tried else [])
         if header:
-            services.auth.throttle.fail(*keys)
-            delay = services.auth.throttle.delay(*keys)
-            if delay:
-                await asyncio.sleep(delay)
-            log.info("authentication failed from %s for %r", address, tried)
+            for key in services.auth.throttle.fail(*keys):
+                log.warning("login throttle engaged for %s (%d failures)", key, services.auth.throttle.threshold)
+            log.debug("authentication failed from %s for %r", address, tried)
+            wait = services.auth.throttle.retry_after(*keys)
+            if wait:
+                raise unauthorized(services, retry_after=wait)
         raise unauthorized(services)
     if principal.scope == "api":
         principal.scope = scope

@@ -92,3 +92,63 @@ def test_unknown_comparator_keys_are_invalid_arguments(client):
     name, args = client.call("Note/query", {"sort": ["title"]})
     assert name == "error" and args["type"] == "invalidArguments"
     assert client.ok("Note/query", {"sort": [{"property": "title", "isAscending": False}]})["ids"] == []
+
+
+def test_locked_out_login_is_refused_before_the_hash_even_when_right(make_server):
+    """Finding 1: the delay once came after argon2 and only for failures."""
+    server = make_server({"auth": {"failure_threshold": 3, "max_delay": 60}})
+    name, password = server.make_user()
+    third, third_password = server.make_user()
+    url = server.url + "/.well-known/jmap"
+    remembered = httpx.Client(base_url=server.url, auth=(third, third_password))
+    assert remembered.get("/.well-known/jmap").status_code == 200  # verified before the attack
+    for _ in range(3):
+        assert httpx.get(url, auth=(name, "guess")).status_code == 401
+    throttle = server.services.auth.throttle
+    assert throttle.retry_after(f"user:{name}") > 0
+    # more failures stretch the lock to max_delay, so nothing below races its end
+    for _ in range(10):
+        throttle.fail("ip:127.0.0.1", f"user:{name}")
+    # the right password inside the lock gains nothing: 429, no hash computed
+    right = httpx.get(url, auth=(name, password))
+    fresh = httpx.Client(base_url=server.url)
+    locked = fresh.get("/.well-known/jmap", auth=(name, password))
+    assert right.status_code == 429 and locked.status_code == 429
+    assert 1 <= int(locked.headers["Retry-After"]) <= 60
+    # a credential verified before the episode stays usable
+    assert remembered.get("/.well-known/jmap").status_code == 200
+    # both the address and the user are locked; lifting both lets the right password in
+    assert throttle.retry_after("ip:127.0.0.1") > 0 and throttle.retry_after(f"user:{name}") > 0
+    throttle._locked.pop("ip:127.0.0.1")
+    assert httpx.get(url, auth=(name, password)).status_code == 429
+    throttle._locked.pop(f"user:{name}")
+    assert httpx.get(url, auth=(name, password)).status_code == 200
+
+
+def test_ipv6_addresses_count_per_64():
+    from jmapd.auth import address_keys
+
+    assert address_keys("2001:db8:1:2::1") == address_keys("2001:db8:1:2:ffff::9") == ["net:2001:db8:1:2::/64"]
+    assert address_keys("2001:db8:1:3::1") != address_keys("2001:db8:1:2::1")
+    assert address_keys("::ffff:192.0.2.1") == ["ip:192.0.2.1"] == address_keys("192.0.2.1")
+
+
+def test_parallel_logins_wait_for_a_bounded_number_of_hash_slots(make_server):
+    """Finding 1: 32 parallel guesses ran 32 argon2 hashes at once (1 GB per worker)."""
+    server = make_server({"auth": {"verify_wait": 0.05}})
+    name, password = server.make_user()
+    remembered = httpx.Client(base_url=server.url, auth=(name, password))
+    assert remembered.get("/.well-known/jmap").status_code == 200
+    slots = server.services.auth._verify_slots
+    taken = 0
+    while slots.acquire(blocking=False):  # every slot busy, as under a flood of guesses
+        taken += 1
+    try:
+        assert taken == 2
+        busy = httpx.get(server.url + "/.well-known/jmap", auth=(name, password + "x"))
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        assert remembered.get("/.well-known/jmap").status_code == 200  # no hash needed
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert httpx.get(server.url + "/.well-known/jmap", auth=(name, password + "x")).status_code == 401

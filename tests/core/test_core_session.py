@@ -5,6 +5,8 @@ import base64
 import httpx
 import pytest
 
+from jmapd.testing import wait_for
+
 CORE = "urn:ietf:params:jmap:core"
 
 
@@ -139,23 +141,24 @@ def test_scoped_token_cannot_call_api(jmap_server):
     assert resp.status_code == 401
 
 
-def test_repeated_failures_slow_down(make_server):
+def test_repeated_failures_lock_out_for_a_doubling_period(make_server):
     server = make_server({"auth": {"failure_threshold": 2, "max_delay": 0.6}})
     name, password = server.make_user()
     url = server.url + "/.well-known/jmap"
     throttle = server.services.auth.throttle
     assert throttle.delay(f"user:{name}") == 0.0
-    for _ in range(2):
-        assert httpx.get(url, auth=(name, "bad")).status_code == 401
-    # The delay the server waits before answering the next failure (asserted as
-    # the figure it computes, not as wall-clock time): it doubles per failure
-    # past the threshold and is capped at max_delay.
+    assert httpx.get(url, auth=(name, "bad")).status_code == 401
+    second = httpx.get(url, auth=(name, "bad"))
+    assert second.status_code == 401 and second.headers["Retry-After"] == "1"
+    # The lock period (the figure the server computes, not wall-clock time)
+    # doubles per failure past the threshold and is capped at max_delay.
     assert throttle.delay(f"user:{name}") == 0.25
-    assert httpx.get(url, auth=(name, "bad")).status_code == 401
-    assert throttle.delay(f"user:{name}") == 0.5
-    assert httpx.get(url, auth=(name, "bad")).status_code == 401
-    assert throttle.delay(f"user:{name}") == 0.6
-    # the right password still works (the delay only applies to failures)
+    for expected in (0.5, 0.6):
+        wait_for(lambda: throttle.retry_after(f"user:{name}") == 0.0)
+        assert httpx.get(url, auth=(name, "bad")).status_code == 401
+        assert throttle.delay(f"user:{name}") == expected
+    # once the lock has run out the right password works
+    wait_for(lambda: throttle.retry_after(f"user:{name}") == 0.0)
     assert httpx.get(url, auth=(name, password)).status_code == 200
 
 
