@@ -309,7 +309,7 @@ def compose_reply(
         raise ValueError("compose_reply needs a positive decision")
     now = now or datetime.now(UTC)
     from_address = decision.from_address
-    domain = msgid_domain or from_address.rpartition("@")[2] or "localhost"
+    domain = msgid_domain or from_address.rpartition("@")[2] or "jmapd.invalid"
 
     msg = EmailMessage(policy=SMTP)
     if from_name:

@@ -203,3 +203,32 @@ def test_keywords_are_case_insensitive(client, mail, make_message):
     client.ok("Email/set", {"update": {email_id: {"keywords": {"$Answered": True, "$answered": True}}}})
     got = client.ok("Email/get", {"ids": [email_id], "properties": ["keywords"]})["list"][0]
     assert got["keywords"] == {"$answered": True}
+
+
+def _created_message_id(client, mailbox, **extra):
+    created = client.ok("Email/set", {"create": {"m": {
+        "mailboxIds": {mailbox: True}, "subject": "ids",
+        "bodyValues": {"b": {"value": "x"}}, "textBody": [{"partId": "b", "type": "text/plain"}], **extra,
+    }}})["created"]["m"]
+    return client.ok("Email/get", {"ids": [created["id"]], "properties": ["messageId"]})["list"][0]["messageId"][0]
+
+
+def test_generated_message_id_names_the_sender_domain(make_server):
+    """Issue #9.8: a generated Message-ID takes the From address's domain, else
+    mail.hostname, never localhost."""
+    from jmapd_mail.types.email_write import message_id_host
+
+    server = make_server({"mail": {"hostname": "mx.example.org"}})
+    client = server.client()
+    drafts = client.ok("Mailbox/get", {"ids": None})["list"]
+    drafts = next(m["id"] for m in drafts if m["role"] == "drafts")
+    with_from = _created_message_id(client, drafts, **{"from": [{"email": "Alice@Example.COM"}]})
+    assert with_from.endswith("@example.com")
+    without = _created_message_id(client, drafts)
+    assert without.endswith("@mx.example.org")
+    # an explicit messageId is kept as given
+    given = _created_message_id(client, drafts, messageId=["mine@client.example"])
+    assert given == "mine@client.example"
+    # unconfigured: this host's FQDN, or a reserved name, but never localhost
+    assert message_id_host(None) not in ("localhost", "localhost.localdomain")
+    assert message_id_host("mx.example.org") == "mx.example.org"

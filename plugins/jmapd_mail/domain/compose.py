@@ -335,7 +335,8 @@ class _Composer:
             raise BlobNotFoundError(self.missing)
         emitted = {line.split(":", 1)[0].lower() for line in top}
         if "message-id" not in emitted:
-            top.append(f"Message-ID: <{uuid.uuid4().hex}@{message_id_domain}>")
+            domain = _sender_domain(email) or message_id_domain
+            top.append(f"Message-ID: <{uuid.uuid4().hex}@{domain}>")
         if "date" not in emitted:
             top.append("Date: " + format_datetime((now or datetime.now(UTC)).replace(microsecond=0)))
         if "mime-version" not in emitted:
@@ -380,18 +381,31 @@ def _render(node: _Node) -> bytes:
     return b"".join(out)
 
 
+def _sender_domain(email: dict[str, Any]) -> str | None:
+    """The domain of the first From address: a Message-ID names its sender's domain."""
+    senders = email.get("from")
+    if isinstance(senders, list) and senders and isinstance(senders[0], dict):
+        address = senders[0].get("email")
+        if isinstance(address, str) and "@" in address:
+            domain = address.rpartition("@")[2].strip().lower()
+            if domain and all(c.isalnum() or c in ".-" for c in domain):
+                return domain
+    return None
+
+
 def compose_message(
     email: dict[str, Any],
     get_blob: GetBlob,
     *,
     now: datetime | None = None,
-    message_id_domain: str = "localhost",
+    message_id_domain: str = "jmapd.invalid",
 ) -> bytes:
     """Return the RFC 5322 octets (CRLF) for an Email/set create object.
 
     Raises ComposeError (→ invalidProperties, properties=[error.path]) or
     BlobNotFoundError (→ blobNotFound, notFound=error.not_found). Date comes from
-    sentAt, else `now`; a Message-ID is generated unless given (§4.6 MUST).
+    sentAt, else `now`; a Message-ID is generated unless given (§4.6 MUST), in
+    the From address's domain, else ``message_id_domain``.
     """
     if not isinstance(email, dict):
         raise ComposeError("", "Email must be an object")

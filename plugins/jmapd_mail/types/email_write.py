@@ -8,6 +8,7 @@ answers invalidProperties for it.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from jmapd.methods.types import UTC_DATE_RE
@@ -21,6 +22,14 @@ from ..models import Email
 
 MAX_KEYWORDS = 256
 COPY_PROPERTIES = {"id", "mailboxIds", "keywords", "receivedAt"}
+
+
+def message_id_host(configured: str | None) -> str:
+    """The configured host name, else this host's FQDN; never ``localhost``."""
+    if configured:
+        return configured
+    fqdn = socket.getfqdn().lower()
+    return fqdn if "." in fqdn and not fqdn.startswith("localhost") else "jmapd.invalid"
 
 
 def mailbox_paths(account_id: str, mailbox_ids: Any) -> list[str]:
@@ -76,7 +85,10 @@ class EmailWriteMixin:
         services = ctx.services
         message = {k: v for k, v in obj.items() if k != "id"}
         try:
-            raw = compose_message(message, lambda blob_id: read_any_blob(services, account_id, ctx.resolve_id(blob_id)))
+            raw = compose_message(
+                message, lambda blob_id: read_any_blob(services, account_id, ctx.resolve_id(blob_id)),
+                message_id_domain=message_id_host(ctx.config.section("mail").hostname),
+            )
         except ComposeError as exc:
             raise invalid_properties(exc.path or "bodyStructure", description=exc.description) from None
         except BlobNotFoundError as exc:
