@@ -205,14 +205,19 @@ class Authenticator:
             return None
         return user, password
 
+    @classmethod
+    def basic_credentials(cls, header: str | None) -> tuple[str, str] | None:
+        """``(user, password)`` of an ``Authorization: Basic`` header, else None."""
+        kind, _, value = (header or "").partition(" ")
+        return cls.parse_basic(value) if kind.lower() == "basic" else None
+
     @staticmethod
     def _cache_key(name: str, password: str) -> str:
         return hashlib.sha256(f"{name}\0{password}".encode()).hexdigest()
 
     def forget(self, header: str | None) -> bool:
         """Drop a remembered password (its user changed); True if one was."""
-        kind, _, value = (header or "").partition(" ")
-        creds = self.parse_basic(value) if kind.lower() == "basic" else None
+        creds = self.basic_credentials(header)
         if creds is None:
             return False
         with self._lock:
@@ -220,8 +225,7 @@ class Authenticator:
 
     def remembered(self, header: str | None) -> bool:
         """True if this Basic header was verified recently (no hash needed)."""
-        kind, _, value = (header or "").partition(" ")
-        creds = self.parse_basic(value) if kind.lower() == "basic" else None
+        creds = self.basic_credentials(header)
         if creds is None:
             return False
         with self._lock:
@@ -275,7 +279,7 @@ class Authenticator:
         kind, _, value = (header or "").partition(" ")
         kind = kind.lower()
         if kind == "basic":
-            creds = Authenticator.parse_basic(value)
+            creds = Authenticator.basic_credentials(header)
             if creds and creds[1].startswith(TOKEN_PREFIX):
                 digest = token_digest(creds[1])
                 if Token.select().where(Token.token_hash == digest).exists():

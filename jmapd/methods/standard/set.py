@@ -125,8 +125,9 @@ def prepare_create(dt: DataType, ctx: CallContext, obj: Any) -> tuple[dict[str, 
     if missing:
         bad += missing
         descriptions.append("missing: " + ", ".join(missing))
-    checked = [n for n in full if n not in bad]
-    more, why = invalid_props(dt, full, checked)
+    # full holds only what resolved: unknown, server-set, unresolved and
+    # missing properties never reach it
+    more, why = invalid_props(dt, full, list(full))
     bad += more
     descriptions += why
     if bad:
@@ -265,7 +266,8 @@ def do_update(
             new[name] = resolve_refs(ctx, prop, new.get(name), name)  # type: ignore[arg-type]
         except Invalid as exc:
             bad.append(exc.path)
-    more, why = invalid_props(dt, new, [n for n in touched if n not in bad and not n.startswith(tuple(b + "/" for b in bad))])
+    failed = {path.split("/", 1)[0] for path in bad}  # a bad reference names a path inside its property
+    more, why = invalid_props(dt, new, [n for n in touched if n not in failed])
     bad += more
     if bad:
         raise invalid_properties(*bad, description="; ".join(descriptions + why) or None)

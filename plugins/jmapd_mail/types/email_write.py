@@ -47,12 +47,16 @@ def keyword_paths(keywords: Any) -> list[str]:
     return [f"keywords/{k}" for k, v in keywords.items() if v is not True or not store.valid_keyword(k)]
 
 
+def check_keyword_count(keywords: dict[str, Any]) -> None:
+    if len({k.lower() for k in keywords}) > MAX_KEYWORDS:
+        raise SetError("tooManyKeywords", f"at most {MAX_KEYWORDS} keywords")
+
+
 def check_counts(ctx: Any, mailbox_ids: dict[str, Any], keywords: dict[str, Any]) -> None:
     section = ctx.config.section("mail")
     if len(mailbox_ids) > section.max_mailboxes_per_email:
         raise SetError("tooManyMailboxes", f"an Email may be in at most {section.max_mailboxes_per_email} Mailboxes")
-    if len({k.lower() for k in keywords}) > MAX_KEYWORDS:
-        raise SetError("tooManyKeywords", f"at most {MAX_KEYWORDS} keywords")
+    check_keyword_count(keywords)
 
 
 def check_mailboxes_and_keywords(ctx: Any, account_id: str, mailbox_ids: Any, keywords: Any) -> None:
@@ -67,8 +71,7 @@ def check_keywords(keywords: Any) -> None:
     paths = keyword_paths(keywords)
     if paths:
         raise invalid_properties(*paths, description="keywords must be valid and true")
-    if len({k.lower() for k in keywords}) > MAX_KEYWORDS:
-        raise SetError("tooManyKeywords", f"at most {MAX_KEYWORDS} keywords")
+    check_keyword_count(keywords)
 
 
 class EmailWriteMixin:
