@@ -1,0 +1,35 @@
+"""Hook implementations of the contacts plugin, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmapd import hookimpl
+from jmapd.methods.registry import Capability
+
+from .addressbook import CONTACTS, AddressBook
+from .config import ContactsConfig
+
+
+@hookimpl
+def jmapd_config_schema() -> tuple[str, type]:
+    return ("contacts", ContactsConfig)
+
+
+def _account(config: Any) -> dict[str, Any]:
+    """RFC 9610 §1.4: the two fields every account capability MUST carry."""
+    section = config.section("contacts")
+    return {
+        "maxAddressBooksPerCard": section.max_address_books_per_card,
+        "mayCreateAddressBook": True,
+    }
+
+
+@hookimpl
+def jmapd_capabilities(config: Any) -> list[Capability]:
+    return [Capability(CONTACTS, session={}, account=_account(config))]
+
+
+@hookimpl
+def jmapd_data_types(config: Any) -> list[Any]:
+    return [AddressBook(config)]

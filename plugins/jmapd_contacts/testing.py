@@ -1,0 +1,31 @@
+"""Helpers for tests of the contacts plugin (JMAP calls as the test client)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONTACTS = "urn:ietf:params:jmap:contacts"
+PRINCIPALS = "urn:ietf:params:jmap:principals"
+USING = ["urn:ietf:params:jmap:core", CONTACTS, PRINCIPALS]
+
+
+def call(client: Any, method: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return client.call(method, {"accountId": client.account_id, **args}, USING)
+
+
+def ok(client: Any, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    name, response = call(client, method, args)
+    assert name != "error", f"{method}: {response}"
+    return response
+
+
+def books(client: Any) -> list[dict[str, Any]]:
+    return ok(client, "AddressBook/get", {"ids": None})["list"]
+
+
+def default_book(client: Any) -> str:
+    return next(b["id"] for b in books(client) if b["isDefault"])
+
+
+def principal_id(client: Any) -> str:
+    return client.session["accounts"][client.account_id]["accountCapabilities"][PRINCIPALS]["currentUserPrincipalId"]
