@@ -38,6 +38,10 @@ class TypeSpec:
     :param other_change: changes another type of the same account, so
         states handed out after it are exercised too.
     :param client_fixture: the pytest fixture giving a logged-in client.
+    :param unknown_property: a property name the type must refuse
+        (``invalidProperties`` in /set, ``invalidArguments`` in /get); a type
+        of open-ended documents that must keep unknown names (JSContact,
+        RFC 9553 §1.7.2) gives a reserved one instead (``extra``).
     :param xfail: check name → reason, for known bugs (strict: a fixed bug
         makes the run fail until the mark is removed).
     """
@@ -77,6 +81,7 @@ class TypeSpec:
     #: False for PushSubscription: no accountId, no state (RFC 8620 §7.2).
     account_scoped: bool = True
     get_arguments: dict[str, Any] = field(default_factory=dict)
+    unknown_property: str = "noSuchProperty"
     xfail: dict[str, str] = field(default_factory=dict)
 
 

@@ -44,7 +44,7 @@ class ReadingChecks(Checks):
 
     @_check("get")
     def test_get_invalid_arguments(self, jmap: Any) -> None:
-        assert self.error("get", {"ids": None, **self.spec.get_arguments, "properties": ["noSuchProperty"]}) == "invalidArguments"
+        assert self.error("get", {"ids": None, **self.spec.get_arguments, "properties": [self.spec.unknown_property]}) == "invalidArguments"
         assert self.error("get", {"ids": "x", **self.spec.get_arguments}) == "invalidArguments"
         assert self.error("get", {"ids": [], **self.spec.get_arguments, "noSuchArgument": 1}) == "invalidArguments"
 

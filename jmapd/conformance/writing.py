@@ -89,9 +89,9 @@ class WritingChecks(Checks):
     def test_set_unknown_property_is_refused(self, jmap: Any) -> None:
         self.need_create()
         assert self.spec.create is not None
-        out = self.ok("set", {"create": {"bad": {**self.spec.create(self.client), "noSuchProperty": 1}}})
+        out = self.ok("set", {"create": {"bad": {**self.spec.create(self.client), self.spec.unknown_property: 1}}})
         assert out["notCreated"]["bad"]["type"] == "invalidProperties"
-        assert out["notCreated"]["bad"].get("properties") == ["noSuchProperty"]
+        assert out["notCreated"]["bad"].get("properties") == [self.spec.unknown_property]
 
     @_check("set")
     def test_set_not_found(self, jmap: Any) -> None:
@@ -188,9 +188,9 @@ class WritingChecks(Checks):
         missing = "zz" + uuid.uuid4().hex[:10]
         update: dict[str, Any] = {missing: {}}
         if self.spec.patch is not None:
-            update[existing] = {**self.spec.patch, "noSuchProperty": 1}
+            update[existing] = {**self.spec.patch, self.spec.unknown_property: 1}
         out = self.ok("set", {
-            "create": {"good": self.spec.create(self.client), "bad": {**self.spec.create(self.client), "noSuchProperty": 1}},
+            "create": {"good": self.spec.create(self.client), "bad": {**self.spec.create(self.client), self.spec.unknown_property: 1}},
             "update": update,
         })
         assert set(out["created"]) == {"good"} and set(out["notCreated"]) == {"bad"}

@@ -199,6 +199,13 @@ class DataType:
         """Properties returned when /get has ``properties: null``."""
         return list(self.properties)
 
+    def present(self, obj: dict[str, Any], props: list[str], requested: bool) -> dict[str, Any]:
+        """What /get lists of a loaded object: ``props`` (the client's list when
+        ``requested``, else :meth:`default_properties`), null when absent. A
+        type of open-ended documents (JSContact cards) overrides this to return
+        each object's own properties, so nothing it holds is left out."""
+        return {p: obj.get(p) for p in props}
+
     # -- storage: override ----------------------------------------------
     def load(
         self, ctx: CallContext, account_id: str, ids: list[str] | None, properties: list[str], args: dict[str, Any]

@@ -1,53 +1,48 @@
-"""What an AddressBook needs to know of the cards in it.
+"""What an AddressBook needs to know of the cards in it (through the index).
 
-ContactCard documents carry their ``addressBookIds``; these helpers read
-them so AddressBook/set destroy can answer ``addressBookHasContents`` or,
-with ``onDestroyRemoveContents``, take the book out of every card.
+AddressBook/set destroy answers ``addressBookHasContents`` while a card is
+in the book, or with ``onDestroyRemoveContents`` takes the book out of
+every card, destroying those in no other (RFC 9610 §2.3).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jmapd.models import Document
+from jmapd.models import BlobRef, Document
 from jmapd.state import DESTROYED, UPDATED
+
+from .index import drop_index, write_index
+from .models import ContactBook
 
 CARD_TYPE = "ContactCard"
 
 
-def _cards(account_id: str) -> Any:
-    return Document.select(Document.object_id, Document.data).where(
-        (Document.account_id == account_id) & (Document.type_name == CARD_TYPE)
-    )
-
-
-def _decode(data: Any) -> dict[str, Any]:
-    import orjson
-
-    return orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data)
-
-
 def book_has_cards(account_id: str, book_id: str) -> bool:
-    return any(book_id in (_decode(data).get("addressBookIds") or {}) for _, data in _cards(account_id).tuples())
+    return bool(ContactBook.select().where(
+        (ContactBook.account_id == account_id) & (ContactBook.book_id == book_id)).exists())
 
 
 def remove_book_from_cards(ctx: Any, account_id: str, book_id: str) -> None:
-    """onDestroyRemoveContents: out of the book, destroyed if in no other (RFC 9610 §2.3)."""
-    for object_id, data in _cards(account_id).tuples():
-        card = _decode(data)
-        ids = dict(card.get("addressBookIds") or {})
-        if book_id not in ids:
-            continue
-        where = (
-            (Document.account_id == account_id)
-            & (Document.type_name == CARD_TYPE)
-            & (Document.object_id == object_id)
-        )
-        del ids[book_id]
-        if ids:
-            card["addressBookIds"] = ids
+    import orjson
+
+    ids = [r for (r,) in ContactBook.select(ContactBook.object_id).where(
+        (ContactBook.account_id == account_id) & (ContactBook.book_id == book_id)).tuples()]
+    for object_id, data in Document.select(Document.object_id, Document.data).where(
+            (Document.account_id == account_id) & (Document.type_name == CARD_TYPE)
+            & Document.object_id.in_(ids or [""])).tuples():
+        card = orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data)
+        books = {k: v for k, v in (card.get("addressBookIds") or {}).items() if k != book_id}
+        where = ((Document.account_id == account_id) & (Document.type_name == CARD_TYPE)
+                 & (Document.object_id == object_id))
+        if books:
+            card["addressBookIds"] = books
             Document.update(data=card).where(where).execute()
+            write_index(account_id, object_id, card)
             ctx.changes.record(account_id, CARD_TYPE, object_id, UPDATED)
         else:
             Document.delete().where(where).execute()
+            BlobRef.delete().where((BlobRef.account_id == account_id) & (BlobRef.type_name == CARD_TYPE)
+                                   & (BlobRef.object_id == object_id)).execute()
+            drop_index(account_id, object_id)
             ctx.changes.record(account_id, CARD_TYPE, object_id, DESTROYED)

@@ -32,4 +32,20 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 
 @hookimpl
 def jmapd_data_types(config: Any) -> list[Any]:
-    return [AddressBook(config)]
+    from .card import ContactCard
+
+    return [AddressBook(config), ContactCard(config)]
+
+
+@hookimpl
+def jmapd_models() -> list[Any]:
+    from .models import MODELS
+
+    return list(MODELS)
+
+
+@hookimpl
+def jmapd_migrations() -> tuple[str, Any]:
+    from . import migrations
+
+    return ("contacts", migrations)

@@ -29,3 +29,8 @@ def default_book(client: Any) -> str:
 
 def principal_id(client: Any) -> str:
     return client.session["accounts"][client.account_id]["accountCapabilities"][PRINCIPALS]["currentUserPrincipalId"]
+
+
+def download(client: Any, blob_id: str, name: str = "file", type: str = "application/octet-stream") -> Any:
+    url = client.session["downloadUrl"].format(accountId=client.account_id, blobId=blob_id, name=name, type=type)
+    return client.http.get(url)

@@ -25,3 +25,28 @@ class TestAddressBook(Conformance):
         patched={"name": "Renamed", "sortOrder": 7},
         read_only={"id": "bOther", "isDefault": True, "myRights": {}},
     )
+
+
+def _card(client):
+    from jmapd_contacts.testing import default_book
+
+    return {"addressBookIds": {default_book(client): True}, "name": {"full": f"Card {next(_names)}"},
+            "emails": {"e": {"address": "someone@example.com"}}}
+
+
+class TestContactCard(Conformance):
+    spec = TypeSpec(
+        "ContactCard",
+        "urn:ietf:params:jmap:contacts",
+        verbs=frozenset({"get", "changes", "set", "copy", "query", "queryChanges"}),
+        create=_card,
+        filters=[({"email": "someone@"}, True), ({"uid": "no-such-uid"}, False), ({"text": "card"}, True),
+                 ({"kind": "org"}, False)],
+        sorts=["created", "updated", "name/given", "name/surname", "name/surname2"],
+        invalid={"addressBookIds": {"bNope": True}, "kind": 3, "emails": {"e": {"address": 1}}},
+        invalid_properties=["kind", "emails/e/address"],
+        patch={"name/full": "Renamed", "kind": "org"},
+        patched={"name": {"full": "Renamed"}, "kind": "org"},
+        read_only={"id": "kOther"},
+        unknown_property="extra",  # RFC 9553 §1.7.2: reserved; unknown names are kept, not refused
+    )

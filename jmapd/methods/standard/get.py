@@ -56,5 +56,5 @@ def standard_get(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> dict[s
         if obj is None:
             not_found.append(object_id)
             continue
-        listed.append({p: obj.get(p) for p in props})
+        listed.append(dt.present(obj, props, args.get("properties") is not None))
     return {"accountId": account.id, "state": state, "list": listed, "notFound": not_found}

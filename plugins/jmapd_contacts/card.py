@@ -1,0 +1,199 @@
+"""ContactCard (RFC 9610 §3): whole JSContact cards, stored verbatim.
+
+The card is one JSON document holding everything the client sent —
+registered JSContact properties, RFC 9555 ``vCardProps``, vendor
+extensions — so no field is ever dropped; the domain validator
+(:func:`.domain.validate.validate_card`) judges it and ``invalidProperties``
+names every bad path. /get with ``properties: null`` returns each card's
+own properties (not a fixed list padded with nulls, which would make
+strict JSContact parsers reject it). Query runs on the index tables
+(:mod:`.card_query`). Rights come from the address books a card is in:
+read with ``mayRead`` on any, write with ``mayWrite`` on every book
+involved (RFC 9610 §2.1).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+from typing import Any
+
+from jmapd.methods.collation import sort_key
+from jmapd.methods.documents import DocumentType
+from jmapd.methods.types import P, Prop
+from jmapd.models import Document
+from jmapd.protocol.errors import SetError, invalid_properties
+from jmapd.sharing import access
+
+from .addressbook import CONTACTS, ensure_default
+from .card_query import FILTERS, SORT_COLUMNS, SORTS, where
+from .domain.validate import CARD_MEMBERS, is_vendor
+from .index import drop_index, write_index
+from .media import check_media, inline_data_uris, media_blob_ids
+from .models import ContactBook, ContactIndex
+
+_ANY = P("Any", nullable=True)
+#: RFC 9553 §1.7.2: ALPHA, DIGIT or "@" (the "@type" member).
+_REGISTERED_NAME = re.compile(r"^[A-Za-z0-9@]+$")
+VERSION = "2.0"
+
+
+def now_utc() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ContactCard(DocumentType):
+    name = "ContactCard"
+    capability = CONTACTS
+    id_prefix = "k"
+    verbs = ("get", "changes", "set", "copy", "query", "queryChanges")
+    filters = FILTERS
+    sorts = SORTS
+    properties = {
+        "addressBookIds": P("Id[Boolean]", required=True, ref="idmap"),
+        "@type": P("String", nullable=True),
+        "version": P("String", nullable=True),
+        "uid": P("String", nullable=True),
+        "created": P("UTCDate", nullable=True),
+        "updated": P("UTCDate", nullable=True),
+    }
+    quota_resources = frozenset({"count", "octets"})
+
+    def property(self, name: str) -> Prop | None:
+        found = self.properties.get(name)
+        if found is not None:
+            return found
+        # RFC 9553 §1.7.2: an unknown name with the syntax of registered names
+        # MUST NOT be treated as invalid and MUST be preserved, as must vendor
+        # names; only the reserved "extra" and malformed names are refused.
+        # The domain validator judges the values of the members it knows.
+        if isinstance(name, str) and name != "extra" and (_REGISTERED_NAME.match(name) or is_vendor(name)):
+            return _ANY
+        return None
+
+    def default_properties(self) -> list[str]:
+        return list(dict.fromkeys([*self.properties, *CARD_MEMBERS]))
+
+    def present(self, obj: dict[str, Any], props: list[str], requested: bool) -> dict[str, Any]:
+        """properties: null → the card as stored; a list → those (null when absent)."""
+        if requested:
+            return {p: obj.get(p) for p in props}
+        return dict(obj)
+
+    def prologue(self, ctx: Any, verb: str, account_id: str, args: dict[str, Any]) -> None:
+        ensure_default(ctx, account_id)
+
+    def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
+        found = super().load(ctx, account_id, ids, properties, args)
+        readable = access(ctx, account_id).with_right("AddressBook", "mayRead")
+        if readable is None:
+            return found
+        return {k: v for k, v in found.items() if any(b in readable for b in v.get("addressBookIds") or {})}
+
+    def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        from .domain.validate import validate_card
+
+        section = ctx.config.section("contacts")
+        for key in ("@type", "version", "uid", "created", "updated"):
+            if obj.get(key) is None:
+                obj.pop(key, None)
+        obj.setdefault("@type", "Card")
+        obj.setdefault("version", VERSION)
+        for key in ("uid", "created"):  # once set, never removed by an update
+            if old is not None and key not in obj and old.get(key) is not None:
+                obj[key] = old[key]
+        card = {k: v for k, v in obj.items() if k != "id"}
+        media_bad, for_validation = check_media(ctx, account_id, card)
+        bad = list(dict.fromkeys([*validate_card(for_validation), *media_bad]))
+        if bad:
+            raise invalid_properties(*bad, description="invalid JSContact Card: " + ", ".join(bad))
+        ids = obj.get("addressBookIds") or {}
+        if not ids or any(v is not True for v in ids.values()):
+            raise invalid_properties("addressBookIds", description="at least one address book, each mapped to true")
+        if len(ids) > section.max_address_books_per_card:
+            raise invalid_properties("addressBookIds", description="more address books than maxAddressBooksPerCard")
+        known = {
+            r for (r,) in Document.select(Document.object_id).where(
+                (Document.account_id == account_id) & (Document.type_name == "AddressBook")
+                & Document.object_id.in_(list(ids))
+            ).tuples()
+        }
+        missing = [b for b in ids if b not in known]
+        if missing:
+            raise invalid_properties(*(f"addressBookIds/{b}" for b in missing), description="no such address book")
+        acc = access(ctx, account_id)
+        for book_id in set(ids) | set((old or {}).get("addressBookIds") or {}):
+            acc.require("AddressBook", book_id, "mayWrite")
+        uid = obj.get("uid")
+        if isinstance(uid, str):
+            clash = (
+                ContactIndex.select(ContactIndex.object_id)
+                .where((ContactIndex.account_id == account_id) & (ContactIndex.uid == uid)
+                       & (ContactIndex.object_id != (obj.get("id") or "")))
+                .tuples().first()
+            )
+            if clash is not None:
+                raise SetError("alreadyExists", f"a card with uid {uid!r} exists (RFC 9610 §3)",
+                               properties=["uid"], existingId=clash[0])
+
+    def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        acc = access(ctx, account_id)
+        for book_id in obj.get("addressBookIds") or {}:
+            acc.require("AddressBook", book_id, "mayWrite")
+
+    def blob_ids(self, obj: dict[str, Any]) -> list[str]:
+        return media_blob_ids(obj)
+
+    def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        stamp = now_utc()
+        extra = {"media": obj["media"]} if inline_data_uris(ctx, account_id, obj) else {}
+        obj.setdefault("uid", f"urn:uuid:{uuid.uuid4()}")
+        obj.setdefault("created", stamp)
+        obj.setdefault("updated", stamp)
+        super().insert(ctx, account_id, obj)
+        write_index(account_id, obj["id"], obj)
+        return {**extra, **{k: obj[k] for k in ("@type", "version", "uid", "created", "updated")}}
+
+    def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> dict[str, Any] | None:
+        extra: dict[str, Any] = {"media": new["media"]} if inline_data_uris(ctx, account_id, new) else {}
+        if "updated" not in changed:
+            new["updated"] = extra["updated"] = now_utc()
+        for key in ("@type", "version"):
+            if old.get(key) != new.get(key) and key not in changed:
+                extra[key] = new[key]
+        super().replace(ctx, account_id, old, new, changed)
+        write_index(account_id, new["id"], new)
+        return extra
+
+    def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        super().delete(ctx, account_id, obj, args)
+        drop_index(account_id, obj["id"])
+
+    def copy_object(self, ctx: Any, from_account: str, to_account: str, source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        """A copy is the same card (its uid too, RFC 8620 §5.4 keeps everything
+        but the id); addressBookIds must name books of the target account."""
+        obj = {k: v for k, v in source.items() if k not in ("id", "created", "updated")}
+        obj.update({k: v for k, v in overrides.items() if k != "id"})
+        return obj
+
+    def query(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
+        wanted = [c["property"] for c in sort]
+        columns = [ContactIndex.object_id, ContactIndex.created, *(SORT_COLUMNS[p] for p in wanted)]
+        query = ContactIndex.select(*columns).where((ContactIndex.account_id == account_id) & where(account_id, filter))
+        readable = access(ctx, account_id).with_right("AddressBook", "mayRead")
+        if readable is not None:
+            query = query.where(ContactIndex.object_id.in_(
+                ContactBook.select(ContactBook.object_id).where(
+                    (ContactBook.account_id == account_id) & ContactBook.book_id.in_(list(readable) or [""]))))
+        rows = list(query.tuples())
+        rows.sort(key=lambda r: (str(r[1]), r[0]))  # no sort given: oldest first, then by id
+        for i in reversed(range(len(sort))):
+            comparator = sort[i]
+            rows.sort(key=lambda r, i=i, c=comparator: sort_key(_sortable(r[2 + i]), c.get("collation")),
+                      reverse=not comparator.get("isAscending", True))
+        return [r[0] for r in rows]
+
+
+def _sortable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.datetime) else value

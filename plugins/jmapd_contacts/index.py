@@ -1,0 +1,167 @@
+"""Keeping the card query index (:mod:`.models`) in step with the documents.
+
+Every write of a ContactCard goes through :func:`write_index` /
+:func:`drop_index` in the same transaction as the document, so the index
+never disagrees with what /get returns.
+"""
+
+from __future__ import annotations
+
+import datetime
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from .models import ContactBook, ContactIndex, ContactMember
+
+
+def fold(text: str) -> str:
+    """The ``i;unicode-casemap`` form both the index and the query terms are put in."""
+    return unicodedata.normalize("NFKD", text).casefold()
+
+
+def _values(obj: Any, *members: str) -> Iterator[str]:
+    """String members of every object in an Id map (or list)."""
+    items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ()
+    for item in items:
+        if isinstance(item, dict):
+            for m in members:
+                v = item.get(m)
+                if isinstance(v, str):
+                    yield v
+
+
+def _name_component(card: dict[str, Any], kind: str) -> str | None:
+    name = card.get("name")
+    for comp in (name.get("components") or []) if isinstance(name, dict) else []:
+        if isinstance(comp, dict) and comp.get("kind") == kind and isinstance(comp.get("value"), str):
+            return comp["value"]
+    return None
+
+
+def _components(card: dict[str, Any], kind: str) -> list[str]:
+    name = card.get("name")
+    comps = (name.get("components") or []) if isinstance(name, dict) else []
+    return [c["value"] for c in comps if isinstance(c, dict) and c.get("kind") == kind and isinstance(c.get("value"), str)]
+
+
+def _name_texts(card: dict[str, Any]) -> list[str]:
+    name = card.get("name")
+    if not isinstance(name, dict):
+        return []
+    out = list(_values(name.get("components") or [], "value"))
+    if isinstance(name.get("full"), str):
+        out.append(name["full"])
+    return out
+
+
+def _address_texts(card: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for addr in (card.get("addresses") or {}).values() if isinstance(card.get("addresses"), dict) else ():
+        if isinstance(addr, dict):
+            out.extend(_values(addr.get("components") or [], "value"))
+            if isinstance(addr.get("full"), str):
+                out.append(addr["full"])
+    return out
+
+
+def _org_texts(card: dict[str, Any]) -> list[str]:
+    out = list(_values(card.get("organizations"), "name"))
+    for org in (card.get("organizations") or {}).values() if isinstance(card.get("organizations"), dict) else ():
+        if isinstance(org, dict):
+            out.extend(_values(org.get("units") or [], "name"))
+    return out
+
+
+def _all_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _all_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _all_strings(v)
+
+
+#: Card members whose string values the ``text`` condition searches.
+_TEXT_MEMBERS = ("name", "nicknames", "organizations", "titles", "emails", "phones", "onlineServices",
+                 "addresses", "notes", "keywords", "personalInfo", "speakToAs", "relatedTo")
+
+
+def _utc(value: Any) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+def _join(parts: Any) -> str:
+    return fold("\n".join(parts))
+
+
+def index_row(account_id: str, object_id: str, card: dict[str, Any]) -> dict[str, Any]:
+    keywords = card.get("keywords")
+    texts = [*_all_strings({k: card.get(k) for k in _TEXT_MEMBERS if k != "keywords"}),
+             *(keywords if isinstance(keywords, dict) else ())]
+    return {
+        "account_id": account_id,
+        "object_id": object_id,
+        "uid": card.get("uid") if isinstance(card.get("uid"), str) else None,
+        "kind": card.get("kind") if isinstance(card.get("kind"), str) else "individual",
+        "created": _utc(card.get("created")),
+        "updated": _utc(card.get("updated")),
+        "given": _name_component(card, "given"),
+        "surname": _name_component(card, "surname"),
+        "surname2": _name_component(card, "surname2"),
+        "name_text": _join(_name_texts(card)),
+        "given_text": _join(_components(card, "given")),
+        "surname_text": _join(_components(card, "surname")),
+        "surname2_text": _join(_components(card, "surname2")),
+        "nickname_text": _join(_values(card.get("nicknames"), "name")),
+        "organization_text": _join(_org_texts(card)),
+        "email_text": _join(_values(card.get("emails"), "address", "label")),
+        "phone_text": _join(_values(card.get("phones"), "number", "label")),
+        "online_text": _join(_values(card.get("onlineServices"), "service", "uri", "user", "label")),
+        "address_text": _join(_address_texts(card)),
+        "note_text": _join(_values(card.get("notes"), "note")),
+        "all_text": _join(texts),
+    }
+
+
+def write_index(account_id: str, object_id: str, card: dict[str, Any]) -> None:
+    drop_index(account_id, object_id)
+    ContactIndex.insert(**index_row(account_id, object_id, card)).execute()
+    books = [b for b, v in (card.get("addressBookIds") or {}).items() if v is True]
+    if books:
+        ContactBook.insert_many(
+            [{"account_id": account_id, "object_id": object_id, "book_id": b} for b in books]).execute()
+    members = card.get("members")
+    if isinstance(members, dict) and members:
+        ContactMember.insert_many(
+            [{"account_id": account_id, "object_id": object_id, "member": m} for m in members]).execute()
+
+
+def drop_index(account_id: str, object_id: str) -> None:
+    for model in (ContactIndex, ContactBook, ContactMember):
+        model.delete().where((model.account_id == account_id) & (model.object_id == object_id)).execute()
+
+
+def reindex(account_id: str | None = None) -> int:
+    """Rebuild the index from the stored cards (all accounts, or one)."""
+    import orjson
+
+    from jmapd.models import Document
+
+    query = Document.select(Document.account_id, Document.object_id, Document.data).where(
+        Document.type_name == "ContactCard")
+    if account_id is not None:
+        query = query.where(Document.account_id == account_id)
+    count = 0
+    for acc, object_id, data in query.tuples():
+        write_index(acc, object_id, orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data))
+        count += 1
+    return count
