@@ -49,3 +49,26 @@ def jmapd_migrations() -> tuple[str, Any]:
     from . import migrations
 
     return ("contacts", migrations)
+
+
+@hookimpl
+def jmapd_methods(config: Any) -> list[Any]:
+    from jmapd.methods.registry import Method
+
+    from .vcards import contact_card_parse
+
+    return [Method("ContactCard/parse", contact_card_parse, CONTACTS)]
+
+
+@hookimpl
+def jmapd_resolve_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
+    from .vcards import export_blob
+
+    return export_blob(services, account_id, blob_id)
+
+
+@hookimpl
+def jmapd_commands(subparsers: Any) -> None:
+    from .cli import register
+
+    register(subparsers)

@@ -1,0 +1,171 @@
+"""``jmapd contacts import`` / ``export``: .vcf files in and out of an account.
+
+The import goes through ContactCard/set in-process, as the user, so it gets
+exactly the API's validation, uid uniqueness, change log and push
+notifications. A card whose uid the account already has is updated (its
+members replaced by the file's), so running an import twice duplicates
+nothing. A malformed vCard is reported with its line and reason and the
+rest still import. On a terminal a progress bar (tqdm, if installed) shows
+the cards going in; a summary line ends every run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from .addressbook import CONTACTS
+
+BATCH = 200
+USING = ["urn:ietf:params:jmap:core", CONTACTS]
+
+
+def register(subparsers: Any) -> None:
+    top = subparsers.add_parser("contacts", help="import or export vCard (.vcf) files")
+    sub = top.add_subparsers(dest="contacts_command", required=True)
+    p = sub.add_parser("import", help="import the cards of a .vcf file into a user's address book")
+    p.add_argument("file", help="the .vcf file ('-' for stdin)")
+    p.add_argument("--user", required=True, help="whose personal account gets the cards")
+    p.add_argument("--address-book", help="address book name (made if missing; default: the default book)")
+    p.set_defaults(func=cmd_import)
+    p = sub.add_parser("export", help="write a user's cards as vCard 4.0 to stdout")
+    p.add_argument("--user", required=True)
+    p.add_argument("--address-book", help="only this address book (by name)")
+    p.set_defaults(func=cmd_export)
+
+
+class Session:
+    """JMAP calls as one user, in-process (no HTTP, same engine)."""
+
+    def __init__(self, config_path: str | None, user: str) -> None:
+        from jmapd.app import build_services, load_config
+        from jmapd.db import ensure_connected
+        from jmapd.models import User
+
+        cfg, pm = load_config(config_path)
+        self.services = build_services(cfg, pm)
+        ensure_connected()
+        row = User.get_or_none(User.name == user)
+        principal = self.services.auth.principal(row.id) if row is not None else None
+        if principal is None:
+            raise SystemExit(f"jmapd contacts: no such user {user!r}")
+        self.principal = principal
+        self.account_id = next(a.id for a in principal.accounts.values() if a.is_personal)
+
+    def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        from jmapd.methods.context import RequestContext
+        from jmapd.methods.dispatch import run_calls
+        from jmapd.protocol.envelope import parse_request
+
+        request = parse_request({"using": USING, "methodCalls": [[method, {"accountId": self.account_id, **args}, "0"]]})
+        rctx = RequestContext(principal=self.principal, services=self.services, using=set(USING))
+        try:
+            result = run_calls(request, rctx, self.services.registry)
+        finally:
+            self.services.changes_committed(rctx.changes.committed)
+        name, response, _ = result["methodResponses"][0]
+        if name == "error":
+            raise SystemExit(f"jmapd contacts: {method}: {response.get('type')}: {response.get('description', '')}")
+        return dict(response)
+
+    def book(self, name: str | None, *, create: bool) -> str | None:
+        books = self.call("AddressBook/get", {"ids": None})["list"]
+        if name is None:
+            return next((b["id"] for b in books if b["isDefault"]), books[0]["id"] if books else None)
+        found = next((b["id"] for b in books if b["name"] == name), None)
+        if found is None and create:
+            made = self.call("AddressBook/set", {"create": {"b": {"name": name}}})
+            if not made.get("created"):
+                raise SystemExit(f"jmapd contacts: cannot create address book {name!r}: {made.get('notCreated')}")
+            found = made["created"]["b"]["id"]
+        if found is None:
+            raise SystemExit(f"jmapd contacts: no address book {name!r}")
+        return found
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _progress(total: int) -> Any:
+    if not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="card", file=sys.stderr)
+
+
+def import_text(session: Session, text: str, book_name: str | None, out: Any = sys.stderr) -> dict[str, int]:
+    """Import every card of ``text``; returns the counts the summary prints."""
+    from .domain.vcard import parse_vcards
+
+    result = parse_vcards(text)
+    for error in result.errors:
+        print(f"line {error.line}: {error.reason}", file=out)
+    counts = {"created": 0, "updated": 0, "failed": len(result.errors)}
+    if not result.cards:
+        return counts
+    book = session.book(book_name, create=True)
+    bar = _progress(len(result.cards))
+    numbered = list(zip(result.lines, result.cards, strict=True))
+    for batch in _batches(numbered, BATCH):
+        uids = [c["uid"] for _, c in batch if isinstance(c.get("uid"), str)]
+        existing = {}
+        if uids:
+            found = session.call("ContactCard/query", {"filter": {"operator": "OR", "conditions": [
+                {"uid": u} for u in uids]}})["ids"]
+            if found:
+                existing = {c["uid"]: c["id"] for c in session.call(
+                    "ContactCard/get", {"ids": found, "properties": ["uid"]})["list"]}
+        create: dict[str, Any] = {}
+        update: dict[str, Any] = {}
+        lines: dict[str, int] = {}
+        for line, card in batch:
+            key = f"l{line}"
+            lines[key] = line
+            target = existing.get(card.get("uid"))
+            if target is None:
+                create[key] = {**card, "addressBookIds": {book: True}}
+            else:
+                lines[target] = line
+                update[target] = {k: v for k, v in card.items() if k != "uid"}
+        response = session.call("ContactCard/set", {"create": create, "update": update})
+        counts["created"] += len(response.get("created") or {})
+        counts["updated"] += len(response.get("updated") or {})
+        for key, err in {**(response.get("notCreated") or {}), **(response.get("notUpdated") or {})}.items():
+            counts["failed"] += 1
+            reason = err.get("description") or err.get("type")
+            print(f"line {lines.get(key, '?')}: {err.get('type')}: {reason}", file=out)
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    return counts
+
+
+def cmd_import(args: Any) -> int:
+    session = Session(getattr(args, "config", None), args.user)
+    from .vcards import decode_text
+
+    raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115
+    counts = import_text(session, decode_text(raw), args.address_book)
+    print(f"{counts['created']} created, {counts['updated']} updated, {counts['failed']} failed", file=sys.stderr)
+    return 0 if counts["failed"] == 0 else 1
+
+
+def cmd_export(args: Any) -> int:
+    from .domain.vcard import to_vcard
+    from .vcards import _bare, cards_of, exportable
+
+    session = Session(getattr(args, "config", None), args.user)
+    book = session.book(args.address_book, create=False) if args.address_book else None
+    cards = cards_of(session.account_id, book)
+    for card in cards:
+        sys.stdout.write(to_vcard(exportable(session.services, session.account_id, _bare(card))))
+    sys.stdout.flush()
+    print(f"{len(cards)} cards exported", file=sys.stderr)
+    return 0

@@ -1,0 +1,107 @@
+"""vCard in and out: ContactCard/parse, export blobs, ``jmapd contacts import/export``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from jmapd_contacts.testing import books, call, default_book, download, ok
+
+DATA = Path(__file__).parent / "domain" / "data"
+VCF = """BEGIN:VCARD\r
+VERSION:4.0\r
+UID:urn:uuid:cli-1\r
+FN:Ada Lovelace\r
+N:Lovelace;Ada;;;\r
+EMAIL;TYPE=work:ada@example.com\r
+X-FAVOURITE-ENGINE:analytical\r
+END:VCARD\r
+BEGIN:VCARD\r
+VERSION:4.0\r
+FN:Broken\r
+BDAY:not-a-date-at-all\r
+N:;\r
+EMAIL:\r
+END:VCARD\r
+BEGIN:VCARD\r
+VERSION:3.0\r
+UID:cli-2\r
+FN:Charles Babbage\r
+N:Babbage;Charles;;;\r
+TEL;TYPE=CELL:+44 1234\r
+END:VCARD\r
+"""
+
+
+def test_parse_real_exporters_without_storing(client):
+    blobs = {name: client.upload((DATA / name).read_bytes(), "text/vcard")["blobId"]
+             for name in ("apple.vcf", "google.vcf", "outlook.vcf", "nextcloud.vcf", "thunderbird.vcf")}
+    junk = client.upload(b"hello, not a vcard", "text/plain")["blobId"]
+    response = ok(client, "ContactCard/parse", {"blobIds": [*blobs.values(), junk, "Gmissing"]})
+    assert set(response["parsed"]) == set(blobs.values())
+    assert len(response["parsed"][blobs["google.vcf"]]) == 2
+    apple = response["parsed"][blobs["apple.vcf"]][0]
+    assert apple["@type"] == "Card" and "Appleseed" in str(apple["name"])
+    assert response["notParsable"] == [junk] and response["notFound"] == ["Gmissing"]
+    assert ok(client, "ContactCard/query", {})["ids"] == []  # nothing stored
+    some = ok(client, "ContactCard/parse", {"blobIds": [blobs["apple.vcf"]], "properties": ["uid"]})
+    assert list(some["parsed"][blobs["apple.vcf"]][0]) == ["uid"]
+    name, err = call(client, "ContactCard/parse", {"blobIds": [junk], "properties": ["extra"]})
+    assert (name, err["type"]) == ("error", "invalidArguments")
+
+
+def test_parsed_cards_store_and_export_round_trip(client):
+    book = default_book(client)
+    blob = client.upload((DATA / "apple.vcf").read_bytes(), "text/vcard")["blobId"]
+    parsed = ok(client, "ContactCard/parse", {"blobIds": [blob]})["parsed"][blob][0]
+    made = ok(client, "ContactCard/set", {"create": {"c": {**parsed, "addressBookIds": {book: True}}}})["created"]["c"]
+    stored = ok(client, "ContactCard/get", {"ids": [made["id"]]})["list"][0]
+    photo = next(m for m in stored["media"].values() if m["kind"] == "photo")
+    assert "blobId" in photo and photo["mediaType"] == "image/jpeg"  # PHOTO in base64 became a blob
+    exported = download(client, "V" + made["id"], "card.vcf", "text/vcard")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/vcard")
+    again = client.upload(exported.content, "text/vcard")["blobId"]
+    back = ok(client, "ContactCard/parse", {"blobIds": [again]})["parsed"][again][0]
+    for key in ("name", "emails", "phones", "addresses", "uid", "notes", "organizations"):
+        assert back.get(key) == parsed.get(key), key
+    assert any(m.get("uri", "").startswith("data:image/jpeg;base64,") for m in back["media"].values())
+    whole = download(client, "V" + book, "book.vcf", "text/vcard")
+    assert whole.text.count("BEGIN:VCARD") == 1
+    assert download(client, "VkNoSuchCard").status_code == 404
+
+
+def _cli(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+    return subprocess.run([sys.executable, "-m", "jmapd.cli", "--config", str(config), "contacts", *args],
+                          input=stdin, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_import_reports_bad_cards_and_does_not_duplicate(jmapd_database, jmapd_data_dir, jmap_server, tmp_path):
+    client = jmap_server.client()
+    books(client)
+    config = tmp_path / "jmapd.yaml"
+    config.write_text(yaml.safe_dump({"server": {"data_dir": str(jmapd_data_dir)}, "database": {"url": jmapd_database}}))
+    vcf = tmp_path / "people.vcf"
+    vcf.write_text(VCF)
+    done = _cli(config, "import", str(vcf), "--user", client.user, "--address-book", "Imported")
+    assert done.returncode == 1, done.stderr  # one card failed
+    assert "line 9:" in done.stderr and "2 created, 0 updated, 1 failed" in done.stderr, done.stderr
+    imported = next(b["id"] for b in books(client) if b["name"] == "Imported")
+    ids = ok(client, "ContactCard/query", {"filter": {"inAddressBook": imported}})["ids"]
+    assert len(ids) == 2
+    ada = ok(client, "ContactCard/get", {"ids": ids})["list"]
+    assert {c["uid"] for c in ada} == {"urn:uuid:cli-1", "cli-2"}
+    assert any("vCardProps" in c for c in ada)  # X-FAVOURITE-ENGINE kept
+    again = _cli(config, "import", str(vcf), "--user", client.user, "--address-book", "Imported")
+    assert "0 created, 2 updated, 1 failed" in again.stderr, again.stderr
+    assert len(ok(client, "ContactCard/query", {})["ids"]) == 2
+    out = _cli(config, "export", "--user", client.user, "--address-book", "Imported")
+    assert out.returncode == 0 and out.stdout.count("BEGIN:VCARD") == 2 and "X-FAVOURITE-ENGINE" in out.stdout
+    assert "2 cards exported" in out.stderr
+    nobody = _cli(config, "export", "--user", "no-such-user-x")
+    assert nobody.returncode != 0 and "no such user" in nobody.stderr
+
+
