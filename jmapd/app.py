@@ -20,8 +20,9 @@ import orjson
 
 from . import config as config_mod
 from .blobs import BlobStore
-from .db import open_database
+from .db import database, open_database
 from .methods.registry import Registry
+from .migrate import check_models
 from .plugins import make_plugin_manager
 from .protocol.errors import RequestError
 from .resources.api import ApiResource
@@ -142,6 +143,7 @@ def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, service
             cfg, pm = load_config()
         services = build_services(cfg, pm)
     cfg = services.config
+    check_models(services.pm, database.obj)
     middleware: list[Any] = [Lifespan(services)]
     if cfg.server.cors_origins:
         # Web clients authenticate with an Authorization header, not cookies,

@@ -23,7 +23,7 @@ from typing import Any
 import argon2
 import peewee
 
-from .methods.context import AccountInfo
+from .accounts import AccountInfo
 from .models import Account, AccountAccess, Token, User, new_id
 
 _hasher = argon2.PasswordHasher()

@@ -168,6 +168,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     services = _services(args)
     run_migrations(services)
+    from .db import database
+    from .migrate import check_models
+
+    check_models(services.pm, database.obj)  # before forking workers that would each fail
     cfg = services.config
     bind = args.bind or cfg.server.bind
     workers = args.workers or cfg.server.workers

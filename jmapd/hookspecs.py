@@ -61,6 +61,18 @@ def jmapd_routes(config: Any, services: Any) -> list[tuple[str, Any]] | None:
 
 
 @hookspec
+def jmapd_session_urls(config: Any, base: str) -> dict[str, str] | None:
+    """URL properties of the Session object (RFC 8620 §2) that a plugin
+    serves, e.g. ``{"eventSourceUrl": f"{base}/jmap/eventsource?…"}``.
+
+    ``base`` is the absolute URL prefix the client reached the server by.
+    The core names only its own URLs (api, download, upload); a URL a
+    plugin supplies is absent from the session when the plugin is not
+    enabled, rather than pointing at a route nobody serves.
+    """
+
+
+@hookspec
 def jmapd_middleware(config: Any, services: Any) -> list[Any] | None:
     """Return falcon ASGI middleware objects."""
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import peewee as pw
 
+from .config import ConfigError
 from .db import BaseModel
 from .models import now
 
@@ -60,3 +61,35 @@ def migrate(db: Any, packages: dict[str, ModuleType]) -> list[tuple[str, str]]:
             log.info("migrated %s %s", plugin, name)
             ran.append((plugin, name))
     return ran
+
+
+def missing_tables(pm: Any, db: Any) -> list[tuple[str, str]]:
+    """``(plugin, table)`` of every model a plugin declares in ``jmapd_models``
+    whose table the database lacks (blocking: one catalogue query)."""
+    existing = set(db.get_tables())
+    missing = []
+    for impl in reversed(pm.hook.jmapd_models.get_hookimpls()):
+        for model in impl.function() or []:
+            table = model._meta.table_name
+            if table not in existing:
+                missing.append((impl.plugin_name, table))
+    return missing
+
+
+def check_models(pm: Any, db: Any) -> None:
+    """Stop start-up when a declared model has no table: the schema is not
+    migrated, or a plugin's migrations forgot a model. Either way every
+    request touching it would fail later with a database error; naming the
+    plugin and the table now is the useful message.
+
+    :raises ConfigError: naming each plugin and table that is missing.
+    """
+    was_closed = db.is_closed()
+    try:
+        missing = missing_tables(pm, db)
+    finally:
+        if was_closed:  # a worker's main thread serves no queries: leave it unconnected
+            db.close()
+    if missing:
+        names = ", ".join(f"{table} (plugin {plugin!r})" for plugin, table in missing)
+        raise ConfigError(f"database schema lacks tables of declared models: {names}; run `jmapd migrate`")

@@ -24,7 +24,11 @@ def build_session(services: Services, principal: Principal, base: str) -> dict[s
         own = principal.accounts[principal.primary_account]
         for urn in own.capabilities:
             primary[urn] = own.id
+    urls: dict[str, str] = {}
+    for contributed in services.hook.jmapd_session_urls(config=config, base=base):
+        urls.update(contributed or {})
     return {
+        **urls,
         "capabilities": capabilities,
         "accounts": accounts,
         "primaryAccounts": primary,
@@ -32,6 +36,5 @@ def build_session(services: Services, principal: Principal, base: str) -> dict[s
         "apiUrl": f"{base}/jmap/api",
         "downloadUrl": f"{base}/jmap/download/{{accountId}}/{{blobId}}/{{name}}?accept={{type}}",
         "uploadUrl": f"{base}/jmap/upload/{{accountId}}",
-        "eventSourceUrl": f"{base}/jmap/eventsource?types={{types}}&closeafter={{closeafter}}&ping={{ping}}",
         "state": services.session_state(principal),
     }

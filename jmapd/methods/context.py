@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..accounts import AccountInfo
 from ..db import write_transaction
 from ..protocol.errors import MethodError
 from ..state import ChangeLog
@@ -18,21 +19,6 @@ from ..state import ChangeLog
 if TYPE_CHECKING:
     from ..app import Services
     from ..auth import Principal
-
-
-@dataclass
-class AccountInfo:
-    """An account as the caller sees it."""
-
-    id: str
-    name: str
-    is_personal: bool
-    read_only: bool
-    capabilities: dict[str, Any]
-    #: ``owner``, ``write``/``read`` (delegates) or ``shared`` (only some objects); see jmapd.sharing.
-    level: str = "owner"
-    #: May send as the account (owner, or a delegate given ``submit``).
-    may_submit: bool = True
 
 
 @dataclass

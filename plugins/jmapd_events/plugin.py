@@ -79,6 +79,11 @@ def jmapd_routes(config: Any, services: Any) -> list[tuple[str, Any]]:
 
 
 @hookimpl
+def jmapd_session_urls(base: str) -> dict[str, str]:
+    return {"eventSourceUrl": f"{base}{EVENTSOURCE_PATH}?types={{types}}&closeafter={{closeafter}}&ping={{ping}}"}
+
+
+@hookimpl
 def jmapd_authenticate(req: Any, services: Any) -> Any:
     return authenticate_url_token(req, services, WS_PATH)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .domain.vapid import VapidKey
 from .notifier import Notifier
-from .pushsub import Deliverer
+from .pushdelivery import Deliverer
 
 KEY = "events"
 _lock = threading.RLock()

@@ -343,7 +343,7 @@ def test_a_new_password_destroys_the_subscriptions_of_the_old_one(fast_server, r
 def test_sweep_destroys_subscriptions_of_expired_tokens(fast_server, receiver):
     import datetime as dt
 
-    from jmapd_events.pushsub import destroy_revoked
+    from jmapd_events.pushdelivery import destroy_revoked
 
     from jmapd.models import Token, now
 
