@@ -3,8 +3,8 @@
 Argon2 is deliberately slow, so a verified password is remembered in the
 worker for a few minutes (keyed by a hash of the credentials, never the
 password itself). Failed attempts are counted per user and per client
-address and answered ever more slowly — an async delay, so an attacker
-slows only themselves, never the worker.
+address in the database, shared by every worker, and past a threshold every
+attempt is refused before the hash.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import hmac
 import secrets
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,8 @@ import argon2
 import peewee
 
 from .accounts import AccountInfo
-from .models import Account, AccountAccess, Token, User, new_id
+from .db import database
+from .models import Account, AccountAccess, LoginFailure, Token, User, new_id
 
 _hasher = argon2.PasswordHasher()
 _dummy: list[str] = []
@@ -110,63 +110,103 @@ def address_keys(address: str) -> list[str]:
 
 
 class Throttle:
-    """Counts failures per key in a sliding window and locks a key out.
+    """Counts failures per key and locks a key out, shared by every worker and host.
 
-    Past ``threshold`` failures a key is locked for a doubling period (up to
-    ``max_delay``). While locked, every attempt is refused *before* the
-    password hash is computed, right or wrong, so guessing inside the lock
-    gains nothing and costs the server nothing.
+    Past ``threshold`` failures within ``window`` seconds a key is locked for
+    a doubling period (up to ``max_delay``). While locked, every attempt is
+    refused *before* the password hash is computed, right or wrong, so
+    guessing inside the lock gains nothing and costs the server nothing.
+
+    NOTE(hostile): the counts live in the database (``jmap_login_failure``),
+    not in the worker: with per-worker counts, N gunicorn workers on M hosts
+    gave a guesser N*M times the budget. The window is fixed (it restarts at
+    the first failure after it ran out), so at most about twice
+    ``threshold`` guesses fit around a window edge before the lock; one
+    upsert per failure and one indexed read per unremembered login are the
+    whole cost. Must run off the event loop (it does database work).
     """
+
+    #: Prune rows that ran out after this many failures in this process.
+    PRUNE_EVERY = 256
 
     def __init__(self, threshold: int, window: int, max_delay: float) -> None:
         self.threshold = threshold
         self.window = window
         self.max_delay = max_delay
-        self._failures: dict[str, list[float]] = defaultdict(list)
-        self._locked: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._since_prune = 0
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        stamps = [t for t in self._failures.get(key, []) if now - t < self.window]
-        if stamps:
-            self._failures[key] = stamps
-        else:
-            self._failures.pop(key, None)
-        return stamps
+    @staticmethod
+    def _key(key: str) -> str:
+        """Keys fit the column: a very long user name is counted by its digest."""
+        return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+    def _lock_for(self, count: int) -> float:
+        return min(self.max_delay, 0.25 * 2 ** (count - self.threshold))
 
     def retry_after(self, *keys: str) -> float:
         """Seconds until these keys may try again (0: not locked)."""
-        now = time.monotonic()
-        with self._lock:
-            until = max((self._locked.get(k, 0.0) for k in keys), default=0.0)
-        return max(0.0, until - now)
+        if not keys:
+            return 0.0
+        until = (
+            LoginFailure.select(peewee.fn.MAX(LoginFailure.locked_until))
+            .where(LoginFailure.key.in_([self._key(k) for k in keys]))
+            .scalar()
+        )
+        return max(0.0, (until or 0.0) - time.time())
 
     def delay(self, *keys: str) -> float:
-        now = time.monotonic()
-        with self._lock:
-            count = max((len(self._recent(k, now)) for k in keys), default=0)
-        if count < self.threshold:
-            return 0.0
-        return min(self.max_delay, 0.25 * 2 ** (count - self.threshold))
+        """The lock the latest failure set (0 below the threshold)."""
+        now = time.time()
+        rows = LoginFailure.select().where(
+            LoginFailure.key.in_([self._key(k) for k in keys]) & (LoginFailure.window_start > now - self.window)
+        )
+        count = max((row.failures for row in rows), default=0)
+        return self._lock_for(count) if count >= self.threshold else 0.0
 
     def fail(self, *keys: str) -> list[str]:
         """Count a failure; the keys that this failure newly locked (log those once)."""
-        now = time.monotonic()
+        now = time.time()
         started: list[str] = []
-        with self._lock:
-            if len(self._failures) > 100_000:  # bound memory under a spray attack
-                self._failures.clear()
-                self._locked.clear()
+        expired = LoginFailure.window_start <= now - self.window
+        with database.obj.atomic():
             for key in keys:
-                self._failures[key].append(now)
-                count = len(self._recent(key, now))
-                if count >= self.threshold:
-                    was = self._locked.get(key, 0.0)
-                    lock = min(self.max_delay, 0.25 * 2 ** (count - self.threshold))
-                    if was + self.window < now:  # no lock within the window: a new episode
-                        started.append(key)
-                    self._locked[key] = max(was, now + lock)
+                stored = self._key(key)
+                # one atomic upsert: parallel failures on any worker all count
+                LoginFailure.insert(key=stored, failures=1, window_start=now, locked_until=0.0).on_conflict(
+                    conflict_target=[LoginFailure.key],
+                    update={
+                        LoginFailure.failures: peewee.Case(None, [(expired, 1)], LoginFailure.failures + 1),
+                        LoginFailure.window_start: peewee.Case(None, [(expired, now)], LoginFailure.window_start),
+                    },
+                ).execute()
+                row = LoginFailure.get_by_id(stored)
+                if row.failures < self.threshold:
+                    continue
+                until = now + self._lock_for(row.failures)
+                if row.locked_until + self.window < now:  # no lock within the window: a new episode
+                    started.append(key)
+                if until > row.locked_until:
+                    LoginFailure.update(locked_until=until).where(
+                        (LoginFailure.key == stored) & (LoginFailure.locked_until < until)
+                    ).execute()
+        self._since_prune += 1
+        if self._since_prune >= self.PRUNE_EVERY:
+            self._since_prune = 0
+            self.prune(now)
         return started
+
+    def prune(self, now: float | None = None) -> int:
+        """Drop keys whose window and lock both ran out (bounds the table under a spray)."""
+        cutoff = (now if now is not None else time.time()) - self.window
+        return int(
+            LoginFailure.delete()
+            .where((LoginFailure.window_start <= cutoff) & (LoginFailure.locked_until <= cutoff))
+            .execute()
+        )
+
+    def lift(self, *keys: str) -> None:
+        """End the lock and the count of these keys (an operator forgave them)."""
+        LoginFailure.delete().where(LoginFailure.key.in_([self._key(k) for k in keys])).execute()
 
 
 #: Argon2 verifications running at once per worker: each holds ~64 MiB and a

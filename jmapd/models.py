@@ -256,7 +256,28 @@ class QuotaLimit(BaseModel):
 
 
 QUOTA_MODELS = [QuotaUsage, QuotaLimit]
+
+
+class LoginFailure(BaseModel):
+    """Failed logins per throttle key (``user:NAME``, ``ip:ADDR``, ``net:V6/64``).
+
+    In the database, not in a worker, so every gunicorn worker on every host
+    counts against one budget: N workers must not give a guesser N times the
+    guesses. Times are Unix seconds (wall clock: it is compared across hosts).
+    """
+
+    key = pw.CharField(max_length=255, primary_key=True)
+    failures = pw.IntegerField(default=0)
+    #: Start of the fixed window ``failures`` counts in.
+    window_start = pw.DoubleField()
+    #: Every attempt for this key is refused before the hash until then.
+    locked_until = pw.DoubleField(default=0.0)
+
+    class Meta:
+        table_name = "jmap_login_failure"
+
+
 CORE_MODELS = [
     User, Token, Account, AccountAccess, TypeState, Change, Blob, BlobData, AccountBlob, BlobRef, Document,
-    *SHARING_MODELS, *QUOTA_MODELS,
+    *SHARING_MODELS, *QUOTA_MODELS, LoginFailure,
 ]

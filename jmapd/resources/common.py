@@ -83,41 +83,49 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
             keys.append(f"user:{creds[0]}")
     # Refused before the hash while locked out, right password or not; a
     # remembered credential was verified before the episode and stays fast.
-    wait = services.auth.throttle.retry_after(*keys) if header else 0.0
-    if wait and not services.auth.remembered(header):
-        raise too_many_attempts(services, wait)
+    throttled = bool(header) and not services.auth.remembered(header)
+    throttle = services.auth.throttle
+    started: list[str] = []
 
-    def check() -> tuple[Principal | None, str | None]:
+    def check() -> tuple[Principal | None, str | None, float]:
+        """``(principal, user tried, seconds locked)``; the throttle is shared in the database."""
+        if throttled:
+            wait = throttle.retry_after(*keys)
+            if wait:
+                return None, None, -wait  # locked before the attempt: no hash, no count
         principal = services.hook.jmapd_authenticate(req=req, services=services)
         if principal is not None:
-            return principal, None
+            return principal, None, 0.0
         user_id, tried = services.auth.authenticate_header(header, scope)
-        if user_id is None:
-            return None, tried
-        principal = services.auth.principal(user_id)
-        if principal is None and services.auth.forget(header):
+        principal = services.auth.principal(user_id) if user_id is not None else None
+        if user_id is not None and principal is None and services.auth.forget(header):
             # the remembered user is gone or disabled: verify afresh
             user_id, tried = services.auth.authenticate_header(header, scope)
             principal = services.auth.principal(user_id) if user_id is not None else None
         if principal is not None:
             principal.credential = services.auth.credential_of(header)
-        return principal, tried
+            return principal, tried, 0.0
+        if not header:
+            return None, tried, 0.0
+        started.extend(throttle.fail(*keys))
+        return None, tried, throttle.retry_after(*keys)
 
     try:
-        principal, tried = await services.run(check)
+        principal, tried, wait = await services.run(check)
     except VerifyBusy:
         log.warning("password verification busy; refusing a login from %s", address)
         raise falcon.HTTPServiceUnavailable(
             title="Busy", description="Too many logins at once; retry shortly.", headers={"Retry-After": "1"}
         ) from None
+    if wait < 0:
+        raise too_many_attempts(services, -wait)
     if principal is None:
+        for key in started:
+            log.warning("login throttle engaged for %s (%d failures)", key, throttle.threshold)
         if header:
-            for key in services.auth.throttle.fail(*keys):
-                log.warning("login throttle engaged for %s (%d failures)", key, services.auth.throttle.threshold)
             log.debug("authentication failed from %s for %r", address, tried)
-            wait = services.auth.throttle.retry_after(*keys)
-            if wait:
-                raise unauthorized(services, retry_after=wait)
+        if wait:
+            raise unauthorized(services, retry_after=wait)
         raise unauthorized(services)
     if principal.scope == "api":
         principal.scope = scope

@@ -80,3 +80,38 @@ def test_set_survives_kill_9(tmp_path, jmapd_database, jmap_server):
 def _account(server, user):
     session = httpx.get(server.url + "/.well-known/jmap", auth=user).json()
     return next(i for i, a in session["accounts"].items() if a["isPersonal"])
+
+
+def test_login_lock_is_shared_by_every_worker_and_host(tmp_path, jmapd_database, jmap_server, unlocked_loopback):
+    """Finding 1: each worker counted failures in its own memory, so N workers gave N times the guesses."""
+    from jmapd.auth import Throttle
+
+    name, password = jmap_server.make_user()
+    other, other_password = jmap_server.make_user()
+    # (the later auth: mapping replaces ServeProcess's own, as YAML's last key wins)
+    served = ServeProcess(tmp_path, jmapd_database, workers=2,
+                          extra_yaml="auth:\n  failure_threshold: 3\n  max_delay: 60\n").start()
+    try:
+        url = served.url + "/.well-known/jmap"
+        assert len(served.worker_pids()) == 2
+        # every guess on a fresh connection (whichever worker takes it) counts against one budget
+        codes = [httpx.get(url, auth=(name, "guess")).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]  # the 4th falls inside the first (0.25 s) lock
+        # failures recorded by another host stretch the same lock (to 60 s, so nothing races its end)
+        elsewhere = Throttle(3, 300, 60.0)
+        for _ in range(10):
+            elsewhere.fail(f"user:{name}")
+        assert {httpx.get(url, auth=(name, password)).status_code for _ in range(8)} == {429}
+        unlocked_loopback.lift("ip:127.0.0.1", f"user:{name}")
+        # not locked: a wrong password is a plain 401 (the control for what follows)
+        assert httpx.get(url, auth=(other, other_password + "x")).status_code == 401
+        unlocked_loopback.lift("ip:127.0.0.1", f"user:{other}")
+        # failures counted by another host lock the user on every worker here
+        for _ in range(10):
+            elsewhere.fail(f"user:{other}")
+        assert {httpx.get(url, auth=(other, other_password)).status_code for _ in range(8)} == {429}
+        elsewhere.lift(f"user:{other}")
+        assert httpx.get(url, auth=(other, other_password)).status_code == 200
+    finally:
+        served.stop()
+        unlocked_loopback.lift(f"user:{name}", f"user:{other}")

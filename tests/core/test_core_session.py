@@ -141,8 +141,9 @@ def test_scoped_token_cannot_call_api(jmap_server):
     assert resp.status_code == 401
 
 
-def test_repeated_failures_lock_out_for_a_doubling_period(make_server):
+def test_repeated_failures_lock_out_for_a_doubling_period(make_server, unlocked_loopback):
     server = make_server({"auth": {"failure_threshold": 2, "max_delay": 0.6}})
+    unlocked_loopback.lift("ip:127.0.0.1")
     name, password = server.make_user()
     url = server.url + "/.well-known/jmap"
     throttle = server.services.auth.throttle
