@@ -24,6 +24,8 @@ from jmapd.sharing import access
 from .calendar import CALENDARS
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
 from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
+from .expand import check_expand, expanded_ids
+from .instances import map_response, occurrence, rewrite_set, split_id
 
 _ANY = P("Any", nullable=True)
 #: RFC 8984 names normalize_event rewrites (left as they are, they are reported invalid).
@@ -38,15 +40,17 @@ class CalendarEvent(DocumentType):
     name = "CalendarEvent"
     capability = CALENDARS
     id_prefix = "e"
-    verbs = ("get", "changes", "set", "query", "queryChanges")
+    # /set is the plugin's own method (instances.rewrite_set, then the standard /set).
+    verbs = ("get", "changes", "query", "queryChanges")
     filters = FILTERS
     predicates = PREDICATES
-    sorts = frozenset({"start", "uid", "created", "updated"})
-    query_arguments = {"timeZone": "Etc/UTC"}
+    sorts = frozenset({"start", "uid", "recurrenceId", "created", "updated"})
+    query_arguments = {"timeZone": "Etc/UTC", "expandRecurrences": False}
     properties = {
         "calendarIds": P("Id[Boolean]", required=True, ref="idmap"),
         "isDraft": P("Boolean", default=False),
         "isOrigin": P("Boolean", server_set=True),
+        "baseEventId": P("Id", nullable=True, server_set=True, immutable=True),
         "created": P("UTCDate", server_set=True),
         "uid": P("String", immutable=True),
         "updated": P("UTCDate", nullable=True),
@@ -68,11 +72,19 @@ class CalendarEvent(DocumentType):
         return list(dict.fromkeys([*self.properties, *EVENT_SCHEMA]))
 
     def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
+        synthetic = {i: split_id(i) for i in ids or [] if split_id(i) is not None}
+        if synthetic:
+            ids = list(dict.fromkeys([i for i in ids if i not in synthetic] + [b for b, _ in synthetic.values()]))
         found = super().load(ctx, account_id, ids, properties, args)
         readable = access(ctx, account_id).with_right("Calendar", "mayReadItems")
-        if readable is None:
-            return found
-        return {k: v for k, v in found.items() if any(c in readable for c in v.get("calendarIds") or {})}
+        if readable is not None:
+            found = {k: v for k, v in found.items() if any(c in readable for c in v.get("calendarIds") or {})}
+        for sid, (base_id, rid) in synthetic.items():
+            base = found.get(base_id)
+            inst = occurrence(base, sid, rid) if base is not None else None
+            if inst is not None:
+                found[sid] = inst
+        return found
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         section = ctx.config.section("calendars")
@@ -120,15 +132,27 @@ class CalendarEvent(DocumentType):
 
         if not is_known_zone(args.get("timeZone")):
             raise MethodError("invalidArguments", f"unknown timeZone {args.get('timeZone')!r}")
+        check_expand(args, ctx.config.section("calendars").max_expanded_query_duration)
+
+    def can_calculate_changes(self, args: dict[str, Any]) -> bool:
+        # NOTE(calendars): instance ids come and go with every edit of a
+        # series; clients re-query an expanded window instead.
+        return not args.get("expandRecurrences")
 
     def query(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
         from .domain.timezones import get_zone
 
-        zone = get_zone(args.get("timeZone") or "Etc/UTC")
-        return super().query(ctx, account_id, resolve_window(filter, zone), sort, args)
+        zone_name = args.get("timeZone") or "Etc/UTC"
+        node = resolve_window(filter, get_zone(zone_name))
+        if not args.get("expandRecurrences"):
+            return super().query(ctx, account_id, node, sort, args)
+        events = list(self.load(ctx, account_id, None, self.default_properties(), {}).values())
+        return expanded_ids(events, node, zone_name, sort)
 
     def sort_value(self, obj: dict[str, Any], prop: str) -> Any:
-        return start_key(obj) if prop == "start" else obj.get(prop)
+        if prop == "start":
+            return start_key(obj)
+        return obj.get(prop) or "" if prop == "recurrenceId" else obj.get(prop)
 
     def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         acc = access(ctx, account_id)
@@ -162,3 +186,23 @@ def _check_range(event: dict[str, Any], section: Any) -> None:
     if last is not None and last > high:
         raise invalid_properties("recurrenceRule" if event.get("recurrenceRule") else "duration",
                                  description=f"ends after maxDateTime {section.max_date_time}")
+
+
+def calendar_event_set(ctx: Any, args: dict[str, Any]) -> Any:
+    """CalendarEvent/set: instance ids edit or exclude one occurrence of
+    their base event (draft §5.3), everything else is the standard /set."""
+    from jmapd.methods.standard.set import standard_set
+
+    dt = CalendarEvent(ctx.config)
+    routed: dict[str, Any] = {}
+    failed: dict[str, Any] = {}
+    if (isinstance(args.get("accountId"), str) and isinstance(args.get("update") or {}, dict)
+            and isinstance(args.get("destroy") or [], list)):
+        account = ctx.account(args["accountId"], CALENDARS, write=True)
+        args, routed, failed = rewrite_set(dt, ctx, account.id, args)
+    response = standard_set(dt, ctx, args)
+    if not routed and not failed:
+        return response
+    if isinstance(response, list):
+        return [(response[0][0], map_response(response[0][1], routed, failed, set())), *response[1:]]
+    return map_response(response, routed, failed, set())

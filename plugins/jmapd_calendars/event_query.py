@@ -114,11 +114,14 @@ def resolve_window(node: Any, zone: datetime.tzinfo) -> Any:
 
 
 def _overlaps(event: dict[str, Any], after: datetime.datetime | None, before: datetime.datetime | None) -> bool:
-    """Whether any occurrence ends after ``after`` and starts before ``before``."""
+    """Whether any occurrence ends after ``after`` and starts before ``before``;
+    floating times (and so all-day events) are read in the query's time zone."""
     from .domain.recurrence import ExpansionTooLarge, expand
 
+    bound = after or before
+    floating = str(bound.tzinfo) if bound is not None and bound.tzinfo is not None else "UTC"
     try:
-        return next(iter(expand(event, after, before, max_instances=1)), None) is not None
+        return next(iter(expand(event, after, before, max_instances=1, floating_tz=floating)), None) is not None
     except ExpansionTooLarge:
         return True  # more than one occurrence in the window, or too far to walk: over-cover
     except (ValueError, KeyError, TypeError):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from jmapd import hookimpl
-from jmapd.methods.registry import Capability
+from jmapd.methods.registry import Capability, Method
 
 from .calendar import CALENDARS, Calendar
 from .config import CalendarsConfig
-from .event import CalendarEvent
+from .event import CalendarEvent, calendar_event_set
 
 
 @hookimpl
@@ -37,3 +37,8 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 @hookimpl
 def jmapd_data_types(config: Any) -> list[Any]:
     return [Calendar(config), CalendarEvent(config)]
+
+
+@hookimpl
+def jmapd_methods(config: Any) -> list[Method]:
+    return [Method("CalendarEvent/set", calendar_event_set, CALENDARS)]
