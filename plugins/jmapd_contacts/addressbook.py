@@ -65,6 +65,13 @@ class AddressBook(DocumentType):
         """The default address book exists before any AddressBook method looks."""
         ensure_default(ctx, account_id)
 
+    def computed(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """RFC 9610 §2: isSubscribed "SHOULD default to false for AddressBooks in
+        shared accounts"; a sharee's own value (per_user) replaces this."""
+        if not access(ctx, account_id).is_owner:
+            obj["isSubscribed"] = False
+        return obj
+
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
         obj["isDefault"] = False
         super().insert(ctx, account_id, obj)

@@ -120,6 +120,15 @@ def _condition(account_id: str, name: str, value: Any) -> Any:
     return (column < _utc(value)) if name.endswith("Before") else (column >= _utc(value))
 
 
+def _balanced(op: Any, parts: list[Any]) -> Any:
+    """Join conditions as a balanced tree: a left-deep chain of a few hundred
+    ORs overflows SQLite's parser stack, a balanced one is only log2(n) deep."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return op(_balanced(op, parts[:middle]), _balanced(op, parts[middle:]))
+
+
 def where(account_id: str, node: Any) -> Any:
     """The SQL condition of a (checked) FilterOperator/FilterCondition tree."""
     if node is None:
@@ -127,8 +136,8 @@ def where(account_id: str, node: Any) -> Any:
     if "operator" in node:
         parts = [where(account_id, c) for c in node["conditions"]]
         if node["operator"] == "AND":
-            return reduce(operator.and_, parts) if parts else _true()
-        anyof = reduce(operator.or_, parts) if parts else ~_true()
+            return _balanced(operator.and_, parts) if parts else _true()
+        anyof = _balanced(operator.or_, parts) if parts else ~_true()
         return anyof if node["operator"] == "OR" else ~anyof
     parts = [_condition(account_id, k, v) for k, v in node.items()]
     return reduce(operator.and_, parts) if parts else _true()

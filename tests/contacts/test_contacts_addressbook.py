@@ -95,9 +95,15 @@ def test_shared_address_book_between_two_users(jmap_server):
     shared = ok(owner, "AddressBook/get", {"ids": [book]})["list"][0]["shareWith"]
     assert shared == {principal_id(sharee): {"mayRead": True, "mayWrite": False, "mayShare": False,
                                              "mayDelete": False}}
-    # isSubscribed is the sharee's own; the owner's stays.
+    # isSubscribed is false in a shared account until the sharee sets their own; the owner's stays.
+    assert got[0]["isSubscribed"] is False
+    assert book in sharee.ok("AddressBook/set", {**args, "update": {book: {"isSubscribed": True}}}, USING)["updated"]
+    assert sharee.ok("AddressBook/get", {**args, "ids": [book]}, USING)["list"][0]["isSubscribed"] is True
+    ok(owner, "AddressBook/set", {"update": {book: {"isSubscribed": False}}})
+    assert sharee.ok("AddressBook/get", {**args, "ids": [book]}, USING)["list"][0]["isSubscribed"] is True
     assert book in sharee.ok("AddressBook/set", {**args, "update": {book: {"isSubscribed": False}}}, USING)["updated"]
     assert sharee.ok("AddressBook/get", {**args, "ids": [book]}, USING)["list"][0]["isSubscribed"] is False
+    ok(owner, "AddressBook/set", {"update": {book: {"isSubscribed": True}}})
     assert ok(owner, "AddressBook/get", {"ids": [book]})["list"][0]["isSubscribed"] is True
     for update in ({"name": "Mine"}, {f"shareWith/{principal_id(owner)}": {"mayRead": True}}):
         refused = sharee.ok("AddressBook/set", {**args, "update": {book: update}}, USING)

@@ -100,6 +100,8 @@ def test_text_tokens_phrases_and_operators(client, people):
     assert sorted(q(client, {"operator": "NOT", "conditions": [both]})) == sorted([p["bob"], p["grp"]])
     assert q(client, {"operator": "AND", "conditions": [{"inAddressBook": p["work"]}, {"text": "bob"}]}) == [p["bob"]]
     assert q(client, {"inAddressBook": p["work"], "kind": "group"}) == [p["grp"]]
+    many = {"operator": "OR", "conditions": [{"uid": f"no-{i}"} for i in range(999)] + [{"uid": "uid-bob"}]}
+    assert q(client, many) == [p["bob"]]  # a long OR (an import looking up uids) is no parser stack overflow
 
 
 def test_terms():
