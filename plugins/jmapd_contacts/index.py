@@ -132,8 +132,10 @@ def index_row(account_id: str, object_id: str, card: dict[str, Any]) -> dict[str
     }
 
 
-def write_index(account_id: str, object_id: str, card: dict[str, Any]) -> None:
-    drop_index(account_id, object_id)
+def write_index(account_id: str, object_id: str, card: dict[str, Any], *, new: bool = False) -> None:
+    """(Re)write a card's rows; ``new`` skips the deletes for a card just created."""
+    if not new:
+        drop_index(account_id, object_id)
     ContactIndex.insert(**index_row(account_id, object_id, card)).execute()
     books = [b for b, v in (card.get("addressBookIds") or {}).items() if v is True]
     if books:
