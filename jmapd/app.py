@@ -137,7 +137,7 @@ async def _unexpected(req: Any, resp: Any, ex: Exception, params: Any) -> None:
     resp.data = orjson.dumps({"type": "about:blank", "status": 500, "detail": "Internal server error."})
 
 
-def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, services: Services | None = None) -> falcon.asgi.App:
+def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, services: Services | None = None) -> falcon.asgi.App[Any, Any]:
     if services is None:
         if cfg is None or pm is None:
             cfg, pm = load_config()
@@ -171,7 +171,7 @@ def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, service
     return app
 
 
-def get_app() -> falcon.asgi.App:
+def get_app() -> falcon.asgi.App[Any, Any]:
     """The gunicorn entry point: configuration from ``JMAPD_CONFIG``/environment."""
     cfg, pm = load_config()
     logging.basicConfig(level=cfg.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

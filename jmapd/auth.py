@@ -311,7 +311,8 @@ class Authenticator:
                 return None
         if row.scope != "api" and row.scope != scope:
             return None
-        return row.user.id
+        user_id: int = row.user.id
+        return user_id
 
     @staticmethod
     def credential_of(header: str | None) -> str | None:
@@ -368,7 +369,9 @@ class Authenticator:
         where = (Account.owner == user.id) | AccountAccess.user.is_null(False)
         if shared:
             where |= Account.id.in_(shared)
-        rows = (
+        # Any: each row is an Account carrying the aliased columns ro, submit
+        # and delegate as attributes, which Peewee's types cannot express.
+        rows: Any = (
             Account.select(Account, AccountAccess.read_only.alias("ro"), AccountAccess.may_submit.alias("submit"),
                            AccountAccess.user.alias("delegate"))
             .join(

@@ -310,7 +310,7 @@ def load(
     raw = dict(raw)
     core_keys = {f.name for f in dataclasses.fields(CoreConfig) if not f.metadata.get("internal")}
     plugin_raw = {k: raw.pop(k) for k in list(raw) if k not in core_keys and k in plugin_schemas}
-    config = build(CoreConfig, raw)
+    config: CoreConfig = build(CoreConfig, raw)
     for name, schema in plugin_schemas.items():
         config.plugins[name] = coerce(plugin_raw.get(name) or {}, schema, name)
     config.source = source
@@ -334,7 +334,12 @@ def sample(cls: Any = CoreConfig, indent: int = 0, plugin_schemas: dict[str, Any
             continue
         if f.metadata.get("doc"):
             lines.append(f"{pad}# {f.metadata['doc']}")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:  # every schema field has a default (checked when plugins load)
+            default = None
         if dataclasses.is_dataclass(default):
             lines.append(f"{pad}{f.name}:")
             lines.append(sample(type(default), indent + 1))

@@ -23,6 +23,8 @@ def new_id(prefix: str = "") -> str:
 
 
 class User(BaseModel):
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     name = pw.CharField(max_length=255, unique=True)
     password_hash = pw.TextField(null=True)
     created = pw.DateTimeField(default=now)
@@ -35,6 +37,8 @@ class User(BaseModel):
 class Token(BaseModel):
     """An app password / bearer token; only its SHA-256 is stored."""
 
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     user = pw.ForeignKeyField(User, on_delete="CASCADE", backref="tokens")
     name = pw.CharField(max_length=255)
     token_hash = pw.CharField(max_length=64, unique=True)
@@ -50,6 +54,7 @@ class Account(BaseModel):
     id = pw.CharField(max_length=64, primary_key=True)
     name = pw.CharField(max_length=255)
     owner = pw.ForeignKeyField(User, on_delete="CASCADE", backref="accounts")
+    owner_id: int  # Peewee's accessor for the foreign key's column
     is_personal = pw.BooleanField(default=True)
     modseq = pw.BigIntegerField(default=0)
 
@@ -60,6 +65,8 @@ class Account(BaseModel):
 class AccountAccess(BaseModel):
     """Access of a user to an account they do not own (sharing)."""
 
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     account = pw.ForeignKeyField(Account, on_delete="CASCADE")
     user = pw.ForeignKeyField(User, on_delete="CASCADE")
     read_only = pw.BooleanField(default=False)
@@ -87,6 +94,8 @@ class TypeState(BaseModel):
 class Change(BaseModel):
     """One change to one object; ``props`` names the only properties touched."""
 
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     account_id = pw.CharField(max_length=64)
     type_name = pw.CharField(max_length=64)
     modseq = pw.BigIntegerField()
@@ -137,6 +146,8 @@ class AccountBlob(BaseModel):
 class BlobRef(BaseModel):
     """An object that keeps a blob alive (and answers Blob/lookup)."""
 
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     account_id = pw.CharField(max_length=64)
     blob_id = pw.CharField(max_length=80)
     type_name = pw.CharField(max_length=64)
@@ -153,6 +164,8 @@ class BlobRef(BaseModel):
 class Document(BaseModel):
     """Objects of plugin types that need no tables of their own (JSON documents)."""
 
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     account_id = pw.CharField(max_length=64)
     type_name = pw.CharField(max_length=64)
     object_id = pw.CharField(max_length=255)
@@ -174,6 +187,7 @@ class PrincipalRecord(BaseModel):
     email = pw.CharField(max_length=255, null=True)
     time_zone = pw.CharField(max_length=64, null=True)
     user = pw.ForeignKeyField(User, on_delete="CASCADE", null=True, unique=True)
+    user_id: int | None  # Peewee's accessor for the foreign key's column
     created = pw.DateTimeField(default=now)
 
     class Meta:
@@ -194,6 +208,8 @@ class GroupMember(BaseModel):
 class ShareGrant(BaseModel):
     """Rights of a Principal on one object of a shareable type (its ``shareWith`` entry)."""
 
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     account_id = pw.CharField(max_length=64)
     type_name = pw.CharField(max_length=64)
     object_id = pw.CharField(max_length=255)
@@ -211,6 +227,8 @@ class ShareGrant(BaseModel):
 class PerUserValue(BaseModel):
     """Properties a shareable type keeps per sharee (``isSubscribed``)."""
 
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     account_id = pw.CharField(max_length=64)
     type_name = pw.CharField(max_length=64)
     object_id = pw.CharField(max_length=255)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
+from .db import tuples
 from .models import Account, QuotaLimit, QuotaUsage, User
 from .protocol.errors import SetError
 from .state import UPDATED
@@ -78,9 +79,8 @@ def account_limit(config: Any, account_id: str, resource: str, type_name: str = 
     ).scalar()
     if row is not None:
         return int(row)
-    if resource == "octets":
-        return config.quota.storage
-    return config.quota.counts.get(type_name)
+    limit: int | None = config.quota.storage if resource == "octets" else config.quota.counts.get(type_name)
+    return limit
 
 
 def _used_octets(where: Any) -> int:
@@ -147,8 +147,11 @@ def quotas(config: Any, account_id: str, octet_types: list[str], counted_types: 
     """Every Quota object of an account: those with a limit."""
     usage = {
         t: (int(c), int(o))
-        for t, c, o in QuotaUsage.select(QuotaUsage.type_name, QuotaUsage.count, QuotaUsage.octets)
-        .where(QuotaUsage.account_id == account_id).tuples()
+        for t, c, o in tuples(
+            QuotaUsage.select(QuotaUsage.type_name, QuotaUsage.count, QuotaUsage.octets).where(
+                QuotaUsage.account_id == account_id
+            )
+        )
     }
     out = []
     storage = account_limit(config, account_id, "octets")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
+from .db import tuples
 from .models import (
     Account,
     AccountAccess,
@@ -148,7 +149,7 @@ def principal_of_user(user_id: int) -> str | None:
         hit = _principal_ids.get(user_id)
     if hit is not None:
         return hit
-    found = PrincipalRecord.select(PrincipalRecord.id).where(PrincipalRecord.user == user_id).scalar()
+    found: str | None = PrincipalRecord.select(PrincipalRecord.id).where(PrincipalRecord.user == user_id).scalar()
     if found is not None:
         with _cache_lock:
             _principal_ids[user_id] = found
@@ -160,7 +161,7 @@ def owner_principal(account_id: str) -> str | None:
     with _cache_lock:
         if account_id in _owner_principals:
             return _owner_principals[account_id]
-    found = (
+    found: str | None = (
         PrincipalRecord.select(PrincipalRecord.id)
         .join(Account, on=(Account.owner == PrincipalRecord.user))
         .where(Account.id == account_id)
@@ -178,7 +179,7 @@ def groups_of(principal_id: str) -> list[str]:
     frontier = [principal_id]
     while frontier:
         rows = GroupMember.select(GroupMember.group).where(GroupMember.member.in_(frontier)).tuples()
-        frontier = [g for (g,) in rows if g not in seen and g != principal_id]
+        frontier = [g for (g,) in tuples(rows) if g not in seen and g != principal_id]
         seen.update(frontier)
     return sorted(seen)
 
@@ -190,11 +191,11 @@ def members_of(principal_id: str) -> list[str]:
     frontier = [principal_id]
     while frontier:
         rows = list(
-            PrincipalRecord.select(PrincipalRecord.id, PrincipalRecord.user).where(PrincipalRecord.id.in_(frontier)).tuples()
+            tuples(PrincipalRecord.select(PrincipalRecord.id, PrincipalRecord.user).where(PrincipalRecord.id.in_(frontier)))
         )
         out.extend(pid for pid, user in rows if user is not None)
         nested = GroupMember.select(GroupMember.member).where(GroupMember.group.in_(frontier)).tuples()
-        frontier = [m for (m,) in nested if m not in seen]
+        frontier = [m for (m,) in tuples(nested) if m not in seen]
         seen.update(frontier)
     return out
 
@@ -205,7 +206,7 @@ def shared_account_ids(principal_ids: Iterable[str]) -> list[str]:
     if not ids:
         return []
     rows = ShareGrant.select(ShareGrant.account_id).where(ShareGrant.principal.in_(ids)).distinct().tuples()
-    return [a for (a,) in rows]
+    return [a for (a,) in tuples(rows)]
 
 
 PRINCIPALS = "urn:ietf:params:jmap:principals"
@@ -302,7 +303,7 @@ def access(ctx: CallContext, account_id: str) -> Access:
     Loaded once per request; a change of grants in the request resets it.
     """
     cache = ctx.request.access
-    hit = cache.get(account_id)
+    hit: Access | None = cache.get(account_id)
     if hit is not None:
         return hit
     info = ctx.principal.accounts[account_id]
@@ -312,7 +313,7 @@ def access(ctx: CallContext, account_id: str) -> Access:
             (ShareGrant.account_id == account_id) & ShareGrant.principal.in_(list(ctx.principal.principal_ids))
         ).tuples()
         merged: dict[tuple[str, str], set[str]] = {}
-        for type_name, object_id, rights in rows:
+        for type_name, object_id, rights in tuples(rows):
             merged.setdefault((type_name, object_id), set()).update(k for k, v in (rights or {}).items() if v)
         result.grants = {k: frozenset(v) for k, v in merged.items()}
     cache[account_id] = result
@@ -330,7 +331,7 @@ def share_with_of(account_id: str, type_name: str, object_ids: list[str]) -> dic
             & (ShareGrant.type_name == type_name)
             & ShareGrant.object_id.in_(object_ids[chunk : chunk + 500])
         ).tuples()
-        for object_id, principal_id, rights in rows:
+        for object_id, principal_id, rights in tuples(rows):
             out.setdefault(object_id, {})[principal_id] = dict(rights)
     return out
 
@@ -376,7 +377,7 @@ def per_user_values(ctx: CallContext, account_id: str, type_name: str, ids: list
         & (PerUserValue.user == ctx.principal.user_id)
         & PerUserValue.object_id.in_(ids)
     ).tuples()
-    return {object_id: dict(data) for object_id, data in rows}
+    return {object_id: dict(data) for object_id, data in tuples(rows)}
 
 
 def filter_ids(dt: DataType, ctx: CallContext, account_id: str, ids: list[str]) -> list[str]:
@@ -491,7 +492,7 @@ def validate_share_with(dt: DataType, ctx: CallContext, account_id: str, value: 
         raise invalid_properties("shareWith", description="a map of Principal id to rights or null")
     owner = owner_principal(account_id)
     known = {
-        pid for (pid,) in PrincipalRecord.select(PrincipalRecord.id).where(PrincipalRecord.id.in_(list(value))).tuples()
+        pid for (pid,) in tuples(PrincipalRecord.select(PrincipalRecord.id).where(PrincipalRecord.id.in_(list(value))))
     } if value else set()
     out = {}
     for principal_id, rights in value.items():
@@ -563,11 +564,12 @@ def _notify(
             reached.setdefault(member, (old, new))
     if not reached:
         return
-    homes = dict(
-        PrincipalRecord.select(PrincipalRecord.id, Account.id)
-        .join(Account, on=(Account.owner == PrincipalRecord.user))
-        .where(PrincipalRecord.id.in_(list(reached)) & (Account.is_personal == True))  # noqa: E712
-        .tuples()
+    homes: dict[str, str] = dict(
+        tuples(
+            PrincipalRecord.select(PrincipalRecord.id, Account.id)
+            .join(Account, on=(Account.owner == PrincipalRecord.user))
+            .where(PrincipalRecord.id.in_(list(reached)) & (Account.is_personal == True))  # noqa: E712
+        )
     )
     for pid, (old, new) in reached.items():
         home = homes.get(pid)

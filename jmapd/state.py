@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import peewee as pw
 
+from .db import tuples
 from .models import Account, Change, TypeState
 
 CREATED, UPDATED, DESTROYED = 0, 1, 2
@@ -244,7 +245,7 @@ def prune_before(cutoff: datetime.datetime, account_id: str | None = None) -> in
         .tuples()
     )
     removed = 0
-    for acc, type_name, top in list(marks):
+    for acc, type_name, top in list(tuples(marks)):
         TypeState.update(low_modseq=top).where(
             (TypeState.account_id == acc)
             & (TypeState.type_name == type_name)

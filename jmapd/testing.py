@@ -107,7 +107,7 @@ class JmapClient:
     def account_id(self) -> str:
         """The user's personal account."""
         accounts = self.session["accounts"]
-        return next(i for i, a in accounts.items() if a["isPersonal"])
+        return next(str(i) for i, a in accounts.items() if a["isPersonal"])
 
     def post(self, body: Any, **kwargs: Any) -> Any:
         return self.http.post("/jmap/api", json=body, **kwargs)
@@ -250,7 +250,7 @@ def jmapd_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     set_password_hasher(argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     from jmapd.app import build_services, load_config
-    from jmapd.cli import run_migrations
+    from jmapd.cli_setup import run_migrations
 
     base = os.environ.get("JMAPD_TEST_DATABASE")
     drop = None

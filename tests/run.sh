@@ -24,6 +24,9 @@ export PATH="$PWD/$VENV/bin:$PATH"
 echo "== ruff"
 "$VENV/bin/ruff" check jmapd plugins tests bench
 
+echo "== mypy (--strict on the core)"
+"$VENV/bin/mypy" --strict jmapd
+
 echo "== quick start (a plain install, runtime dependencies only)"
 "$VENV/bin/python" tests/quickstart_smoke.py
 

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from jmapd import hookimpl
+from jmapd.db import tuples
 from jmapd.methods.context import CallContext
 from jmapd.methods.registry import Capability, Method
 from jmapd.methods.standard.args import check_args
@@ -202,7 +203,7 @@ def blob_lookup(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         rows = BlobRef.select(BlobRef.type_name, BlobRef.object_id).where(
             (BlobRef.account_id == account.id) & (BlobRef.blob_id == real) & BlobRef.type_name.in_(args["typeNames"])
         ).tuples()
-        for type_name, object_id in rows:
+        for type_name, object_id in tuples(rows):
             if object_id not in matched[type_name]:
                 matched[type_name].append(object_id)
         listed.append({"id": blob_id, "matchedIds": matched})

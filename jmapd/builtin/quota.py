@@ -61,10 +61,10 @@ class Quota(DataType):
         objects = list(self.load(ctx, account_id, None, self.default_properties(), {}).values())
         objects = [o for o in objects if self._matches(o, filter)]
         for comparator in reversed(sort):
-            objects.sort(
-                key=lambda o, c=comparator: sort_key(o[c["property"]], c.get("collation")),
-                reverse=not comparator.get("isAscending", True),
-            )
+            def key(o: dict[str, Any], c: dict[str, Any] = comparator) -> Any:
+                return sort_key(o[c["property"]], c.get("collation"))
+
+            objects.sort(key=key, reverse=not comparator.get("isAscending", True))
         return [o["id"] for o in objects]
 
     def _matches(self, obj: dict[str, Any], node: Any) -> bool:

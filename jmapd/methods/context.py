@@ -17,8 +17,8 @@ from ..protocol.errors import MethodError
 from ..state import ChangeLog
 
 if TYPE_CHECKING:
-    from ..app import Services
     from ..auth import Principal
+    from ..services import Services
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..db import tuples
 from ..models import BlobRef, Document
 from .collation import sort_key
 from .types import DataType
@@ -34,7 +35,7 @@ class DocumentType(DataType):
                 return {}
             query = query.where(Document.object_id.in_(ids))
         out = {}
-        for object_id, data in query.order_by(Document.id).tuples():
+        for object_id, data in tuples(query.order_by(Document.id)):
             obj = self.decode(data)
             obj["id"] = object_id
             out[object_id] = self.computed(ctx, account_id, obj)
@@ -97,10 +98,10 @@ class DocumentType(DataType):
         objects = list(self.load(ctx, account_id, None, self.default_properties(), {}).values())
         objects = [o for o in objects if self.matches(o, filter)]
         for comparator in reversed(sort):
-            objects.sort(
-                key=lambda o, c=comparator: sort_key(self.sort_value(o, c["property"]), c.get("collation")),
-                reverse=not c_asc(comparator),
-            )
+            def key(o: dict[str, Any], c: dict[str, Any] = comparator) -> Any:
+                return sort_key(self.sort_value(o, c["property"]), c.get("collation"))
+
+            objects.sort(key=key, reverse=not c_asc(comparator))
         return [o["id"] for o in objects]
 
     def sort_value(self, obj: dict[str, Any], prop: str) -> Any:

@@ -38,7 +38,8 @@ class Capability:
     """
 
     urn: str
-    session: dict[str, Any] | Callable[[Any], dict[str, Any]] = field(default_factory=dict)
+    #: A dict, or a callable of ``(config)`` or ``(config, base_url)``.
+    session: dict[str, Any] | Callable[..., dict[str, Any]] = field(default_factory=dict)
     account: dict[str, Any] | Callable[[str, Any], dict[str, Any] | None] | None = field(default_factory=dict)
     requires: tuple[str, ...] = ()
 

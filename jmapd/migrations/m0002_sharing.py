@@ -4,6 +4,8 @@ Tables are created as they are in this revision (safe on a database that
 m0001 already created with them); every existing user gets a Principal.
 """
 
+from typing import Any
+
 import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
@@ -11,7 +13,7 @@ from jmapd.db import is_postgres
 from jmapd.models import SHARING_MODELS
 
 
-def up(db):
+def up(db: Any) -> None:
     db.create_tables(SHARING_MODELS, safe=True)
     columns = {c.name for c in db.get_columns("jmap_account_access")}
     if "may_submit" not in columns:
@@ -23,5 +25,5 @@ def up(db):
     ensure_user_principals()
 
 
-def down(db):
+def down(db: Any) -> None:
     db.drop_tables(SHARING_MODELS, safe=True)

@@ -37,4 +37,4 @@ def max_changes(args: dict[str, Any], default: int) -> int:
         return default
     if not CHECKS["UnsignedInt"](value) or value == 0:
         raise MethodError("invalidArguments", "maxChanges must be a positive integer")
-    return min(value, default)
+    return min(int(value), default)
