@@ -141,7 +141,7 @@ class Throttle:
         return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
     def _lock_for(self, count: int) -> float:
-        return min(self.max_delay, 0.25 * 2 ** (count - self.threshold))
+        return min(self.max_delay, 0.25 * 2.0 ** (count - self.threshold))
 
     def retry_after(self, *keys: str) -> float:
         """Seconds until these keys may try again (0: not locked)."""

@@ -3,6 +3,8 @@
 The model is frozen here as it is in this revision.
 """
 
+from typing import Any
+
 import peewee as pw
 
 
@@ -16,11 +18,11 @@ class LoginFailure(pw.Model):
         table_name = "jmap_login_failure"
 
 
-def up(db):
+def up(db: Any) -> None:
     with db.bind_ctx([LoginFailure]):
         db.create_tables([LoginFailure], safe=True)
 
 
-def down(db):
+def down(db: Any) -> None:
     with db.bind_ctx([LoginFailure]):
         db.drop_tables([LoginFailure], safe=True)
