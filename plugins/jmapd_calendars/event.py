@@ -15,6 +15,7 @@ import datetime
 import uuid
 from typing import Any
 
+from jmapd.methods.collation import sort_key
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import P, Prop
 from jmapd.models import Document
@@ -25,6 +26,7 @@ from .calendar import CALENDARS
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
 from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
 from .expand import check_expand, expanded_ids
+from .index import candidates, drop_event, index_event, window_of
 from .instances import map_response, occurrence, rewrite_set, split_id
 
 _ANY = P("Any", nullable=True)
@@ -75,16 +77,33 @@ class CalendarEvent(DocumentType):
         synthetic = {i: split_id(i) for i in ids or [] if split_id(i) is not None}
         if synthetic:
             ids = list(dict.fromkeys([i for i in ids if i not in synthetic] + [b for b, _ in synthetic.values()]))
-        found = super().load(ctx, account_id, ids, properties, args)
-        readable = access(ctx, account_id).with_right("Calendar", "mayReadItems")
-        if readable is not None:
-            found = {k: v for k, v in found.items() if any(c in readable for c in v.get("calendarIds") or {})}
+        found = self.readable(ctx, account_id, super().load(ctx, account_id, ids, properties, args))
         for sid, (base_id, rid) in synthetic.items():
             base = found.get(base_id)
             inst = occurrence(base, sid, rid) if base is not None else None
             if inst is not None:
                 found[sid] = inst
         return found
+
+    def readable(self, ctx: Any, account_id: str, found: dict[str, Any]) -> dict[str, Any]:
+        """Only events in a calendar the user may read items of (draft §4)."""
+        readable = access(ctx, account_id).with_right("Calendar", "mayReadItems")
+        if readable is None:
+            return found
+        return {k: v for k, v in found.items() if any(c in readable for c in v.get("calendarIds") or {})}
+
+    def in_window(self, ctx: Any, account_id: str, node: Any) -> list[dict[str, Any]]:
+        """The readable events a query can match: with an after/before
+        window, only those the range index says can reach it."""
+        after, before = window_of(node)
+        if after is None and before is None:
+            return list(self.load(ctx, account_id, None, self.default_properties(), {}).values())
+        found = {}
+        for object_id, data in candidates(account_id, after, before):
+            obj = self.decode(data)
+            obj["id"] = object_id
+            found[object_id] = obj
+        return list(self.readable(ctx, account_id, found).values())
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         section = ctx.config.section("calendars")
@@ -144,10 +163,14 @@ class CalendarEvent(DocumentType):
 
         zone_name = args.get("timeZone") or "Etc/UTC"
         node = resolve_window(filter, get_zone(zone_name))
-        if not args.get("expandRecurrences"):
-            return super().query(ctx, account_id, node, sort, args)
-        events = list(self.load(ctx, account_id, None, self.default_properties(), {}).values())
-        return expanded_ids(events, node, zone_name, sort)
+        events = self.in_window(ctx, account_id, node)
+        if args.get("expandRecurrences"):
+            return expanded_ids(events, node, zone_name, sort)
+        events = [e for e in events if self.matches(e, node)]
+        for comparator in reversed(sort):
+            events.sort(key=lambda o, c=comparator: sort_key(self.sort_value(o, c["property"]), c.get("collation")),
+                        reverse=not comparator.get("isAscending", True))
+        return [e["id"] for e in events]
 
     def sort_value(self, obj: dict[str, Any], prop: str) -> Any:
         if prop == "start":
@@ -167,7 +190,17 @@ class CalendarEvent(DocumentType):
             extra["updated"] = extra["created"]
         obj.update(extra)
         super().insert(ctx, account_id, obj)
+        index_event(account_id, obj["id"], obj)
         return extra
+
+    def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> Any:
+        extra = super().replace(ctx, account_id, old, new, changed)
+        index_event(account_id, old["id"], new)
+        return extra
+
+    def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        super().delete(ctx, account_id, obj, args)
+        drop_event(account_id, obj["id"])
 
 
 def _check_range(event: dict[str, Any], section: Any) -> None:

@@ -1,8 +1,7 @@
 """What a Calendar needs to know of the events in it.
 
 CalendarEvent documents (``type_name`` CalendarEvent) carry their
-``calendarIds``; the CalendarEvent type itself is not on main yet, so
-until it is these find nothing.
+``calendarIds``; removing one also removes its row of the range index.
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ from typing import Any
 
 from jmapd.models import Document
 from jmapd.state import DESTROYED, UPDATED
+
+from .index import drop_event
 
 EVENT_TYPE = "CalendarEvent"
 
@@ -53,4 +54,5 @@ def remove_calendar_from_events(ctx: Any, account_id: str, calendar_id: str) -> 
             ctx.changes.record(account_id, EVENT_TYPE, object_id, UPDATED)
         else:
             Document.delete().where(where).execute()
+            drop_event(account_id, object_id)
             ctx.changes.record(account_id, EVENT_TYPE, object_id, DESTROYED)

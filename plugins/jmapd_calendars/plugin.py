@@ -42,3 +42,17 @@ def jmapd_data_types(config: Any) -> list[Any]:
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
     return [Method("CalendarEvent/set", calendar_event_set, CALENDARS)]
+
+
+@hookimpl
+def jmapd_models() -> list[Any]:
+    from .models import EventRange
+
+    return [EventRange]
+
+
+@hookimpl
+def jmapd_migrations() -> tuple[str, Any]:
+    from . import migrations
+
+    return ("calendars", migrations)
