@@ -64,6 +64,16 @@ SORT_COLUMNS = {
     "name/surname2": ContactIndex.surname2,
 }
 
+#: The same sorts in i;unicode-casemap, for ORDER BY: the first component of
+#: the kind sorts first in the folded text (components are joined by "\n").
+FOLDED_SORT_COLUMNS = {
+    "created": ContactIndex.created,
+    "updated": ContactIndex.updated,
+    "name/given": ContactIndex.given_text,
+    "name/surname": ContactIndex.surname_text,
+    "name/surname2": ContactIndex.surname2_text,
+}
+
 
 def terms(text: str) -> list[str]:
     """Tokens and quoted phrases of a search string, each one search term."""
