@@ -52,6 +52,22 @@ class ServerConfig:
 
 
 @dataclass
+class ConnectionsConfig:
+    header_timeout: float = doc(
+        "Seconds a client has to send a whole request head (from connecting, or from its first byte after an "
+        "idle keep-alive pause) before the connection is closed (slowloris).", 10.0
+    )
+    max_per_address: int = doc(
+        "Open connections one client address (IPv6: one /64) may hold per worker; more are answered 429 and "
+        "closed. server.trusted_proxies are exempt.", 128
+    )
+    max_per_worker: int = doc(
+        "Open connections per worker before new ones are answered 503 and closed (0: the descriptor limit, "
+        "raised to the hard limit, less a reserve).", 0
+    )
+
+
+@dataclass
 class DatabaseConfig:
     url: str | None = doc(
         "sqlite:///path/file.db or postgresql://user@host:5432/db. Null: SQLite in data_dir.",
@@ -134,6 +150,7 @@ class CoreConfig:
         None,
     )
     server: ServerConfig = doc("HTTP server.", factory=ServerConfig)
+    connections: ConnectionsConfig = doc("Connection timeouts and caps of `jmapd serve`.", factory=ConnectionsConfig)
     database: DatabaseConfig = doc("Storage.", factory=DatabaseConfig)
     blobs: BlobConfig = doc("Binary data.", factory=BlobConfig)
     limits: LimitsConfig = doc("Limits advertised in the session and enforced.", factory=LimitsConfig)

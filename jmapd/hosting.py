@@ -32,7 +32,7 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
     return {
         "bind": bind,
         "workers": workers,
-        "worker_class": "uvicorn_worker.UvicornWorker",
+        "worker_class": "jmapd.connguard.JmapdWorker",
         "graceful_timeout": 10,
         "timeout": 60,
         "keepalive": 75,

@@ -51,8 +51,8 @@ def test_idle_connections_do_not_starve_requests(served, jmap_server):
     user = jmap_server.make_user()
     sockets = []
     try:
-        for i in range(300):
-            sock = socket.create_connection(("127.0.0.1", served.port))
+        for i in range(300):  # from another address than the user's: one address is capped per worker
+            sock = attacker_socket(served.port)
             if i % 2:
                 sock.sendall(b"POST /jmap/api HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # slow body
             sockets.append(sock)
@@ -115,3 +115,122 @@ def test_login_lock_is_shared_by_every_worker_and_host(tmp_path, jmapd_database,
     finally:
         served.stop()
         unlocked_loopback.lift(f"user:{name}", f"user:{other}")
+
+
+ATTACKER = "127.0.0.2"  # all of 127/8 is loopback on Linux: the attacker is another address than the user
+
+
+def attacker_socket(port):
+    return socket.create_connection(("127.0.0.1", port), source_address=(ATTACKER, 0), timeout=30)
+
+
+def closed_by_server(sock):
+    """What the server sent before closing (b"" for a silent close); raises if it never closes."""
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+@pytest.fixture
+def guarded(tmp_path, jmapd_database):
+    server = ServeProcess(tmp_path, jmapd_database, workers=2, extra_yaml=(
+        "connections:\n  header_timeout: 3\n  max_per_address: 20\n"
+    )).start()
+    yield server
+    server.stop()
+
+
+def test_slowloris_and_silent_sockets_are_closed_while_a_user_is_served(guarded, jmap_server):
+    """Finding 2: half-sent and silent connections stayed open forever."""
+    user = jmap_server.make_user()
+    silent = [attacker_socket(guarded.port) for _ in range(5)]
+    trickling = [attacker_socket(guarded.port) for _ in range(5)]
+    for sock in trickling:
+        sock.sendall(b"GET /.well-known/jmap HTTP/1.1\r\nHost: x\r\n")
+    # a user on a connection of their own is answered meanwhile
+    assert api(guarded.url, user, [["Core/echo", {"ok": 1}, "0"]], timeout=10)[0][1] == {"ok": 1}
+    try:
+        for _ in range(3):  # keep trickling header lines: a slowloris never finishes its head
+            for sock in trickling:
+                sock.sendall(b"X-Slow: 1\r\n")
+            time.sleep(0.3)
+        # the recv timeout is 30 s; the server's deadline is 3 s: closed, not left open
+        assert {closed_by_server(sock) for sock in silent} == {b""}
+        answers = {closed_by_server(sock).split(b"\r\n")[0] for sock in trickling}
+        assert answers == {b"HTTP/1.1 408 Request Timeout"}
+        # a whole request inside the deadline is answered as usual on such a socket
+        sock = attacker_socket(guarded.port)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert closed_by_server(sock).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in silent + trickling:
+            sock.close()
+
+
+def test_connections_per_address_are_capped_with_429(guarded, jmap_server):
+    """Finding 2: one address could hold every descriptor; now each worker takes 20 from it."""
+    user = jmap_server.make_user()
+    held = []
+    try:
+        refused = []
+        for _ in range(60):
+            sock = attacker_socket(guarded.port)
+            held.append(sock)
+        time.sleep(0.5)  # a refusal is written at once; the header deadline (3 s) is far off
+        for sock in held:
+            sock.setblocking(False)
+            try:
+                refused.append(sock.recv(4096))
+            except BlockingIOError:
+                continue  # accepted and waiting for a head
+        # two workers hold at most 20 each; whatever else arrived was refused cleanly
+        assert len(refused) >= 20
+        assert all(r.startswith(b"HTTP/1.1 429 Too Many Requests\r\n") and b"Retry-After: 1" in r for r in refused)
+        # another address is not affected
+        assert api(guarded.url, user, [["Core/echo", {"ok": 2}, "0"]], timeout=10)[0][1] == {"ok": 2}
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_an_eventsource_outlives_the_header_deadline(guarded, jmap_server):
+    """The deadline covers the request head only: a push stream stays open past it."""
+    user = jmap_server.make_user()
+    url = guarded.url + "/jmap/eventsource?types=*&closeafter=no&ping=1"
+    with httpx.stream("GET", url, auth=user, timeout=30) as resp:
+        assert resp.status_code == 200
+        lines = resp.iter_lines()
+        started = time.monotonic()
+        while time.monotonic() - started < 4.5:  # past the 3 s deadline; pings arrive every second
+            next(lines)
+
+
+def test_a_full_worker_refuses_with_503_and_recovers(tmp_path, jmapd_database, jmap_server):
+    """Finding 2: past the descriptor limit accepts failed and users got 500s; now a clean 503."""
+    user = jmap_server.make_user()
+    served = ServeProcess(tmp_path, jmapd_database, workers=1, extra_yaml=(
+        "connections:\n  header_timeout: 30\n  max_per_worker: 10\n"
+    )).start()
+    held = []
+    try:
+        held = [attacker_socket(served.port) for _ in range(15)]
+        time.sleep(0.5)
+        refused = []
+        for sock in held:
+            sock.setblocking(False)
+            try:
+                refused.append(sock.recv(4096))
+            except BlockingIOError:
+                continue
+        assert len(refused) >= 5
+        assert all(r.startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and b"Retry-After: 1" in r for r in refused)
+        for sock in held:
+            sock.close()
+        held = []
+        time.sleep(0.5)
+        assert api(served.url, user, [["Core/echo", {"ok": 3}, "0"]], timeout=10)[0][1] == {"ok": 3}
+    finally:
+        for sock in held:
+            sock.close()
+        served.stop()
