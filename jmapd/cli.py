@@ -46,7 +46,7 @@ def add_user(services: Any, name: str, password: str) -> Any:
 
     with database.obj.atomic():
         user, account = create_user(name, password)
-        services.hook.jmapd_account_created(services=services, account_id=account.id, user_name=name)
+        services.hooks.account_created(services, account.id, name)
     return user, account
 
 

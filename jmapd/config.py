@@ -14,9 +14,11 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import yaml
+
+S = TypeVar("S")
 
 ENV_PREFIX = "JMAPD_"
 
@@ -175,9 +177,25 @@ class CoreConfig:
     def blob_path(self) -> Path:
         return Path(self.blobs.path) if self.blobs.path else self.data_dir / "blobs"
 
-    def section(self, name: str) -> Any:
-        """A plugin's validated section (its dataclass instance)."""
-        return self.plugins[name]
+    @overload
+    def section(self, name: type[S]) -> S: ...
+
+    @overload
+    def section(self, name: str) -> Any: ...
+
+    def section(self, name: type[S] | str) -> S | Any:
+        """A plugin's validated section (its dataclass instance).
+
+        Pass the schema class (``config.section(MailConfig)``) to get a value
+        a type checker knows; a name (``config.section("mail")``) gives
+        ``Any``. A class no enabled plugin declared is a ``KeyError``.
+        """
+        if isinstance(name, str):
+            return self.plugins[name]
+        for value in self.plugins.values():
+            if type(value) is name:
+                return value
+        raise KeyError(f"no enabled plugin declares the config section {name.__name__}")
 
 
 def _type_name(tp: Any) -> str:

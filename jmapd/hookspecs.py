@@ -8,9 +8,22 @@ documented in docs/plugin_hooks.rst, and a test keeps the two in step.
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+from collections.abc import Callable, Coroutine
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:  # type-only: the core imports this module before any of these
+    import falcon.asgi
+
+    from .auth import Principal
+    from .config import CoreConfig
+    from .db import BaseModel
+    from .methods.registry import Capability, Method
+    from .methods.types import DataType
+    from .services import Services
 
 hookspec = pluggy.HookspecMarker("jmapd")
 
@@ -30,38 +43,38 @@ def jmapd_config_schema() -> tuple[str, type] | None:
 
 
 @hookspec
-def jmapd_capabilities(config: Any) -> list[Any] | None:
+def jmapd_capabilities(config: CoreConfig) -> list[Capability] | None:
     """Return the :class:`~jmapd.methods.registry.Capability` objects of the plugin."""
 
 
 @hookspec
-def jmapd_data_types(config: Any) -> list[Any] | None:
+def jmapd_data_types(config: CoreConfig) -> list[DataType] | None:
     """Return :class:`~jmapd.methods.types.DataType` instances; their standard
     methods are derived by the core."""
 
 
 @hookspec
-def jmapd_methods(config: Any) -> list[Any] | None:
+def jmapd_methods(config: CoreConfig) -> list[Method] | None:
     """Return further :class:`~jmapd.methods.registry.Method` objects (e.g. Email/import)."""
 
 
 @hookspec
-def jmapd_models() -> list[Any] | None:
+def jmapd_models() -> list[type[BaseModel]] | None:
     """Return the plugin's Peewee model classes (for tests and tooling)."""
 
 
 @hookspec
-def jmapd_migrations() -> tuple[str, Any] | None:
+def jmapd_migrations() -> tuple[str, ModuleType] | None:
     """Return ``(plugin name, migrations package)``; see :mod:`jmapd.migrate`."""
 
 
 @hookspec
-def jmapd_routes(config: Any, services: Any) -> list[tuple[str, Any]] | None:
+def jmapd_routes(config: CoreConfig, services: Services) -> list[tuple[str, object]] | None:
     """Return extra ``(path, falcon ASGI resource)`` routes."""
 
 
 @hookspec
-def jmapd_session_urls(config: Any, base: str) -> dict[str, str] | None:
+def jmapd_session_urls(config: CoreConfig, base: str) -> dict[str, str] | None:
     """URL properties of the Session object (RFC 8620 §2) that a plugin
     serves, e.g. ``{"eventSourceUrl": f"{base}/jmap/eventsource?…"}``.
 
@@ -73,12 +86,12 @@ def jmapd_session_urls(config: Any, base: str) -> dict[str, str] | None:
 
 
 @hookspec
-def jmapd_middleware(config: Any, services: Any) -> list[Any] | None:
+def jmapd_middleware(config: CoreConfig, services: Services) -> list[object] | None:
     """Return falcon ASGI middleware objects."""
 
 
 @hookspec(firstresult=True)
-def jmapd_authenticate(req: Any, services: Any) -> Any:
+def jmapd_authenticate(req: falcon.asgi.Request, services: Services) -> Principal | None:
     """Authenticate an HTTP request: a Principal, or None to let the next try.
 
     The core's Basic/Bearer implementation runs last.
@@ -86,27 +99,27 @@ def jmapd_authenticate(req: Any, services: Any) -> Any:
 
 
 @hookspec
-def jmapd_account_created(services: Any, account_id: str, user_name: str) -> None:
+def jmapd_account_created(services: Services, account_id: str, user_name: str) -> None:
     """A personal account was just created (set up default mailboxes, …)."""
 
 
 @hookspec
-def jmapd_account_capabilities(services: Any, account_id: str) -> list[str] | None:
+def jmapd_account_capabilities(services: Services, account_id: str) -> list[str] | None:
     """Capability URNs an account does NOT have (all enabled ones by default)."""
 
 
 @hookspec(firstresult=True)
-def jmapd_resolve_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
+def jmapd_resolve_blob(services: Services, account_id: str, blob_id: str) -> bytes | None:
     """Bytes of a blob the plugin derives (e.g. a MIME part of a stored email)."""
 
 
 @hookspec
-def jmapd_commands(subparsers: Any) -> None:
+def jmapd_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``argparse`` sub-commands (prefix them with the plugin name)."""
 
 
 @hookspec
-def jmapd_changes_committed(services: Any, account_id: str, changed: dict[str, str]) -> None:
+def jmapd_changes_committed(services: Services, account_id: str, changed: dict[str, str]) -> None:
     """States of ``account_id`` advanced (type name → new state), after commit.
 
     Runs in the worker that made the change; other workers and hosts learn
@@ -115,24 +128,26 @@ def jmapd_changes_committed(services: Any, account_id: str, changed: dict[str, s
 
 
 @hookspec
-def jmapd_startup(services: Any) -> Any:
+def jmapd_startup(services: Services) -> Coroutine[Any, Any, None] | None:
     """A worker started serving (after fork). May return a coroutine, which
     is run as a background task on the worker's event loop."""
 
 
 @hookspec
-def jmapd_shutdown(services: Any) -> None:
+def jmapd_shutdown(services: Services) -> None:
     """A worker is stopping."""
 
 
 @hookspec
-def jmapd_serve_processes(config: Any) -> list[Any] | None:
+def jmapd_serve_processes(config: CoreConfig) -> list[Callable[[str | None], None]] | None:
     """Callables run once per `jmapd serve`, each in a process of its own
     beside the HTTP workers (an LMTP listener, a delivery queue)."""
 
 
 @hookspec
-def jmapd_principal_capabilities(services: Any, principal_id: str, user_id: int | None, viewer: Any) -> dict[str, Any] | None:
+def jmapd_principal_capabilities(
+    services: Services, principal_id: str, user_id: int | None, viewer: Principal
+) -> dict[str, Any] | None:
     """Entries of a Principal's ``capabilities`` (RFC 9670 §3) as ``viewer`` sees
     it, e.g. ``{"urn:ietf:params:jmap:calendars": {"accountId": …}}``;
     ``user_id`` is None for groups and resources."""

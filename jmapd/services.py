@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pluggy
 
@@ -18,10 +18,56 @@ from .auth import Authenticator, Principal
 from .blobs import BlobStore
 from .config import CoreConfig
 from .db import ensure_connected
+from .hooks import Hooks
 from .methods.registry import Registry
 
 log = logging.getLogger("jmapd")
 T = TypeVar("T")
+
+
+class ExtensionKey(Generic[T]):
+    """A typed key of :attr:`Services.extensions`: a plugin declares one at
+    module level (``WAKE = ExtensionKey[Callable[[], None]]("submission.wake")``)
+    and every get or set through it is checked for the value's type. Keys
+    compare by identity, so two plugins cannot collide by choosing one name."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ExtensionKey({self.name!r})"
+
+
+class Extensions:
+    """Per-process values plugins leave for themselves or others (a worker, a
+    wake-up callback), keyed by :class:`ExtensionKey`."""
+
+    def __init__(self) -> None:
+        self._values: dict[ExtensionKey[Any], Any] = {}
+
+    def __setitem__(self, key: ExtensionKey[T], value: T) -> None:
+        self._values[key] = value
+
+    def __getitem__(self, key: ExtensionKey[T]) -> T:
+        value: T = self._values[key]
+        return value
+
+    def __contains__(self, key: ExtensionKey[Any]) -> bool:
+        return key in self._values
+
+    def get(self, key: ExtensionKey[T]) -> T | None:
+        value: T | None = self._values.get(key)
+        return value
+
+    def pop(self, key: ExtensionKey[T]) -> T | None:
+        value: T | None = self._values.pop(key, None)
+        return value
+
+    def setdefault(self, key: ExtensionKey[T], value: T) -> T:
+        found: T = self._values.setdefault(key, value)
+        return found
 
 
 @dataclass
@@ -35,9 +81,11 @@ class Services:
     _busy: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
     _busy_lock: threading.Lock = field(default_factory=threading.Lock)
     #: Per-process hints for other plugins (e.g. the events plugin's notifier).
-    extensions: dict[str, Any] = field(default_factory=dict)
+    extensions: Extensions = field(default_factory=lambda: Extensions())
+    _hooks: Hooks = field(init=False)
 
     def __post_init__(self) -> None:
+        self._hooks = Hooks(self.pm)
         self.auth = Authenticator(self.config, self.account_capabilities)
         self.auth.shareable_capabilities = {
             dt.capability for dt in self.registry.data_types.values() if dt.sharing is not None
@@ -46,7 +94,15 @@ class Services:
 
     @property
     def hook(self) -> Any:
+        """The raw pluggy relay, for hooks a plugin offers other plugins
+        (e.g. the delivery plugin's ``jmapd_message_delivered``); the core's
+        hooks are called through :attr:`hooks`."""
         return self.pm.hook
+
+    @property
+    def hooks(self) -> Hooks:
+        """The typed facade over the core's hooks (:mod:`jmapd.hooks`)."""
+        return self._hooks
 
     # -- threads ------------------------------------------------------------
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -85,9 +141,7 @@ class Services:
     def account_capabilities(self, account_id: str) -> dict[str, Any]:
         """Account capability objects of an account: every enabled
         per-account capability unless a plugin withholds it."""
-        excluded: set[str] = set()
-        for result in self.hook.jmapd_account_capabilities(services=self, account_id=account_id):
-            excluded.update(result or [])
+        excluded = self.hooks.withheld_capabilities(self, account_id)
         out = {}
         for urn, cap in self.registry.capabilities.items():
             if urn in excluded:
@@ -106,6 +160,6 @@ class Services:
     def changes_committed(self, committed: dict[str, dict[str, str]]) -> None:
         for account_id, changed in committed.items():
             try:
-                self.hook.jmapd_changes_committed(services=self, account_id=account_id, changed=changed)
+                self.hooks.changes_committed(self, account_id, changed)
             except Exception:
                 log.exception("jmapd_changes_committed hook failed")

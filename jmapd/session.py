@@ -24,9 +24,7 @@ def build_session(services: Services, principal: Principal, base: str) -> dict[s
         own = principal.accounts[principal.primary_account]
         for urn in own.capabilities:
             primary[urn] = own.id
-    urls: dict[str, str] = {}
-    for contributed in services.hook.jmapd_session_urls(config=config, base=base):
-        urls.update(contributed or {})
+    urls = services.hooks.session_urls(config, base)
     return {
         **urls,
         "capabilities": capabilities,

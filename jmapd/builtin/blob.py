@@ -36,7 +36,7 @@ def read_blob(ctx: CallContext, account_id: str, blob_id: Any) -> bytes | None:
     services = ctx.services
     data = services.blobs.get(account_id, blob_id)
     if data is None:
-        data = services.hook.jmapd_resolve_blob(services=services, account_id=account_id, blob_id=blob_id)
+        data = services.hooks.resolve_blob(services, account_id, blob_id)
     return data
 
 

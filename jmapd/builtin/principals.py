@@ -90,12 +90,7 @@ class Principal(DataType):
         return out
 
     def _capabilities(self, ctx: CallContext, row: PrincipalRecord) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for result in ctx.services.hook.jmapd_principal_capabilities(
-            services=ctx.services, principal_id=row.id, user_id=row.user_id, viewer=ctx.principal
-        ):
-            out.update(result or {})
-        return out
+        return ctx.services.hooks.principal_capabilities(ctx.services, row.id, row.user_id, ctx.principal)
 
     def validate(self, ctx: CallContext, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         """RFC 9670 §3.3: a user may rename and describe only themselves."""

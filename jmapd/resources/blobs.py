@@ -92,7 +92,7 @@ class DownloadResource:
         def fetch() -> bytes | None:
             data = services.blobs.get(account.id, blob_id)
             if data is None:
-                data = services.hook.jmapd_resolve_blob(services=services, account_id=account.id, blob_id=blob_id)
+                data = services.hooks.resolve_blob(services, account.id, blob_id)
             return data
 
         data = await services.run(fetch)

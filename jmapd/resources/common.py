@@ -93,7 +93,7 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
             wait = throttle.retry_after(*keys)
             if wait:
                 return None, None, -wait  # locked before the attempt: no hash, no count
-        principal = services.hook.jmapd_authenticate(req=req, services=services)
+        principal = services.hooks.authenticate(req, services)
         if principal is not None:
             return principal, None, 0.0
         user_id, tried = services.auth.authenticate_header(header, scope)

@@ -27,6 +27,7 @@ from jmapd.auth import create_token, token_digest
 from jmapd.models import Token, User, now
 from jmapd.resources.common import authenticate, base_url, limit_problem, send_json, send_problem
 
+from .config import EventsConfig
 from .domain.sse import (
     RESPONSE_HEADERS,
     PingPolicy,
@@ -68,7 +69,7 @@ def id_only(event_id: str) -> bytes:
 class EventSourceResource:
     def __init__(self, services: Any) -> None:
         self.services = services
-        section = services.config.section("events")
+        section = services.config.section(EventsConfig)
         self.section = section
         self.policy = PingPolicy(section.ping_min, section.ping_max)
 
@@ -170,7 +171,7 @@ class UrlTokenResource:
                 raise falcon.HTTPBadRequest(
                     description=f"scope must be one of {', '.join(URL_TOKEN_SCOPES)}"
                 )
-        ttl = services.config.section("events").token_ttl
+        ttl = services.config.section(EventsConfig).token_ttl
         token = await services.run(mint_url_token, principal.user_id, scope, ttl)
         base = base_url(req, services)
         path = EVENTSOURCE_PATH if scope == "eventsource" else "/jmap/ws"

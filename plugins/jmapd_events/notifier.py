@@ -35,6 +35,7 @@ from jmapd.db import database, ensure_connected, is_postgres
 from jmapd.models import TypeState
 from jmapd.state import decode_state, encode_state
 
+from .config import EventsConfig
 from .domain.statechange import state_change
 
 log = logging.getLogger("jmapd.events")
@@ -247,7 +248,7 @@ class Notifier:
     # -- watchers (own thread) -------------------------------------------------
     def _poll_sqlite(self) -> None:
         """Poll for commits by other connections; query only when there were some."""
-        interval = self.services.config.section("events").poll_interval
+        interval = self.services.config.section(EventsConfig).poll_interval
         last_version: int | None = None
         queried: frozenset[str] = frozenset()
         while not self._stop.wait(interval):

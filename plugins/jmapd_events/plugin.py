@@ -35,7 +35,7 @@ def jmapd_config_schema() -> tuple[str, type]:
 
 @hookimpl
 def jmapd_capabilities(config: Any) -> list[Capability]:
-    section = config.section("events")
+    section = config.section(EventsConfig)
     try:
         PingPolicy(section.ping_min, section.ping_max)
     except ValueError as exc:
@@ -73,7 +73,7 @@ def jmapd_routes(config: Any, services: Any) -> list[tuple[str, Any]]:
         (EVENTSOURCE_PATH, EventSourceResource(services)),
         (TOKEN_PATH, UrlTokenResource(services)),
     ]
-    if config.section("events").websocket:
+    if config.section(EventsConfig).websocket:
         routes.append((WS_PATH, WebSocketResource(services)))
     return routes
 

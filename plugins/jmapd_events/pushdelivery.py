@@ -26,6 +26,7 @@ import peewee as pw
 
 from jmapd.models import Account, AccountAccess, Token, User, now
 
+from .config import EventsConfig
 from .domain.ssrf import PushURLRejected, check_push_url_async
 from .domain.statechange import (
     Action,
@@ -178,7 +179,7 @@ class Deliverer:
 
     def __init__(self, services: Any, vapid: VapidKey) -> None:
         self.services = services
-        self.section = services.config.section("events")
+        self.section = services.config.section(EventsConfig)
         self.vapid = vapid
         self.policy = DeliveryPolicy(
             max_attempts=self.section.max_attempts,

@@ -19,6 +19,7 @@ from jmapd.methods.standard.args import check_args
 from jmapd.models import Token, User, new_id, now
 from jmapd.protocol.errors import MethodError, SetError, invalid_properties
 
+from .config import EventsConfig
 from .domain.ssrf import PushURLRejected, SSRFPolicy, check_push_url
 from .domain.statechange import (
     new_verification_code,
@@ -292,7 +293,7 @@ def make_push_set(runtime_of: Any) -> Any:
             {"create": ("Object", False), "update": ("Object", False), "destroy": ("Id[]", False)},
             {},
         )
-        section = ctx.config.section("events")
+        section = ctx.config.section(EventsConfig)
         create = args.get("create") or {}
         update = args.get("update") or {}
         destroy = args.get("destroy") or []

@@ -12,18 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jmapd.services import ExtensionKey
+
+from .config import EventsConfig
 from .domain.vapid import VapidKey
 from .notifier import Notifier
 from .pushdelivery import Deliverer
 
-KEY = "events"
+KEY: ExtensionKey[Runtime] = ExtensionKey("events")
 _lock = threading.RLock()
 _vapid: dict[str, VapidKey] = {}
 
 
 def vapid_key(config: Any) -> VapidKey:
     """The server's VAPID key (created on first use; shared by all workers via the file)."""
-    section = config.section("events")
+    section = config.section(EventsConfig)
     path = str(
         Path(section.vapid_key_file)
         if section.vapid_key_file

@@ -25,6 +25,7 @@ from jmapd.protocol.errors import RequestError
 from jmapd.resources.api import execute_request
 from jmapd.resources.common import authenticate, base_url, limit_problem
 
+from .config import EventsConfig
 from .notifier import Subscriber, decode_push_state, read_modseqs
 from .runtime import runtime
 
@@ -220,7 +221,7 @@ class WebSocketResource:
         except falcon.HTTPError as exc:
             await deny(req, ws, exc)
             return
-        section = services.config.section("events")
+        section = services.config.section(EventsConfig)
         if not services.acquire("events", principal.user_id, section.max_connections_per_user):
             await deny(req, ws, falcon.HTTPTooManyRequests(
                 description="Too many push connections.", headers={"Retry-After": "30"}))

@@ -60,5 +60,5 @@ def read_any_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
         return None
     data = services.blobs.get(account_id, blob_id)
     if data is None:
-        data = services.hook.jmapd_resolve_blob(services=services, account_id=account_id, blob_id=blob_id)
+        data = services.hooks.resolve_blob(services, account_id, blob_id)
     return data

@@ -6,6 +6,7 @@ from typing import Any
 
 from jmapd import hookimpl
 from jmapd.methods.registry import Capability
+from jmapd.services import ExtensionKey
 
 from . import migrations
 from .capability import MAIL, SUBMISSION, account_value
@@ -15,7 +16,7 @@ from .queue import QueueWorker, relay_config, wake
 from .types.identity import Identity, create_default_identity
 from .types.submission import EmailSubmission
 
-WORKER_KEY = "submission.worker"
+WORKER_KEY: ExtensionKey[QueueWorker] = ExtensionKey("submission.worker")
 
 
 @hookimpl
@@ -72,7 +73,7 @@ def jmapd_startup(services: Any) -> Any:
 
 @hookimpl
 def jmapd_shutdown(services: Any) -> None:
-    worker = services.extensions.pop(WORKER_KEY, None)
+    worker = services.extensions.pop(WORKER_KEY)
     if worker is not None:
         worker.stop()
 

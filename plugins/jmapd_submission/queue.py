@@ -32,6 +32,7 @@ from typing import Any
 
 from jmapd.db import ensure_connected, write_transaction
 from jmapd.models import Document, now
+from jmapd.services import ExtensionKey
 from jmapd.state import UPDATED, ChangeLog
 
 from .domain.envelope import Address, Envelope
@@ -40,7 +41,7 @@ from .models import CANCELED, DONE, QUEUED, SENDING, QueueItem
 
 log = logging.getLogger("jmapd.submission.queue")
 
-WAKE_KEY = "submission.wake"
+WAKE_KEY: ExtensionKey[Callable[[], Any]] = ExtensionKey("submission.wake")
 
 
 def utc_date(value: datetime.datetime) -> str:
@@ -196,7 +197,7 @@ class QueueWorker:
     def stop(self) -> None:
         """Let relays in flight finish and record their outcome."""
         if self.services.extensions.get(WAKE_KEY) is not None:
-            self.services.extensions.pop(WAKE_KEY, None)
+            self.services.extensions.pop(WAKE_KEY)
         self.executor.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod

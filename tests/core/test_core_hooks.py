@@ -85,3 +85,36 @@ def test_every_in_tree_models_table_exists(jmap_server):
     declared = [m for r in jmap_server.services.hook.jmapd_models() for m in r or []]
     assert len(declared) > 10  # the check looks at real declarations
     assert missing_tables(jmap_server.services.pm, database.obj) == []
+
+
+def test_config_section_by_schema_class(jmap_server):
+    from jmapd_example.config import NotesConfig
+
+    cfg = jmap_server.services.config
+    assert cfg.section(NotesConfig) is cfg.section("example")
+    assert isinstance(cfg.section(NotesConfig), NotesConfig)
+
+    class NotDeclared:
+        pass
+
+    with pytest.raises(KeyError, match="NotDeclared"):
+        cfg.section(NotDeclared)
+
+
+def test_extension_keys_are_typed_and_distinct():
+    from jmapd.services import ExtensionKey, Extensions
+
+    ext = Extensions()
+    first: ExtensionKey[int] = ExtensionKey("same.name")
+    second: ExtensionKey[int] = ExtensionKey("same.name")
+    ext[first] = 1
+    assert ext[first] == 1 and ext.get(second) is None  # keys compare by identity, not name
+    assert first in ext and second not in ext
+    assert ext.setdefault(second, 2) == 2 and ext.pop(first) == 1 and ext.get(first) is None
+
+
+def test_typed_facade_merges_session_urls(make_server):
+    server = make_server({}, [SessionUrls("urls")])
+    urls = server.services.hooks.session_urls(server.services.config, "https://h")
+    assert urls["exampleUrl"] == "https://h/example/{accountId}"
+    assert urls["eventSourceUrl"].startswith("https://h/jmap/eventsource?")

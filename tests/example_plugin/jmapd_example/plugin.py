@@ -38,7 +38,7 @@ def jmapd_config_schema() -> tuple[str, type]:
 
 @hookimpl
 def jmapd_capabilities(config: Any) -> list[Capability]:
-    section = config.section("example")
+    section = config.section(NotesConfig)
     return [
         Capability(
             NOTES,
