@@ -30,6 +30,9 @@ from .index import candidates, drop_event, index_event, window_of
 from .instances import map_response, occurrence, rewrite_set, split_id
 
 _ANY = P("Any", nullable=True)
+#: The mapping draft's property for iCalendar elements JSCalendar cannot
+#: express; stored and exported, returned only when asked for (draft §5.1).
+ICALENDAR = "iCalendar"
 #: RFC 8984 names normalize_event rewrites (left as they are, they are reported invalid).
 RFC8984_NAMES = frozenset({"recurrenceRules", "excludedRecurrenceRules", "replyTo"})
 
@@ -53,7 +56,8 @@ class CalendarEvent(DocumentType):
         "isDraft": P("Boolean", default=False),
         "isOrigin": P("Boolean", server_set=True),
         "baseEventId": P("Id", nullable=True, server_set=True, immutable=True),
-        "created": P("UTCDate", server_set=True),
+        # JSCalendar's own "created" (optional, client-settable): the server fills it in when absent.
+        "created": P("UTCDate", nullable=True),
         "uid": P("String", immutable=True),
         "updated": P("UTCDate", nullable=True),
     }
@@ -64,14 +68,14 @@ class CalendarEvent(DocumentType):
         if found is not None:
             return found
         # JSCalendar 2.0 registered names, or vendor names ("example.com:foo").
-        if name in EVENT_SCHEMA or name in RFC8984_NAMES or name == "@type" or (":" in name and not name.startswith(":")):
+        if name in EVENT_SCHEMA or name in RFC8984_NAMES or name == ICALENDAR or name == "@type" or (":" in name and not name.startswith(":")):
             return _ANY
         return None
 
     def default_properties(self) -> list[str]:
         """JSCalendar 2.0's Event properties and the stored JMAP ones; vendor
         properties are returned when asked for by name."""
-        return list(dict.fromkeys([*self.properties, *EVENT_SCHEMA]))
+        return [p for p in dict.fromkeys([*self.properties, *EVENT_SCHEMA]) if p != ICALENDAR]
 
     def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
         synthetic = {i: split_id(i) for i in ids or [] if split_id(i) is not None}
@@ -183,11 +187,14 @@ class CalendarEvent(DocumentType):
             acc.require("Calendar", calendar_id, "mayWriteAll")
 
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
-        extra: dict[str, Any] = {"created": _now(), "isOrigin": True}
+        now = _now()
+        extra: dict[str, Any] = {"isOrigin": True}
+        if not obj.get("created"):
+            extra["created"] = now
         if not obj.get("uid"):
             extra["uid"] = str(uuid.uuid4())
         if not obj.get("updated"):
-            extra["updated"] = extra["created"]
+            extra["updated"] = now
         obj.update(extra)
         super().insert(ctx, account_id, obj)
         index_event(account_id, obj["id"], obj)

@@ -31,7 +31,10 @@ def _account(config: Any) -> dict[str, Any]:
 
 @hookimpl
 def jmapd_capabilities(config: Any) -> list[Capability]:
-    return [Capability(CALENDARS, session={}, account=_account(config))]
+    from .ics import PARSE
+
+    return [Capability(CALENDARS, session={}, account=_account(config)),
+            Capability(PARSE, session={}, account={}, requires=(CALENDARS,))]
 
 
 @hookimpl
@@ -41,7 +44,17 @@ def jmapd_data_types(config: Any) -> list[Any]:
 
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
-    return [Method("CalendarEvent/set", calendar_event_set, CALENDARS)]
+    from .ics import PARSE, calendar_event_parse
+
+    return [Method("CalendarEvent/set", calendar_event_set, CALENDARS),
+            Method("CalendarEvent/parse", calendar_event_parse, PARSE)]
+
+
+@hookimpl
+def jmapd_resolve_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
+    from .ics import export_blob
+
+    return export_blob(services, account_id, blob_id)
 
 
 @hookimpl
@@ -56,3 +69,10 @@ def jmapd_migrations() -> tuple[str, Any]:
     from . import migrations
 
     return ("calendars", migrations)
+
+
+@hookimpl
+def jmapd_commands(subparsers: Any) -> None:
+    from .cli import register
+
+    register(subparsers)
