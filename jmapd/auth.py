@@ -9,6 +9,7 @@ attempt is refused before the hash.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -225,6 +226,10 @@ class Authenticator:
         self._lock = threading.Lock()
         self.throttle = Throttle(config.auth.failure_threshold, config.auth.failure_window, config.auth.max_delay)
         self._verify_slots = threading.BoundedSemaphore(VERIFY_SLOTS)
+        #: Logins that need the hash wait *here*, on the event loop, for one
+        #: of the slots: waiting inside the thread pool let 32 guessers hold
+        #: every pool thread, so remembered users queued behind them.
+        self.verify_gate = asyncio.Semaphore(VERIFY_SLOTS)
         #: ``account_id -> {urn: account capability value}``, built by the app.
         self.account_capabilities = account_capabilities
         #: Capabilities with a shareable type: all a sharee of single objects gets.
@@ -244,6 +249,12 @@ class Authenticator:
         if "\x00" in user:  # no stored name holds one; PostgreSQL cannot even look it up
             return None
         return user, password
+
+    @classmethod
+    def needs_hash(cls, header: str | None) -> bool:
+        """True if checking this header may compute the password hash (Basic, not an app password)."""
+        creds = cls.basic_credentials(header)
+        return creds is not None and not creds[1].startswith(TOKEN_PREFIX)
 
     @classmethod
     def basic_credentials(cls, header: str | None) -> tuple[str, str] | None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-import time
 from collections import Counter
 from typing import Any
 
@@ -35,29 +34,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
 from .auth import address_keys
+from .ratelog import RateLimitedLog
 
 log = logging.getLogger("jmapd.connections")
 
 #: Descriptors kept free below the limit for the database, blobs and logs.
 DESCRIPTOR_RESERVE = 128
-
-
-class _RateLimitedLog:
-    """At most one line per kind every ``every`` seconds, with how many were folded in."""
-
-    def __init__(self, every: float = 10.0) -> None:
-        self.every = every
-        self._last: dict[str, float] = {}
-        self._folded: Counter[str] = Counter()
-
-    def warning(self, kind: str, message: str) -> None:
-        now = time.monotonic()
-        if now - self._last.get(kind, -self.every) < self.every:
-            self._folded[kind] += 1
-            return
-        folded = self._folded.pop(kind, 0)
-        self._last[kind] = now
-        log.warning("%s%s", message, f" ({folded} more since the last line)" if folded else "")
 
 
 def _response(status: str, retry_after: int | None, text: str) -> bytes:
@@ -77,7 +59,7 @@ class GuardedH11Protocol(H11Protocol):
     #: Addresses never capped (the reverse proxies every client comes through).
     exempt: frozenset[str] = frozenset()
     _per_address: Counter[str] = Counter()
-    _log = _RateLimitedLog()
+    _log = RateLimitedLog(log)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from typing import Any
@@ -11,6 +12,7 @@ import orjson
 
 from ..auth import Principal, VerifyBusy, address_keys
 from ..protocol.errors import RequestError
+from ..ratelog import RateLimitedLog
 from ..services import Services
 
 log = logging.getLogger("jmapd.http")
@@ -67,6 +69,17 @@ def too_many_attempts(services: Services, wait: float) -> falcon.HTTPError:
     )
 
 
+_busy_log = RateLimitedLog(log)
+
+
+def verification_busy(address: str) -> falcon.HTTPError:
+    """503 + Retry-After: every password-hash slot stayed taken for ``auth.verify_wait``."""
+    _busy_log.warning("busy", "password verification busy; refusing logins (latest from %s)", address)
+    return falcon.HTTPServiceUnavailable(
+        title="Busy", description="Too many logins at once; retry shortly.", headers={"Retry-After": "1"}
+    )
+
+
 async def authenticate(req: falcon.asgi.Request, services: Services, scope: str = "api") -> Principal:
     """The caller, or a 401 (after a growing delay for repeated failures).
 
@@ -87,12 +100,13 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
     throttle = services.auth.throttle
     started: list[str] = []
 
+    if throttled:
+        locked = await services.run(throttle.retry_after, *keys)
+        if locked:
+            raise too_many_attempts(services, locked)  # no hash, no count, no verification slot
+
     def check() -> tuple[Principal | None, str | None, float]:
         """``(principal, user tried, seconds locked)``; the throttle is shared in the database."""
-        if throttled:
-            wait = throttle.retry_after(*keys)
-            if wait:
-                return None, None, -wait  # locked before the attempt: no hash, no count
         principal = services.hooks.authenticate(req, services)
         if principal is not None:
             return principal, None, 0.0
@@ -110,15 +124,19 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
         started.extend(throttle.fail(*keys))
         return None, tried, throttle.retry_after(*keys)
 
+    gate = services.auth.verify_gate if throttled and services.auth.needs_hash(header) else None
+    if gate is not None:
+        try:
+            await asyncio.wait_for(gate.acquire(), services.config.auth.verify_wait)
+        except TimeoutError:
+            raise verification_busy(address) from None
     try:
         principal, tried, wait = await services.run(check)
     except VerifyBusy:
-        log.warning("password verification busy; refusing a login from %s", address)
-        raise falcon.HTTPServiceUnavailable(
-            title="Busy", description="Too many logins at once; retry shortly.", headers={"Retry-After": "1"}
-        ) from None
-    if wait < 0:
-        raise too_many_attempts(services, -wait)
+        raise verification_busy(address) from None
+    finally:
+        if gate is not None:
+            gate.release()
     if principal is None:
         for key in started:
             log.warning("login throttle engaged for %s (%d failures)", key, throttle.threshold)

@@ -99,7 +99,9 @@ def _fts(column: str | None, text: str) -> Any:
         if hits is not None:
             hits.append(len(found) <= FEW_MATCHES)
         if len(found) <= FEW_MATCHES:
-            return Email.seq.in_(found) if found else pw.SQL("1 = 0")
+            # rowids inlined, not bound: an OR of many text terms would bind
+            # past SQLite's limit of 32,766 variables ("too many SQL variables")
+            return Email.seq.in_(pw.SQL("(" + ",".join(str(int(r)) for r in found) + ")")) if found else pw.SQL("1 = 0")
         sub = pw.SQL(f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)", (query,))
     return Email.seq.in_(sub)
 

@@ -153,3 +153,51 @@ def test_parallel_logins_wait_for_a_bounded_number_of_hash_slots(make_server):
         for _ in range(taken):
             slots.release()
     assert httpx.get(server.url + "/.well-known/jmap", auth=(name, password + "x")).status_code == 401
+
+
+def test_filter_node_bound_is_unsupported_filter_naming_it(client):
+    """Finding 3: big ORs broke the SQL builder (serverFail) instead of naming a bound."""
+    from jmapd.methods.standard.query import MAX_FILTER_NODES
+
+    within = {"operator": "OR", "conditions": [{"text": f"t{n}"} for n in range(MAX_FILTER_NODES - 1)]}
+    assert client.ok("Note/query", {"filter": within})["ids"] == []
+    # empty operators count too: nodes, not only conditions, cost work
+    beyond = {"operator": "OR", "conditions": [{"operator": "AND", "conditions": []}] * MAX_FILTER_NODES}
+    name, args = client.call("Note/query", {"filter": beyond})
+    assert (name, args["type"]) == ("error", "unsupportedFilter")
+    assert f"more than {MAX_FILTER_NODES}" in args["description"]
+
+
+def test_logins_waiting_for_a_hash_slot_hold_no_worker_thread(make_server):
+    """Finding 1: 32 parallel wrong logins made a logged-in user's request time out."""
+    import threading
+
+    from jmapd.testing import wait_for
+
+    server = make_server({"server": {"threads": 4}, "auth": {"verify_wait": 8}})
+    name, password = server.make_user()
+    remembered = httpx.Client(base_url=server.url, auth=(name, password), timeout=30)
+    assert remembered.get("/.well-known/jmap").status_code == 200
+    slots = server.services.auth._verify_slots
+    taken = 0
+    while slots.acquire(blocking=False):  # the hashes in progress never finish while held
+        taken += 1
+    answers: list[int] = []
+
+    def guess(i: int) -> None:
+        answers.append(httpx.get(server.url + "/.well-known/jmap", auth=(f"g{i}", "wrong"), timeout=30).status_code)
+
+    guessers = [threading.Thread(target=guess, args=(i,)) for i in range(12)]  # three times the pool's threads
+    try:
+        for t in guessers:
+            t.start()
+        wait_for(lambda: server.services.auth.verify_gate.locked())
+        # the waiting guessers hold no pool thread: the remembered user is answered while all of them wait
+        assert remembered.get("/.well-known/jmap").status_code == 200
+        assert answers == []
+    finally:
+        for _ in range(taken):
+            slots.release()
+        for t in guessers:
+            t.join()
+    assert set(answers) <= {401, 503} and len(answers) == 12

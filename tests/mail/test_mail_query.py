@@ -117,3 +117,15 @@ def test_search_snippets(client, corpus):
     assert resp["notFound"] == ["Mnope"]
     resp = client.ok("SearchSnippet/get", {"filter": {"body": "<script>"}, "emailIds": [e[0]]})
     assert resp["list"][0]["subject"] is None
+
+
+def test_or_of_the_bound_answers_and_beyond_is_unsupported_filter(client, corpus):
+    """Finding 3: an OR of 100-300 terms was serverUnavailable ("retry") or serverFail."""
+    from jmapd.methods.standard.query import MAX_FILTER_NODES
+
+    e = corpus
+    terms = [{"text": f"nomatch{n}"} for n in range(MAX_FILTER_NODES - 3)] + [{"text": "zebra"}, {"subject": "invoice"}]
+    assert q(client, filter={"operator": "OR", "conditions": terms}) == [e[3], e[0]]
+    name, err = client.call("Email/query", {"filter": {"operator": "OR", "conditions": [*terms, {"text": "x"}]}})
+    assert (name, err["type"]) == ("error", "unsupportedFilter")
+    assert str(MAX_FILTER_NODES) in err["description"]

@@ -35,12 +35,25 @@ QUERY_CHANGES_SPEC = {
     "calculateTotal": ("Boolean", False),
 }
 MAX_FILTER_DEPTH = 16
+#: Conditions and operators one filter may hold (docs/operator.rst). Every
+#: node becomes SQL (a full-text condition a search of its own), so an OR
+#: of hundreds of terms ran for a minute or broke the database's limits;
+#: beyond the bound the call is refused up front, never retried in vain.
+MAX_FILTER_NODES = 1024
 
 
-def check_filter(dt: DataType, node: Any, depth: int = 0) -> None:
+def check_filter(dt: DataType, node: Any, depth: int = 0, _seen: list[int] | None = None) -> None:
     """Syntax errors are invalidArguments; conditions we cannot run, unsupportedFilter."""
+    seen = _seen if _seen is not None else [0]
+    seen[0] += 1
+    if seen[0] > MAX_FILTER_NODES:
+        raise MethodError(
+            "unsupportedFilter",
+            f"the filter holds more than {MAX_FILTER_NODES} conditions and operators (this server's bound); "
+            "split it into several queries",
+        )
     if depth > MAX_FILTER_DEPTH:
-        raise MethodError("unsupportedFilter", "filter nested too deeply")
+        raise MethodError("unsupportedFilter", f"filter nested deeper than {MAX_FILTER_DEPTH} levels")
     if not isinstance(node, dict):
         raise MethodError("invalidArguments", "a filter must be an object")
     if "operator" in node:
@@ -50,7 +63,7 @@ def check_filter(dt: DataType, node: Any, depth: int = 0) -> None:
         if set(node) - {"operator", "conditions"} or not isinstance(conditions, list):
             raise MethodError("invalidArguments", "a FilterOperator has operator and conditions")
         for condition in conditions:
-            check_filter(dt, condition, depth + 1)
+            check_filter(dt, condition, depth + 1, seen)
         return
     for name, value in node.items():
         if name not in dt.filters:

@@ -6,7 +6,7 @@ AND/OR/NOT nest freely; thread collapsing runs over the ordered id list.
 
 from __future__ import annotations
 
-from functools import reduce
+import operator
 from typing import Any
 
 import peewee as pw
@@ -110,11 +110,11 @@ def compile_filter(account_id: str, node: Any) -> Any:
     if "operator" in node:
         parts = [compile_filter(account_id, c) for c in node["conditions"]]
         if node["operator"] == "AND":
-            return reduce(lambda a, b: a & b, parts) if parts else pw.SQL("1 = 1")
-        combined = reduce(lambda a, b: a | b, parts) if parts else pw.SQL("1 = 0")
+            return _balanced(operator.and_, parts) if parts else pw.SQL("1 = 1")
+        combined = _balanced(operator.or_, parts) if parts else pw.SQL("1 = 0")
         return combined if node["operator"] == "OR" else ~combined
     parts = [condition(account_id, name, value) for name, value in node.items()]
-    return reduce(lambda a, b: a & b, parts) if parts else pw.SQL("1 = 1")
+    return _balanced(operator.and_, parts) if parts else pw.SQL("1 = 1")
 
 
 def _flag(expr: Any) -> Any:
@@ -387,3 +387,12 @@ def email_query_changes(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     _, ids, total = query_page(ctx, account.id, args.get("filter"), sort, {**args, "position": 0}, big, True)
     removed = touched - set(emails.created)
     return query_changes_response(account.id, args, state, ids, touched, removed, limit, total)
+
+
+def _balanced(op: Any, parts: list[Any]) -> Any:
+    """``parts`` joined by ``op`` as a balanced tree: a left-deep chain of N
+    terms nests N levels, which recursed past Python's and SQLite's limits."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return op(_balanced(op, parts[:middle]), _balanced(op, parts[middle:]))
