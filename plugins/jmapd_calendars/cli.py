@@ -13,8 +13,9 @@ installed) shows the events going in; a summary line ends every run.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from typing import Any
+
+from jmapd.cli_setup import UserSession, batches, progress
 
 from .calendar import CALENDARS
 
@@ -36,39 +37,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_export)
 
 
-class Session:
-    """JMAP calls as one user, in-process (no HTTP, same engine)."""
-
+class Session(UserSession):
     def __init__(self, config_path: str | None, user: str) -> None:
-        from jmapd.app import build_services, load_config
-        from jmapd.db import ensure_connected
-        from jmapd.models import User
-
-        cfg, pm = load_config(config_path)
-        self.services = build_services(cfg, pm)
-        ensure_connected()
-        row = User.get_or_none(User.name == user)
-        principal = self.services.auth.principal(row.id) if row is not None else None
-        if principal is None:
-            raise SystemExit(f"jmapd calendars: no such user {user!r}")
-        self.principal = principal
-        self.account_id = next(a.id for a in principal.accounts.values() if a.is_personal)
-
-    def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        from jmapd.methods.context import RequestContext
-        from jmapd.methods.dispatch import run_calls
-        from jmapd.protocol.envelope import parse_request
-
-        request = parse_request({"using": USING, "methodCalls": [[method, {"accountId": self.account_id, **args}, "0"]]})
-        rctx = RequestContext(principal=self.principal, services=self.services, using=set(USING))
-        try:
-            result = run_calls(request, rctx, self.services.registry)
-        finally:
-            self.services.changes_committed(rctx.changes.committed)
-        name, response, _ = result["methodResponses"][0]
-        if name == "error":
-            raise SystemExit(f"jmapd calendars: {method}: {response.get('type')}: {response.get('description', '')}")
-        return dict(response)
+        super().__init__(config_path, user, USING, "jmapd calendars")
 
     def calendar(self, name: str | None, *, create: bool) -> str:
         found = self.call("Calendar/get", {"ids": None})["list"]
@@ -83,21 +54,6 @@ class Session:
         if match is None:
             raise SystemExit(f"jmapd calendars: no calendar {name!r}")
         return match
-
-
-def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _progress(total: int) -> Any:
-    if not sys.stderr.isatty():
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="event", file=sys.stderr)
 
 
 def _key(event: dict[str, Any]) -> tuple[Any, Any]:
@@ -121,8 +77,8 @@ def import_text(session: Session, text: str, calendar_name: str | None, out: Any
     # instead of a uid query per batch: an OR of 200 uid conditions is
     # matched in Python against every event, which made large imports crawl.
     existing = {_key(e): e["id"] for e in events_of(session.account_id)}
-    bar = _progress(len(result.events))
-    for batch in _batches(result.events, BATCH):
+    bar = progress(len(result.events), "event")
+    for batch in batches(result.events, BATCH):
         create: dict[str, Any] = {}
         update: dict[str, Any] = {}
         label: dict[str, str] = {}

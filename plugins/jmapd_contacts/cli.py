@@ -12,8 +12,9 @@ the cards going in; a summary line ends every run.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from typing import Any
+
+from jmapd.cli_setup import UserSession, batches, progress
 
 from .addressbook import CONTACTS
 
@@ -35,39 +36,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_export)
 
 
-class Session:
-    """JMAP calls as one user, in-process (no HTTP, same engine)."""
-
+class Session(UserSession):
     def __init__(self, config_path: str | None, user: str) -> None:
-        from jmapd.app import build_services, load_config
-        from jmapd.db import ensure_connected
-        from jmapd.models import User
-
-        cfg, pm = load_config(config_path)
-        self.services = build_services(cfg, pm)
-        ensure_connected()
-        row = User.get_or_none(User.name == user)
-        principal = self.services.auth.principal(row.id) if row is not None else None
-        if principal is None:
-            raise SystemExit(f"jmapd contacts: no such user {user!r}")
-        self.principal = principal
-        self.account_id = next(a.id for a in principal.accounts.values() if a.is_personal)
-
-    def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        from jmapd.methods.context import RequestContext
-        from jmapd.methods.dispatch import run_calls
-        from jmapd.protocol.envelope import parse_request
-
-        request = parse_request({"using": USING, "methodCalls": [[method, {"accountId": self.account_id, **args}, "0"]]})
-        rctx = RequestContext(principal=self.principal, services=self.services, using=set(USING))
-        try:
-            result = run_calls(request, rctx, self.services.registry)
-        finally:
-            self.services.changes_committed(rctx.changes.committed)
-        name, response, _ = result["methodResponses"][0]
-        if name == "error":
-            raise SystemExit(f"jmapd contacts: {method}: {response.get('type')}: {response.get('description', '')}")
-        return dict(response)
+        super().__init__(config_path, user, USING, "jmapd contacts")
 
     def book(self, name: str | None, *, create: bool) -> str | None:
         books = self.call("AddressBook/get", {"ids": None})["list"]
@@ -84,21 +55,6 @@ class Session:
         return found
 
 
-def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _progress(total: int) -> Any:
-    if not sys.stderr.isatty():
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="card", file=sys.stderr)
-
-
 def import_text(session: Session, text: str, book_name: str | None, out: Any = sys.stderr) -> dict[str, int]:
     """Import every card of ``text``; returns the counts the summary prints."""
     from .domain.vcard import parse_vcards
@@ -110,9 +66,9 @@ def import_text(session: Session, text: str, book_name: str | None, out: Any = s
     if not result.cards:
         return counts
     book = session.book(book_name, create=True)
-    bar = _progress(len(result.cards))
+    bar = progress(len(result.cards), "card")
     numbered = list(zip(result.lines, result.cards, strict=True))
-    for batch in _batches(numbered, BATCH):
+    for batch in batches(numbered, BATCH):
         uids = [c["uid"] for _, c in batch if isinstance(c.get("uid"), str)]
         existing = {}
         if uids:
