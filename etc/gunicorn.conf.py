@@ -1,14 +1,19 @@
 """Gunicorn settings for jmapd: ``gunicorn -c etc/gunicorn.conf.py``.
 
-The app factory reads its configuration from JMAPD_CONFIG; run
-``jmapd migrate`` once before starting (``jmapd serve`` does both).
+The configuration comes from the same YAML file as everything else
+(``JMAPD_CONFIG``, plus ``JMAPD_*`` overrides): ``server.bind`` and
+``server.workers`` apply here as under ``jmapd serve``, and gunicorn's own
+``--bind``/``--workers`` still override them. Run ``jmapd migrate`` once
+before starting (``jmapd serve`` does both).
 """
 
-import os
+from jmapd.app import load_config
+
+_config, _ = load_config()  # a configuration error stops gunicorn here, naming the key
 
 wsgi_app = "jmapd.app:get_app()"
-bind = os.environ.get("JMAPD_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("JMAPD_WORKERS", "2"))
+bind = [_config.server.bind]
+workers = _config.server.workers
 # ASGI workers (thousands of idle push connections cost no thread each), with
 # jmapd's header deadline and connection caps (the `connections:` section).
 worker_class = "jmapd.connguard.JmapdWorker"
@@ -16,3 +21,8 @@ graceful_timeout = 10
 timeout = 60
 keepalive = 75
 errorlog = "-"
+proc_name = "jmapd"
+# gunicorn's control socket defaults to one path per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl), which several instances on one host would
+# share; jmapd does not use it.
+control_socket_disable = True

@@ -7,6 +7,7 @@ opened lazily per thread), so nothing crosses a fork.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import os
@@ -23,7 +24,7 @@ from .blobs import BlobStore
 from .db import database, open_database
 from .methods.registry import Registry
 from .migrate import check_models
-from .plugins import make_plugin_manager
+from .plugins import installed, make_plugin_manager
 from .protocol.errors import RequestError
 from .resources.api import ApiResource
 from .resources.blobs import DownloadResource, UploadResource
@@ -36,9 +37,26 @@ log = logging.getLogger("jmapd")
 access_log = logging.getLogger("jmapd.access")
 
 
+_warned_stray: set[str] = set()
+
+
 def load_config(path: str | None = None, environ: dict[str, str] | None = None, extra_plugins: list[Any] | None = None) -> tuple[config_mod.CoreConfig, Any]:
-    """Read and validate the configuration with the plugins it enables."""
-    raw = config_mod.read_raw(path, environ)
+    """Read and validate the configuration with the plugins it enables.
+
+    The file is read first, then the plugins it (or ``JMAPD_CAPABILITIES``)
+    enables, so that environment variables are matched against the keys
+    that really exist: ``JMAPD_*`` variables that name no key are ignored
+    with one warning per process naming them. The sections of installed
+    plugins that are not enabled are accepted and ignored (listed in
+    ``inactive_sections``), so disabling a plugin never breaks a file that
+    configures it.
+    """
+    env = os.environ if environ is None else environ
+    raw = config_mod.read_file(path, env)
+    if "JMAPD_CAPABILITIES" in env:
+        raw["capabilities"] = config_mod.env_value(
+            "JMAPD_CAPABILITIES", env["JMAPD_CAPABILITIES"], list[str] | None, "capabilities"
+        )
     enabled = raw.get("capabilities")
     if enabled is not None and (not isinstance(enabled, list) or not all(isinstance(n, str) for n in enabled)):
         raise config_mod.ConfigError("capabilities: expected a list of plugin names")
@@ -48,7 +66,18 @@ def load_config(path: str | None = None, environ: dict[str, str] | None = None, 
         if result:
             section, schema = result
             schemas[section] = schema
-    cfg = config_mod.load(raw, schemas, source=str(path or (environ or os.environ).get("JMAPD_CONFIG") or ""))
+    core_keys = {f.name for f in dataclasses.fields(config_mod.CoreConfig) if not f.metadata.get("internal")}
+    inactive = sorted(set(installed()) - set(schemas) - core_keys)
+    raw, stray = config_mod.merge_env(raw, env, schemas, inactive)
+    new = sorted(set(stray) - _warned_stray)
+    if new:
+        _warned_stray.update(new)
+        log.warning("ignoring environment variables that name no configuration key: %s", ", ".join(new))
+    present = [name for name in inactive if name in raw]
+    for name in present:
+        raw.pop(name)
+    cfg = config_mod.load(raw, schemas, source=str(path or env.get("JMAPD_CONFIG") or ""))
+    cfg.inactive_sections = present
     return cfg, pm
 
 

@@ -117,6 +117,8 @@ def cmd_config(args: argparse.Namespace) -> int:
                 schemas[result[0]] = result[1]
         print(SAMPLE_HEADER + sample(plugin_schemas=dict(sorted(schemas.items()))))
     else:
+        for name in cfg.inactive_sections:
+            print(f"note: section {name!r} is ignored: plugin {name!r} is not enabled")
         print(f"configuration OK ({cfg.source or 'defaults'}); database {cfg.database_url.split('@')[-1]}")
     return 0
 
@@ -248,25 +250,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plugin_manager_for_commands(config_path: str | None) -> tuple[Any, Exception | None]:
+    """The plugins whose subcommands the parser lists, and the configuration error if any.
+
+    With a broken configuration every installed plugin's commands are still
+    listed (argparse would otherwise answer "invalid choice: 'deliver'"
+    without saying why); running one then reports the configuration error.
+    """
+    from .app import load_config
+    from .plugins import make_plugin_manager
+
+    try:
+        _, pm = load_config(config_path)
+        return pm, None
+    except (ConfigError, PluginError) as exc:
+        error: Exception = exc
+    try:
+        return make_plugin_manager(None), error
+    except PluginError:
+        return None, error
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        from .plugins import make_plugin_manager
-
         pre = argparse.ArgumentParser(add_help=False)
         pre.add_argument("--config", "-c")
         known, _ = pre.parse_known_args(argv)
         parser = build_parser()
-        try:
-            from .app import load_config
-
-            _, pm = load_config(known.config)
+        pm, config_error = _plugin_manager_for_commands(known.config)
+        if pm is not None:
             sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
             pm.hook.jmapd_commands(subparsers=sub_action)
-        except (ConfigError, PluginError):
-            make_plugin_manager  # noqa: B018 - errors are reported by the command itself
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:
+            if config_error is not None:  # --help or a usage error: say why commands may differ
+                print(f"jmapd: configuration error: {config_error}", file=sys.stderr)
+            raise
         return int(args.func(args) or 0)
     except (ConfigError, PluginError) as exc:
         print(f"jmapd: configuration error: {exc}", file=sys.stderr)

@@ -164,6 +164,8 @@ class CoreConfig:
     plugins: dict[str, Any] = field(default_factory=dict, metadata={"internal": True})
     #: Where the file came from, for messages.
     source: str | None = field(default=None, metadata={"internal": True})
+    #: Sections of installed plugins that are not enabled: accepted, not applied.
+    inactive_sections: list[str] = field(default_factory=list, metadata={"internal": True})
 
     @property
     def data_dir(self) -> Path:
@@ -280,25 +282,87 @@ def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
     data[keys[-1]] = value
 
 
-def env_overrides(environ: typing.Mapping[str, str]) -> dict[str, Any]:
+#: ``JMAPD_*`` variables that are not configuration keys but mean something
+#: to jmapd itself (or to its test harness).
+ENV_RESERVED = frozenset({"JMAPD_CONFIG", "JMAPD_DATA_DIR", "JMAPD_TEST_DATABASE"})
+
+
+def _field_type(cls: Any, key: str) -> Any:
+    """The type of ``cls``'s configurable field ``key``, or None."""
+    names = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    return typing.get_type_hints(cls)[key] if key in names else None
+
+
+def _env_key_type(keys: list[str], plugin_schemas: dict[str, Any]) -> Any:
+    """The type of the key a variable's path names; None if it names none.
+
+    The path is walked through the schemas, not guessed from its shape, so
+    ``JMAPD_VENV`` or ``JMAPD_BIND`` (a launcher's own variables) are told
+    apart from ``JMAPD_SERVER__BIND``.
+    """
+    tp = plugin_schemas.get(keys[0]) or _field_type(CoreConfig, keys[0])
+    if tp is None:
+        return None
+    for key in keys[1:]:
+        options = [t for t in typing.get_args(tp) if t is not type(None)] or [tp]
+        tp = options[0] if len(options) == 1 else tp
+        if dataclasses.is_dataclass(tp):
+            tp = _field_type(tp, key)
+            if tp is None:
+                return None
+        elif typing.get_origin(tp) is dict:
+            tp = (typing.get_args(tp) or (Any, Any))[1]
+        else:
+            return None
+    return tp
+
+
+def env_value(name: str, raw: str, tp: Any, path: str) -> Any:
+    """One variable's value, checked against its key's type.
+
+    Read as a YAML scalar (numbers, booleans, lists), except that a string
+    key takes the text as it is, so ``JMAPD_AUTH__REALM=yes`` is the string
+    ``yes``. A bad value is an error naming the variable and its key.
+    """
+    label = f"{name} ({path})"
+    options = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    if str in options and raw.strip() not in ("null", "~", ""):
+        return raw
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        raise ConfigError(f"{label}: not a valid YAML value: {raw!r}") from None
+    try:
+        coerce(value, tp, path)
+    except ConfigError as exc:
+        raise ConfigError(f"{label}: {str(exc).removeprefix(path + ': ')}") from None
+    return value
+
+
+def env_overrides(
+    environ: typing.Mapping[str, str], plugin_schemas: dict[str, Any], inactive: typing.Collection[str] = ()
+) -> tuple[dict[str, Any], list[str]]:
     """``JMAPD_LIMITS__MAX_SIZE_UPLOAD=1000`` → ``{limits: {max_size_upload: 1000}}``.
 
-    Values are read as YAML scalars so numbers, booleans and lists work.
+    Returns the overrides and the names of the variables that match no key
+    (for one warning): a stray ``JMAPD_*`` variable must not break start-up.
+    Variables for an ``inactive`` (installed, not enabled) plugin's section
+    are neither applied nor reported.
     """
-    skip = {"JMAPD_CONFIG", "JMAPD_DATA_DIR", "JMAPD_TEST_DATABASE"}
     out: dict[str, Any] = {}
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in skip:
+    stray: list[str] = []
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in ENV_RESERVED:
             continue
-        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
-        if not keys:
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__")]
+        if keys[0] in inactive and all(keys):
             continue
-        try:
-            value = yaml.safe_load(raw) if raw != "" else ""
-        except yaml.YAMLError:
-            value = raw
-        _set_path(out, keys, value)
-    return out
+        tp = _env_key_type(keys, plugin_schemas) if all(keys) else None
+        if tp is None:
+            stray.append(name)
+            continue
+        _set_path(out, keys, env_value(name, raw, tp, ".".join(keys)))
+    return out, stray
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -310,8 +374,11 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
-def read_raw(path: str | os.PathLike[str] | None, environ: typing.Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The merged raw mapping: file (if any), then environment overrides."""
+def read_file(path: str | os.PathLike[str] | None, environ: typing.Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The configuration file's mapping (none: empty), with ``JMAPD_DATA_DIR``.
+
+    Every error names the file.
+    """
     environ = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     path = path or environ.get("JMAPD_CONFIG")
@@ -333,7 +400,16 @@ def read_raw(path: str | os.PathLike[str] | None, environ: typing.Mapping[str, s
         data.setdefault("server", {})
         if isinstance(data["server"], dict):
             data["server"].setdefault("data_dir", environ["JMAPD_DATA_DIR"])
-    return _merge(data, env_overrides(environ))
+    return data
+
+
+def merge_env(
+    raw: dict[str, Any], environ: typing.Mapping[str, str], plugin_schemas: dict[str, Any],
+    inactive: typing.Collection[str] = (),
+) -> tuple[dict[str, Any], list[str]]:
+    """``raw`` with the environment's overrides applied; and the stray variables."""
+    overrides, stray = env_overrides(environ, plugin_schemas, inactive)
+    return _merge(raw, overrides), stray
 
 
 def load(

@@ -40,6 +40,8 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "jmapd",
+        # one control socket path per user would be shared by every instance on the host
+        "control_socket_disable": True,
     }
 
 
