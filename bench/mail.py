@@ -359,6 +359,31 @@ class Bench:
 
         f["full_get"] = timed(full_get, args.rounds)
 
+        def mailbox_get_all() -> None:
+            self.api(http, [["Mailbox/get", {"accountId": account, "ids": None}, "0"]])
+
+        f["mailbox_get"] = timed(mailbox_get_all, args.rounds)
+        threads = [e["threadId"] for e in self.api(http, [["Email/get", {"accountId": account, "ids": small[:200],
+                                                                         "properties": ["threadId"]}, "0"]])[0][1]["list"]]
+
+        def thread_get() -> None:
+            self.api(http, [["Thread/get", {"accountId": account, "ids": [rng.choice(threads)]}, "0"]])
+
+        f["thread_get"] = timed(thread_get, args.rounds)
+
+        def header_filter() -> None:
+            self.api(http, [["Email/query", {"accountId": account, "filter": {"subject": rng.choice(WORDS)},
+                                             "sort": [{"property": "receivedAt", "isAscending": False}], "limit": 50}, "0"]])
+
+        f["subject_filter"] = timed(header_filter, args.rounds)
+
+        def one_keyword() -> None:
+            self.api(http, [["Email/set", {"accountId": account, "update": {
+                rng.choice(ids): {"keywords/$flagged": True if rng.random() < 0.5 else None,
+                                  "keywords/$seen": True if rng.random() < 0.5 else None}}}, "0"]])
+
+        f["set1"] = timed(one_keyword, args.rounds)
+
         def search(word: str) -> Any:
             def fn() -> None:
                 self.api(http, [["Email/query", {"accountId": account, "filter": {"text": word},
@@ -483,6 +508,10 @@ def main() -> None:
         print(f"{'open inbox p50 vs 2,000 messages':<52} {ratio:8.2f}x (2k p50 {baseline:.2f} ms)       {verdict(ratio <= 1.5)} <= 1.5x")
     print(f"{'open inbox with calculateTotal + 9 list props':<52} {fmt(f['open_inbox_total'])}")
     print(f"{'Email/get one full message (all bodyValues)':<52} {fmt(f['full_get'])}   {verdict(f['full_get']['p50_ms'] <= 5)} <= 5")
+    print(f"{'Mailbox/get of all Mailboxes (with counts)':<52} {fmt(f['mailbox_get'])}   {verdict(f['mailbox_get']['p50_ms'] <= 3)} <= 3")
+    print(f"{'Thread/get of one Thread':<52} {fmt(f['thread_get'])}   {verdict(f['thread_get']['p50_ms'] <= 4)} <= 4")
+    print(f"{'Email/query with a subject filter, 50 newest':<52} {fmt(f['subject_filter'])}   {verdict(f['subject_filter']['p50_ms'] <= 5)} <= 5")
+    print(f"{'Email/set of one Email ($flagged, $seen)':<52} {fmt(f['set1'])}   {verdict(f['set1']['p50_ms'] <= 5)} <= 5")
     hits = f["fts_hits"]
     print(f"{f'full-text rare word ({hits[RARE]} hits)':<52} {fmt(f['fts_rare'])}   {verdict(f['fts_rare']['p50_ms'] <= 10)} <= 10")
     print(f"{f'full-text common word ({hits[COMMON]} hits)':<52} {fmt(f['fts_common'])}   {verdict(f['fts_common']['p50_ms'] <= 40)} <= 40")

@@ -166,4 +166,21 @@ class SearchText(BaseModel):
         table_name = "mail_search_text"
 
 
-MODELS = [Mailbox, Email, EmailMailbox, EmailKeyword, ThreadRef, EmailHeader, SearchText]
+class MailboxCount(BaseModel):
+    """A Mailbox's four counts, moved by every write (:mod:`jmapd_mail.counts`).
+
+    No row means all four are 0: a Mailbox gets one with its first Email.
+    """
+
+    mailbox_id = pw.CharField(max_length=64, primary_key=True)
+    account_id = pw.CharField(max_length=64, index=True)
+    total_emails = pw.BigIntegerField(default=0)
+    unread_emails = pw.BigIntegerField(default=0)
+    total_threads = pw.BigIntegerField(default=0)
+    unread_threads = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "mail_mailbox_count"
+
+
+MODELS = [Mailbox, Email, EmailMailbox, EmailKeyword, ThreadRef, EmailHeader, SearchText, MailboxCount]

@@ -78,7 +78,7 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower())
 
 
-def _fts(column: str | None, text: str) -> Any:
+def _fts(account_id: str, column: str | None, text: str) -> Any:
     """``Email.seq IN (matching rows)``, or a false condition when nothing is searchable."""
     terms = words(text)
     if not terms:
@@ -86,24 +86,27 @@ def _fts(column: str | None, text: str) -> Any:
     if is_postgres():
         weight = ":B" if column == "body" else ""
         query = " & ".join(f"'{t}'{weight}" for t in terms)
-        sub = pw.SQL(f"(SELECT seq FROM {FTS_TABLE} WHERE tsv @@ to_tsquery('simple', %s))", (query,))
+        # The account as a constant: other accounts' matches are never read.
+        matching = f"SELECT seq FROM {FTS_TABLE} WHERE account_id = %s AND tsv @@ to_tsquery('simple', %s)"
+        params: tuple[Any, ...] = (account_id, query)
     else:
         scope = f"{column} : " if column else ""
         query = " AND ".join(f'{scope}"{t}"' for t in terms)
-        # Few matches: hand SQLite the rowids, so it looks them up and sorts
-        # them instead of walking the account's receivedAt index testing
-        # each row; many matches: the subquery, and the index walk stops early.
-        found = [r[0] for r in database.execute_sql(
-            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? LIMIT {FEW_MATCHES + 1}", (query,))]
-        hits = few_hits.get()
-        if hits is not None:
-            hits.append(len(found) <= FEW_MATCHES)
-        if len(found) <= FEW_MATCHES:
-            # rowids inlined, not bound: an OR of many text terms would bind
-            # past SQLite's limit of 32,766 variables ("too many SQL variables")
-            return Email.seq.in_(pw.SQL("(" + ",".join(str(int(r)) for r in found) + ")")) if found else pw.SQL("1 = 0")
-        sub = pw.SQL(f"(SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)", (query,))
-    return Email.seq.in_(sub)
+        matching = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+        params = (query,)
+    # Few matches: hand the database the row ids, so it looks them up and
+    # sorts them instead of walking the account's receivedAt index testing
+    # each row (or, on PostgreSQL, guessing from statistics that may be
+    # stale); many matches: the subquery, and the index walk stops early.
+    found = [r[0] for r in database.execute_sql(f"{matching} LIMIT {FEW_MATCHES + 1}", params)]
+    hits = few_hits.get()
+    if hits is not None:
+        hits.append(len(found) <= FEW_MATCHES)
+    if len(found) <= FEW_MATCHES:
+        # ids inlined, not bound: an OR of many text terms would bind
+        # past SQLite's limit of 32,766 variables ("too many SQL variables")
+        return Email.seq.in_(pw.SQL("(" + ",".join(str(int(r)) for r in found) + ")")) if found else pw.SQL("1 = 0")
+    return Email.seq.in_(pw.SQL(f"({matching})", params))
 
 
 def _like(field: Any, text: str) -> Any:
@@ -128,8 +131,8 @@ def condition(account_id: str, name: str, text: str) -> Any:
     if name in ("from", "to", "cc", "bcc", "subject"):
         return _field(account_id, name, text)
     if name == "body":
-        return _fts("body", text) or pw.SQL("1 = 0")
+        return _fts(account_id, "body", text) or pw.SQL("1 = 0")
     # text: words anywhere (the head column holds subject, addresses and
     # attachment names), through the full-text index only, so its cost
     # follows the matches, not the mailbox.
-    return _fts(None, text) or pw.SQL("1 = 0")
+    return _fts(account_id, None, text) or pw.SQL("1 = 0")

@@ -18,7 +18,7 @@ from jmapd.db import database, is_postgres
 from jmapd.models import new_id
 from jmapd.state import CREATED, DESTROYED, UPDATED
 
-from . import search
+from . import counts, search
 from .domain.parse import ParsedMessage, parse_message
 from .latest import refresh_latest, thread_pairs  # noqa: F401 (thread_pairs kept importable here)
 from .models import Email, EmailHeader, EmailKeyword, EmailMailbox, Mailbox, ThreadRef
@@ -144,13 +144,14 @@ def create_email(
         keywords=keywords, summary=summary, parsed=parsed.to_json(),
     ).execute()
     if mailbox_ids:
-        EmailMailbox.insert_many(
-            [
-                {"account_id": account_id, "email_id": email_id, "mailbox_id": m, "thread_id": thread_id,
-                 "received_at": received_at, "unread": unread, "seq": seq}
-                for m in mailbox_ids
-            ]
-        ).execute()
+        with counts.moving(account_id, [thread_id]):
+            EmailMailbox.insert_many(
+                [
+                    {"account_id": account_id, "email_id": email_id, "mailbox_id": m, "thread_id": thread_id,
+                     "received_at": received_at, "unread": unread, "seq": seq}
+                    for m in mailbox_ids
+                ]
+            ).execute()
         refresh_latest(account_id, [(m, thread_id) for m in mailbox_ids])
     if keywords:
         EmailKeyword.insert_many([{"account_id": account_id, "email_id": email_id, "keyword": k} for k in keywords]).execute()
@@ -219,7 +220,8 @@ def set_keywords(
             (account_id, email_id, keyword),
         )
     if unread != is_unread(before):
-        run(f"UPDATE mail_email_mailbox SET unread = {mark} WHERE email_id = {mark}", (unread, email_id))
+        with counts.moving(account_id, [thread_id]):
+            run(f"UPDATE mail_email_mailbox SET unread = {mark} WHERE email_id = {mark}", (unread, email_id))
         touch_mailboxes(changes, account_id, thread_mailboxes(account_id, [thread_id]))
     return True
 
@@ -234,16 +236,19 @@ def set_mailboxes(changes: Any, account_id: str, email_id: str, mailbox_ids: Ite
     if new == old:
         return False
     before = thread_mailboxes(account_id, [row.thread_id])
-    if old - new:
-        EmailMailbox.delete().where((EmailMailbox.email_id == email_id) & EmailMailbox.mailbox_id.in_(list(old - new))).execute()
-    if new - old:
-        EmailMailbox.insert_many(
-            [
-                {"account_id": account_id, "email_id": email_id, "mailbox_id": m, "thread_id": row.thread_id,
-                 "received_at": row.received_at, "unread": row.unread, "seq": row.seq}
-                for m in sorted(new - old)
-            ]
-        ).execute()
+    with counts.moving(account_id, [row.thread_id]):
+        if old - new:
+            EmailMailbox.delete().where(
+                (EmailMailbox.email_id == email_id) & EmailMailbox.mailbox_id.in_(list(old - new))
+            ).execute()
+        if new - old:
+            EmailMailbox.insert_many(
+                [
+                    {"account_id": account_id, "email_id": email_id, "mailbox_id": m, "thread_id": row.thread_id,
+                     "received_at": row.received_at, "unread": row.unread, "seq": row.seq}
+                    for m in sorted(new - old)
+                ]
+            ).execute()
     refresh_latest(account_id, [(m, row.thread_id) for m in new ^ old])
     touch_mailboxes(changes, account_id, before | new | old)
     return True
@@ -256,7 +261,8 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, r
         return False
     mailboxes = thread_mailboxes(account_id, [row.thread_id])
     own = [r[0] for r in EmailMailbox.select(EmailMailbox.mailbox_id).where(EmailMailbox.email_id == email_id).tuples()]
-    EmailMailbox.delete().where(EmailMailbox.email_id == email_id).execute()
+    with counts.moving(account_id, [row.thread_id]):
+        EmailMailbox.delete().where(EmailMailbox.email_id == email_id).execute()
     refresh_latest(account_id, [(m, row.thread_id) for m in own])
     EmailKeyword.delete().where(EmailKeyword.email_id == email_id).execute()
     EmailHeader.delete().where(EmailHeader.email_id == email_id).execute()

@@ -15,6 +15,7 @@ from typing import Any
 from jmapd.models import new_id
 from jmapd.state import CREATED, DESTROYED, UPDATED  # noqa: F401 (CREATED re-exported)
 
+from . import counts
 from .domain.thread import subject_key, thread_ids_of
 from .latest import refresh_latest, thread_pairs
 from .models import Email, EmailMailbox, ThreadRef
@@ -68,9 +69,10 @@ def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
         for r in Email.select(Email.id).where((Email.account_id == account_id) & (Email.thread_id == source)).tuples()
     ]
     Email.update(thread_id=target).where((Email.account_id == account_id) & (Email.thread_id == source)).execute()
-    EmailMailbox.update(thread_id=target).where(
-        (EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == source)
-    ).execute()
+    with counts.moving(account_id, [source, target]):
+        EmailMailbox.update(thread_id=target).where(
+            (EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == source)
+        ).execute()
     ThreadRef.update(thread_id=target).where(
         (ThreadRef.account_id == account_id) & (ThreadRef.thread_id == source)
     ).execute()

@@ -61,6 +61,16 @@ def test_upgrade_backfills_and_matches_models(scratch_db):
     db.execute_sql("INSERT INTO mail_fts (mail_fts, rowid, head, body) VALUES ('delete', 2, 'subject Mb', 'zebra body')")
     assert sorted(r[0] for r in db.execute_sql("SELECT rowid FROM mail_fts WHERE mail_fts MATCH 'zebra'")) == [1, 3]
 
+    # m0003 counts what is there: T1 is unread in the trash only, T2 in the inbox.
+    db.execute_sql("INSERT INTO mail_mailbox (id, account_id, name, role, sort_order, is_subscribed)"
+                   " VALUES ('mTrash', 'A', 'Trash', 'trash', 0, 1)")
+    db.execute_sql("UPDATE mail_email_mailbox SET mailbox_id = 'mTrash' WHERE email_id = 'Ma'")
+    db.execute_sql("UPDATE mail_email_mailbox SET unread = 0 WHERE email_id = 'Mb'")
+    importlib.import_module("jmapd_mail.migrations.m0003_mailbox_counts").up(db)
+    stored = {r[0]: r[1:] for r in db.execute_sql(
+        "SELECT mailbox_id, total_emails, unread_emails, total_threads, unread_threads FROM mail_mailbox_count")}
+    assert stored == {"mInbox": (2, 1, 2, 1), "mTrash": (1, 1, 1, 1)}
+
     # The models describe exactly the migrated tables.
     from jmapd_mail.models import MODELS
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import peewee as pw
 
-from jmapd.db import database
+from jmapd.db import database, is_postgres
 from jmapd.methods.paging import window
 from jmapd.methods.standard.args import check_args, max_changes
 from jmapd.methods.standard.query import (
@@ -292,10 +292,11 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
     finally:
         search.few_hits.reset(token)
     account = Email.account_id == account_id
-    if hits and all(hits) and _positive_text(filter):
+    if hits and all(hits) and _positive_text(filter) and not is_postgres():
         # Every full-text condition is a short rowid list that all results must
         # be in: look those rows up by rowid and sort them (unary + keeps SQLite
-        # off the account's receivedAt index, which it would walk end to end).
+        # off the account's receivedAt index, which it would walk end to end;
+        # PostgreSQL plans by the list's size and has no unary + on text).
         account = pw.NodeList((pw.SQL("+"), Email.account_id), glue="") == account_id
     query = Email.select(Email.id, Email.thread_id).where(account)
     if condition is not None:

@@ -1,4 +1,4 @@
-"""Mailbox (RFC 8621 §2): a table of its own, counts computed by grouped SQL."""
+"""Mailbox (RFC 8621 §2): a table of its own; counts are rows every write moves (see counts.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ import unicodedata
 from collections import defaultdict
 from typing import Any
 
-import peewee as pw
-
 from jmapd.methods.collation import sort_key
 from jmapd.methods.types import DataType, Invalid, P, is_id
 from jmapd.protocol.errors import SetError, invalid_properties
 from jmapd.state import UPDATED
 
-from .. import store
+from .. import counts, store
 from ..capability import MAIL
 from ..models import EmailMailbox, Mailbox
 
@@ -49,51 +47,6 @@ def _check_sort_order(value: int) -> None:
 def _check_role(value: str) -> None:
     if value not in ROLES:
         raise Invalid("", f"unknown role {value!r} (roles are lower-case IANA names)")
-
-
-def mailbox_counts(account_id: str) -> dict[str, dict[str, int]]:
-    """totalEmails, unreadEmails, totalThreads, unreadThreads of every Mailbox.
-
-    unreadThreads follows the RFC's "quality implementation": an unread Email
-    anywhere in the Thread counts, but Emails only in the trash are a Thread
-    of their own, and the trash counts only unread Emails in the trash.
-    """
-    out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
-    em = EmailMailbox
-    rows = (
-        em.select(
-            em.mailbox_id, pw.fn.COUNT(em.email_id), pw.fn.SUM(pw.Case(None, [(em.unread, 1)], 0)),
-            pw.fn.COUNT(em.thread_id.distinct()),
-        )
-        .where(em.account_id == account_id)
-        .group_by(em.mailbox_id)
-        .tuples()
-    )
-    for mailbox_id, total, unread, threads in rows:
-        out[mailbox_id].update(totalEmails=total, unreadEmails=int(unread or 0), totalThreads=threads)
-    trash = Mailbox.select(Mailbox.id).where((Mailbox.account_id == account_id) & (Mailbox.role == "trash")).first()
-    trash_id = trash.id if trash else ""
-    unread_threads = (
-        em.select(em.thread_id)
-        .where((em.account_id == account_id) & (em.unread == True) & (em.mailbox_id != trash_id))  # noqa: E712
-        .distinct()
-    )
-    rows = (
-        em.select(em.mailbox_id, pw.fn.COUNT(em.thread_id.distinct()))
-        .where((em.account_id == account_id) & (em.mailbox_id != trash_id) & em.thread_id.in_(unread_threads))
-        .group_by(em.mailbox_id)
-        .tuples()
-    )
-    for mailbox_id, n in rows:
-        out[mailbox_id]["unreadThreads"] = n
-    if trash_id:
-        n = (
-            em.select(pw.fn.COUNT(em.thread_id.distinct()))
-            .where((em.mailbox_id == trash_id) & (em.unread == True))  # noqa: E712
-            .scalar()
-        )
-        out[trash_id]["unreadThreads"] = n or 0
-    return out
 
 
 class MailboxType(DataType):
@@ -139,7 +92,7 @@ class MailboxType(DataType):
                 return {}
             query = query.where(Mailbox.id.in_(ids))
         rows = list(query.order_by(Mailbox.sort_order, Mailbox.name, Mailbox.id))
-        counts = mailbox_counts(account_id) if any(p in COUNTS for p in properties) else {}
+        stored = counts.read(account_id) if any(p in COUNTS for p in properties) else {}
         rights = self.rights(ctx, account_id)
         out = {}
         for row in rows:
@@ -147,7 +100,7 @@ class MailboxType(DataType):
                 "id": row.id, "name": row.name, "parentId": row.parent_id, "role": row.role,
                 "sortOrder": row.sort_order, "isSubscribed": row.is_subscribed, "myRights": dict(rights),
             }
-            obj.update(counts.get(row.id) or dict.fromkeys(COUNTS, 0))
+            obj.update(stored.get(row.id) or dict.fromkeys(COUNTS, 0))
             out[row.id] = obj
         return out
 
@@ -168,6 +121,10 @@ class MailboxType(DataType):
             name=new["name"], parent_id=new.get("parentId"), role=new.get("role"),
             sort_order=new.get("sortOrder") or 0, is_subscribed=new.get("isSubscribed", True),
         ).where((Mailbox.account_id == account_id) & (Mailbox.id == old["id"])).execute()
+        if "role" in changed and "trash" in (old.get("role"), new.get("role")):
+            # The trash decides every Mailbox's unreadThreads: count them again.
+            counts.rebuild(account_id)
+            store.touch_mailboxes(ctx.changes, account_id, counts.read(account_id))
         return {"name": new["name"]} if renamed else None
 
     def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
@@ -182,6 +139,7 @@ class MailboxType(DataType):
             else:
                 store.destroy_email(ctx.services, ctx.changes, account_id, email_id)
         Mailbox.delete().where((Mailbox.account_id == account_id) & (Mailbox.id == mailbox_id)).execute()
+        counts.forget(mailbox_id)
 
     # -- rules ----------------------------------------------------------------
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
