@@ -24,8 +24,8 @@ export PATH="$PWD/$VENV/bin:$PATH"
 echo "== ruff"
 "$VENV/bin/ruff" check jmapd plugins tests bench
 
-echo "== mypy (--strict on the core)"
-"$VENV/bin/mypy" --strict jmapd
+echo "== mypy (--strict on the core and the plugins)"
+"$VENV/bin/mypy" --strict jmapd plugins
 
 echo "== quick start (a plain install, runtime dependencies only)"
 "$VENV/bin/python" tests/quickstart_smoke.py

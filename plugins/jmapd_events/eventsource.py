@@ -166,11 +166,12 @@ class UrlTokenResource:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError:
                 raise falcon.HTTPBadRequest(description="Body must be JSON.") from None
-            scope = data.get("scope", scope) if isinstance(data, dict) else None
-            if scope not in URL_TOKEN_SCOPES:
+            requested = data.get("scope", scope) if isinstance(data, dict) else None
+            if not isinstance(requested, str) or requested not in URL_TOKEN_SCOPES:
                 raise falcon.HTTPBadRequest(
                     description=f"scope must be one of {', '.join(URL_TOKEN_SCOPES)}"
                 )
+            scope = requested
         ttl = services.config.section(EventsConfig).token_ttl
         token = await services.run(mint_url_token, principal.user_id, scope, ttl)
         base = base_url(req, services)

@@ -18,6 +18,7 @@ from jmapd.models import Token, User, now
 class PushSubscription(BaseModel):
     id = pw.CharField(max_length=64, primary_key=True)
     user = pw.ForeignKeyField(User, on_delete="CASCADE", backref="push_subscriptions")
+    user_id: int  # Peewee's accessor for the foreign key's column
     #: ``token:<jmap_token id>``, ``basic:<sha256 of the password hash>``, or
     #: ``user`` when a plugin authenticated the request (see pushsub.Credential).
     credential = pw.CharField(max_length=100)

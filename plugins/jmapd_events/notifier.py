@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from jmapd.db import database, ensure_connected, is_postgres
+from jmapd.db import database, ensure_connected, is_postgres, tuples
 from jmapd.models import TypeState
 from jmapd.state import decode_state, encode_state
 
@@ -81,12 +81,10 @@ def read_modseqs(account_ids: Iterable[str]) -> Modseqs:
     ids = list(account_ids)
     out: Modseqs = {a: {} for a in ids}
     for i in range(0, len(ids), 500):
-        rows = (
-            TypeState.select(TypeState.account_id, TypeState.type_name, TypeState.modseq)
-            .where(TypeState.account_id.in_(ids[i : i + 500]))
-            .tuples()
+        rows = TypeState.select(TypeState.account_id, TypeState.type_name, TypeState.modseq).where(
+            TypeState.account_id.in_(ids[i : i + 500])
         )
-        for account_id, type_name, modseq in rows:
+        for account_id, type_name, modseq in tuples(rows):
             out[account_id][type_name] = modseq
     return out
 

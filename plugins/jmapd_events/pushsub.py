@@ -326,10 +326,10 @@ def make_push_set(runtime_of: Any) -> Any:
             real = ctx.resolve_id(sid)
             try:
                 with db.atomic():
-                    row = PushSubscription.get_or_none((PushSubscription.id == real) & mine)
-                    if row is None:
+                    existing = PushSubscription.get_or_none((PushSubscription.id == real) & mine)
+                    if existing is None:
                         raise SetError("notFound")
-                    out["updated"][real] = _update(ctx, row, patch, section, credential)
+                    out["updated"][real] = _update(ctx, existing, patch, section, credential)
             except SetError as exc:
                 out["notUpdated"][real] = exc.to_json()
         for sid in destroy:

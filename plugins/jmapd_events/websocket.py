@@ -201,7 +201,7 @@ async def deny(req: falcon.asgi.Request, ws: falcon.asgi.WebSocket, error: falco
         return
     body = orjson.dumps({"title": error.title, "description": error.description, "status": error.status_code})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in (error.headers or {}).items()]
+    headers += [(k.lower().encode(), v.encode()) for k, v in dict(error.headers or {}).items()]
     await ws._asgi_send({"type": "websocket.http.response.start", "status": error.status_code, "headers": headers})
     await ws._asgi_send({"type": "websocket.http.response.body", "body": body})
     ws._state = _WebSocketState.CLOSED

@@ -17,6 +17,8 @@ QUEUED, SENDING, DONE, CANCELED = "queued", "sending", "done", "canceled"
 
 
 class QueueItem(BaseModel):
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     account_id = pw.CharField(max_length=64)
     #: The EmailSubmission whose status this row updates (null: an auto-reply).
     submission_id = pw.CharField(max_length=255, null=True)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from jmapd.db import ensure_connected, write_transaction
+from jmapd.db import ensure_connected, tuples, write_transaction
 from jmapd.models import Document, now
 from jmapd.services import ExtensionKey
 from jmapd.state import UPDATED, ChangeLog
@@ -217,10 +217,9 @@ class QueueWorker:
             .where((QueueItem.state == QUEUED) & (QueueItem.due <= current))
             .order_by(QueueItem.due, QueueItem.id)
             .limit(limit or max(1, self.section.concurrency))
-            .tuples()
         )
-        claimed = []
-        for (item_id,) in list(candidates):
+        claimed: list[int] = []
+        for (item_id,) in list(tuples(candidates)):
             won = (
                 QueueItem.update(state=SENDING, claimed_by=self.token, claimed_at=current)
                 .where((QueueItem.id == item_id) & (QueueItem.state == QUEUED))
@@ -301,7 +300,7 @@ class QueueWorker:
                 log.warning("queue item %s was taken over while relaying; outcome not recorded", item.id)
                 return
             if item.submission_id:
-                self._update_submission(item, results, retry is None, changes)
+                self._update_submission(item, item.submission_id, results, retry is None, changes)
             changes.flush()
         for r in results:
             log.info("queue item %s to %s: %s", item.id, r.email, r.reply)
@@ -309,12 +308,17 @@ class QueueWorker:
             self.services.changes_committed(changes.committed)
 
     def _update_submission(
-        self, item: QueueItem, results: list[RecipientResult], finished: bool, changes: ChangeLog
+        self,
+        item: QueueItem,
+        submission_id: str,
+        results: list[RecipientResult],
+        finished: bool,
+        changes: ChangeLog,
     ) -> None:
         row = Document.get_or_none(
             (Document.account_id == item.account_id)
             & (Document.type_name == "EmailSubmission")
-            & (Document.object_id == item.submission_id)
+            & (Document.object_id == submission_id)
         )
         if row is None:
             return  # the record was destroyed; the delivery goes on regardless
@@ -327,4 +331,4 @@ class QueueWorker:
         if data.get("undoStatus") == "pending" and (relayed or finished):
             data["undoStatus"] = "final"
         Document.update(data=data).where(Document.id == row.id).execute()
-        changes.record(item.account_id, "EmailSubmission", item.submission_id, UPDATED, ["deliveryStatus", "undoStatus"])
+        changes.record(item.account_id, "EmailSubmission", submission_id, UPDATED, ["deliveryStatus", "undoStatus"])

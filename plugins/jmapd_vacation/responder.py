@@ -17,7 +17,7 @@ import datetime
 import logging
 from typing import Any
 
-from jmapd.db import write_transaction
+from jmapd.db import tuples, write_transaction
 from jmapd.models import Document
 
 from .models import ReplyLog
@@ -48,7 +48,7 @@ def _own_addresses(services: Any, account_id: str) -> tuple[list[str], str | Non
     rows = Document.select(Document.data).where(
         (Document.account_id == account_id) & (Document.type_name == "Identity")
     ).order_by(Document.id)
-    for (data,) in rows.tuples():
+    for (data,) in tuples(rows):
         data = dict(data)
         addresses.append(data.get("email", ""))
         if name is None and data.get("name"):

@@ -186,7 +186,7 @@ def blocked_reason(ip: IPAddress | str) -> str | None:
         ip = ipaddress.ip_address(ip.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
         # Addresses that embed an IPv4 address are judged by that address.
-        if ip in _MAPPED:
+        if ip in _MAPPED and ip.ipv4_mapped is not None:
             reason = blocked_reason(ip.ipv4_mapped)
             return f"IPv4-mapped {reason}" if reason else None
         if ip in _NAT64:
@@ -210,7 +210,8 @@ def blocked_reason(ip: IPAddress | str) -> str | None:
 
 def _default_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    return [info[4][0] for info in infos]
+    # sockaddr[0] is the address string for the TCP families asked for.
+    return [str(info[4][0]) for info in infos]
 
 
 def _parse(url: str, policy: SSRFPolicy) -> tuple[str, str, int]:

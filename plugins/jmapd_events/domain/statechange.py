@@ -163,8 +163,8 @@ def delivery_backoff(
     """
     if attempt < 1:
         raise ValueError("attempt is 1-based")
-    ceiling = min(cap, base * (2 ** min(attempt - 1, 32)))
-    r = (rng or random).random()
+    ceiling: float = min(cap, base * (2 ** min(attempt - 1, 32)))
+    r = rng.random() if rng is not None else random.random()
     return ceiling / 2 + r * ceiling / 2
 
 

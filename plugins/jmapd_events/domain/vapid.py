@@ -183,7 +183,7 @@ class VapidKey:
             "exp": issued + min(ttl, MAX_TTL),
             "sub": subject,
         }
-        header = {"typ": "JWT", "alg": "ES256"}
+        header: dict[str, object] = {"typ": "JWT", "alg": "ES256"}
         signing_input = (
             b64url_encode(_compact_json(header)) + "." + b64url_encode(_compact_json(claims))
         ).encode("ascii")

@@ -6,13 +6,15 @@ recreated empty, which also erases their URLs and keys. Clients notice that
 their deviceClientId has no subscription and create a new one, the RFC flow.
 """
 
+from typing import Any
+
 from jmapd_events.models import PushSubscription
 
 
-def up(db):
+def up(db: Any) -> None:
     db.drop_tables([PushSubscription], safe=True)
     db.create_tables([PushSubscription], safe=True)
 
 
-def down(db):
+def down(db: Any) -> None:
     pass

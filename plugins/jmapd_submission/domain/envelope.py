@@ -18,6 +18,7 @@ from email.headerregistry import HeaderRegistry
 from typing import Any
 
 from .addresses import (
+    ParameterRole,
     Problem,
     mailbox_key,
     needs_smtputf8,
@@ -175,7 +176,7 @@ def parse_envelope(
         if key not in ("mailFrom", "rcptTo"):
             problems.append(Problem(str(key), "unknownProperty", "unknown property"))
 
-    def parse_address(obj: object, where: str, role: str) -> Address | None:
+    def parse_address(obj: object, where: str, role: ParameterRole) -> Address | None:
         if not isinstance(obj, Mapping):
             problems.append(Problem(where, "notObject", "address must be an object"))
             return None

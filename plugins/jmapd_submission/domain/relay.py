@@ -330,6 +330,7 @@ def send(
         if not rcpt_replies:
             return _result(envelope, final, status)
 
+        text: bytes | str
         try:
             code, text = smtp.data(message)
         except smtplib.SMTPDataError as exc:  # DATA itself refused

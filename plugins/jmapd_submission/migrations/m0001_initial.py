@@ -1,5 +1,7 @@
 """The outbound queue table (model frozen here, not imported)."""
 
+from typing import Any
+
 import peewee as pw
 
 from jmapd.db import BaseModel, BlobField, JSONField
@@ -30,11 +32,11 @@ class QueueItem(BaseModel):
         )
 
 
-def up(db):
+def up(db: Any) -> None:
     with db.bind_ctx([QueueItem]):
         db.create_tables([QueueItem], safe=True)
 
 
-def down(db):
+def down(db: Any) -> None:
     with db.bind_ctx([QueueItem]):
         db.drop_tables([QueueItem], safe=True)

@@ -326,7 +326,8 @@ def call_method(ctx: Any, name: str, args: dict[str, Any]) -> tuple[str, dict[st
     except MethodError as exc:
         return "error", exc.to_args()
     if isinstance(result, list):
-        return result[0]
+        first: tuple[str, dict[str, Any]] = result[0]
+        return first
     return name, result
 
 

@@ -1,5 +1,7 @@
 """The auto-reply log (model frozen here, not imported)."""
 
+from typing import Any
+
 import peewee as pw
 
 from jmapd.db import BaseModel
@@ -15,11 +17,11 @@ class ReplyLog(BaseModel):
         primary_key = pw.CompositeKey("account_id", "sender")
 
 
-def up(db):
+def up(db: Any) -> None:
     with db.bind_ctx([ReplyLog]):
         db.create_tables([ReplyLog], safe=True)
 
 
-def down(db):
+def down(db: Any) -> None:
     with db.bind_ctx([ReplyLog]):
         db.drop_tables([ReplyLog], safe=True)
