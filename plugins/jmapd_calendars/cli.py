@@ -68,6 +68,9 @@ def import_text(session: Session, text: str, calendar_name: str | None, out: Any
     for line, reason in result.errors:
         print(f"line {line}: {reason}", file=out)
     counts = {"created": 0, "updated": 0, "failed": len(result.errors)}
+    for event in result.events:
+        # the file's METHOD (PUBLISH) is about the file; a stored event has none (draft §5)
+        event.pop("method", None)
     if not result.events:
         return counts
     calendar = session.calendar(calendar_name, create=True)

@@ -26,8 +26,10 @@ from .calendar import CALENDARS
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
 from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
 from .expand import check_expand, expanded_ids
+from .identity import ensure_identity, identities, normalize_address, own_addresses
 from .index import candidates, drop_event, index_event, window_of
 from .instances import map_response, occurrence, rewrite_set, split_id
+from .scheduling import Outbox, flush
 
 _ANY = P("Any", nullable=True)
 #: The mapping draft's property for iCalendar elements JSCalendar cannot
@@ -51,6 +53,7 @@ class CalendarEvent(DocumentType):
     predicates = PREDICATES
     sorts = frozenset({"start", "uid", "recurrenceId", "created", "updated"})
     query_arguments = {"timeZone": "Etc/UTC", "expandRecurrences": False}
+    set_arguments = {"sendSchedulingMessages": False}
     properties = {
         "calendarIds": P("Id[Boolean]", required=True, ref="idmap"),
         "isDraft": P("Boolean", default=False),
@@ -76,6 +79,27 @@ class CalendarEvent(DocumentType):
         """JSCalendar 2.0's Event properties and the stored JMAP ones; vendor
         properties are returned when asked for by name."""
         return [p for p in dict.fromkeys([*self.properties, *EVENT_SCHEMA]) if p != ICALENDAR]
+
+    #: Set by :func:`calendar_event_set` for the one call this instance serves.
+    send_scheduling = False
+    outbox: Outbox | None = None
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        #: Server-set values validate() chose, reported by insert/replace (by object id).
+        self._reported: dict[Any, dict[str, Any]] = {}
+
+    def prologue(self, ctx: Any, verb: str, account_id: str, args: dict[str, Any]) -> None:
+        """The account's participant identities exist before /set decides
+        whether it is the origin of an event."""
+        if verb == "set":
+            ensure_identity(ctx, account_id)
+
+    def check_set_args(self, ctx: Any, args: dict[str, Any]) -> None:
+        from jmapd.protocol.errors import MethodError
+
+        if not isinstance(args.get("sendSchedulingMessages"), bool):
+            raise MethodError("invalidArguments", "sendSchedulingMessages: expected Boolean")
 
     def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
         synthetic = {i: split_id(i) for i in ids or [] if split_id(i) is not None}
@@ -120,6 +144,17 @@ class CalendarEvent(DocumentType):
         if bad:
             raise invalid_properties(*bad, description="invalid JSCalendar: " + ", ".join(bad))
         _check_range(event, section)
+        if "method" in event:
+            raise invalid_properties("method", description="CalendarEvent objects MUST NOT have a method (draft §5)")
+        own = own_addresses(account_id)
+        if event.get("participants") and not event.get("organizerCalendarAddress"):
+            # draft §5.5: the server sets the organizer of an event that gets participants
+            default = next(iter(identities(account_id)), None)
+            if default is not None:
+                event["organizerCalendarAddress"] = default["calendarAddress"]
+                self._reported.setdefault(obj.get("id"), {})["organizerCalendarAddress"] = default["calendarAddress"]
+        organizer = event.get("organizerCalendarAddress")
+        event["isOrigin"] = not organizer or normalize_address(organizer) in own
         ids = obj.get("calendarIds") or {}
         if not ids or any(v is not True for v in ids.values()):
             raise invalid_properties("calendarIds", description="at least one calendar, each mapped to true")
@@ -188,7 +223,7 @@ class CalendarEvent(DocumentType):
 
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
         now = _now()
-        extra: dict[str, Any] = {"isOrigin": True}
+        extra: dict[str, Any] = {"isOrigin": obj.get("isOrigin", True), **self._reported.pop(obj["id"], {})}
         if not obj.get("created"):
             extra["created"] = now
         if not obj.get("uid"):
@@ -196,18 +231,46 @@ class CalendarEvent(DocumentType):
         if not obj.get("updated"):
             extra["updated"] = now
         obj.update(extra)
+        self.schedule(ctx, account_id, None, obj)
         super().insert(ctx, account_id, obj)
         index_event(account_id, obj["id"], obj)
         return extra
 
     def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> Any:
-        extra = super().replace(ctx, account_id, old, new, changed)
+        from .scheduling import is_significant
+
+        extra: dict[str, Any] = self._reported.pop(old["id"], {})
+        if new.get("isOrigin") != old.get("isOrigin"):
+            extra["isOrigin"] = new.get("isOrigin")
+        if new.get("isOrigin") and is_significant(old, new):
+            # draft §5.5: the origin stamps updated and bumps a sequence the client did not raise
+            extra["updated"] = new["updated"] = _now()
+            if int(new.get("sequence") or 0) <= int(old.get("sequence") or 0):
+                extra["sequence"] = new["sequence"] = int(old.get("sequence") or 0) + 1
+        self.schedule(ctx, account_id, old, new)
+        super().replace(ctx, account_id, old, new, changed)
         index_event(account_id, old["id"], new)
-        return extra
+        return extra or None
 
     def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        self.schedule(ctx, account_id, obj, None)
         super().delete(ctx, account_id, obj, args)
         drop_event(account_id, obj["id"])
+
+    def schedule(self, ctx: Any, account_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        """sendSchedulingMessages (draft §5.5.1): the iTIP messages of this
+        change, queued in its savepoint; an unreachable recipient refuses it."""
+        if not self.send_scheduling or self.outbox is None:
+            return
+        from .scheduling import Unreachable, check_reachable, dispatch, plan
+
+        try:
+            messages = plan(old, new, account_id)
+        except Unreachable as exc:
+            raise SetError("noSupportedScheduleMethods",
+                           f"cannot send scheduling messages to {exc.address!r} (only mailto: addresses)") from None
+        check_reachable(ctx.services, messages)
+        dispatch(ctx.services, account_id, (new or old or {})["id"], messages, self.outbox)
 
 
 def _check_range(event: dict[str, Any], section: Any) -> None:
@@ -228,12 +291,21 @@ def _check_range(event: dict[str, Any], section: Any) -> None:
                                  description=f"ends after maxDateTime {section.max_date_time}")
 
 
+def _succeeded(response: Any) -> set[str]:
+    """Ids of the events a /set response stored, changed or removed."""
+    body = response[0][1] if isinstance(response, list) else response
+    return ({c["id"] for c in (body.get("created") or {}).values()} | set(body.get("updated") or {})
+            | set(body.get("destroyed") or []))
+
+
 def calendar_event_set(ctx: Any, args: dict[str, Any]) -> Any:
     """CalendarEvent/set: instance ids edit or exclude one occurrence of
     their base event (draft §5.3), everything else is the standard /set."""
     from jmapd.methods.standard.set import standard_set
 
     dt = CalendarEvent(ctx.config)
+    dt.send_scheduling = args.get("sendSchedulingMessages") is True
+    dt.outbox = Outbox()
     routed: dict[str, Any] = {}
     failed: dict[str, Any] = {}
     if (isinstance(args.get("accountId"), str) and isinstance(args.get("update") or {}, dict)
@@ -241,6 +313,7 @@ def calendar_event_set(ctx: Any, args: dict[str, Any]) -> Any:
         account = ctx.account(args["accountId"], CALENDARS, write=True)
         args, routed, failed = rewrite_set(dt, ctx, account.id, args)
     response = standard_set(dt, ctx, args)
+    flush(ctx.services, dt.outbox, _succeeded(response))
     if not routed and not failed:
         return response
     if isinstance(response, list):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from jmapd import hookimpl
@@ -10,6 +11,8 @@ from jmapd.methods.registry import Capability, Method
 from .calendar import CALENDARS, Calendar
 from .config import CalendarsConfig
 from .event import CalendarEvent, calendar_event_set
+
+log = logging.getLogger("jmapd.calendars")
 
 
 @hookimpl
@@ -39,7 +42,9 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 
 @hookimpl
 def jmapd_data_types(config: Any) -> list[Any]:
-    return [Calendar(config), CalendarEvent(config)]
+    from .identity import ParticipantIdentity
+
+    return [Calendar(config), CalendarEvent(config), ParticipantIdentity(config)]
 
 
 @hookimpl
@@ -76,3 +81,20 @@ def jmapd_commands(subparsers: Any) -> None:
     from .cli import register
 
     register(subparsers)
+
+
+# Offered by the delivery plugin (jmapd_delivery.hookspecs); optional so
+# calendars work on a server that does not deliver mail.
+@hookimpl(optionalhook=True)
+def jmapd_message_delivered(
+    services: Any, account_id: str, email_id: str, raw: bytes, mail_from: str, recipient: str
+) -> None:
+    from .inbound import process
+
+    try:
+        done = process(services, account_id, raw, mail_from)
+    except Exception:  # a calendar update must never fail a delivery
+        log.exception("iMIP processing of %s for %s failed", email_id, account_id)
+        return
+    if done:
+        log.info("iMIP %s for %s: %s", email_id, account_id, "; ".join(done))

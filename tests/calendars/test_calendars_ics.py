@@ -65,7 +65,12 @@ def test_parsed_event_stores_expands_and_exports(client):
     cal = calendars(client)[0]["id"]
     blob = client.upload((DATA / "google_recurring.ics").read_bytes(), "text/calendar")["blobId"]
     (event,) = parse(client, [blob])["parsed"][blob]
+    # the file's METHOD:PUBLISH parses as "method", which a stored event MUST NOT have (draft §5.5)
+    assert event["method"] == "publish"
     event = {k: v for k, v in event.items() if k not in META and v is not None}
+    refused = ok(client, "CalendarEvent/set", {"create": {"g": {**event, "calendarIds": {cal: True}}}})
+    assert refused["notCreated"]["g"]["properties"] == ["method"]
+    del event["method"]
     made = ok(client, "CalendarEvent/set", {"create": {"g": {**event, "calendarIds": {cal: True}}}})
     assert made.get("created"), made["notCreated"]
     eid = made["created"]["g"]["id"]

@@ -320,11 +320,12 @@ _PARTICIPANT = _object(
         "delegatedFrom": _bool_map,
         "memberOf": _bool_map,
         "links": _LINKS,
+        # JMAP Calendars §5.1.3 registers these two for the last iTIP response applied.
+        "scheduleSequence": _uint,
+        "scheduleUpdated": _utc,
     },
     reserved=frozenset(
         {
-            "scheduleSequence",
-            "scheduleUpdated",
             "invitedBy",
             "participationComment",
             "scheduleAgent",
