@@ -21,6 +21,10 @@ from jmapd.db import database, is_postgres
 from .models import Email, SearchText
 
 FTS_TABLE = "mail_fts"
+#: SQLite: a trigram index over ``mail_search_text`` (external content), so a
+#: substring of 3+ characters finds its rows without reading every header.
+TRIGRAM_TABLE = "mail_search_trgm"
+TRIGRAM_COLUMNS = ("subject", "from_addr", "to", "cc", "bcc")
 FEW_MATCHES = 1000
 #: Per query: one entry per full-text condition compiled, True if it became a rowid list.
 few_hits: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("few_hits", default=None)
@@ -46,7 +50,10 @@ def search_text_row(seq: int, account_id: str, fields: dict[str, str]) -> dict[s
 
 def index_email(seq: int, account_id: str, fields: dict[str, str]) -> None:
     """Index one Email's text (inside the creating transaction)."""
-    SearchText.insert(**search_text_row(seq, account_id, fields)).execute()
+    row = search_text_row(seq, account_id, fields)
+    SearchText.insert(**row).execute()
+    if not is_postgres():
+        _trigram_write(seq, [row[k] for k in ("subject", "from_", "to", "cc", "bcc")])
     head, body = _texts(fields)
     if is_postgres():
         # One tsvector: head words weighted A, body words B (a body search asks for :B).
@@ -64,6 +71,10 @@ def index_email(seq: int, account_id: str, fields: dict[str, str]) -> None:
 def unindex_email(seq: int, fields: dict[str, str]) -> None:
     """Remove one Email from the indexes; ``fields`` must be what :func:`index_email` was given
     (SQLite's index is contentless: deleting means subtracting the same tokens)."""
+    if not is_postgres():
+        old = SearchText.select(*_header_fields()).where(SearchText.seq == seq).tuples().first()
+        if old is not None:
+            _trigram_write(seq, list(old), delete=True)
     SearchText.delete().where(SearchText.seq == seq).execute()
     if is_postgres():
         database.execute_sql(f"DELETE FROM {FTS_TABLE} WHERE seq = %s", (seq,))
@@ -116,8 +127,40 @@ def _like(field: Any, text: str) -> Any:
     return pw.NodeList((field, pw.SQL(op), pw.Value(f"%{escaped}%"), pw.SQL("ESCAPE '\\'")))
 
 
+def _header_fields() -> tuple[Any, ...]:
+    return (SearchText.subject, SearchText.from_, SearchText.to, SearchText.cc, SearchText.bcc)
+
+
+def _trigram_write(seq: int, values: list[str], delete: bool = False) -> None:
+    """Add (or, with the values it was added with, remove) a row of the SQLite trigram index."""
+    columns = ", ".join(f'"{c}"' for c in TRIGRAM_COLUMNS)
+    if delete:
+        sql = f"INSERT INTO {TRIGRAM_TABLE} ({TRIGRAM_TABLE}, rowid, {columns}) VALUES ('delete', ?, ?, ?, ?, ?, ?)"
+    else:
+        sql = f"INSERT INTO {TRIGRAM_TABLE} (rowid, {columns}) VALUES (?, ?, ?, ?, ?, ?)"
+    database.execute_sql(sql, (seq, *values))
+
+
 def _field(account_id: str, column: str, text: str) -> Any:
+    """A header condition: case-insensitive substring, as users expect of "from: example.com".
+
+    On SQLite a substring of 3+ characters goes through the trigram index
+    (few matches become an id list, as for full-text conditions); shorter
+    ones, and PostgreSQL (whose pg_trgm GIN indexes the planner uses for
+    ILIKE), test the account's rows.
+    """
     field = {"from": SearchText.from_, "to": SearchText.to, "cc": SearchText.cc, "bcc": SearchText.bcc, "subject": SearchText.subject}[column]
+    if not is_postgres() and len(text) >= 3:
+        name = TRIGRAM_COLUMNS[("subject", "from", "to", "cc", "bcc").index(column)]
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matching = f'SELECT rowid FROM {TRIGRAM_TABLE} WHERE "{name}" LIKE ? ESCAPE \'\\\''
+        found = [r[0] for r in database.execute_sql(f"{matching} LIMIT {FEW_MATCHES + 1}", (f"%{escaped}%",))]
+        hits = few_hits.get()
+        if hits is not None:
+            hits.append(len(found) <= FEW_MATCHES)
+        if len(found) <= FEW_MATCHES:
+            return Email.seq.in_(pw.SQL("(" + ",".join(str(int(r)) for r in found) + ")")) if found else pw.SQL("1 = 0")
+        return Email.seq.in_(pw.SQL(f"({matching})", (f"%{escaped}%",)))
     sub = SearchText.select(SearchText.seq).where((SearchText.account_id == account_id) & _like(field, text))
     return Email.seq.in_(sub)
 

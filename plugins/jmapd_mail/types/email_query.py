@@ -256,12 +256,12 @@ def _window_sql(query: Any, order: list[Any], args: dict[str, Any], limit: int, 
 
 
 def _positive_text(node: Any) -> bool:
-    """Whether the filter requires a text/body match at its top level (AND of conditions)."""
+    """Whether the filter requires a text, body or header match at its top level (AND of conditions)."""
     if not isinstance(node, dict):
         return False
     if "operator" in node:
         return node["operator"] == "AND" and any(_positive_text(c) for c in node.get("conditions") or [])
-    return "text" in node or "body" in node
+    return any(k in node for k in ("text", "body", "subject", "from", "to", "cc", "bcc"))
 
 
 def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any],
