@@ -2,7 +2,8 @@
 
 Argon2 is deliberately slow, so a verified password is remembered in the
 worker for a few minutes (keyed by a hash of the credentials, never the
-password itself). Failed attempts are counted per user and per client
+password itself, and valid only while the stored hash it was verified
+against is unchanged). Failed attempts are counted per user and per client
 address in the database, shared by every worker, and past a threshold every
 attempt is refused before the hash.
 """
@@ -222,7 +223,8 @@ class VerifyBusy(Exception):
 class Authenticator:
     def __init__(self, config: Any, account_capabilities: Any) -> None:
         self.config = config
-        self._cache: dict[str, tuple[float, int]] = {}
+        #: ``digest of (name, password) -> (when, user id, stored hash verified against)``
+        self._cache: dict[str, tuple[float, int, str | None]] = {}
         self._lock = threading.Lock()
         self.throttle = Throttle(config.auth.failure_threshold, config.auth.failure_window, config.auth.max_delay)
         self._verify_slots = threading.BoundedSemaphore(VERIFY_SLOTS)
@@ -284,26 +286,38 @@ class Authenticator:
         return bool(hit and time.monotonic() - hit[0] < self.config.auth.cache_seconds)
 
     def check_password(self, name: str, password: str) -> int | None:
-        """The user id if the credentials are right."""
+        """The user id if the credentials are right.
+
+        NOTE(operator): a remembered verification also holds the stored hash
+        it was made against, and the user's row is read on every call (one
+        indexed lookup), so ``jmapd user passwd``, ``user disable`` and
+        ``user delete`` refuse the old password on the very next request on
+        every worker and host, while a right password still costs no Argon2
+        run for ``auth.cache_seconds``.
+        """
         key = self._cache_key(name, password)
         now = time.monotonic()
+        user = User.get_or_none(User.name == name)
         with self._lock:
             hit = self._cache.get(key)
-        if hit and now - hit[0] < self.config.auth.cache_seconds:
-            return hit[1]  # principal() re-checks that the user still exists and is enabled
-        user = User.get_or_none(User.name == name)
+        if hit is not None:
+            fresh = now - hit[0] < self.config.auth.cache_seconds
+            if fresh and user is not None and not user.disabled and (user.id, user.password_hash) == hit[1:]:
+                return user.id
+            with self._lock:
+                self._cache.pop(key, None)
         if not self._verify_slots.acquire(timeout=self.config.auth.verify_wait):
             raise VerifyBusy()
         try:
             ok = verify_password(user.password_hash if user else None, password)
         finally:
             self._verify_slots.release()
-        if not ok or user is None or user.disabled:
+        if not ok or user is None or user.disabled:  # a disabled user costs the hash too: no timing tell
             return None
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[key] = (now, user.id)
+            self._cache[key] = (now, user.id, user.password_hash)
         return user.id
 
     def check_token(self, token: str, scope: str = "api") -> int | None:

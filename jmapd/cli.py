@@ -76,6 +76,16 @@ def cmd_user(args: argparse.Namespace) -> int:
             print(f"no user {args.name}", file=sys.stderr)
             return 1
         print(f"deleted user {args.name}")
+    elif args.action in ("disable", "enable"):
+        from .sharing import DIRECTORY_USER
+
+        disabled = args.action == "disable"
+        changed = User.update(disabled=disabled).where((User.name == args.name) & (User.name != DIRECTORY_USER)).execute()
+        if not changed:
+            print(f"no user {args.name}", file=sys.stderr)
+            return 1
+        # every worker reads the flag on each request: no cache to wait for
+        print(f"user {args.name} {'disabled' if disabled else 'enabled'}")
     else:
         from .sharing import DIRECTORY_USER
 
@@ -223,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("name")
         q.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     user_sub.add_parser("delete").add_argument("name")
+    user_sub.add_parser("disable", help="refuse the user's password and app passwords (data kept)").add_argument("name")
+    user_sub.add_parser("enable").add_argument("name")
     user_sub.add_parser("list")
     p.set_defaults(func=cmd_user)
 
