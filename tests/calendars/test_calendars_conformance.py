@@ -1,4 +1,4 @@
-"""The conformance kit run on Calendar."""
+"""The conformance kit run on Calendar, CalendarEvent and ParticipantIdentity."""
 
 from __future__ import annotations
 
@@ -47,4 +47,22 @@ class TestCalendarEvent(Conformance):
         patch={"title": "Renamed", "duration": "PT2H"},
         patched={"title": "Renamed", "duration": "PT2H"},
         read_only={"id": "eOther", "isOrigin": False, "baseEventId": "eOther"},
+    )
+
+
+def _identity(client):
+    return {"name": f"Me {next(_names)}", "calendarAddress": f"mailto:{client.user}@localhost"}
+
+
+class TestParticipantIdentity(Conformance):
+    spec = TypeSpec(
+        "ParticipantIdentity",
+        "urn:ietf:params:jmap:calendars",
+        verbs=frozenset({"get", "changes", "set"}),
+        create=_identity,
+        invalid={"calendarAddress": "https://example.com/me"},
+        invalid_properties=["calendarAddress"],
+        patch={"name": "Renamed"},
+        patched={"name": "Renamed"},
+        read_only={"id": "pOther", "isDefault": True},
     )
