@@ -31,6 +31,7 @@ from .db import tuples
 from .models import (
     Account,
     AccountAccess,
+    Change,
     Document,
     GroupMember,
     PerUserValue,
@@ -46,6 +47,7 @@ from .state import CREATED, DESTROYED, UPDATED
 if TYPE_CHECKING:
     from .methods.context import CallContext
     from .methods.types import DataType
+    from .state import ChangeSet
 
 #: The change log of Principals lives in this account (owned by a disabled
 #: system user), so a Principal change is one row, not one per user.
@@ -71,6 +73,9 @@ class Sharing:
     :param per_user: properties each sharee keeps for themselves (RFC 9670
         ``isSubscribed``); changing them needs no right.
     :param name_property: the property named in ShareNotifications.
+    :param items: types whose objects a sharee reaches through this one
+        (AddressBook: ContactCard). A share change moves their states too, so a
+        state a sharee got after the change is told apart from one before it.
     """
 
     rights: tuple[str, ...]
@@ -81,6 +86,7 @@ class Sharing:
     read_only: tuple[str, ...] | None = None
     per_user: tuple[str, ...] = ("isSubscribed",)
     name_property: str = "name"
+    items: tuple[str, ...] = ()
 
     def everything(self) -> dict[str, bool]:
         return dict.fromkeys(self.rights, True)
@@ -386,18 +392,56 @@ def filter_ids(dt: DataType, ctx: CallContext, account_id: str, ids: list[str]) 
     return ids if visible is None else [i for i in ids if i in visible]
 
 
+#: Prefix of the scope tags a change row carries in its ``props`` (see :func:`tag`).
+TAG = "~"
+
+
+def tag(scope_id: str) -> str:
+    """The marker of a scope (a Principal whose rights changed, an AddressBook
+    a card was in) in a change row's ``props``. A sharee's /changes reports an
+    object it cannot read now as destroyed only if a row in the window carries
+    a scope they can see, so the ids of objects never shared with them do not
+    leak through ``destroyed``."""
+    return TAG + scope_id
+
+
+def tagged_ids(
+    account_id: str, type_name: str, since: int, until: int, ids: Iterable[str], scopes: Iterable[str]
+) -> set[str]:
+    """Those of ``ids`` with a change row in (since, until] tagged with one of ``scopes``."""
+    wanted = {tag(s) for s in scopes}
+    pending = sorted(set(ids))
+    found: set[str] = set()
+    if not wanted or not pending:
+        return found
+    for chunk in range(0, len(pending), 500):
+        rows = Change.select(Change.object_id, Change.props).where(
+            (Change.account_id == account_id) & (Change.type_name == type_name) & (Change.modseq > since)
+            & (Change.modseq <= until) & Change.object_id.in_(pending[chunk : chunk + 500])
+        ).tuples()
+        for object_id, props in tuples(rows):
+            if props and wanted.intersection(props):
+                found.add(object_id)
+    return found
+
+
 def filter_changes(
-    dt: DataType, ctx: CallContext, account_id: str, created: list[str], updated: list[str], destroyed: list[str]
+    dt: DataType, ctx: CallContext, account_id: str, since: int, changes: ChangeSet
 ) -> tuple[list[str], list[str], list[str]]:
-    """/changes as the caller sees it: an object they may no longer read is destroyed for them."""
+    """/changes as the caller sees it: what they cannot read is left out, and an
+    object they no longer read is destroyed for them only if its rights for
+    them changed in the window (every share change tags its row with the
+    Principals it concerns), so unshared objects stay invisible."""
+    created, updated, destroyed = changes.created, changes.updated, changes.destroyed
     visible = access(ctx, account_id).visible(dt.name)
     if visible is None:
         return created, updated, destroyed
-    gone = [i for i in updated if i not in visible]
+    gone = [i for i in updated if i not in visible] + destroyed
+    seen = tagged_ids(dt.log_account(account_id), dt.name, since, changes.new_modseq, gone, ctx.principal.principal_ids)
     return (
         [i for i in created if i in visible],
         [i for i in updated if i in visible],
-        destroyed + gone,
+        [i for i in gone if i in seen],
     )
 
 
@@ -416,7 +460,7 @@ def after_create(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str,
     """Store the new object's shareWith; returns the server-set myRights."""
     share_with = obj.get("shareWith")
     if share_with:
-        _set_shares(dt, ctx, account_id, obj, {}, share_with)
+        _set_shares(dt, ctx, account_id, obj, {}, share_with, log=False)
     return {"myRights": access(ctx, account_id).rights(dt.name, obj["id"])}
 
 
@@ -509,9 +553,13 @@ def validate_share_with(dt: DataType, ctx: CallContext, account_id: str, value: 
 
 
 def _set_shares(
-    dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, Any], old: dict[str, Any], new: Any
+    dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, Any], old: dict[str, Any], new: Any,
+    *, log: bool = True,
 ) -> None:
-    """Replace an object's grants; a sharee cannot escalate anyone, themselves included."""
+    """Replace an object's grants; a sharee cannot escalate anyone, themselves included.
+
+    ``log``: tag the object's change row with the Principals concerned (not
+    for a new object, whose creation row is all a sharee needs)."""
     sharing = dt.sharing
     assert sharing is not None
     acc = access(ctx, account_id)
@@ -541,7 +589,19 @@ def _set_shares(
             ).execute()
     ctx.request.access.clear()
     ctx.request.shares_changed = True
+    if log:
+        ctx.changes.record(
+            dt.log_account(account_id), dt.name, obj["id"], UPDATED,
+            props=["shareWith", *(tag(pid) for pid in changed)],
+        )
+    _touch_items(dt, ctx, account_id)
     _notify(dt, ctx, account_id, obj, {pid: (before.get(pid), target.get(pid)) for pid in changed})
+
+
+def _touch_items(dt: DataType, ctx: CallContext, account_id: str) -> None:
+    assert dt.sharing is not None
+    for type_name in dt.sharing.items:
+        ctx.changes.touch(account_id, type_name)
 
 
 def _notify(

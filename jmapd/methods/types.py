@@ -22,6 +22,7 @@ from .paging import window
 
 if TYPE_CHECKING:
     from ..sharing import Access, Sharing
+    from ..state import ChangeSet
     from .context import CallContext
 
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -322,6 +323,24 @@ class DataType:
         """The account whose change log carries this type's state (Principals:
         one directory log seen from every account)."""
         return account_id
+
+    def visible_changes(
+        self, ctx: CallContext, account_id: str, since: int, changes: ChangeSet
+    ) -> tuple[list[str], list[str], list[str]]:
+        """(created, updated, destroyed) of a /changes as the caller may see them.
+
+        A sharee must not learn the ids of objects they cannot read, not even
+        as ``destroyed``. A shareable type gets this from the engine
+        (:func:`jmapd.sharing.filter_changes`); a type whose objects are
+        readable through a container (ContactCard through its AddressBooks)
+        overrides it, reporting only what the caller can read now and, as
+        destroyed, only what a row of the window shows they could have read
+        (:func:`jmapd.sharing.tagged_ids`)."""
+        if self.sharing is not None:
+            from ..sharing import filter_changes
+
+            return filter_changes(self, ctx, account_id, since, changes)
+        return changes.created, changes.updated, changes.destroyed
 
     def may_create_shared(self, ctx: CallContext, account_id: str, obj: dict[str, Any], access: Access) -> bool:
         """Whether a sharee without full access may create ``obj`` (a child

@@ -59,6 +59,7 @@ class AddressBook(DocumentType):
         destroy="mayDelete",
         read_only=("mayRead",),
         per_user=("isSubscribed",),
+        items=("ContactCard",),
     )
 
     def prologue(self, ctx: Any, verb: str, account_id: str, args: dict[str, Any]) -> None:

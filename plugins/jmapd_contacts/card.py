@@ -24,9 +24,10 @@ import peewee as pw
 from jmapd.methods.collation import DEFAULT_COLLATION, sort_key
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import P, Prop
-from jmapd.models import Document
+from jmapd.models import Change, Document
 from jmapd.protocol.errors import SetError, invalid_properties
-from jmapd.sharing import access
+from jmapd.sharing import access, tag, tagged_ids
+from jmapd.state import UPDATED
 
 from .addressbook import CONTACTS, ensure_default
 from .card_query import FILTERS, FOLDED_SORT_COLUMNS, SORT_COLUMNS, SORTS, where
@@ -160,11 +161,36 @@ class ContactCard(DocumentType):
                 extra[key] = new[key]
         super().replace(ctx, account_id, old, new, changed)
         write_index(account_id, new["id"], new)
+        moved = set(old.get("addressBookIds") or {}) ^ set(new.get("addressBookIds") or {})
+        if moved:  # a card leaving a book a sharee reads is destroyed for them (visible_changes)
+            ctx.changes.record(account_id, self.name, new["id"], UPDATED, props=book_tags(moved))
         return extra
 
     def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         super().delete(ctx, account_id, obj, args)
         drop_index(account_id, obj["id"])
+        # The engine records the destruction; this row says where the card was.
+        ctx.changes.record(account_id, self.name, obj["id"], UPDATED, props=book_tags(obj.get("addressBookIds") or {}))
+
+    def visible_changes(self, ctx: Any, account_id: str, since: int, changes: Any) -> tuple[list[str], list[str], list[str]]:
+        """A sharee's ContactCard/changes names only cards of books they read:
+        created and updated if in one now; destroyed if a row of the window
+        tags a book they read or lost read on in the window (the card left it
+        or was destroyed in it), or the card is in a book whose share they
+        lost. The ids of cards in books never shared with them do not leak."""
+        readable = access(ctx, account_id).with_right("AddressBook", "mayRead")
+        if readable is None:
+            return changes.created, changes.updated, changes.destroyed
+        lost = _lost_books(ctx, account_id, since, changes.new_modseq) - readable
+        now = _in_books(account_id, [*changes.created, *changes.updated], readable)
+        gone = [i for i in changes.updated if i not in now] + changes.destroyed
+        seen = tagged_ids(account_id, self.name, since, changes.new_modseq, gone, readable | lost)
+        destroyed = [i for i in gone if i in seen]
+        if lost:  # cards of a book no longer shared with them, in no book they still read
+            reported = set(destroyed) | set(changes.created) | now
+            still = _in_books(account_id, _cards_of_books(account_id, lost), readable)
+            destroyed += sorted(set(_cards_of_books(account_id, lost)) - still - reported)
+        return ([i for i in changes.created if i in now], [i for i in changes.updated if i in now], destroyed)
 
     def copy_object(self, ctx: Any, from_account: str, to_account: str, source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         """A copy is the same card (its uid too, RFC 8620 §5.4 keeps everything
@@ -211,6 +237,37 @@ class ContactCard(DocumentType):
         page = [r for (r,) in query.order_by(*_order(sort)).offset(position).limit(limit).tuples()]
         total = query.count() if want_total else None
         return position, page, total
+
+
+def book_tags(book_ids: Any) -> list[str]:
+    """Change-row tags of the address books a card left or was in."""
+    return [tag(b) for b in sorted(book_ids)]
+
+
+def _lost_books(ctx: Any, account_id: str, since: int, until: int) -> set[str]:
+    """Books whose share with the caller changed in (since, until]: each share
+    change tags the book's change row with the Principals concerned."""
+    wanted = {tag(p) for p in ctx.principal.principal_ids}
+    rows = Change.select(Change.object_id, Change.props).where(
+        (Change.account_id == account_id) & (Change.type_name == "AddressBook") & (Change.modseq > since)
+        & (Change.modseq <= until) & Change.props.is_null(False)).tuples()
+    return {object_id for object_id, props in rows if wanted.intersection(props or [])}
+
+
+def _cards_of_books(account_id: str, books: set[str]) -> list[str]:
+    return [r for (r,) in ContactBook.select(ContactBook.object_id).where(
+        (ContactBook.account_id == account_id) & ContactBook.book_id.in_(sorted(books))).tuples()]
+
+
+def _in_books(account_id: str, ids: list[str], books: set[str]) -> set[str]:
+    """Those of ``ids`` that are in one of ``books``."""
+    found: set[str] = set()
+    pending = sorted(set(ids))
+    for chunk in range(0, len(pending), 500):
+        found.update(r for (r,) in ContactBook.select(ContactBook.object_id).where(
+            (ContactBook.account_id == account_id) & ContactBook.book_id.in_(list(books) or [""])
+            & ContactBook.object_id.in_(pending[chunk:chunk + 500])).tuples())
+    return found
 
 
 def _in_sql(sort: list[dict[str, Any]]) -> bool:

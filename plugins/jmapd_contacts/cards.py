@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from jmapd.models import BlobRef, Document
+from jmapd.sharing import tag
 from jmapd.state import DESTROYED, UPDATED
 
 from .index import drop_index, write_index
@@ -39,10 +40,12 @@ def remove_book_from_cards(ctx: Any, account_id: str, book_id: str) -> None:
             card["addressBookIds"] = books
             Document.update(data=card).where(where).execute()
             write_index(account_id, object_id, card)
-            ctx.changes.record(account_id, CARD_TYPE, object_id, UPDATED)
+            ctx.changes.record(account_id, CARD_TYPE, object_id, UPDATED, props=[tag(book_id)])
         else:
             Document.delete().where(where).execute()
             BlobRef.delete().where((BlobRef.account_id == account_id) & (BlobRef.type_name == CARD_TYPE)
                                    & (BlobRef.object_id == object_id)).execute()
             drop_index(account_id, object_id)
+            ctx.changes.record(account_id, CARD_TYPE, object_id, UPDATED,
+                               props=[tag(b) for b in sorted(card.get("addressBookIds") or {})])
             ctx.changes.record(account_id, CARD_TYPE, object_id, DESTROYED)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ... import sharing
 from ...protocol.errors import MethodError
 from ...state import CannotCalculate, changes_since, decode_state, encode_state
 from .args import check_args, max_changes
@@ -28,9 +27,7 @@ def standard_changes(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> di
         result = changes_since(dt.log_account(account.id), dt.name, since, limit)
     except CannotCalculate:
         raise MethodError("cannotCalculateChanges", "state too old or unknown") from None
-    created, updated, destroyed = result.created, result.updated, result.destroyed
-    if dt.sharing is not None:
-        created, updated, destroyed = sharing.filter_changes(dt, ctx, account.id, created, updated, destroyed)
+    created, updated, destroyed = dt.visible_changes(ctx, account.id, since, result)
     response: dict[str, Any] = {
         "accountId": account.id,
         "oldState": args["sinceState"],

@@ -156,11 +156,13 @@ def standard_query_changes(dt: DataType, ctx: CallContext, args: dict[str, Any])
         changes = changes_since(dt.log_account(account.id), dt.name, since, 10**9)
     except CannotCalculate:
         raise MethodError("cannotCalculateChanges", "queryState too old") from None
-    touched = set(changes.updated) | set(changes.destroyed) | set(changes.created)
+    # As /changes: a sharee is told only of ids they could see (dt.visible_changes).
+    created, updated, destroyed = dt.visible_changes(ctx, account.id, since, changes)
+    touched = set(updated) | set(destroyed) | set(created)
     ids = list(dt.query(ctx, account.id, args.get("filter"), sort, args))
     if dt.sharing is not None:
         ids = sharing.filter_ids(dt, ctx, account.id, ids)
-    removed = set(changes.updated) | set(changes.destroyed)
+    removed = set(updated) | set(destroyed)
     return query_changes_response(account.id, args, state, ids, touched, removed, limit, len(ids))
 
 

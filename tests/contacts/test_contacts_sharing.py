@@ -1,0 +1,135 @@
+"""A sharee of one address book learns nothing of the owner's other books.
+
+ContactCard/changes, ContactCard/queryChanges and AddressBook/changes must
+not name cards or books the sharee cannot read, not even as ``destroyed``
+(the ids of unshared objects would leak); what the sharee could read and
+then lost (a card leaving the shared book, destroyed in it, the book's
+share revoked) must still be reported destroyed. Downloads of a card's
+vCard or photo go through the account: a sharee gets 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jmapd_contacts.testing import USING, default_book, download, ok, principal_id
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def _card(book: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"addressBookIds": {book: True}, "name": {"full": name}, **extra}
+
+
+def _setup(jmap_server: Any) -> tuple[Any, Any, dict[str, str], dict[str, Any]]:
+    owner, sharee = jmap_server.client(), jmap_server.client()
+    made = ok(owner, "AddressBook/set", {"create": {"team": {"name": "Team"}, "other": {"name": "Other"},
+                                                     "private": {"name": "Private"}}})["created"]
+    ids = {k: v["id"] for k, v in made.items()}
+    me = principal_id(sharee)
+    ok(owner, "AddressBook/set", {"update": {ids["team"]: {f"shareWith/{me}": {"mayRead": True}},
+                                             ids["other"]: {f"shareWith/{me}": {"mayRead": True}}}})
+    sharee._session = None
+    return owner, sharee, ids, {"accountId": owner.account_id}
+
+
+def _changes(client: Any, method: str, args: dict[str, Any], since: str) -> dict[str, Any]:
+    return client.ok(method, {**args, "sinceState": since}, USING)
+
+
+def test_card_changes_name_only_cards_of_readable_books(jmap_server):
+    owner, sharee, b, args = _setup(jmap_server)
+    s0 = sharee.ok("ContactCard/get", {**args, "ids": []}, USING)["state"]
+    q0 = sharee.ok("ContactCard/query", {**args}, USING)["queryState"]
+    cards = ok(owner, "ContactCard/set", {"create": {
+        "a": _card(b["team"], "Ann"), "d": _card(b["team"], "Dan"),
+        "p": _card(b["private"], "Pat"), "m": _card(b["private"], "Max"), "q": _card(b["private"], "Quin"),
+    }})["created"]
+    c = {k: v["id"] for k, v in cards.items()}
+    first = _changes(sharee, "ContactCard/changes", args, s0)
+    assert set(first["created"]) == {c["a"], c["d"]} and first["updated"] == [] and first["destroyed"] == []
+    s1 = first["newState"]
+    q1 = sharee.ok("ContactCard/query", {**args}, USING)["queryState"]
+    ok(owner, "ContactCard/set", {
+        "update": {c["p"]: {"name/full": "Patricia"},
+                   c["m"]: {"addressBookIds": {b["team"]: True}},
+                   c["a"]: {"addressBookIds": {b["private"]: True}}},
+        "destroy": [c["q"], c["d"]],
+    })
+    second = _changes(sharee, "ContactCard/changes", args, s1)
+    assert second["created"] == [] and second["updated"] == [c["m"]]
+    assert set(second["destroyed"]) == {c["a"], c["d"]}  # it left the shared book / was destroyed in it
+    # The owner sees everything (the filtering is the sharee's, not a lost change).
+    full = _changes(owner, "ContactCard/changes", {}, s1)
+    assert set(full["updated"]) == {c["p"], c["m"], c["a"]} and set(full["destroyed"]) == {c["q"], c["d"]}
+    # From before the cards existed, those made and destroyed in the window vanish entirely.
+    whole = _changes(sharee, "ContactCard/changes", args, s0)
+    assert set(whole["created"]) == {c["m"]} and whole["updated"] == [] and whole["destroyed"] == []
+    # queryChanges: removed names only what the sharee could see.
+    qc = sharee.ok("ContactCard/queryChanges", {**args, "sinceQueryState": q1}, USING)
+    assert set(qc["removed"]) == {c["m"], c["a"], c["d"]} and [x["id"] for x in qc["added"]] == [c["m"]]
+    qc0 = sharee.ok("ContactCard/queryChanges", {**args, "sinceQueryState": q0}, USING)
+    assert set(qc0["removed"]) <= {c["m"]} and [x["id"] for x in qc0["added"]] == [c["m"]]
+
+
+def test_card_removed_with_its_shared_book_is_destroyed_for_the_sharee(jmap_server):
+    owner, sharee, b, args = _setup(jmap_server)
+    cards = ok(owner, "ContactCard/set", {"create": {
+        "t": _card(b["team"], "Ann"), "both": {"addressBookIds": {b["team"]: True, b["private"]: True}},
+        "p": _card(b["private"], "Pat")}})["created"]
+    s0 = sharee.ok("ContactCard/get", {**args, "ids": []}, USING)["state"]
+    ok(owner, "AddressBook/set", {"destroy": [b["team"]], "onDestroyRemoveContents": True})
+    changes = _changes(sharee, "ContactCard/changes", args, s0)
+    assert changes["created"] == [] and changes["updated"] == []
+    assert set(changes["destroyed"]) == {cards["t"]["id"], cards["both"]["id"]}
+    owner_view = _changes(owner, "ContactCard/changes", {}, s0)
+    assert owner_view["updated"] == [cards["both"]["id"]] and owner_view["destroyed"] == [cards["t"]["id"]]
+
+
+def test_address_book_changes_hide_unshared_books(jmap_server):
+    owner, sharee, b, args = _setup(jmap_server)
+    s0 = sharee.ok("AddressBook/get", {**args, "ids": []}, USING)["state"]
+    extra = ok(owner, "AddressBook/set", {"create": {"x": {"name": "Extra"}}})["created"]["x"]["id"]
+    ok(owner, "AddressBook/set", {"update": {b["private"]: {"name": "Secret"}, b["team"]: {"name": "Team 2"}}})
+    ok(owner, "AddressBook/set", {"destroy": [extra]})
+    seen = _changes(sharee, "AddressBook/changes", args, s0)
+    assert seen["created"] == [] and seen["updated"] == [b["team"]] and seen["destroyed"] == []
+    s1 = seen["newState"]
+    # Revoking the share: the book is destroyed for the sharee; the private book stays unnamed.
+    ok(owner, "AddressBook/set", {"update": {b["team"]: {f"shareWith/{principal_id(sharee)}": None},
+                                             b["private"]: {"name": "Secret 2"}}})
+    revoked = _changes(sharee, "AddressBook/changes", args, s1)
+    assert revoked["created"] == [] and revoked["updated"] == [] and revoked["destroyed"] == [b["team"]]
+    owner_view = _changes(owner, "AddressBook/changes", {}, s0)
+    assert set(owner_view["updated"]) == {b["private"], b["team"]} and owner_view["created"] == []
+
+
+def test_sharee_cannot_download_a_cards_vcard_or_photo(jmap_server):
+    owner, sharee, b, args = _setup(jmap_server)
+    photo = owner.upload(PNG, "image/png")["blobId"]
+    made = ok(owner, "ContactCard/set", {"create": {
+        "s": _card(b["team"], "Ann", media={"p": {"kind": "photo", "blobId": photo, "mediaType": "image/png"}}),
+        "p": _card(b["private"], "Pat")}})["created"]
+    for blob in (photo, "V" + made["s"]["id"], "V" + made["p"]["id"], "V" + b["private"]):
+        assert download(owner, blob).status_code == 200, blob
+        url = sharee.session["downloadUrl"]
+        for account in (owner.account_id, sharee.account_id):
+            got = sharee.http.get(url.format(accountId=account, blobId=blob, name="f", type="text/plain"))
+            assert got.status_code == 404, (account, blob)
+    assert default_book(owner)
+
+
+def test_revoked_share_destroys_its_cards_for_the_sharee_once(jmap_server):
+    owner, sharee, b, args = _setup(jmap_server)
+    cards = ok(owner, "ContactCard/set", {"create": {
+        "t": _card(b["team"], "Ann"), "both": {"addressBookIds": {b["team"]: True, b["other"]: True}},
+        "p": _card(b["private"], "Pat")}})["created"]
+    s0 = sharee.ok("ContactCard/get", {**args, "ids": []}, USING)["state"]
+    ok(owner, "AddressBook/set", {"update": {b["team"]: {f"shareWith/{principal_id(sharee)}": None}}})
+    changes = _changes(sharee, "ContactCard/changes", args, s0)
+    assert changes["destroyed"] == [cards["t"]["id"]] and changes["created"] == changes["updated"] == []
+    assert changes["newState"] != s0
+    again = _changes(sharee, "ContactCard/changes", args, changes["newState"])
+    assert again["destroyed"] == [] and again["newState"] == changes["newState"]
+    assert sharee.ok("ContactCard/get", {**args, "ids": [cards["t"]["id"]]}, USING)["notFound"] == [cards["t"]["id"]]
