@@ -8,8 +8,10 @@ before starting (``jmapd serve`` does both).
 """
 
 from jmapd.app import load_config
+from jmapd.hosting import check_tls
 
 _config, _ = load_config()  # a configuration error stops gunicorn here, naming the key
+check_tls(_config)
 
 wsgi_app = "jmapd.app:get_app()"
 bind = [_config.server.bind]
@@ -21,6 +23,11 @@ graceful_timeout = 10
 timeout = 60
 keepalive = 75
 errorlog = "-"
+# X-Forwarded-* only from server.trusted_proxies (gunicorn's default trusts loopback)
+forwarded_allow_ips = ",".join(_config.server.trusted_proxies)
+# server.tls; each worker reads the files as it boots, so SIGHUP picks up a renewed certificate
+certfile = _config.server.tls.cert_file
+keyfile = _config.server.tls.key_file
 proc_name = "jmapd"
 # gunicorn's control socket defaults to one path per user
 # ($XDG_RUNTIME_DIR/gunicorn.ctl), which several instances on one host would

@@ -185,13 +185,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     check_models(services.pm, database.obj)  # before forking workers that would each fail
     cfg = services.config
+    from .hosting import check_tls
+
+    check_tls(cfg)
     bind = args.bind or cfg.server.bind
     workers = args.workers or cfg.server.workers
     if args.demo:
         created = ensure_demo(services)
         password = (cfg.data_dir / "demo-password.txt").read_text().strip() if created is None else created[1]
         host, _, port = bind.rpartition(":")
-        print(f"jmapd {__version__}: session at http://{host}:{port}/.well-known/jmap")
+        scheme = "https" if cfg.server.tls.cert_file else "http"
+        print(f"jmapd {__version__}: session at {scheme}://{host}:{port}/.well-known/jmap")
         print(f"demo account: user 'demo', password '{password}'")
         sys.stdout.flush()
     processes = []
@@ -204,7 +208,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     database.obj.close()  # workers open their own connections after fork
     try:
-        serve(bind, workers, cfg.server.threads)
+        serve(cfg, bind, workers)
     finally:
         for proc in processes:
             proc.terminate()

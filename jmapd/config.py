@@ -35,6 +35,15 @@ def doc(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasse
 
 
 @dataclass
+class TlsConfig:
+    cert_file: str | None = doc(
+        "PEM certificate chain for `jmapd serve` to terminate TLS itself (null: plain HTTP, e.g. behind a proxy). "
+        "Reloaded on SIGHUP.", None
+    )
+    key_file: str | None = doc("PEM private key of cert_file (both or neither).", None)
+
+
+@dataclass
 class ServerConfig:
     bind: str = doc("HOST:PORT that `jmapd serve` listens on.", "127.0.0.1:8080")
     workers: int = doc("Worker processes started by `jmapd serve`.", 2)
@@ -47,6 +56,7 @@ class ServerConfig:
     trusted_proxies: list[str] = doc(
         "Peers whose X-Forwarded-For / X-Forwarded-Proto are believed.", factory=list
     )
+    tls: TlsConfig = doc("TLS termination by `jmapd serve` itself.", factory=TlsConfig)
     cors_origins: list[str] = doc(
         "Origins of web clients allowed to call the API from a browser (CORS); [\"*\"]: any.",
         factory=lambda: ["*"],
@@ -427,6 +437,8 @@ def load(
     config.source = source
     if config.server.workers < 1:
         raise ConfigError("server.workers: expected at least 1")
+    if (config.server.tls.cert_file is None) != (config.server.tls.key_file is None):
+        raise ConfigError("server.tls: set both cert_file and key_file, or neither")
     if config.blobs.store not in ("filesystem", "database"):
         raise ConfigError("blobs.store: expected `filesystem` or `database`")
     if config.database.url and not config.database.url.startswith(

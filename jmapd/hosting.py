@@ -11,6 +11,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from .config import ConfigError, CoreConfig
+
 
 # gunicorn publishes no types, so BaseApplication is Any: subclassing it is an
 # error under --strict only (hence unused-ignore for the non-strict plugins run).
@@ -30,7 +32,31 @@ class JmapdGunicorn(BaseApplication):  # type: ignore[misc, unused-ignore]
         return get_app()
 
 
-def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
+def check_tls(config: CoreConfig) -> None:
+    """Load ``server.tls``'s certificate and key once, so a bad pair stops
+    start-up naming the file instead of every worker failing to boot."""
+    import ssl
+
+    tls = config.server.tls
+    if tls.cert_file is None or tls.key_file is None:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(tls.cert_file, tls.key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"server.tls: cannot load certificate {tls.cert_file} with key {tls.key_file}: {exc}"
+        ) from None
+
+
+def gunicorn_options(config: CoreConfig, bind: str, workers: int) -> dict[str, Any]:
+    """Gunicorn's settings for this configuration (``etc/gunicorn.conf.py`` mirrors them).
+
+    NOTE(operator): ``forwarded_allow_ips`` is set from
+    ``server.trusted_proxies`` even when that is empty: gunicorn's default
+    trusts loopback, and uvicorn would then believe ``X-Forwarded-For`` from
+    any local process. The certificate is read by each worker as it boots,
+    so SIGHUP (a graceful restart of the workers) picks up a renewed one.
+    """
     return {
         "bind": bind,
         "workers": workers,
@@ -44,8 +70,12 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
         "proc_name": "jmapd",
         # one control socket path per user would be shared by every instance on the host
         "control_socket_disable": True,
+        "forwarded_allow_ips": ",".join(config.server.trusted_proxies),
+        "certfile": config.server.tls.cert_file,
+        "keyfile": config.server.tls.key_file,
     }
 
 
-def serve(bind: str, workers: int, threads: int) -> None:
-    JmapdGunicorn(gunicorn_options(bind, workers, threads)).run()
+def serve(config: CoreConfig, bind: str, workers: int) -> None:
+    check_tls(config)
+    JmapdGunicorn(gunicorn_options(config, bind, workers)).run()

@@ -307,12 +307,19 @@ class ServeProcess:
     configuration file.
     """
 
-    def __init__(self, directory: Path, database_url: str, workers: int = 2, extra_yaml: str = "") -> None:
+    def __init__(
+        self, directory: Path, database_url: str, workers: int = 2, extra_yaml: str = "", server_yaml: str = "",
+        verify: Any = True,
+    ) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        #: ``server_yaml`` holds more keys of the ``server:`` section (indented two spaces); with
+        #: ``tls:`` among them the server is reached over https, checked against ``verify``.
+        scheme = "https" if "tls:" in server_yaml else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.verify = verify
         self.config = directory / "jmapd.yaml"
         self.config.write_text(
-            f"server:\n  data_dir: {directory / 'data'}\n  threads: 8\n"
+            f"server:\n  data_dir: {directory / 'data'}\n  threads: 8\n{server_yaml}"
             f"database:\n  url: {database_url}\n"
             "log:\n  access_log: false\n  level: WARNING\n"
             "auth:\n  failure_threshold: 100000\n" + extra_yaml
@@ -348,7 +355,9 @@ class ServeProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/readyz", timeout=1, verify=self.verify).status_code == 200:
+                    # one worker answering does not mean every worker has forked yet
+                    wait_for(self.worker_pids, lambda pids: len(pids) >= self.workers, timeout=30)
                     return self
             except httpx.HTTPError:
                 pass
