@@ -98,9 +98,10 @@ class ContactCard(DocumentType):
         from .domain.validate import validate_card
 
         section = ctx.config.section("contacts")
-        for key in ("@type", "version", "uid", "created", "updated"):
-            if obj.get(key) is None:
-                obj.pop(key, None)
+        # RFC 9553 §1.4.9: in a PatchObject null removes the member; no
+        # JSContact member has null as a value, so a null one is absent.
+        for key in [k for k, v in obj.items() if v is None and k != "id"]:
+            obj.pop(key)
         obj.setdefault("@type", "Card")
         obj.setdefault("version", VERSION)
         for key in ("uid", "created"):  # once set, never removed by an update

@@ -55,6 +55,10 @@ class Session(UserSession):
         return found
 
 
+#: Members a re-import leaves alone: the JMAP ones and those the server keeps.
+KEPT = frozenset({"id", "uid", "addressBookIds", "created", "updated", "@type", "version"})
+
+
 def import_text(session: Session, text: str, book_name: str | None, out: Any = sys.stderr) -> dict[str, int]:
     """Import every card of ``text``; returns the counts the summary prints."""
     from .domain.vcard import parse_vcards
@@ -70,13 +74,15 @@ def import_text(session: Session, text: str, book_name: str | None, out: Any = s
     numbered = list(zip(result.lines, result.cards, strict=True))
     for batch in batches(numbered, BATCH):
         uids = [c["uid"] for _, c in batch if isinstance(c.get("uid"), str)]
-        existing = {}
+        existing: dict[str, str] = {}
+        previous: dict[str, dict[str, Any]] = {}
         if uids:
             found = session.call("ContactCard/query", {"filter": {"operator": "OR", "conditions": [
                 {"uid": u} for u in uids]}})["ids"]
             if found:
-                existing = {c["uid"]: c["id"] for c in session.call(
-                    "ContactCard/get", {"ids": found, "properties": ["uid"]})["list"]}
+                stored = session.call("ContactCard/get", {"ids": found})["list"]
+                existing = {c["uid"]: c["id"] for c in stored}
+                previous = {c["id"]: c for c in stored}
         create: dict[str, Any] = {}
         update: dict[str, Any] = {}
         lines: dict[str, int] = {}
@@ -88,7 +94,9 @@ def import_text(session: Session, text: str, book_name: str | None, out: Any = s
                 create[key] = {**card, "addressBookIds": {book: True}}
             else:
                 lines[target] = line
-                update[target] = {k: v for k, v in card.items() if k != "uid"}
+                # The new version replaces the old: what it no longer has is removed.
+                gone = {k: None for k in previous.get(target, {}) if k not in card and k not in KEPT}
+                update[target] = {**gone, **{k: v for k, v in card.items() if k != "uid"}}
         response = session.call("ContactCard/set", {"create": create, "update": update})
         counts["created"] += len(response.get("created") or {})
         counts["updated"] += len(response.get("updated") or {})

@@ -105,3 +105,28 @@ def test_cli_import_reports_bad_cards_and_does_not_duplicate(jmapd_database, jma
     assert nobody.returncode != 0 and "no such user" in nobody.stderr
 
 
+
+
+def test_reimport_of_a_changed_vcard_removes_what_it_no_longer_has(jmapd_database, jmapd_data_dir, jmap_server,
+                                                                   tmp_path):
+    client = jmap_server.client()
+    books(client)
+    config = tmp_path / "jmapd.yaml"
+    config.write_text(yaml.safe_dump({"server": {"data_dir": str(jmapd_data_dir)}, "database": {"url": jmapd_database}}))
+    first = ("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:re-1\r\nFN:Ada Lovelace\r\nNOTE:likes engines\r\n"
+             "EMAIL:ada@example.com\r\nTEL:+44 1\r\nX-ENGINE:analytical\r\nCATEGORIES:friends\r\nEND:VCARD\r\n")
+    second = ("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:re-1\r\nFN:Ada King\r\n"
+              "EMAIL:ada@example.org\r\nEND:VCARD\r\n")
+    vcf = tmp_path / "ada.vcf"
+    vcf.write_text(first)
+    assert _cli(config, "import", str(vcf), "--user", client.user).returncode == 0
+    (card,) = ok(client, "ContactCard/get", {"ids": None})["list"]
+    assert {"notes", "phones", "vCardProps", "keywords"} <= set(card)
+    vcf.write_text(second)
+    done = _cli(config, "import", str(vcf), "--user", client.user)
+    assert done.returncode == 0 and "0 created, 1 updated, 0 failed" in done.stderr, done.stderr
+    (again,) = ok(client, "ContactCard/get", {"ids": None})["list"]
+    assert again["id"] == card["id"] and again["uid"] == "urn:uuid:re-1" and again["created"] == card["created"]
+    assert not {"notes", "phones", "vCardProps", "keywords"} & set(again), again
+    assert again["name"] == {"full": "Ada King"}
+    assert [e["address"] for e in again["emails"].values()] == ["ada@example.org"]
