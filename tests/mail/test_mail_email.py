@@ -232,3 +232,25 @@ def test_generated_message_id_names_the_sender_domain(make_server):
     # unconfigured: this host's FQDN, or a reserved name, but never localhost
     assert message_id_host(None) not in ("localhost", "localhost.localdomain")
     assert message_id_host("mx.example.org") == "mx.example.org"
+
+
+def test_body_structure_always_conveys_the_tree(client, mail):
+    """#9.3: without subParts in bodyProperties the tree was lost; [] fell back to the defaults."""
+    email_id = mail.import_(MULTIPART)["id"]
+
+    def walk(part):
+        yield part
+        for sub in part.get("subParts") or []:
+            yield from walk(sub)
+
+    got = client.ok("Email/get", {"ids": [email_id], "properties": ["bodyStructure", "textBody"]})["list"][0]
+    types = [p["type"] for p in walk(got["bodyStructure"])]
+    assert types == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html", "application/pdf"]
+    pdf = got["bodyStructure"]["subParts"][1]
+    assert pdf["name"] == "report.pdf" and pdf["subParts"] is None and pdf["blobId"]
+    assert "subParts" not in got["textBody"][0]  # only the tree gains it: textBody is as asked
+    got = client.ok("Email/get", {"ids": [email_id], "properties": ["bodyStructure"], "bodyProperties": ["type"]})["list"][0]
+    assert [p["type"] for p in walk(got["bodyStructure"])] == types
+    assert set(got["bodyStructure"]["subParts"][1]) == {"type", "subParts"}
+    got = client.ok("Email/get", {"ids": [email_id], "properties": ["bodyStructure", "textBody"], "bodyProperties": []})["list"][0]
+    assert got["bodyStructure"] == {} and got["textBody"] == [{}]

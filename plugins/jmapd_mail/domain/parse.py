@@ -180,7 +180,7 @@ class ParsedMessage:
         return header_value(self.headers, name, form, want_all)
 
     def part_json(self, part: BodyPart, properties: list[str] | None = None, blob_id: BlobIdFn | None = None) -> dict:
-        return part.to_jmap(properties or DEFAULT_BODY_PROPERTIES, blob_id)
+        return part.to_jmap(DEFAULT_BODY_PROPERTIES if properties is None else properties, blob_id)
 
     def email_properties(
         self,
@@ -199,7 +199,11 @@ class ParsedMessage:
         server's and is skipped. Unknown properties raise ValueError. bodyValues
         need `raw`; everything else works from the stored JSON alone.
         """
-        bprops = body_properties or DEFAULT_BODY_PROPERTIES
+        # None is "not asked": an explicit [] means parts with no properties.
+        bprops = DEFAULT_BODY_PROPERTIES if body_properties is None else body_properties
+        # bodyStructure is "the full MIME structure" (RFC 8621 §4.1.4): its tree
+        # is conveyed whatever else was asked, unless the client asked for nothing.
+        tree_props = bprops if not bprops or "subParts" in bprops else [*bprops, "subParts"]
         out: dict[str, Any] = {}
         for prop in properties:
             if prop in METADATA_PROPERTIES:
@@ -217,7 +221,7 @@ class ParsedMessage:
             elif prop == "hasAttachment":
                 out[prop] = self.has_attachment
             elif prop == "bodyStructure":
-                out[prop] = self.body_structure.to_jmap(bprops, blob_id)
+                out[prop] = self.body_structure.to_jmap(tree_props, blob_id)
             elif prop in ("textBody", "htmlBody", "attachments"):
                 ids = {"textBody": self.text_body, "htmlBody": self.html_body, "attachments": self.attachments}[prop]
                 out[prop] = [self._parts[i].to_jmap(bprops, blob_id) for i in ids]
