@@ -74,7 +74,7 @@ class Sharing:
         ``isSubscribed``); changing them needs no right.
     :param name_property: the property named in ShareNotifications.
     :param items: types whose objects a sharee reaches through this one
-        (AddressBook: ContactCard). A share change moves their states too, so a
+        (AddressBook: ContactCard; Mailbox: Email, Thread). A share change moves their states too, so a
         state a sharee got after the change is told apart from one before it.
     """
 
@@ -464,6 +464,26 @@ def after_create(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str,
     return {"myRights": access(ctx, account_id).rights(dt.name, obj["id"])}
 
 
+def inherit_shares(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, Any], parent_id: str) -> None:
+    """Give a new object (a child Mailbox) the grants of its parent.
+
+    No escalation check: every sharee gets exactly what they already have on
+    the parent, which someone with the share right gave them; they are
+    notified as for any grant. Call from ``insert`` (before the engine
+    computes the new object's ``myRights``)."""
+    inherited = share_with_of(account_id, dt.name, [parent_id]).get(parent_id)
+    if not inherited:
+        return
+    for pid, rights in inherited.items():
+        ShareGrant.insert(
+            account_id=account_id, type_name=dt.name, object_id=obj["id"], principal=pid, rights=rights
+        ).execute()
+    ctx.request.access.clear()
+    ctx.request.shares_changed = True
+    _touch_items(dt, ctx, account_id)
+    _notify(dt, ctx, account_id, obj, {pid: (None, dict(rights)) for pid, rights in inherited.items()})
+
+
 def apply_update(
     dt: DataType, ctx: CallContext, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str],
     raw: dict[str, Any],
@@ -504,7 +524,7 @@ def after_destroy(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str
     """A destroyed object is unshared from everyone (each sharee is notified)."""
     current = share_with_of(account_id, dt.name, [obj["id"]]).get(obj["id"], {})
     if current:
-        _set_shares(dt, ctx, account_id, obj, current, {})
+        _set_shares(dt, ctx, account_id, obj, current, {}, check=False)
     PerUserValue.delete().where(
         (PerUserValue.account_id == account_id) & (PerUserValue.type_name == dt.name) & (PerUserValue.object_id == obj["id"])
     ).execute()
@@ -554,18 +574,19 @@ def validate_share_with(dt: DataType, ctx: CallContext, account_id: str, value: 
 
 def _set_shares(
     dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, Any], old: dict[str, Any], new: Any,
-    *, log: bool = True,
+    *, log: bool = True, check: bool = True,
 ) -> None:
     """Replace an object's grants; a sharee cannot escalate anyone, themselves included.
 
     ``log``: tag the object's change row with the Principals concerned (not
-    for a new object, whose creation row is all a sharee needs)."""
+    for a new object, whose creation row is all a sharee needs). ``check``:
+    refuse escalation (not when a destroyed object drops every grant)."""
     sharing = dt.sharing
     assert sharing is not None
     acc = access(ctx, account_id)
     target = validate_share_with(dt, ctx, account_id, new) if new else {}
     before = {pid: sharing.as_map(r for r, v in rights.items() if v) for pid, rights in old.items()}
-    if not acc.full:
+    if check and not acc.full:
         mine = acc.granted(dt.name, obj["id"])
         for pid in set(before) | set(target):
             if before.get(pid) == target.get(pid):

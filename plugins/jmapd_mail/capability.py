@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 MAIL = "urn:ietf:params:jmap:mail"
+#: draft-ietf-jmap-mail-sharing: Mailbox shareWith and the mayShare right.
+MAIL_SHARE = "urn:ietf:params:jmap:mail:share"
 CORE = "urn:ietf:params:jmap:core"
 
 #: Sort properties Email/query supports (also advertised as emailQuerySortOptions).

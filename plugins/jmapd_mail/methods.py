@@ -14,7 +14,7 @@ from jmapd.methods.types import CHECKS
 from jmapd.protocol.errors import MethodError, SetError, invalid_properties
 from jmapd.state import CREATED, current_state
 
-from . import store
+from . import rights, store
 from .blobs import read_any_blob
 from .capability import MAIL
 from .domain.parse import ParsedMessage, parse_message
@@ -67,7 +67,7 @@ def _import_one(ctx: Any, account_id: str, spec: Any) -> dict[str, Any]:
     if isinstance(mailbox_ids, dict):
         mailbox_ids = {ctx.resolve_id(k): v for k, v in mailbox_ids.items()}
     keywords = spec.get("keywords") or {}
-    paths += mailbox_paths(account_id, mailbox_ids) + keyword_paths(keywords)
+    paths += mailbox_paths(account_id, mailbox_ids, rights.readable(ctx, account_id)) + keyword_paths(keywords)
     received = spec.get("receivedAt")
     if received is not None and not CHECKS["UTCDate"](received):
         paths.append("receivedAt")
@@ -75,6 +75,7 @@ def _import_one(ctx: Any, account_id: str, spec: Any) -> dict[str, Any]:
         raise invalid_properties(*paths, description="invalid or unknown: " + ", ".join(paths))
     assert raw is not None and isinstance(mailbox_ids, dict)
     check_counts(ctx, mailbox_ids, keywords)
+    rights.check_email_change(ctx, account_id, None, set(mailbox_ids), (), keywords)
     if len(raw) > ctx.config.section("mail").max_size_message:
         raise SetError("tooLarge", "message too large")
     if not raw.strip():
@@ -282,12 +283,13 @@ def search_snippet_get(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     _terms(args.get("filter"), terms)
     subject_terms = terms.get("text", []) + terms.get("subject", [])
     body_terms = terms.get("text", []) + terms.get("body", [])
-    rows = {
-        r.id: r
-        for r in Email.select(Email.id, Email.blob_id, Email.summary, Email.parsed).where(
-            (Email.account_id == account.id) & Email.id.in_(ids or [""])
-        )
-    }
+    query = Email.select(Email.id, Email.blob_id, Email.summary, Email.parsed).where(
+        (Email.account_id == account.id) & Email.id.in_(ids or [""])
+    )
+    readable = rights.readable(ctx, account.id)
+    if readable is not None:  # a sharee: an Email they may not read is notFound
+        query = query.where(Email.id.in_(rights.readable_emails(readable)))
+    rows = {r.id: r for r in query}
     listed, not_found = [], []
     for email_id in ids:
         row = rows.get(email_id)

@@ -8,7 +8,7 @@ from jmapd import hookimpl
 from jmapd.methods.registry import Capability, Method
 
 from . import migrations
-from .capability import CORE, MAIL, account_capability
+from .capability import CORE, MAIL, MAIL_SHARE, account_capability
 from .config import MailConfig
 
 
@@ -25,7 +25,9 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
             session={},
             account=lambda account_id, services: account_capability(services.config),
             requires=(CORE,),
-        )
+        ),
+        # The mail sharing draft: Mailboxes carry shareWith and mayShare.
+        Capability(MAIL_SHARE, session={}, account={}, requires=(MAIL,)),
     ]
 
 

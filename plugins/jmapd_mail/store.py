@@ -16,6 +16,7 @@ import orjson
 
 from jmapd.db import database, is_postgres
 from jmapd.models import new_id
+from jmapd.sharing import tag
 from jmapd.state import CREATED, DESTROYED, UPDATED
 
 from . import counts, search
@@ -66,6 +67,12 @@ def _sort_text(addresses: list[dict[str, Any]] | None) -> str:
         return ""
     first = addresses[0]
     return (first.get("name") or first.get("email") or "").casefold()
+
+
+def mailbox_tags(mailbox_ids: Iterable[str]) -> list[str]:
+    """Tags for the change rows of an Email or Thread leaving or entering these
+    Mailboxes: a sharee's /changes reports it destroyed only if one is theirs."""
+    return [tag(m) for m in sorted(set(mailbox_ids))]
 
 
 def touch_mailboxes(changes: Any, account_id: str, mailbox_ids: Iterable[str]) -> None:
@@ -251,6 +258,8 @@ def set_mailboxes(changes: Any, account_id: str, email_id: str, mailbox_ids: Ite
             ).execute()
     refresh_latest(account_id, [(m, row.thread_id) for m in new ^ old])
     touch_mailboxes(changes, account_id, before | new | old)
+    changes.record(account_id, "Email", email_id, UPDATED, props=["mailboxIds", *mailbox_tags(old ^ new)])
+    changes.record(account_id, "Thread", row.thread_id, UPDATED, props=mailbox_tags(old ^ new))
     return True
 
 
@@ -272,8 +281,10 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, r
     services.blobs.drop_refs(account_id, "Email", email_id)
     remaining = Email.select().where((Email.account_id == account_id) & (Email.thread_id == row.thread_id)).exists()
     if record_self:
-        changes.record(account_id, "Email", email_id, DESTROYED)
-    changes.record(account_id, "Thread", row.thread_id, UPDATED if remaining else DESTROYED)
+        changes.record(account_id, "Email", email_id, DESTROYED, props=mailbox_tags(own))
+    else:  # the engine records the destruction; this row says where the Email was
+        changes.record(account_id, "Email", email_id, UPDATED, props=mailbox_tags(own))
+    changes.record(account_id, "Thread", row.thread_id, UPDATED if remaining else DESTROYED, props=mailbox_tags(own))
     touch_mailboxes(changes, account_id, mailboxes)
     return True
 

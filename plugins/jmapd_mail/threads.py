@@ -13,6 +13,7 @@ import hashlib
 from typing import Any
 
 from jmapd.models import new_id
+from jmapd.sharing import tag
 from jmapd.state import CREATED, DESTROYED, UPDATED  # noqa: F401 (CREATED re-exported)
 
 from . import counts
@@ -64,6 +65,11 @@ def assign_thread(changes: Any, account_id: str, email_id: str, props: dict[str,
 
 
 def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
+    # The Mailboxes the vanishing Thread was in, for sharees' Thread/changes (jmapd_mail.rights).
+    boxes = EmailMailbox.select(EmailMailbox.mailbox_id).where(
+        (EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == source)
+    ).distinct().tuples()
+    where = sorted({tag(m) for (m,) in boxes})
     moved = [
         r[0]
         for r in Email.select(Email.id).where((Email.account_id == account_id) & (Email.thread_id == source)).tuples()
@@ -79,7 +85,7 @@ def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
     refresh_latest(account_id, thread_pairs(account_id, target))
     for email_id in moved:
         changes.record(account_id, "Email", email_id, UPDATED, props=["threadId"])
-    changes.record(account_id, "Thread", source, DESTROYED)
+    changes.record(account_id, "Thread", source, DESTROYED, props=where)
     changes.record(account_id, "Thread", target, UPDATED)
 
 

@@ -10,6 +10,7 @@ COUNTS = ["totalEmails", "totalThreads", "unreadEmails", "unreadThreads"]
 RIGHTS = {
     "mayReadItems", "mayAddItems", "mayRemoveItems", "maySetSeen", "maySetKeywords",
     "mayCreateChild", "mayRename", "mayDelete", "maySubmit",
+    "mayShare",  # draft-ietf-jmap-mail-sharing extends MailboxRights
 }
 
 
@@ -30,6 +31,7 @@ def test_mailbox_get_example(client):
     inbox = next(m for m in got["list"] if m["role"] == "inbox")
     assert set(inbox) == {
         "id", "name", "parentId", "role", "sortOrder", *COUNTS, "myRights", "isSubscribed",
+        "shareWith",  # the mail sharing draft
     }
     assert inbox["parentId"] is None and inbox["isSubscribed"] is True
     assert all(isinstance(inbox[c], int) and inbox[c] >= 0 for c in COUNTS)

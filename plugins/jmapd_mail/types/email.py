@@ -12,11 +12,12 @@ from typing import Any
 from jmapd.methods.types import DataType, P
 from jmapd.protocol.errors import MethodError
 
+from .. import rights
 from ..blobs import part_blob_id
 from ..capability import MAIL
 from ..domain.headers import parse_header_property
 from ..domain.parse import ParsedMessage
-from ..models import Email
+from ..models import Email, EmailMailbox
 from ..store import email_mailbox_map, format_utc, utcnow
 from .email_query import EmailQueryMixin
 from .email_write import EmailWriteMixin
@@ -145,6 +146,9 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
         if need_parsed:
             fields.append(Email.parsed)
         query = Email.select(*fields).where(Email.account_id == account_id)
+        readable = rights.readable(ctx, account_id)
+        if readable is not None:  # a sharee: only Emails in a Mailbox they read, and only those Mailboxes
+            query = query.where(Email.id.in_(rights.readable_emails(readable)))
         rows: list[Any] = []
         if ids is None:
             limit = ctx.config.limits.max_objects_in_get
@@ -156,9 +160,12 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
         out: dict[str, dict[str, Any]] = {}
         for row in rows:
             summary = row.summary or {}
+            in_boxes = mailboxes.get(row.id, {})
+            if readable is not None:
+                in_boxes = {m: True for m in in_boxes if m in readable}
             obj: dict[str, Any] = {
                 "id": row.id, "blobId": row.blob_id, "threadId": row.thread_id,
-                "mailboxIds": mailboxes.get(row.id, {}), "keywords": dict.fromkeys(row.keywords or [], True),
+                "mailboxIds": in_boxes, "keywords": dict.fromkeys(row.keywords or [], True),
                 "size": row.size, "receivedAt": format_utc(row.received_at), "hasAttachment": row.has_attachment,
                 "preview": summary.get("preview", ""),
             }
@@ -170,6 +177,10 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
                 obj.update(message_view(parsed, [p for p in properties if p in PARSED_PROPS or p.startswith("header:")], args, row.blob_id))
             out[row.id] = obj
         return out
+
+    def visible_changes(self, ctx: Any, account_id: str, since: int, changes: Any) -> tuple[list[str], list[str], list[str]]:
+        """A sharee's Email/changes name only Emails of Mailboxes they read (:mod:`..rights`)."""
+        return rights.visible_changes(ctx, account_id, self.name, EmailMailbox.email_id, since, changes)
 
     def blob_ids(self, obj: dict[str, Any]) -> list[str]:
         return [obj["blobId"]] if obj.get("blobId") else []

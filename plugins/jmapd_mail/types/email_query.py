@@ -22,9 +22,10 @@ from jmapd.methods.standard.query import (
 )
 from jmapd.methods.types import CHECKS, UTC_DATE_RE
 from jmapd.protocol.errors import MethodError
+from jmapd.sharing import tagged_ids
 from jmapd.state import CannotCalculate, changes_since, current_state, decode_state
 
-from .. import search
+from .. import rights, search
 from ..capability import EMAIL_SORTS
 from ..models import Email, EmailHeader, EmailKeyword, EmailMailbox, Mailbox
 from ..store import parse_utc, valid_keyword
@@ -60,24 +61,35 @@ def _with_keyword(account_id: str, keyword: str) -> Any:
     )
 
 
-def _threads_with_keyword(account_id: str, keyword: str) -> Any:
+def _threads_with_keyword(account_id: str, keyword: str, readable: set[str] | None = None) -> Any:
     inner = Email.alias("kt")
-    return inner.select(inner.thread_id).where((inner.account_id == account_id) & inner.id.in_(_with_keyword(account_id, keyword)))
+    where = (inner.account_id == account_id) & inner.id.in_(_with_keyword(account_id, keyword))
+    if readable is not None:  # a sharee's Thread is the Emails of it they read
+        where &= inner.id.in_(rights.readable_emails(readable))
+    return inner.select(inner.thread_id).where(where)
 
 
-def _threads_missing_keyword(account_id: str, keyword: str) -> Any:
+def _threads_missing_keyword(account_id: str, keyword: str, readable: set[str] | None = None) -> Any:
     inner = Email.alias("mt")
-    return inner.select(inner.thread_id).where((inner.account_id == account_id) & inner.id.not_in(_with_keyword(account_id, keyword)))
+    where = (inner.account_id == account_id) & inner.id.not_in(_with_keyword(account_id, keyword))
+    if readable is not None:
+        where &= inner.id.in_(rights.readable_emails(readable))
+    return inner.select(inner.thread_id).where(where)
 
 
-def condition(account_id: str, name: str, value: Any) -> Any:
-    """The SQL condition on ``Email`` for one FilterCondition property."""
+def condition(account_id: str, name: str, value: Any, readable: set[str] | None = None) -> Any:
+    """The SQL condition on ``Email`` for one FilterCondition property.
+
+    ``readable``: for a sharee, the Mailboxes they read; the others (and the
+    Emails only in them) take part in no condition."""
     em = EmailMailbox
     if name == "inMailbox":
         return Email.id.in_(em.select(em.email_id).where((em.account_id == account_id) & (em.mailbox_id == value)))
     if name == "inMailboxOtherThan":
-        sub = em.select(em.email_id).where((em.account_id == account_id) & em.mailbox_id.not_in(value or [""]))
-        return Email.id.in_(sub)
+        where = (em.account_id == account_id) & em.mailbox_id.not_in(value or [""])
+        if readable is not None:
+            where &= em.mailbox_id.in_(sorted(readable) or [""])
+        return Email.id.in_(em.select(em.email_id).where(where))
     if name == "before":
         return Email.received_at < parse_utc(value)
     if name == "after":
@@ -91,11 +103,11 @@ def condition(account_id: str, name: str, value: Any) -> Any:
     if name == "notKeyword":
         return Email.id.not_in(_with_keyword(account_id, value))
     if name == "someInThreadHaveKeyword":
-        return Email.thread_id.in_(_threads_with_keyword(account_id, value))
+        return Email.thread_id.in_(_threads_with_keyword(account_id, value, readable))
     if name == "noneInThreadHaveKeyword":
-        return Email.thread_id.not_in(_threads_with_keyword(account_id, value))
+        return Email.thread_id.not_in(_threads_with_keyword(account_id, value, readable))
     if name == "allInThreadHaveKeyword":
-        return Email.thread_id.not_in(_threads_missing_keyword(account_id, value))
+        return Email.thread_id.not_in(_threads_missing_keyword(account_id, value, readable))
     if name == "hasAttachment":
         return Email.has_attachment == value
     if name == "header":
@@ -106,14 +118,14 @@ def condition(account_id: str, name: str, value: Any) -> Any:
     return search.condition(account_id, name, value)
 
 
-def compile_filter(account_id: str, node: Any) -> Any:
+def compile_filter(account_id: str, node: Any, readable: set[str] | None = None) -> Any:
     if "operator" in node:
-        parts = [compile_filter(account_id, c) for c in node["conditions"]]
+        parts = [compile_filter(account_id, c, readable) for c in node["conditions"]]
         if node["operator"] == "AND":
             return _balanced(operator.and_, parts) if parts else pw.SQL("1 = 1")
         combined = _balanced(operator.or_, parts) if parts else pw.SQL("1 = 0")
         return combined if node["operator"] == "OR" else ~combined
-    parts = [condition(account_id, name, value) for name, value in node.items()]
+    parts = [condition(account_id, name, value, readable) for name, value in node.items()]
     return _balanced(operator.and_, parts) if parts else pw.SQL("1 = 1")
 
 
@@ -121,7 +133,7 @@ def _flag(expr: Any) -> Any:
     return pw.Case(None, [(expr, 1)], 0)
 
 
-def order_by(account_id: str, sort: list[dict[str, Any]]) -> list[Any]:
+def order_by(account_id: str, sort: list[dict[str, Any]], readable: set[str] | None = None) -> list[Any]:
     columns = {
         "receivedAt": Email.received_at, "sentAt": Email.sent_at, "size": Email.size,
         "from": Email.from_sort, "to": Email.to_sort, "subject": Email.subject_sort,
@@ -134,9 +146,9 @@ def order_by(account_id: str, sort: list[dict[str, Any]]) -> list[Any]:
         elif prop == "hasKeyword":
             column = _flag(Email.id.in_(_with_keyword(account_id, comparator["keyword"])))
         elif prop == "someInThreadHaveKeyword":
-            column = _flag(Email.thread_id.in_(_threads_with_keyword(account_id, comparator["keyword"])))
+            column = _flag(Email.thread_id.in_(_threads_with_keyword(account_id, comparator["keyword"], readable)))
         else:  # allInThreadHaveKeyword
-            column = _flag(Email.thread_id.not_in(_threads_missing_keyword(account_id, comparator["keyword"])))
+            column = _flag(Email.thread_id.not_in(_threads_missing_keyword(account_id, comparator["keyword"], readable)))
         out.append(column.asc() if comparator.get("isAscending", True) else column.desc())
     if not sort:
         out.append(Email.received_at.desc())
@@ -185,9 +197,12 @@ class EmailQueryMixin:
 
     def query(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
         query = Email.select(Email.id, Email.thread_id).where(Email.account_id == account_id)
+        readable = rights.readable(ctx, account_id)
         if filter:
-            query = query.where(compile_filter(account_id, filter))
-        rows = query.order_by(*order_by(account_id, sort)).tuples()
+            query = query.where(compile_filter(account_id, filter, readable))
+        if readable is not None:
+            query = query.where(Email.id.in_(rights.readable_emails(readable)))
+        rows = query.order_by(*order_by(account_id, sort, readable)).tuples()
         if not args.get("collapseThreads"):
             return [r[0] for r in rows]
         seen: set[str] = set()
@@ -214,7 +229,8 @@ def _latest_true() -> Any:
     return pw.NodeList((EmailMailbox.is_latest, pw.SQL("= TRUE")))
 
 
-def _mailbox_listing(account_id: str, filter: Any, sort: list[dict[str, Any]], collapse: bool) -> tuple[Any, list[Any], bool] | None:
+def _mailbox_listing(account_id: str, filter: Any, sort: list[dict[str, Any]], collapse: bool,
+                     readable: set[str] | None = None) -> tuple[Any, list[Any], bool] | None:
     """(base query on EmailMailbox, order) for "one Mailbox by receivedAt", else None."""
     if not isinstance(filter, dict) or set(filter) != {"inMailbox"}:
         return None
@@ -226,7 +242,9 @@ def _mailbox_listing(account_id: str, filter: Any, sort: list[dict[str, Any]], c
     em = EmailMailbox
     # Mailbox ids belong to one account: check that once, then scan the
     # (covering) Mailbox indexes without an account_id column to test per row.
-    owned = Mailbox.select(Mailbox.id).where((Mailbox.account_id == account_id) & (Mailbox.id == filter["inMailbox"])).exists()
+    # A sharee lists only a Mailbox they read: the same index scan as the owner's.
+    owned = (readable is None or filter["inMailbox"] in readable) and Mailbox.select(Mailbox.id).where(
+        (Mailbox.account_id == account_id) & (Mailbox.id == filter["inMailbox"])).exists()
     where = em.mailbox_id == (filter["inMailbox"] if owned else "")
     if collapse:
         where &= _latest_true()
@@ -268,7 +286,8 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
                limit: int, want_total: bool) -> tuple[int, list[str], int | None]:
     """(position, ids of the page, total or None) for a checked Email/query."""
     collapse = bool(args.get("collapseThreads"))
-    listing = _mailbox_listing(account_id, filter, sort, collapse)
+    readable = rights.readable(ctx, account_id)
+    listing = _mailbox_listing(account_id, filter, sort, collapse, readable)
     if listing is not None:
         base, order, descending = listing
         em = EmailMailbox
@@ -288,7 +307,7 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
     hits: list[bool] = []
     token = search.few_hits.set(hits)
     try:
-        condition = compile_filter(account_id, filter) if filter else None
+        condition = compile_filter(account_id, filter, readable) if filter else None
     finally:
         search.few_hits.reset(token)
     account = Email.account_id == account_id
@@ -301,7 +320,9 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
     query = Email.select(Email.id, Email.thread_id).where(account)
     if condition is not None:
         query = query.where(condition)
-    order = order_by(account_id, sort)
+    if readable is not None:  # a sharee: Emails of the Mailboxes they read (RFC 8621 §2)
+        query = query.where(Email.id.in_(rights.readable_emails(readable)))
+    order = order_by(account_id, sort, readable)
     if not collapse:
         if args.get("anchor") is not None:
             ids = [r[0] for r in query.order_by(*order).tuples()]
@@ -384,6 +405,14 @@ def email_query_changes(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
         rows = Email.select(Email.id).where((Email.account_id == account.id) & Email.thread_id.in_(members[start : start + 500]))
         touched.update(r[0] for r in rows.tuples())
     touched.discard("")
+    readable = rights.readable(ctx, account.id)
+    if readable is not None:
+        # A sharee: only Emails they read now, or that a row of the window shows were in a Mailbox they read.
+        until = decode_state(state) or since
+        if rights.shares_moved(ctx, account.id, since, until):
+            raise MethodError("cannotCalculateChanges", "your rights on a shared Mailbox changed; query again")
+        now = rights.visible_ids(account.id, EmailMailbox.email_id, touched, readable)
+        touched = now | tagged_ids(account.id, "Email", since, until, touched - now, readable)
     big = 10**9
     _, ids, total = query_page(ctx, account.id, args.get("filter"), sort, {**args, "position": 0}, big, True)
     removed = touched - set(emails.created)

@@ -14,7 +14,7 @@ from typing import Any
 from jmapd.methods.types import UTC_DATE_RE
 from jmapd.protocol.errors import SetError, invalid_properties
 
-from .. import store
+from .. import rights, store
 from ..blobs import read_any_blob
 from ..domain.compose import BlobNotFoundError, ComposeError, compose_message
 from ..domain.parse import ParsedMessage, parse_message
@@ -32,12 +32,17 @@ def message_id_host(configured: str | None) -> str:
     return fqdn if "." in fqdn and not fqdn.startswith("localhost") else "jmapd.invalid"
 
 
-def mailbox_paths(account_id: str, mailbox_ids: Any) -> list[str]:
-    """Every invalid path of a mailboxIds value (RFC 8620 §5.3 lists them all)."""
+def mailbox_paths(account_id: str, mailbox_ids: Any, readable: set[str] | None = None) -> list[str]:
+    """Every invalid path of a mailboxIds value (RFC 8620 §5.3 lists them all).
+
+    ``readable``: for a sharee, the Mailboxes they see; the others do not exist for them."""
     if not isinstance(mailbox_ids, dict) or not mailbox_ids:
         return ["mailboxIds"]
     bad = [f"mailboxIds/{k}" for k, v in mailbox_ids.items() if v is not True]
-    missing = sorted(set(mailbox_ids) - store.existing_mailboxes(account_id, mailbox_ids))
+    existing = store.existing_mailboxes(account_id, mailbox_ids)
+    if readable is not None:
+        existing &= readable
+    missing = sorted(set(mailbox_ids) - existing)
     return bad + [f"mailboxIds/{m}" for m in missing if f"mailboxIds/{m}" not in bad]
 
 
@@ -61,7 +66,7 @@ def check_counts(ctx: Any, mailbox_ids: dict[str, Any], keywords: dict[str, Any]
 
 def check_mailboxes_and_keywords(ctx: Any, account_id: str, mailbox_ids: Any, keywords: Any) -> None:
     """Rules shared by create, update, copy and import (raise SetError)."""
-    paths = mailbox_paths(account_id, mailbox_ids) + keyword_paths(keywords)
+    paths = mailbox_paths(account_id, mailbox_ids, rights.readable(ctx, account_id)) + keyword_paths(keywords)
     if paths:
         raise invalid_properties(*paths, description="an Email must be in at least one existing Mailbox; keywords valid and true")
     check_counts(ctx, mailbox_ids, keywords)
@@ -78,11 +83,36 @@ class EmailWriteMixin:
     """Storage hooks for the standard /set and /copy engine."""
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        if rights.readable(ctx, account_id) is not None:
+            self._validate_sharee(ctx, account_id, obj, old)
+            return
         if old is not None and obj.get("mailboxIds") == old.get("mailboxIds"):
             # Keyword-only update: the (unchanged) Mailboxes need no lookup.
             check_keywords(obj.get("keywords") or {})
             return
         check_mailboxes_and_keywords(ctx, account_id, obj.get("mailboxIds"), obj.get("keywords") or {})
+
+    def _validate_sharee(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """Email/set by a sharee: the Mailboxes they cannot see are kept as they
+        are (mailboxIds showed only theirs), and every change is checked
+        against the rights on the Mailboxes concerned (RFC 8621 §2)."""
+        readable = rights.readable(ctx, account_id) or set()
+        keywords = obj.get("keywords") or {}
+        check_mailboxes_and_keywords(ctx, account_id, obj.get("mailboxIds"), keywords)
+        before: set[str] | None = None
+        if old is not None:
+            before = set(store.email_mailbox_map(account_id, [old["id"]]).get(old["id"], {}))
+            obj["mailboxIds"] = {m: True for m in sorted(set(obj["mailboxIds"]) | (before - readable))}
+            check_counts(ctx, obj["mailboxIds"], keywords)
+        rights.check_email_change(
+            ctx, account_id, before, set(obj["mailboxIds"]), (old or {}).get("keywords") or {}, keywords
+        )
+
+    def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
+        """Destroying an Email removes it from every Mailbox: mayRemoveItems on each."""
+        if rights.readable(ctx, account_id) is not None:
+            where = store.email_mailbox_map(account_id, [obj["id"]]).get(obj["id"], {})
+            rights.require(ctx, account_id, where, "mayRemoveItems", "destroy this Email")
 
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
         services = ctx.services
@@ -141,6 +171,7 @@ class EmailWriteMixin:
 
     def insert_copy(self, ctx: Any, from_account: str, to_account: str, source: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         check_mailboxes_and_keywords(ctx, to_account, obj["mailboxIds"], obj["keywords"])
+        rights.check_email_change(ctx, to_account, None, set(obj["mailboxIds"]), (), obj["keywords"])
         row = Email.select(Email.blob_id, Email.parsed).where((Email.account_id == from_account) & (Email.id == source["id"])).first()
         raw = ctx.services.blobs.read(row.blob_id) if row else None
         if raw is None:

@@ -1,4 +1,13 @@
-"""Mailbox (RFC 8621 §2): a table of its own; counts are rows every write moves (see counts.py)."""
+"""Mailbox (RFC 8621 §2): a table of its own; counts are rows every write moves (see counts.py).
+
+Mailboxes are shareable (the mail sharing draft): the engine keeps
+``shareWith`` and ``myRights`` (the nine RFC 8621 rights and ``mayShare``),
+hides from a sharee the Mailboxes they cannot read and checks ``mayRename``
+and ``mayDelete``; this module adds ``mayCreateChild`` and what a sharee must
+not see (a parent they cannot read, the id of a sibling in a name clash).
+A new child Mailbox inherits its parent's grants (as IMAP ACLs do), so a
+sharee sees what they created and a shared tree stays shared.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ from typing import Any
 from jmapd.methods.collation import sort_key
 from jmapd.methods.types import DataType, Invalid, P, is_id
 from jmapd.protocol.errors import SetError, invalid_properties
+from jmapd.sharing import Sharing, access, inherit_shares
 from jmapd.state import UPDATED
 
 from .. import counts, store
@@ -20,8 +30,9 @@ ROLES = {
     "all", "archive", "drafts", "flagged", "important", "inbox", "junk", "sent", "subscribed", "trash",
     "snoozed", "scheduled", "memos",
 }
+#: RFC 8621 §2's nine rights, then the sharing draft's mayShare.
 RIGHTS = ("mayReadItems", "mayAddItems", "mayRemoveItems", "maySetSeen", "maySetKeywords",
-          "mayCreateChild", "mayRename", "mayDelete", "maySubmit")
+          "mayCreateChild", "mayRename", "mayDelete", "maySubmit", "mayShare")
 
 
 #: RFC 8621 §2: "0 <= sortOrder < 2^31".
@@ -62,9 +73,18 @@ class MailboxType(DataType):
         "unreadEmails": P("UnsignedInt", server_set=True),
         "totalThreads": P("UnsignedInt", server_set=True),
         "unreadThreads": P("UnsignedInt", server_set=True),
-        "myRights": P("Object", server_set=True),
         "isSubscribed": P("Boolean", default=True),
     }
+    sharing = Sharing(
+        rights=RIGHTS,
+        read="mayReadItems",
+        share="mayShare",
+        update="mayRename",
+        destroy="mayDelete",
+        read_only=("mayReadItems",),
+        per_user=("isSubscribed",),
+        items=("Email", "Thread"),
+    )
     set_arguments = {"onDestroyRemoveEmails": False}
     query_arguments = {"sortAsTree": False, "filterAsTree": False}
     reports_updated_properties = True
@@ -80,11 +100,6 @@ class MailboxType(DataType):
         return super().check_filter(name, value)
 
     # -- storage ------------------------------------------------------------
-    def rights(self, ctx: Any, account_id: str) -> dict[str, bool]:
-        account = ctx.principal.accounts.get(account_id)
-        read_only = bool(account and account.read_only)
-        return {r: (r == "mayReadItems" or not read_only) for r in RIGHTS}
-
     def load(self, ctx: Any, account_id: str, ids: list[str] | None, properties: list[str], args: dict[str, Any]) -> dict[str, dict[str, Any]]:
         query = Mailbox.select().where(Mailbox.account_id == account_id)
         if ids is not None:
@@ -92,13 +107,15 @@ class MailboxType(DataType):
                 return {}
             query = query.where(Mailbox.id.in_(ids))
         rows = list(query.order_by(Mailbox.sort_order, Mailbox.name, Mailbox.id))
+        visible = access(ctx, account_id).visible(self.name)
         stored = counts.read(account_id) if any(p in COUNTS for p in properties) else {}
-        rights = self.rights(ctx, account_id)
         out = {}
         for row in rows:
+            # A sharee sees a Mailbox whose parent they cannot read at the top.
+            parent = row.parent_id if visible is None or row.parent_id in visible else None
             obj = {
-                "id": row.id, "name": row.name, "parentId": row.parent_id, "role": row.role,
-                "sortOrder": row.sort_order, "isSubscribed": row.is_subscribed, "myRights": dict(rights),
+                "id": row.id, "name": row.name, "parentId": parent, "role": row.role,
+                "sortOrder": row.sort_order, "isSubscribed": row.is_subscribed,
             }
             obj.update(stored.get(row.id) or dict.fromkeys(COUNTS, 0))
             out[row.id] = obj
@@ -110,17 +127,25 @@ class MailboxType(DataType):
             id=obj["id"], account_id=account_id, name=obj["name"], parent_id=obj.get("parentId"),
             role=obj.get("role"), sort_order=obj.get("sortOrder") or 0, is_subscribed=obj.get("isSubscribed", True),
         ).execute()
-        extra = {**dict.fromkeys(COUNTS, 0), "myRights": self.rights(ctx, account_id)}
+        if obj.get("parentId") is not None and not obj.get("shareWith"):
+            inherit_shares(self, ctx, account_id, obj, obj["parentId"])
+        extra: dict[str, Any] = dict.fromkeys(COUNTS, 0)
         if renamed:  # the server changed a property the client set: it is returned
             extra["name"] = obj["name"]
         return extra
 
     def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> dict[str, Any] | None:
         renamed = new.pop(_RENAMED, False)
-        Mailbox.update(
-            name=new["name"], parent_id=new.get("parentId"), role=new.get("role"),
-            sort_order=new.get("sortOrder") or 0, is_subscribed=new.get("isSubscribed", True),
-        ).where((Mailbox.account_id == account_id) & (Mailbox.id == old["id"])).execute()
+        # Only what changed: a sharee's view may differ from the row (a hidden parent).
+        columns = {"name": "name", "parentId": "parent_id", "role": "role", "sortOrder": "sort_order",
+                   "isSubscribed": "is_subscribed"}
+        values: dict[str, Any] = {columns[p]: new.get(p) for p in changed if p in columns}
+        if "sortOrder" in changed:
+            values["sort_order"] = new.get("sortOrder") or 0
+        if renamed:
+            values["name"] = new["name"]
+        if values:
+            Mailbox.update(**values).where((Mailbox.account_id == account_id) & (Mailbox.id == old["id"])).execute()
         if "role" in changed and "trash" in (old.get("role"), new.get("role")):
             # The trash decides every Mailbox's unreadThreads: count them again.
             counts.rebuild(account_id)
@@ -152,6 +177,12 @@ class MailboxType(DataType):
             raise invalid_properties("name", description=f"name longer than {section.max_size_mailbox_name} octets")
         parent = obj.get("parentId")
         rows = {r.id: r for r in Mailbox.select(Mailbox.id, Mailbox.parent_id, Mailbox.name, Mailbox.role).where(Mailbox.account_id == account_id)}
+        moved = old is None or parent != old.get("parentId")
+        if not moved and obj["id"] in rows:
+            parent = rows[obj["id"]].parent_id  # as stored: a sharee may see it as null
+        acc = access(ctx, account_id)
+        if not acc.full:
+            self._check_sharee(acc, obj, old, parent, moved)
         if parent is not None:
             if parent not in rows:
                 raise invalid_properties("parentId", description=f"no Mailbox {parent}")
@@ -172,10 +203,30 @@ class MailboxType(DataType):
             if row.id == obj["id"]:
                 continue
             if row.parent_id == parent and row.name == name:
+                if not acc.full and not acc.has(self.name, row.id, "mayReadItems"):
+                    # the clash is real, but the sibling's id is not the sharee's to learn
+                    raise invalid_properties("name", description="a sibling Mailbox already has this name")
                 # RFC 8620 §5.3: the server forbids duplicates and the record exists.
                 raise SetError("alreadyExists", "a sibling Mailbox already has this name", existingId=row.id)
             if obj.get("role") is not None and row.role == obj["role"]:
                 raise invalid_properties("role", description=f"another Mailbox has role {obj['role']}")
+
+    def _check_sharee(
+        self, acc: Any, obj: dict[str, Any], old: dict[str, Any] | None, parent: str | None, moved: bool
+    ) -> None:
+        """RFC 8621 §2 for a sharee: a Mailbox moves only into one where they
+        have mayCreateChild (creating one is checked by :meth:`may_create_shared`);
+        roles belong to the owner's own use of their account."""
+        if old is not None and moved:
+            if parent is None or not acc.has(self.name, parent, "mayCreateChild"):
+                raise SetError("forbidden", "mayCreateChild is needed on the new parent Mailbox")
+        if obj.get("role") != (old or {}).get("role"):
+            raise SetError("forbidden", "only the account's owner sets Mailbox roles")
+
+    def may_create_shared(self, ctx: Any, account_id: str, obj: dict[str, Any], access: Any) -> bool:
+        """A sharee creates a child of a Mailbox where they have mayCreateChild."""
+        parent = obj.get("parentId")
+        return isinstance(parent, str) and access.has(self.name, parent, "mayCreateChild")
 
     @staticmethod
     def _height(rows: dict[str, Any], mailbox_id: str) -> int:
@@ -194,8 +245,13 @@ class MailboxType(DataType):
     def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         if Mailbox.select().where((Mailbox.account_id == account_id) & (Mailbox.parent_id == obj["id"])).exists():
             raise SetError("mailboxHasChild", "destroy or move the child Mailboxes first")
-        if not args.get("onDestroyRemoveEmails") and EmailMailbox.select().where(EmailMailbox.mailbox_id == obj["id"]).exists():
+        has_email = EmailMailbox.select().where(EmailMailbox.mailbox_id == obj["id"]).exists()
+        if not args.get("onDestroyRemoveEmails") and has_email:
             raise SetError("mailboxHasEmail", "the Mailbox has Emails; set onDestroyRemoveEmails to remove them")
+        if has_email:  # removing its Emails is removing items (RFC 8621 §2)
+            acc = access(ctx, account_id)
+            if not acc.full:
+                acc.require(self.name, obj["id"], "mayRemoveItems")
 
     # -- query -----------------------------------------------------------------
     def _matches(self, obj: dict[str, Any], node: Any) -> bool:

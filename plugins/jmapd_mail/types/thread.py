@@ -7,8 +7,9 @@ from typing import Any
 
 from jmapd.methods.types import DataType, P
 
+from .. import rights
 from ..capability import MAIL
-from ..models import Email
+from ..models import Email, EmailMailbox
 
 
 class ThreadType(DataType):
@@ -25,6 +26,9 @@ class ThreadType(DataType):
         receivedAt index (every Email) to avoid sorting a Thread's handful.
         """
         query = Email.select(Email.thread_id, Email.id, Email.received_at, Email.seq).where(Email.account_id == account_id)
+        readable = rights.readable(ctx, account_id)
+        if readable is not None:  # a sharee: a Thread is the Emails of it they may read
+            query = query.where(Email.id.in_(rights.readable_emails(readable)))
         if ids is not None:
             if not ids:
                 return {}
@@ -33,3 +37,7 @@ class ThreadType(DataType):
         for thread_id, email_id, received_at, seq in query.tuples():
             threads[thread_id].append((received_at, seq, email_id))
         return {t: {"id": t, "emailIds": [e[2] for e in sorted(rows)]} for t, rows in threads.items()}
+
+    def visible_changes(self, ctx: Any, account_id: str, since: int, changes: Any) -> tuple[list[str], list[str], list[str]]:
+        """A sharee's Thread/changes name only Threads with an Email they read."""
+        return rights.visible_changes(ctx, account_id, self.name, EmailMailbox.thread_id, since, changes)
