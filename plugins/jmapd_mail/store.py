@@ -169,6 +169,9 @@ def create_email(
         changes.record(account_id, "Email", email_id, CREATED)
     changes.record(account_id, "Thread", thread_id, CREATED if thread_is_new else UPDATED)
     touch_mailboxes(changes, account_id, set(mailbox_ids) | thread_mailboxes(account_id, [thread_id]))
+    # RFC 8621 §1.5: the push-only EmailDelivery state moves whenever a new
+    # Email is added to the store, and on no other change.
+    changes.touch(account_id, "EmailDelivery")
     return {"id": email_id, "blobId": blob_id, "threadId": thread_id, "size": len(raw)}
 
 

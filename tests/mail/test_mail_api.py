@@ -52,7 +52,7 @@ def test_deliver_advances_states_and_notifies(client, jmap_server, make_message,
     after = {t: client.ok(f"{t}/get", {"ids": []})["state"] for t in ("Email", "Mailbox", "Thread")}
     assert all(before[t] != after[t] for t in before)
     mine = [c[client.account_id] for c in seen if client.account_id in c]
-    assert len(mine) == 1 and set(mine[0]) == {"Email", "Mailbox", "Thread"}
+    assert len(mine) == 1 and set(mine[0]) == {"Email", "Mailbox", "Thread", "EmailDelivery"}
     got = client.ok("Email/get", {"ids": [email_id], "properties": ["subject", "mailboxIds"]})["list"][0]
     assert got["subject"] == "notify me"
     assert got["mailboxIds"] == {api.find_mailbox(client.account_id, role="inbox"): True}
