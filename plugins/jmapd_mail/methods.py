@@ -54,7 +54,7 @@ def _import_one(ctx: Any, account_id: str, spec: Any) -> dict[str, Any]:
     blob_id = ctx.resolve_id(spec.get("blobId"))
     raw = None
     stored = False
-    if not isinstance(blob_id, str) or not blob_id:
+    if not isinstance(blob_id, str) or not blob_id or not rights.blob_readable(ctx, account_id, blob_id):
         paths.append("blobId")
     else:
         raw = ctx.services.blobs.get(account_id, blob_id)
@@ -141,7 +141,8 @@ def email_parse(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     not_found: list[str] = []
     not_parsable: list[str] = []
     for blob_id in dict.fromkeys(args["blobIds"]):
-        raw = read_any_blob(ctx.services, account.id, ctx.resolve_id(blob_id))
+        real = ctx.resolve_id(blob_id)
+        raw = read_any_blob(ctx.services, account.id, real) if rights.blob_readable(ctx, account.id, real) else None
         if raw is None:
             not_found.append(blob_id)
             continue

@@ -51,6 +51,27 @@ def readable_emails(mailboxes: set[str]) -> Any:
     return em.select(em.email_id).where(em.mailbox_id.in_(sorted(mailboxes) or [""]))
 
 
+def blob_readable(ctx: CallContext, account_id: str, blob_id: Any) -> bool:
+    """Whether the caller may read a blob of ``account_id`` in a mail method.
+
+    A sharee reads only the message (or a part of the message) of an Email
+    they can read: blob ids are content hashes, so any other answer would let
+    them probe the owner's storage for known content."""
+    from .blobs import split_part_blob_id
+    from .models import Email
+
+    mailboxes = readable(ctx, account_id)
+    if mailboxes is None:
+        return True
+    if not isinstance(blob_id, str):
+        return False
+    split = split_part_blob_id(blob_id)
+    message = split[0] if split else blob_id
+    return bool(Email.select(Email.id).where(
+        (Email.account_id == account_id) & (Email.blob_id == message) & Email.id.in_(readable_emails(mailboxes))
+    ).exists())
+
+
 def tags(mailbox_ids: Iterable[str]) -> list[str]:
     """Change-row tags naming the Mailboxes an Email or Thread was or is in."""
     return [tag(m) for m in sorted(set(mailbox_ids))]

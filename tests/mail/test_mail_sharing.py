@@ -229,6 +229,15 @@ def test_email_import_into_a_shared_mailbox(shared: Shared) -> None:
     owner = shared.owner
     grant(owner, shared.team, shared.sharee, "mayReadItems")
     spec = {"mailboxIds": {shared.team: True}}
+    # blob ids are content hashes: the owner's other blobs do not exist for the sharee
+    private_blob = owner.ok("Email/get", {"ids": [shared.private], "properties": ["blobId"]})["list"][0]["blobId"]
+    uploaded = owner.upload(shared.make_message("Dropped"), "message/rfc822")["blobId"]
+    for blob in (private_blob, uploaded):
+        out = shared.ok("Email/import", {"emails": {"i": {**spec, "blobId": blob}}})
+        assert out["notCreated"]["i"]["type"] == "invalidProperties"
+        parsed = shared.ok("Email/parse", {"blobIds": [blob]})
+        assert parsed["notFound"] == [blob] and parsed["parsed"] is None
+    assert owner.ok("Email/parse", {"blobIds": [private_blob]})["parsed"]
     # the message of an Email the sharee can read is a blob they can import from
     part_blob = owner.ok("Email/get", {"ids": [shared.team_mail], "properties": ["blobId"]})["list"][0]["blobId"]
     out = shared.ok("Email/import", {"emails": {"i": {**spec, "blobId": part_blob}}})

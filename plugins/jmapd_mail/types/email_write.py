@@ -119,7 +119,8 @@ class EmailWriteMixin:
         message = {k: v for k, v in obj.items() if k != "id"}
         try:
             raw = compose_message(
-                message, lambda blob_id: read_any_blob(services, account_id, ctx.resolve_id(blob_id)),
+                message, lambda blob_id: read_any_blob(services, account_id, ctx.resolve_id(blob_id))
+                if rights.blob_readable(ctx, account_id, ctx.resolve_id(blob_id)) else None,
                 message_id_domain=message_id_host(ctx.config.section("mail").hostname),
             )
         except ComposeError as exc:
