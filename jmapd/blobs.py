@@ -35,7 +35,7 @@ class BlobStore:
         self.kind = kind
         self.path = path
         if kind == "filesystem":
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)  # blob files are private (mkstemp: 0600)
 
     def _file(self, blob_id: str) -> Path:
         digest = blob_id[1:]
@@ -45,7 +45,8 @@ class BlobStore:
         target = self._file(blob_id)
         if target.exists():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        for directory in (target.parent.parent, target.parent):  # mkdir(parents=True) ignores mode for parents
+            directory.mkdir(mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,7 +70,11 @@ def open_database(url: str) -> peewee.Database:
             path = Path("/" + unquote(parsed.path).lstrip("/"))
         elif url.startswith("sqlite:///"):
             path = Path(unquote(url[len("sqlite:///") :]))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # NOTE(operator): private to the server user whatever the umask: the
+        # file holds password hashes and mail. SQLite gives its -wal and -shm
+        # files the database file's permissions.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         db: peewee.Database = peewee.SqliteDatabase(
             str(path),
             pragmas={

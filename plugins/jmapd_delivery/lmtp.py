@@ -263,6 +263,7 @@ class LMTPServer:
             enable_SMTPUTF8=True,
             decode_data=False,
             hostname=self.hostname,
+            ident="LMTP",  # the greeting names no library or version (aiosmtpd's default does)
             timeout=self.timeout,
             loop=self._loop,
         )

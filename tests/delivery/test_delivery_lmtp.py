@@ -175,3 +175,14 @@ def test_nul_is_refused_permanently(jmap_server, lmtp_for):
     with smtplib.LMTP("127.0.0.1", port) as lmtp:
         assert lmtp.sendmail("sender@example.net", [rcpt], message(rcpt, good)) == {}
     assert set(subjects_in(client, mailbox_id(client, role="inbox"))) == {good}
+
+
+def test_greeting_names_no_library_or_version(jmap_server, lmtp_for):
+    import socket
+
+    port = lmtp_for(jmap_server)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        greeting = sock.recv(512).decode()
+        sock.sendall(b"QUIT\r\n")
+    assert greeting.startswith("220 ") and greeting.rstrip().endswith(" LMTP"), greeting
+    assert "Python" not in greeting and "aiosmtpd" not in greeting.lower()
