@@ -64,7 +64,7 @@ def test_destroyed_and_other_accounts_emails_are_not_found(client, jmap_server, 
 
 
 def test_many_matches_take_the_subquery_path(client, emails, monkeypatch):
-    monkeypatch.setattr(search, "FEW_MATCHES", 1)
+    monkeypatch.setattr(search, "FEW_HEADER_MATCHES", 1)
     assert q(client, to="example") == emails
     assert q(client, subject="report") == [emails[0]]
 
