@@ -50,6 +50,24 @@ def add_user(services: Any, name: str, password: str) -> Any:
     return user, account
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a user name, or None.
+
+    A name must survive HTTP Basic (which splits at the first ``:``) and
+    mail addresses: no whitespace, control characters or ``:``, at most 254
+    characters (the longest address), not empty.
+    """
+    if not name:
+        return "empty"
+    if len(name) > 254:
+        return "longer than 254 characters"
+    if ":" in name:
+        return "contains ':' (HTTP Basic could not send it)"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "contains whitespace or a control character"
+    return None
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     from .auth import hash_password
     from .models import User
@@ -57,6 +75,10 @@ def cmd_user(args: argparse.Namespace) -> int:
     services = _services(args)
     run_migrations(services)
     if args.action == "add":
+        problem = name_problem(args.name)
+        if problem:
+            print(f"user name {args.name!r} refused: {problem}", file=sys.stderr)
+            return 1
         if User.get_or_none(User.name == args.name):
             print(f"user {args.name} exists", file=sys.stderr)
             return 1

@@ -212,3 +212,13 @@ def test_gunicorn_conf_names_a_config_error(tmp_path):
         _stop(proc)
     assert proc.returncode != 0
     assert "server.workers: expected an integer" in proc.stderr.read().decode()
+
+
+@pytest.mark.parametrize("name, why", [("", "empty"), ("al ice", "whitespace"), ("a:b", "contains ':'"),
+                                       ("tab\tname", "whitespace"), ("x" * 255, "longer than 254")])
+def test_user_names_are_validated(config_file, name, why):
+    proc = jmapd(config_file, "user", "add", name, "--password-stdin", stdin="pw-1\n")
+    assert proc.returncode == 1 and why in proc.stderr
+    proc = jmapd(config_file, "user", "add", "alice@example.com", "--password-stdin", stdin="pw-1\n")
+    assert proc.returncode == 0, proc.stderr
+    assert jmapd(config_file, "user", "list").stdout.split() == ["alice@example.com"]
