@@ -30,6 +30,7 @@ from .identity import ensure_identity, identities, normalize_address, own_addres
 from .index import candidates, drop_event, index_event, window_of
 from .instances import map_response, occurrence, rewrite_set, split_id
 from .scheduling import Outbox, flush
+from .views import UTC_TIMES, apply_utc_times
 
 _ANY = P("Any", nullable=True)
 #: The mapping draft's property for iCalendar elements JSCalendar cannot
@@ -48,12 +49,14 @@ class CalendarEvent(DocumentType):
     capability = CALENDARS
     id_prefix = "e"
     # /set is the plugin's own method (instances.rewrite_set, then the standard /set).
-    verbs = ("get", "changes", "query", "queryChanges")
+    verbs = ("get", "changes", "copy", "query", "queryChanges")
     filters = FILTERS
     predicates = PREDICATES
     sorts = frozenset({"start", "uid", "recurrenceId", "created", "updated"})
     query_arguments = {"timeZone": "Etc/UTC", "expandRecurrences": False}
     set_arguments = {"sendSchedulingMessages": False}
+    get_arguments = {"recurrenceOverridesBefore": None, "recurrenceOverridesAfter": None,
+                     "reduceParticipants": False, "timeZone": "Etc/UTC"}
     properties = {
         "calendarIds": P("Id[Boolean]", required=True, ref="idmap"),
         "isDraft": P("Boolean", default=False),
@@ -71,14 +74,15 @@ class CalendarEvent(DocumentType):
         if found is not None:
             return found
         # JSCalendar 2.0 registered names, or vendor names ("example.com:foo").
-        if name in EVENT_SCHEMA or name in RFC8984_NAMES or name == ICALENDAR or name == "@type" or (":" in name and not name.startswith(":")):
+        if (name in EVENT_SCHEMA or name in RFC8984_NAMES or name in (ICALENDAR, "@type", *UTC_TIMES)
+                or (":" in name and not name.startswith(":"))):
             return _ANY
         return None
 
     def default_properties(self) -> list[str]:
         """JSCalendar 2.0's Event properties and the stored JMAP ones; vendor
         properties are returned when asked for by name."""
-        return [p for p in dict.fromkeys([*self.properties, *EVENT_SCHEMA]) if p != ICALENDAR]
+        return [p for p in dict.fromkeys([*self.properties, *EVENT_SCHEMA]) if p != ICALENDAR and p not in UTC_TIMES]
 
     #: Set by :func:`calendar_event_set` for the one call this instance serves.
     send_scheduling = False
@@ -101,7 +105,36 @@ class CalendarEvent(DocumentType):
         if not isinstance(args.get("sendSchedulingMessages"), bool):
             raise MethodError("invalidArguments", "sendSchedulingMessages: expected Boolean")
 
+    def check_get_args(self, ctx: Any, args: dict[str, Any]) -> None:
+        """Draft §5.7's extra /get arguments; utcStart/utcEnd exclude recurrenceOverrides."""
+        from jmapd.protocol.errors import MethodError
+
+        from .domain.dates import UTC_RE
+        from .domain.timezones import is_known_zone
+
+        for name in ("recurrenceOverridesBefore", "recurrenceOverridesAfter"):
+            value = args.get(name)
+            if value is not None and not (isinstance(value, str) and UTC_RE.match(value)):
+                raise MethodError("invalidArguments", f"{name}: expected a UTCDateTime or null")
+        if not isinstance(args.get("reduceParticipants"), bool):
+            raise MethodError("invalidArguments", "reduceParticipants: expected Boolean")
+        if not is_known_zone(args.get("timeZone")):
+            raise MethodError("invalidArguments", f"unknown timeZone {args.get('timeZone')!r}")
+        props = args.get("properties") or []
+        if "recurrenceOverrides" in props and any(p in props for p in UTC_TIMES):
+            raise MethodError("invalidArguments", "utcStart/utcEnd cannot be requested with recurrenceOverrides")
+
     def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
+        found = self._load(ctx, account_id, ids, properties, args)
+        if args and "timeZone" in args and "reduceParticipants" in args:  # a /get, not the engine reading for /set
+            from .views import shape
+
+            own = own_addresses(account_id) if args.get("reduceParticipants") else set()
+            for obj in found.values():
+                shape(obj, properties, args, own)
+        return found
+
+    def _load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
         synthetic = {i: split_id(i) for i in ids or [] if split_id(i) is not None}
         if synthetic:
             ids = list(dict.fromkeys([i for i in ids if i not in synthetic] + [b for b, _ in synthetic.values()]))
@@ -136,6 +169,9 @@ class CalendarEvent(DocumentType):
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         section = ctx.config.section("calendars")
         event = {k: v for k, v in obj.items() if k != "id"}
+        reported = apply_utc_times(event, old, lambda: _calendar_zones(account_id, obj.get("calendarIds")))
+        if reported:
+            self._reported.setdefault(obj.get("id"), {}).update(reported)
         try:
             event = normalize_event(event, Limits(max_participants=section.max_participants_per_event))
         except LimitExceeded as exc:
@@ -271,6 +307,17 @@ class CalendarEvent(DocumentType):
                            f"cannot send scheduling messages to {exc.address!r} (only mailto: addresses)") from None
         check_reachable(ctx.services, messages)
         dispatch(ctx.services, account_id, (new or old or {})["id"], messages, self.outbox)
+
+
+def _calendar_zones(account_id: str, calendar_ids: Any) -> list[str | None]:
+    """The timeZone of each calendar an event is in (draft §5.1 utcStart)."""
+    ids = list(calendar_ids or {})
+    rows = Document.select(Document.data).where(
+        (Document.account_id == account_id) & (Document.type_name == "Calendar") & Document.object_id.in_(ids)
+    ).tuples()
+    import orjson
+
+    return [(orjson.loads(d) if isinstance(d, (str, bytes)) else dict(d)).get("timeZone") for (d,) in rows]
 
 
 def _check_range(event: dict[str, Any], section: Any) -> None:

@@ -34,12 +34,35 @@ def _event(client):
             "start": "2025-06-01T10:00:00", "timeZone": "Europe/Paris", "duration": "PT1H"}
 
 
+def _shared_account(client):
+    """Another user's account the client may write (a delegate), with its default calendar."""
+    from jmapd_calendars.testing import calendars
+
+    from jmapd.db import ensure_connected
+    from jmapd.models import AccountAccess, User
+
+    other = client.server.client()
+    calendars(other)
+    ensure_connected()
+    AccountAccess.create(account=other.account_id, user=User.get(User.name == client.user), read_only=False)
+    return other.account_id
+
+
+def _target_calendar(client, account_id):
+    from jmapd_calendars.testing import USING
+
+    calendar_id = client.ok("Calendar/get", {"accountId": account_id, "ids": None}, USING)["list"][0]["id"]
+    return {"calendarIds": {calendar_id: True}}
+
+
 class TestCalendarEvent(Conformance):
     spec = TypeSpec(
         "CalendarEvent",
         "urn:ietf:params:jmap:calendars",
-        verbs=frozenset({"get", "changes", "set", "query", "queryChanges"}),
+        verbs=frozenset({"get", "changes", "set", "copy", "query", "queryChanges"}),
         create=_event,
+        copy_target=_shared_account,
+        copy_overrides=_target_calendar,
         filters=[({"title": "event"}, True), ({"uid": "no-such-uid"}, False)],
         sorts=["start", "uid", "recurrenceId", "created", "updated"],
         invalid={"calendarIds": {"cNope": True}, "start": "2025-13-01T00:00:00", "title": "x"},
