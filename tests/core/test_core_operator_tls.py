@@ -75,8 +75,11 @@ def test_jmap_over_tls_and_certificate_reload(tmp_path, jmapd_database, jmap_ser
         assert served_cert(server.port) == first
         # renew in place, SIGHUP the master: the workers restart gracefully with the new certificate
         second = make_cert(pki, "second")
+        old_workers = set(server.worker_pids())
         os.kill(server.proc.pid, signal.SIGHUP)
-        assert wait_for(lambda: served_cert(server.port), lambda der: der == second, timeout=60) == second
+        # every worker, not just the first to restart: new connections land on either
+        wait_for(lambda: set(server.worker_pids()), lambda pids: len(pids) == 2 and not pids & old_workers, timeout=60)
+        assert wait_for(lambda: {served_cert(server.port) for _ in range(12)}, lambda seen: seen == {second}, timeout=60) == {second}
         renewed = ssl.create_default_context(cafile=str(pki / "cert.pem"))
         assert httpx.get(server.url + "/.well-known/jmap", auth=user, verify=renewed, timeout=30).status_code == 200
     finally:
