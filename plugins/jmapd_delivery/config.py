@@ -17,6 +17,11 @@ class DeliveryConfig:
         "Domains delivered locally; an address at another domain is refused (550). Empty: any domain.",
         factory=list,
     )
+    fold_local_part: bool = doc(
+        "Match the local part of a recipient case-insensitively (`Alice@...` reaches `alice`); "
+        "domains are always case-insensitive.",
+        True,
+    )
     recipient_delimiter: str = doc("`user+folder@domain` delivers into the mailbox named `folder`.", "+")
     max_message_size: int = doc("Largest message accepted, in octets (larger: 552).", 50_000_000)
     max_recipients: int = doc("Most recipients of one LMTP transaction.", 1000)

@@ -4,12 +4,17 @@
 that are addresses) or, if the domain is one we deliver for, to the user
 called ``name``. With a recipient delimiter, ``name+folder@domain``
 belongs to the same user and chooses the mailbox called ``folder``.
+Domains are case-insensitive always (RFC 5321 §2.4); local parts are too
+unless ``delivery.fold_local_part`` is off, since senders' software and
+people type ``Alice@Example.com`` for ``alice@example.com``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import peewee as pw
 
 from jmapd.models import Account, User
 
@@ -21,17 +26,23 @@ class Target:
     folder: str | None = None
 
 
-def personal_account(user_name: str) -> str | None:
-    """The personal account of an enabled user, or None."""
-    row = (
-        Account.select(Account.id)
-        .join(User, on=(Account.owner == User.id))
-        .where((User.name == user_name) & (User.disabled == False) & (Account.is_personal == True))  # noqa: E712
-        .order_by(Account.id)
-        .tuples()
-        .first()
-    )
-    return row[0] if row else None
+def personal_account(user_name: str, fold: bool = False) -> str | None:
+    """The personal account of an enabled user, or None; an exact name wins over a folded one."""
+    names: list[Any] = [User.name == user_name]
+    if fold:
+        names.append(pw.fn.LOWER(User.name) == user_name.lower())
+    for match in names:
+        row = (
+            Account.select(Account.id)
+            .join(User, on=(Account.owner == User.id))
+            .where(match & (User.disabled == False) & (Account.is_personal == True))  # noqa: E712
+            .order_by(User.id, Account.id)
+            .tuples()
+            .first()
+        )
+        if row:
+            return str(row[0])
+    return None
 
 
 def resolve(config: Any, address: str) -> Target | None:
@@ -52,7 +63,7 @@ def resolve(config: Any, address: str) -> Target | None:
     if domain_ok:
         candidates.append(base)
     for name in dict.fromkeys(candidates):
-        account_id = personal_account(name)
+        account_id = personal_account(name, fold=section.fold_local_part)
         if account_id is not None:
             return Target(name, account_id, folder)
     return None

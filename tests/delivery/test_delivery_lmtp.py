@@ -186,3 +186,26 @@ def test_greeting_names_no_library_or_version(jmap_server, lmtp_for):
         sock.sendall(b"QUIT\r\n")
     assert greeting.startswith("220 ") and greeting.rstrip().endswith(" LMTP"), greeting
     assert "Python" not in greeting and "aiosmtpd" not in greeting.lower()
+
+
+def test_recipients_match_case_insensitively(make_server, lmtp_for):
+    """#9.10: `Alice@Example.com` got 550; domains fold always, local parts by default."""
+    server = make_server({"delivery": {"domains": ["example.com"]}})
+    port = lmtp_for(server)
+    client = server.client()
+    client.ok("Mailbox/set", {"create": {"l": {"name": "Lists"}}})
+    assert client.user != client.user.upper()
+    subject = "case " + uuid.uuid4().hex[:6]
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        refused = lmtp.sendmail("sender@example.net", [f"{client.user.upper()}+Lists@EXAMPLE.COM"], message("x@example.com", subject))
+    assert refused == {}
+    assert subject in subjects_in(client, mailbox_id(client, name="Lists"))
+
+    strict = make_server({"delivery": {"domains": ["example.com"], "fold_local_part": False}})
+    port = lmtp_for(strict)
+    other = strict.client()
+    with smtplib.LMTP("127.0.0.1", port) as lmtp:
+        lmtp.ehlo_or_helo_if_needed()
+        lmtp.mail("sender@example.net")
+        assert lmtp.rcpt(f"{other.user.upper()}@example.com")[0] == 550
+        assert lmtp.rcpt(f"{other.user}@Example.COM")[0] == 250
