@@ -183,4 +183,39 @@ class MailboxCount(BaseModel):
         table_name = "mail_mailbox_count"
 
 
-MODELS = [Mailbox, Email, EmailMailbox, EmailKeyword, ThreadRef, EmailHeader, SearchText, MailboxCount]
+
+
+class ImportKey(BaseModel):
+    """A message ``jmapd import`` brought into a Mailbox, by the SHA-256 of its bytes.
+
+    Written in the same transaction as the Email, so a re-run (after Ctrl-C
+    or kill -9) skips exactly what is already in, from any source.
+    """
+
+    account_id = pw.CharField(max_length=64)
+    mailbox_id = pw.CharField(max_length=64)
+    digest = pw.CharField(max_length=64)
+    email_id = pw.CharField(max_length=64)
+
+    class Meta:
+        table_name = "mail_import_key"
+        primary_key = pw.CompositeKey("account_id", "mailbox_id", "digest")
+        indexes = ((("account_id", "digest"), False),)
+
+
+class ImportState(BaseModel):
+    """How far an IMAP import got in one source folder: its UIDVALIDITY and the highest UID in."""
+
+    account_id = pw.CharField(max_length=64)
+    source = pw.CharField(max_length=255)
+    folder = pw.TextField()
+    uidvalidity = pw.BigIntegerField()
+    last_uid = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "mail_import_state"
+        primary_key = False
+        indexes = ((("account_id", "source", "folder"), True),)
+
+
+MODELS = [Mailbox, Email, EmailMailbox, EmailKeyword, ThreadRef, EmailHeader, SearchText, MailboxCount, ImportKey, ImportState]

@@ -78,3 +78,10 @@ def jmapd_resolve_blob(services: Any, account_id: str, blob_id: str) -> bytes | 
     from .blobs import resolve_part
 
     return resolve_part(services, account_id, blob_id)
+
+
+@hookimpl
+def jmapd_commands(subparsers: Any) -> None:
+    from .transfer.cli import register
+
+    register(subparsers)
