@@ -1,4 +1,4 @@
-"""``jmapd import imap|maildir|mbox`` and ``jmapd export``: moving a user's mail in and out.
+"""``jmapd import maildir|mbox`` and ``jmapd export``: moving a user's mail in and out.
 
 Registered by the mail plugin through the ``jmapd_commands`` hook. Imports
 write straight through :mod:`jmapd_mail.store` in batches (see
@@ -9,7 +9,6 @@ every run and the exit status is 1 when any message failed.
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ USING = [CORE, MAIL]
 
 
 def register(subparsers: Any) -> None:
-    top = subparsers.add_parser("import", help="import a user's mail from an IMAP account, Maildir or mbox")
+    top = subparsers.add_parser("import", help="import a user's mail from Maildir or mbox")
     sub = top.add_subparsers(dest="import_source", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -39,18 +38,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mailbox", help="mailbox for a single file (default: named after the file)")
     common(p)
     p.set_defaults(func=cmd_import_mbox)
-    p = sub.add_parser("imap", help="every folder of an IMAP account; re-runs fetch only new mail")
-    p.add_argument("--host", required=True)
-    p.add_argument("--port", type=int, help="default 993 with --tls, else 143")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--tls", action="store_true", help="implicit TLS (the default when no mode is given)")
-    mode.add_argument("--starttls", action="store_true")
-    mode.add_argument("--plain", action="store_true", help="no TLS at all (loopback tests only)")
-    p.add_argument("--login", required=True, help="IMAP user name")
-    p.add_argument("--password-stdin", action="store_true", help="read the password (or app password) from stdin")
-    p.add_argument("--folder", action="append", help="only this folder (repeatable)")
-    common(p)
-    p.set_defaults(func=cmd_import_imap)
 
     p = subparsers.add_parser("export", help="write a user's mail as Maildir++ or mbox")
     p.add_argument("path", help="directory to write (a file for --format mbox with --mailbox)")
@@ -116,26 +103,6 @@ def cmd_import_mbox(args: Any) -> int:
 
     target = _exists(args.path)
     return _run(args, read_mbox_tree(target, args.mailbox), None)
-
-
-def cmd_import_imap(args: Any) -> int:
-    from .imap import ImapSource, connect
-    from .importer import Importer
-
-    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else getpass.getpass("IMAP password: ")
-    mode = "starttls" if args.starttls else "plain" if args.plain else "tls"
-    port = args.port or (993 if mode == "tls" else 143)
-    session = _session(args, "jmapd import")
-    try:
-        conn = connect(args.host, port, mode, args.login, password)
-    except Exception as exc:
-        raise SystemExit(f"jmapd import: {args.host}:{port}: {exc}") from exc
-    importer = Importer(session.services, session.account_id, dry_run=args.dry_run)
-    source = ImapSource(conn, f"{args.login}@{args.host}:{port}", importer, only=args.folder)
-    try:
-        return _run(args, source.messages(), source.total(), importer)
-    finally:
-        source.close()
 
 
 def cmd_export(args: Any) -> int:
