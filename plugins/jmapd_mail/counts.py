@@ -43,17 +43,21 @@ def trash_of(account_id: str) -> str:
     return row.id if row else ""
 
 
-def _snapshot(account_id: str, thread_ids: list[str]) -> Snapshot:
+def _snapshot(account_id: str, thread_ids: list[str] | None) -> Snapshot:
+    """Per Thread and Mailbox, its Emails and unread ones: of these Threads, or (None) all."""
     em = EmailMailbox
-    out: Snapshot = {t: {} for t in thread_ids}
+    out: Snapshot = defaultdict(dict)
+    where = em.account_id == account_id
+    if thread_ids is not None:
+        where &= em.thread_id.in_(thread_ids)
     rows = (
         em.select(em.thread_id, em.mailbox_id, pw.fn.COUNT(em.email_id), pw.fn.SUM(pw.Case(None, [(em.unread, 1)], 0)))
-        .where((em.account_id == account_id) & em.thread_id.in_(thread_ids))
+        .where(where)
         .group_by(em.thread_id, em.mailbox_id)
         .tuples()
     )
     for thread_id, mailbox_id, total, unread in rows:
-        out.setdefault(thread_id, {})[mailbox_id] = (int(total), int(unread or 0))
+        out[thread_id][mailbox_id] = (int(total), int(unread or 0))
     return out
 
 
@@ -135,17 +139,8 @@ def forget(mailbox_id: str) -> None:
 
 def count_by_scanning(account_id: str) -> dict[str, dict[str, int]]:
     """The counts by definition, from every membership row of the account."""
-    em = EmailMailbox
-    rows = (
-        em.select(em.thread_id, em.mailbox_id, pw.fn.COUNT(em.email_id), pw.fn.SUM(pw.Case(None, [(em.unread, 1)], 0)))
-        .where(em.account_id == account_id)
-        .group_by(em.thread_id, em.mailbox_id)
-        .tuples()
-    )
-    snapshot: Snapshot = defaultdict(dict)
-    for thread_id, mailbox_id, total, unread in rows:
-        snapshot[thread_id][mailbox_id] = (int(total), int(unread or 0))
-    return {m: dict(zip(COUNTS, c, strict=True)) for m, c in _contributions(snapshot, trash_of(account_id)).items()}
+    scanned = _contributions(_snapshot(account_id, None), trash_of(account_id))
+    return {m: dict(zip(COUNTS, c, strict=True)) for m, c in scanned.items()}
 
 
 def rebuild(account_id: str) -> None:

@@ -112,21 +112,36 @@ def _fts(account_id: str, column: str | None, text: str) -> Any:
     # each row (or, on PostgreSQL, guessing from statistics that may be
     # stale); many matches: the subquery, and the index walk stops early.
     found = [r[0] for r in database.execute_sql(f"{matching} LIMIT {FEW_MATCHES + 1}", params)]
+    if len(found) <= FEW_MATCHES:
+        return _listed(found)
     hits = few_hits.get()
     if hits is not None:
-        hits.append(len(found) <= FEW_MATCHES)
-    if len(found) <= FEW_MATCHES:
-        # ids inlined, not bound: an OR of many text terms would bind
-        # past SQLite's limit of 32,766 variables ("too many SQL variables")
-        return Email.seq.in_(pw.SQL("(" + ",".join(str(int(r)) for r in found) + ")")) if found else pw.SQL("1 = 0")
+        hits.append(False)
     return Email.seq.in_(pw.SQL(f"({matching})", params))
+
+
+def _listed(seqs: list[Any]) -> Any:
+    """``Email.seq IN (the few matching ids)``, noted in :data:`few_hits` for the query planner hint.
+
+    The ids are inlined, not bound: an OR of many text terms would bind past
+    SQLite's limit of 32,766 variables ("too many SQL variables").
+    """
+    hits = few_hits.get()
+    if hits is not None:
+        hits.append(True)
+    return Email.seq.in_(pw.SQL("(" + ",".join(str(int(r)) for r in seqs) + ")")) if seqs else pw.SQL("1 = 0")
+
+
+def _substring_pattern(text: str) -> str:
+    """``%text%`` with LIKE's wildcards (and the escape character) in ``text`` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _like(field: Any, text: str) -> Any:
     """Case-insensitive substring match, with LIKE wildcards in ``text`` escaped."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     op = "ILIKE" if is_postgres() else "LIKE"
-    return pw.NodeList((field, pw.SQL(op), pw.Value(f"%{escaped}%"), pw.SQL("ESCAPE '\\'")))
+    return pw.NodeList((field, pw.SQL(op), pw.Value(_substring_pattern(text)), pw.SQL("ESCAPE '\\'")))
 
 
 def _header_fields() -> tuple[Any, ...]:
@@ -154,16 +169,12 @@ def _field(account_id: str, column: str, text: str) -> Any:
     field = {"from": SearchText.from_, "to": SearchText.to, "cc": SearchText.cc, "bcc": SearchText.bcc, "subject": SearchText.subject}[column]
     if not is_postgres() and len(text) >= 3:
         name = TRIGRAM_COLUMNS[("subject", "from", "to", "cc", "bcc").index(column)]
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         found = [r[0] for r in database.execute_sql(
             f'SELECT rowid FROM {TRIGRAM_TABLE} WHERE "{name}" LIKE ? ESCAPE \'\\\' LIMIT {FEW_HEADER_MATCHES + 1}',
-            (f"%{escaped}%",),
+            (_substring_pattern(text),),
         )]
         if len(found) <= FEW_HEADER_MATCHES:
-            hits = few_hits.get()
-            if hits is not None:
-                hits.append(True)
-            return Email.seq.in_(pw.SQL("(" + ",".join(str(int(r)) for r in found) + ")")) if found else pw.SQL("1 = 0")
+            return _listed(found)
         # Many matches: verifying each through the index costs more than
         # testing the account's rows, where the newest 50 are found early.
     sub = SearchText.select(SearchText.seq).where((SearchText.account_id == account_id) & _like(field, text))
