@@ -13,6 +13,7 @@ import logging
 import re
 from typing import Any
 
+from jmapd.db import tuples
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import Invalid, P
 from jmapd.models import Document, new_id
@@ -183,11 +184,10 @@ class Calendar(DocumentType):
         if not isinstance(target, str) or not access(ctx, account_id).full:
             return []
         with ctx.write(account_id):
-            rows = dict(
+            rows: dict[str, Any] = dict(tuples(
                 Document.select(Document.object_id, Document.data)
                 .where((Document.account_id == account_id) & (Document.type_name == self.name))
-                .tuples()
-            )
+            ))
             if target not in rows:
                 return []
             for object_id, data in rows.items():

@@ -44,7 +44,7 @@ class Session(UserSession):
     def calendar(self, name: str | None, *, create: bool) -> str:
         found = self.call("Calendar/get", {"ids": None})["list"]
         if name is None:
-            return next((c["id"] for c in found if c.get("isDefault")), found[0]["id"])
+            return str(next((c["id"] for c in found if c.get("isDefault")), found[0]["id"]))
         match = next((c["id"] for c in found if c["name"] == name), None)
         if match is None and create:
             made = self.call("Calendar/set", {"create": {"c": {"name": name}}})
@@ -53,7 +53,7 @@ class Session(UserSession):
             match = made["created"]["c"]["id"]
         if match is None:
             raise SystemExit(f"jmapd calendars: no calendar {name!r}")
-        return match
+        return str(match)
 
 
 def _key(event: dict[str, Any]) -> tuple[Any, Any]:

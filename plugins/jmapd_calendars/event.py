@@ -15,11 +15,12 @@ import datetime
 import uuid
 from typing import Any
 
+from jmapd.db import tuples
 from jmapd.methods.collation import sort_key
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import P, Prop
 from jmapd.models import Document
-from jmapd.protocol.errors import SetError, invalid_properties
+from jmapd.protocol.errors import MethodError, SetError, invalid_properties
 from jmapd.sharing import access
 
 from .calendar import CALENDARS
@@ -100,8 +101,6 @@ class CalendarEvent(DocumentType):
             ensure_identity(ctx, account_id)
 
     def check_set_args(self, ctx: Any, args: dict[str, Any]) -> None:
-        from jmapd.protocol.errors import MethodError
-
         if not isinstance(args.get("sendSchedulingMessages"), bool):
             raise MethodError("invalidArguments", "sendSchedulingMessages: expected Boolean")
 
@@ -135,7 +134,8 @@ class CalendarEvent(DocumentType):
         return found
 
     def _load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
-        synthetic = {i: split_id(i) for i in ids or [] if split_id(i) is not None}
+        split = {i: split_id(i) for i in ids or []}
+        synthetic = {i: parts for i, parts in split.items() if parts is not None}
         if synthetic:
             ids = list(dict.fromkeys([i for i in ids if i not in synthetic] + [b for b, _ in synthetic.values()]))
         found = self.readable(ctx, account_id, super().load(ctx, account_id, ids, properties, args))
@@ -197,10 +197,10 @@ class CalendarEvent(DocumentType):
         if len(ids) > section.max_calendars_per_event:
             raise invalid_properties("calendarIds", description="more calendars than maxCalendarsPerEvent")
         known = {
-            r for (r,) in Document.select(Document.object_id).where(
+            r for (r,) in tuples(Document.select(Document.object_id).where(
                 (Document.account_id == account_id) & (Document.type_name == "Calendar")
                 & Document.object_id.in_(list(ids))
-            ).tuples()
+            ))
         }
         missing = [c for c in ids if c not in known]
         if missing:
@@ -237,14 +237,21 @@ class CalendarEvent(DocumentType):
         from .domain.timezones import get_zone
 
         zone_name = args.get("timeZone") or "Etc/UTC"
-        node = resolve_window(filter, get_zone(zone_name))
+        zone = get_zone(zone_name)
+        if zone is None:  # validate_query_arguments refused an unknown zone already
+            raise MethodError("invalidArguments", f"unknown timeZone {zone_name!r}")
+        node = resolve_window(filter, zone)
         events = self.in_window(ctx, account_id, node)
         if args.get("expandRecurrences"):
             return expanded_ids(events, node, zone_name, sort)
         events = [e for e in events if self.matches(e, node)]
         for comparator in reversed(sort):
-            events.sort(key=lambda o, c=comparator: sort_key(self.sort_value(o, c["property"]), c.get("collation")),
-                        reverse=not comparator.get("isAscending", True))
+            prop, collation = comparator["property"], comparator.get("collation")
+
+            def by(obj: dict[str, Any], prop: str = prop, collation: Any = collation) -> Any:
+                return sort_key(self.sort_value(obj, prop), collation)
+
+            events.sort(key=by, reverse=not comparator.get("isAscending", True))
         return [e["id"] for e in events]
 
     def sort_value(self, obj: dict[str, Any], prop: str) -> Any:
@@ -317,7 +324,7 @@ def _calendar_zones(account_id: str, calendar_ids: Any) -> list[str | None]:
     ).tuples()
     import orjson
 
-    return [(orjson.loads(d) if isinstance(d, (str, bytes)) else dict(d)).get("timeZone") for (d,) in rows]
+    return [(orjson.loads(d) if isinstance(d, (str, bytes)) else dict(d)).get("timeZone") for (d,) in tuples(rows)]
 
 
 def _check_range(event: dict[str, Any], section: Any) -> None:

@@ -78,6 +78,11 @@ def expanded_ids(events: list[dict[str, Any]], node: dict[str, Any], zone_name: 
 
     rows.sort(key=lambda r: (r[2], r[0]))
     for comparator in reversed(sort):
-        rows.sort(key=lambda r, c=comparator: sort_key(value(r, c["property"]), c.get("collation")),
-                  reverse=not comparator.get("isAscending", True))
+        prop, collation = comparator["property"], comparator.get("collation")
+
+        def by(row: tuple[str, dict[str, Any], datetime.datetime, str | None],
+               prop: str = prop, collation: Any = collation) -> Any:
+            return sort_key(value(row, prop), collation)
+
+        rows.sort(key=by, reverse=not comparator.get("isAscending", True))
     return [r[0] for r in rows]

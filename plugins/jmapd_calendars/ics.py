@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from jmapd.db import tuples
 from jmapd.methods.standard.args import check_args
 from jmapd.methods.types import is_id
 from jmapd.models import Document
@@ -93,7 +94,7 @@ def events_of(account_id: str, calendar_id: str | None = None) -> list[dict[str,
     out = []
     query = Document.select(Document.object_id, Document.data).where(
         (Document.account_id == account_id) & (Document.type_name == "CalendarEvent"))
-    for object_id, data in query.order_by(Document.id).tuples():
+    for object_id, data in tuples(query.order_by(Document.id)):
         event = _decode(data)
         if calendar_id is None or calendar_id in (event.get("calendarIds") or {}):
             out.append({**event, "id": object_id})

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from jmapd.db import tuples
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import Invalid, P
 from jmapd.models import Document, new_id
@@ -70,7 +71,7 @@ def identities(account_id: str) -> list[dict[str, Any]]:
         (Document.account_id == account_id) & (Document.type_name == IDENTITY_TYPE)
     ).order_by(Document.id)
     out = []
-    for object_id, data in rows.tuples():
+    for object_id, data in tuples(rows):
         obj = orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data)
         obj["id"] = object_id
         out.append(obj)
@@ -170,12 +171,11 @@ class ParticipantIdentity(DocumentType):
         else:
             target = None
         with ctx.write(account_id):
-            rows = dict(
+            rows: dict[str, Any] = dict(tuples(
                 Document.select(Document.object_id, Document.data)
                 .where((Document.account_id == account_id) & (Document.type_name == self.name))
                 .order_by(Document.id)
-                .tuples()
-            )
+            ))
             decoded = {k: self.decode(v) for k, v in rows.items()}
             if not isinstance(target, str) or target not in decoded:
                 if any(d.get("isDefault") for d in decoded.values()) or not decoded:

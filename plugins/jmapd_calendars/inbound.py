@@ -26,6 +26,8 @@ from email import policy
 from email.parser import BytesParser
 from typing import Any
 
+from jmapd.auth import Principal
+
 from .calendar import CALENDARS
 from .identity import normalize_address, own_addresses
 from .scheduling import PER_USER
@@ -44,7 +46,7 @@ def itip_parts(raw: bytes) -> list[str]:
     for part in message.walk():
         if part.get_content_type() == "text/calendar":
             try:
-                out.append(str(part.get_content()))  # type: ignore[attr-defined]
+                out.append(str(part.get_content()))
             except (LookupError, ValueError):
                 continue
     return out
@@ -70,13 +72,17 @@ class Owner:
         self.services = services
         self.account_id = account_id
         account = Account.get_or_none(Account.id == account_id)
-        self.principal = services.auth.principal(account.owner_id) if account is not None else None
+        self.principal: Principal | None = (
+            services.auth.principal(account.owner_id) if account is not None else None
+        )
 
     def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         from jmapd.methods.context import RequestContext
         from jmapd.methods.dispatch import run_calls
         from jmapd.protocol.envelope import parse_request
 
+        if self.principal is None:  # process() checks first; a disabled owner gets nothing applied
+            raise RuntimeError(f"{method}: account {self.account_id} has no enabled owner")
         calls = [[method, {"accountId": self.account_id, **args}, "0"]]
         request = parse_request({"using": USING, "methodCalls": calls})
         rctx = RequestContext(principal=self.principal, services=self.services, using=set(USING))

@@ -88,8 +88,8 @@ def rewrite_set(dt: Any, ctx: Any, account_id: str, args: dict[str, Any]) -> tup
     """
     update = dict(args.get("update") or {})
     destroy = list(args.get("destroy") or [])
-    wanted = {sid: split_id(sid) for sid in [*update, *destroy] if isinstance(sid, str)}
-    wanted = {k: v for k, v in wanted.items() if v is not None}
+    split = {sid: split_id(sid) for sid in [*update, *destroy] if isinstance(sid, str)}
+    wanted = {k: v for k, v in split.items() if v is not None}
     if not wanted:
         return args, {}, {}
     bases = dt.load(ctx, account_id, sorted({b for b, _ in wanted.values()}), dt.default_properties(), {})

@@ -19,6 +19,8 @@ class EventRange(BaseModel):
     offset so floating events are never missed. An event whose range
     cannot be computed has no row and is always a candidate."""
 
+    #: Peewee adds this AutoField itself; declared so type checkers see it.
+    id = pw.AutoField()
     account_id = pw.CharField(max_length=64)
     object_id = pw.CharField(max_length=255)
     first_start = pw.DateTimeField()

@@ -38,8 +38,8 @@ _PATCH_SKIP = frozenset({"@type", "uid", "method", "prodId", "recurrenceId", "re
 
 @dataclass
 class ParseResult:
-    events: list[dict] = field(default_factory=list)
-    tasks: list[dict] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
     calendar: dict[str, Any] = field(default_factory=dict)
     errors: list[tuple[int, str]] = field(default_factory=list)
 
@@ -77,7 +77,7 @@ def _calendar_values(cal: Component) -> dict[str, Any]:
     return out
 
 
-def _diff(base: dict, target: dict, prefix: str, out: dict, depth: int) -> None:
+def _diff(base: dict[str, Any], target: dict[str, Any], prefix: str, out: dict[str, Any], depth: int) -> None:
     for k in base:
         if k not in target and k not in _PATCH_SKIP:
             out[prefix + _esc(k)] = None
@@ -97,7 +97,7 @@ def _esc(k: str) -> str:
     return k.replace("~", "~0").replace("/", "~1")
 
 
-def override_patch(master: dict, override: dict, rid: str) -> dict:
+def override_patch(master: dict[str, Any], override: dict[str, Any], rid: str) -> dict[str, Any]:
     """The PatchObject turning the master's occurrence at ``rid`` into ``override``."""
     base = {k: v for k, v in master.items() if k not in ("recurrenceRule", "recurrenceOverrides")}
     base["start"] = rid
@@ -120,7 +120,7 @@ def parse_ics(data: bytes | str, *, floating_tz: str | None = None) -> ParseResu
     roots, errors = parse_stream(data)
     result.errors.extend(errors)
     ctx_tz: dict[str, Component] = {}
-    items: list[tuple[Component, dict]] = []
+    items: list[tuple[Component, dict[str, Any]]] = []
     for cal in roots:
         if cal.name != "VCALENDAR":
             if cal.name in ("VEVENT", "VTODO"):
@@ -139,8 +139,8 @@ def parse_ics(data: bytes | str, *, floating_tz: str | None = None) -> ParseResu
             elif sub.name in ("VEVENT", "VTODO"):
                 items.append((sub, {k: v for k, v in values.items() if k in ("method", "prodId")}))
     ctx = _Ctx(TzResolver(ctx_tz), floating_tz)
-    masters: dict[tuple[str, str], dict] = {}
-    pending: list[tuple[int, dict]] = []
+    masters: dict[tuple[str, str], dict[str, Any]] = {}
+    pending: list[tuple[int, dict[str, Any]]] = []
     for comp, cal_values in items:
         try:
             obj = convert_component(comp, ctx, cal_values)
@@ -182,7 +182,7 @@ def parse_ics(data: bytes | str, *, floating_tz: str | None = None) -> ParseResu
     return result
 
 
-def _zone_span(events: list[dict]) -> tuple[date, date]:
+def _zone_span(events: list[dict[str, Any]]) -> tuple[date, date]:
     starts: list[datetime] = []
     for ev in events:
         try:
@@ -227,7 +227,7 @@ def _vtimezone(tzid: str, first: date, last: date) -> list[str]:
     ]
 
 
-def _common(events: list[dict], key: str) -> str | None:
+def _common(events: list[dict[str, Any]], key: str) -> str | None:
     values = {ev.get(key) for ev in events}
     if len(values) == 1:
         (value,) = values
@@ -238,7 +238,7 @@ def _common(events: list[dict], key: str) -> str | None:
 def _calendar(
     lines_of_events: list[str],
     zones: set[str],
-    events: list[dict],
+    events: list[dict[str, Any]],
     method: str | None,
     extra: dict[str, Any] | None,
 ) -> bytes:
@@ -264,7 +264,7 @@ def _calendar(
 
 
 def to_ics(
-    events: list[dict], *, method: str | None = None, calendar: dict[str, Any] | None = None
+    events: list[dict[str, Any]], *, method: str | None = None, calendar: dict[str, Any] | None = None
 ) -> bytes:
     """One VCALENDAR holding ``events`` (overrides as RECURRENCE-ID VEVENTs, EXDATE, RDATE).
 
@@ -294,7 +294,7 @@ _ITIP_METHODS = (
 
 def itip_message(
     method: str,
-    event: dict,
+    event: dict[str, Any],
     *,
     attendee: str | None = None,
     recurrence_id: str | None = None,
@@ -409,7 +409,7 @@ def _same_address(a: Any, b: Any) -> bool:
     return a.strip().lower().removeprefix("mailto:") == b.strip().lower().removeprefix("mailto:")
 
 
-def parse_itip(data: bytes | str) -> tuple[str, list[dict]]:
+def parse_itip(data: bytes | str) -> tuple[str, list[dict[str, Any]]]:
     """``(METHOD, events)`` of an iMIP body; overrides of one UID grouped as in :func:`parse_ics`.
 
     :raises ITipError: no METHOD, or no event could be read.

@@ -62,7 +62,7 @@ def uuid5(value: str) -> str:
     return str(uuid.uuid5(NS, value))
 
 
-def jcal_prop(p: Prop) -> list:
+def jcal_prop(p: Prop) -> list[Any]:
     """A property in jCal form (RFC 7265 §3.4), value kept as text."""
     params: dict[str, Any] = {}
     vtype = _TYPES.get(p.name, "unknown")
@@ -75,7 +75,7 @@ def jcal_prop(p: Prop) -> list:
     return [p.name.lower(), params, vtype, value]
 
 
-def jcal_component(c: Component) -> list:
+def jcal_component(c: Component) -> list[Any]:
     return [c.name.lower(), [jcal_prop(p) for p in c.props], [jcal_component(s) for s in c.subs]]
 
 
@@ -124,9 +124,11 @@ def _vtimezone_tzinfo(comp: Component) -> tzinfo | None:
     try:
         import icalendar
 
-        return icalendar.Timezone.from_ical(text).to_tz()
+        zone = icalendar.Timezone.from_ical(text)
+        built = zone.to_tz() if isinstance(zone, icalendar.Timezone) else None
     except Exception:  # a broken definition: treated as unknown
         return None
+    return built if isinstance(built, tzinfo) else None
 
 
 class _Ctx:
@@ -182,7 +184,7 @@ def _duration_between(
     return days, secs
 
 
-def convert_rrule(value: str, start_tz: str | None, line: int, is_date: bool) -> dict:
+def convert_rrule(value: str, start_tz: str | None, line: int, is_date: bool) -> dict[str, Any]:
     """An RRULE value as a JSCalendar RecurrenceRule."""
     rule: dict[str, Any] = {"@type": "RecurrenceRule"}
     parts = {}
@@ -270,9 +272,9 @@ class _Builder:
     def __init__(self, name: str) -> None:
         self.name = name.lower()
         self.obj: dict[str, Any] = {}
-        self.converted: dict[str, dict] = {}
-        self.props: list[list] = []
-        self.comps: list[list] = []
+        self.converted: dict[str, dict[str, Any]] = {}
+        self.props: list[list[Any]] = []
+        self.comps: list[list[Any]] = []
 
     def keep(self, p: Prop) -> None:
         self.props.append(jcal_prop(p))
@@ -307,7 +309,7 @@ class _Builder:
         return self.obj
 
 
-def _set_pointer(obj: dict, pointer: str, value: Any) -> None:
+def _set_pointer(obj: dict[str, Any], pointer: str, value: Any) -> None:
     tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")]
     cur = obj
     for t in tokens[:-1]:
@@ -329,7 +331,7 @@ def _jsprops(c: Component, b: _Builder) -> None:
             _set_pointer(b.obj, ptr, value)
 
 
-def _alert(c: Component, ctx: _Ctx, uid_to_id: dict[str, str]) -> tuple[str, dict]:
+def _alert(c: Component, ctx: _Ctx, uid_to_id: dict[str, str]) -> tuple[str, dict[str, Any]]:
     b = _Builder("valarm")
     b.obj["@type"] = "Alert"
     jsid = c.get("JSID")
@@ -391,12 +393,12 @@ def _alert(c: Component, ctx: _Ctx, uid_to_id: dict[str, str]) -> tuple[str, dic
         else:
             b.keep(p)
     _jsprops(c, b)
-    for s in c.subs:
-        b.comps.append(jcal_component(s))
+    for child in c.subs:
+        b.comps.append(jcal_component(child))
     return key, b.finish()
 
 
-def _location_comp(c: Component) -> tuple[str, dict]:
+def _location_comp(c: Component) -> tuple[str, dict[str, Any]]:
     b = _Builder("vlocation")
     b.obj["@type"] = "Location"
     jsid = c.get("JSID")
@@ -429,7 +431,7 @@ def _location_comp(c: Component) -> tuple[str, dict]:
     return key, b.finish(force=True)
 
 
-def _participant_comp(c: Component) -> tuple[str, dict, str | None]:
+def _participant_comp(c: Component) -> tuple[str, dict[str, Any], str | None]:
     b = _Builder("participant")
     b.obj["@type"] = "Participant"
     jsid = c.get("JSID")
@@ -458,7 +460,7 @@ def _participant_comp(c: Component) -> tuple[str, dict, str | None]:
     return key, b.finish(), (addr.value.strip() if addr else None)
 
 
-def _attendee(p: Prop, is_task: bool) -> dict:
+def _attendee(p: Prop, is_task: bool) -> dict[str, Any]:
     part: dict[str, Any] = {"@type": "Participant", "calendarAddress": p.value.strip()}
     cn = p.param("CN")
     if cn:
@@ -507,7 +509,7 @@ _ATTENDEE_DONE = frozenset(
 _KNOWN_ROLE = frozenset({"CHAIR", "OPT-PARTICIPANT", "NON-PARTICIPANT", "OWNER", "REQ-PARTICIPANT"})
 
 
-def _add_participant(parts: dict[str, dict], key: str, part: dict) -> None:
+def _add_participant(parts: dict[str, dict[str, Any]], key: str, part: dict[str, Any]) -> None:
     if key in parts:
         merged = dict(parts[key])
         for k, v in part.items():
@@ -558,19 +560,19 @@ def convert_component(c: Component, ctx: _Ctx, cal: dict[str, Any]) -> dict[str,
                 ev["timeZone"] = due_tz
             ev["showWithoutTime"] = due_is_date
             start_tz = due_tz
-    parts: dict[str, dict] = {}
+    parts: dict[str, dict[str, Any]] = {}
     organizer: Prop | None = None
     attendee_addrs: set[str] = set()
-    locations: dict[str, dict] = {}
+    locations: dict[str, dict[str, Any]] = {}
     loc_from_prop: list[str] = []
-    links: dict[str, dict] = {}
+    links: dict[str, dict[str, Any]] = {}
     uid_to_alert: dict[str, str] = {}
-    for s in c.subs:
-        if s.name == "VALARM":
-            u, j = s.get("UID"), s.get("JSID")
+    for child in c.subs:
+        if child.name == "VALARM":
+            u, j = child.get("UID"), child.get("JSID")
             if u is not None and j is not None:
                 uid_to_alert[unescape_text(u.value)] = unescape_text(j.value)
-    overrides: dict[str, dict] = {}
+    overrides: dict[str, dict[str, Any]] = {}
     updated_from: str | None = None
     rrule_done = False
     styled = c.get("STYLED-DESCRIPTION")
@@ -795,23 +797,23 @@ def convert_component(c: Component, ctx: _Ctx, cal: dict[str, Any]) -> dict[str,
             else:
                 _add_participant(parts, key, part)
         b.note("organizerCalendarAddress", organizer, frozenset({"CN", "SENT-BY", "JSID"}))
-    for s in c.subs:
-        if s.name == "VALARM":
-            key, alert = _alert(s, ctx, uid_to_alert)
+    for child in c.subs:
+        if child.name == "VALARM":
+            key, alert = _alert(child, ctx, uid_to_alert)
             ev.setdefault("alerts", {})[key] = alert
-        elif s.name == "VLOCATION":
-            key, loc = _location_comp(s)
+        elif child.name == "VLOCATION":
+            key, loc = _location_comp(child)
             locations[key] = loc
-        elif s.name == "PARTICIPANT":
-            key, part, addr = _participant_comp(s)
-            if addr is not None and addr in attendee_addrs:
+        elif child.name == "PARTICIPANT":
+            key, part, part_addr = _participant_comp(child)
+            if part_addr is not None and part_addr in attendee_addrs:
                 ical = part.get("iCalendar", {})
                 ical.get("convertedProperties", {}).pop("calendarAddress", None)
                 if ical and not ical.get("convertedProperties"):
                     ical.pop("convertedProperties", None)
             _add_participant(parts, key, part)
         else:
-            b.comps.append(jcal_component(s))
+            b.comps.append(jcal_component(child))
     if "mainLocationId" in ev:
         name = ev["mainLocationId"]
         match = [k for k, v in locations.items() if v.get("name") == name]
@@ -838,7 +840,7 @@ def _stamp(c: Component) -> str:
     return p.value.strip() if p else ""
 
 
-def _link(p: Prop) -> tuple[str, dict]:
+def _link(p: Prop) -> tuple[str, dict[str, Any]]:
     n = p.name
     link: dict[str, Any] = {"@type": "Link"}
     if (p.param("VALUE") or "").upper() == "BINARY" or (

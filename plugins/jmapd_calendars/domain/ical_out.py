@@ -48,9 +48,10 @@ def _utc_text(value: str) -> str:
 
 
 class _Out:
-    def __init__(self, obj: dict) -> None:
-        ical = obj.get("iCalendar") if isinstance(obj.get("iCalendar"), dict) else {}
-        self.converted: dict[str, dict] = ical.get("convertedProperties") or {}
+    def __init__(self, obj: dict[str, Any]) -> None:
+        raw = obj.get("iCalendar")
+        ical: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        self.converted: dict[str, dict[str, Any]] = ical.get("convertedProperties") or {}
         self.lines: list[str] = []
 
     def add(
@@ -78,7 +79,7 @@ def _dt(local_text: str, tz: str | None, show_without_time: bool) -> tuple[str, 
     return format_dt(local), {}
 
 
-def _jcal_line(prop: list) -> str | None:
+def _jcal_line(prop: list[Any]) -> str | None:
     if not isinstance(prop, list) or len(prop) < 4:
         return None
     name, params, vtype, *values = prop
@@ -97,7 +98,7 @@ def _default_type(name: str) -> str:
     return _TYPES.get(name.upper(), "unknown")
 
 
-def _jcal_component(comp: list, out: list[str]) -> None:
+def _jcal_component(comp: list[Any], out: list[str]) -> None:
     if not isinstance(comp, list) or len(comp) < 2:
         return
     out.append(f"BEGIN:{str(comp[0]).upper()}")
@@ -110,7 +111,7 @@ def _jcal_component(comp: list, out: list[str]) -> None:
     out.append(f"END:{str(comp[0]).upper()}")
 
 
-def _preserved(obj: dict, out: _Out) -> None:
+def _preserved(obj: dict[str, Any], out: _Out) -> None:
     ical = obj.get("iCalendar")
     if not isinstance(ical, dict):
         return
@@ -128,7 +129,7 @@ def _esc(k: str) -> str:
     return k.replace("~", "~0").replace("/", "~1")
 
 
-def _jsprops(obj: dict, out: _Out, handled: frozenset[str], prefix: str = "") -> None:
+def _jsprops(obj: dict[str, Any], out: _Out, handled: frozenset[str], prefix: str = "") -> None:
     for k, v in obj.items():
         if k in handled or k in _JMAP_ONLY or k == "iCalendar":
             continue
@@ -138,7 +139,7 @@ def _jsprops(obj: dict, out: _Out, handled: frozenset[str], prefix: str = "") ->
         )
 
 
-def _rrule(rule: dict, tz: str | None, all_day: bool) -> str:
+def _rrule(rule: dict[str, Any], tz: str | None, all_day: bool) -> str:
     parts = [f"FREQ={str(rule.get('frequency', '')).upper()}"]
     if rule.get("interval", 1) != 1:
         parts.append(f"INTERVAL={rule['interval']}")
@@ -174,9 +175,9 @@ def _rrule(rule: dict, tz: str | None, all_day: bool) -> str:
     return ";".join(parts)
 
 
-def _participant_lines(ev: dict, out: _Out, comps: list[str]) -> None:
+def _participant_lines(ev: dict[str, Any], out: _Out, comps: list[str]) -> None:
     org = ev.get("organizerCalendarAddress")
-    parts: dict[str, dict] = ev.get("participants") or {}
+    parts: dict[str, dict[str, Any]] = ev.get("participants") or {}
     org_part = None
     for pid, p in parts.items():
         if isinstance(p, dict) and org and p.get("calendarAddress") == org:
@@ -257,7 +258,7 @@ def _participant_lines(ev: dict, out: _Out, comps: list[str]) -> None:
             comps.append("END:PARTICIPANT")
 
 
-def _alert_lines(ev: dict, comps: list[str]) -> None:
+def _alert_lines(ev: dict[str, Any], comps: list[str]) -> None:
     alerts = ev.get("alerts") or {}
     uid_of: dict[str, str] = {}
     for aid, a in alerts.items():
@@ -316,7 +317,7 @@ def _alert_lines(ev: dict, comps: list[str]) -> None:
         comps.append("END:VALARM")
 
 
-def _location_lines(ev: dict, out: _Out, comps: list[str]) -> None:
+def _location_lines(ev: dict[str, Any], out: _Out, comps: list[str]) -> None:
     main = ev.get("mainLocationId")
     for lid, loc in (ev.get("locations") or {}).items():
         if not isinstance(loc, dict):
@@ -373,7 +374,7 @@ def _location_lines(ev: dict, out: _Out, comps: list[str]) -> None:
             out.add("LOCATION", escape_text(name), {"DERIVED": "TRUE"}, "mainLocationId")
 
 
-def _link_lines(ev: dict, out: _Out) -> None:
+def _link_lines(ev: dict[str, Any], out: _Out) -> None:
     for lid, link in (ev.get("links") or {}).items():
         if not isinstance(link, dict) or not link.get("href"):
             continue
@@ -418,7 +419,7 @@ def _link_lines(ev: dict, out: _Out) -> None:
         )
 
 
-def _component_lines(ev: dict, *, override_of: dict | None = None) -> list[str]:
+def _component_lines(ev: dict[str, Any], *, override_of: dict[str, Any] | None = None) -> list[str]:
     is_task = ev.get("@type") == "Task"
     out = _Out(ev)
     comps: list[str] = []
@@ -480,8 +481,8 @@ def _component_lines(ev: dict, *, override_of: dict | None = None) -> list[str]:
             )
         )
     if ev.get("title") is not None and ev.get("title") != "" or "title" in out.converted:
-        params = {"LANGUAGE": ev["locale"]} if ev.get("locale") else None
-        out.add("SUMMARY", escape_text(ev.get("title") or ""), params, "title")
+        lang = {"LANGUAGE": ev["locale"]} if ev.get("locale") else None
+        out.add("SUMMARY", escape_text(ev.get("title") or ""), lang, "title")
     if ev.get("description"):
         ctype = ev.get("descriptionContentType") or "text/plain"
         if ctype.split(";")[0].strip().lower() != "text/plain":
@@ -554,14 +555,14 @@ def _component_lines(ev: dict, *, override_of: dict | None = None) -> list[str]:
     _location_lines(ev, out, comps)
     for vid, vl in (ev.get("virtualLocations") or {}).items():
         if isinstance(vl, dict) and vl.get("uri"):
-            params = {"VALUE": "URI"}
+            conf: dict[str, Any] = {"VALUE": "URI"}
             if vl.get("name"):
-                params["LABEL"] = vl["name"]
+                conf["LABEL"] = vl["name"]
             if vl.get("features"):
-                params["FEATURE"] = [f.upper() for f in vl["features"]]
+                conf["FEATURE"] = [f.upper() for f in vl["features"]]
             if vid != uuid5(vl["uri"]):
-                params["JSID"] = vid
-            out.add("CONFERENCE", vl["uri"], params, f"virtualLocations/{vid}")
+                conf["JSID"] = vid
+            out.add("CONFERENCE", vl["uri"], conf, f"virtualLocations/{vid}")
     _link_lines(ev, out)
     _participant_lines(ev, out, comps)
     _alert_lines(ev, comps)
@@ -571,7 +572,7 @@ def _component_lines(ev: dict, *, override_of: dict | None = None) -> list[str]:
     return [f"BEGIN:{name}", *out.lines, *comps, f"END:{name}"]
 
 
-def event_lines(ev: dict) -> list[str]:
+def event_lines(ev: dict[str, Any]) -> list[str]:
     """The VEVENT(s) of one Event: the master, then one per overridden occurrence."""
     lines = _component_lines(ev)
     converted = (
@@ -592,7 +593,7 @@ def event_lines(ev: dict) -> list[str]:
     return lines
 
 
-def used_zones(ev: dict) -> set[str]:
+def used_zones(ev: dict[str, Any]) -> set[str]:
     """IANA ids the VEVENTs of ``ev`` reference with TZID (UTC needs no VTIMEZONE)."""
     zones = set()
     for key in ("timeZone", "endTimeZone", "recurrenceIdTimeZone"):

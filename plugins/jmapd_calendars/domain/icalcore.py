@@ -20,6 +20,7 @@ Public API:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -235,7 +236,7 @@ def _param_value(v: str) -> str:
     return v
 
 
-def format_prop(name: str, params: dict[str, list[str] | str] | None, value: str) -> str:
+def format_prop(name: str, params: Mapping[str, list[str] | str] | None, value: str) -> str:
     """One unfolded content line."""
     out = [name.upper()]
     for k, v in (params or {}).items():

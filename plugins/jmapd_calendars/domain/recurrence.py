@@ -96,8 +96,8 @@ class Occurrence:
         end: datetime,
         event: dict[str, Any] | None = None,
         *,
-        master: dict | None = None,
-        patch: dict | None = None,
+        master: dict[str, Any] | None = None,
+        patch: dict[str, Any] | None = None,
     ) -> None:
         self.recurrence_id = recurrence_id
         self.start = start
@@ -138,7 +138,7 @@ def _copy(obj: Any) -> Any:
     return orjson.loads(orjson.dumps(obj))
 
 
-def _zone(event: dict, floating_tz: str | None) -> tzinfo | None:
+def _zone(event: dict[str, Any], floating_tz: str | None) -> tzinfo | None:
     tz = event.get("timeZone")
     if tz:
         zone = get_zone(tz)
@@ -148,14 +148,14 @@ def _zone(event: dict, floating_tz: str | None) -> tzinfo | None:
     return get_zone(floating_tz) if floating_tz and floating_tz != "UTC" else None
 
 
-def _duration(event: dict) -> tuple[int, int]:
+def _duration(event: dict[str, Any]) -> tuple[int, int]:
     d = event.get("duration")
     if not d:
         return 0, 0
     return parse_duration(d)
 
 
-def event_times(event: dict, floating_tz: str = "UTC") -> tuple[datetime, datetime]:
+def event_times(event: dict[str, Any], floating_tz: str = "UTC") -> tuple[datetime, datetime]:
     """UTC start and end of one event dict as written (no expansion)."""
     zone = _zone(event, floating_tz)
     local = parse_local(event["start"])
@@ -173,7 +173,7 @@ def _unescape(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
-def apply_patch(obj: dict, patch: dict, *, ignore_protected: bool = True) -> dict:
+def apply_patch(obj: dict[str, Any], patch: dict[str, Any], *, ignore_protected: bool = True) -> dict[str, Any]:
     """A copy of ``obj`` with a PatchObject applied (copy-on-write, ``obj`` untouched).
 
     :raises PatchError: when a pointer's parent does not exist, one pointer is
@@ -220,7 +220,7 @@ def apply_patch(obj: dict, patch: dict, *, ignore_protected: bool = True) -> dic
     return result
 
 
-def _index(arr: list, tok: str, path: str) -> int:
+def _index(arr: list[Any], tok: str, path: str) -> int:
     if not tok.isdigit() or (len(tok) > 1 and tok[0] == "0") or int(tok) >= len(arr):
         raise PatchError(f"{path}: bad array index {tok!r}")
     return int(tok)
@@ -245,7 +245,7 @@ def _is_excluded(patch: Any) -> bool:
     return isinstance(patch, dict) and patch.get("excluded") is True
 
 
-def _instance(master: dict, rid: str, patch: dict | None) -> dict:
+def _instance(master: dict[str, Any], rid: str, patch: dict[str, Any] | None) -> dict[str, Any]:
     inst = {k: v for k, v in master.items() if k not in RECURRENCE_PROPS}
     inst["start"] = rid
     inst["recurrenceId"] = rid
@@ -253,13 +253,14 @@ def _instance(master: dict, rid: str, patch: dict | None) -> dict:
         inst["recurrenceIdTimeZone"] = master["timeZone"]
     if patch:
         inst = apply_patch(inst, patch)
-    return _copy(inst)
+    copied: dict[str, Any] = _copy(inst)
+    return copied
 
 
 class _Series:
     """What every entry point needs from a master event, parsed once."""
 
-    def __init__(self, event: dict, floating_tz: str | None) -> None:
+    def __init__(self, event: dict[str, Any], floating_tz: str | None) -> None:
         self.event = event
         self.zone = _zone(event, floating_tz)
         self.floating_tz = floating_tz
@@ -300,7 +301,7 @@ class _Series:
             return
         yield from iter_rule(self.rule, self.start, from_local=from_local, budget=budget)
 
-    def override_occurrence(self, rid: str, patch: dict) -> Occurrence:
+    def override_occurrence(self, rid: str, patch: dict[str, Any]) -> Occurrence:
         inst = _instance(self.event, rid, patch)
         if patch and any(k in patch for k in ("start", "duration", "timeZone")):
             s, e = event_times(inst, self.floating_tz or "UTC")
@@ -322,7 +323,7 @@ class _Series:
 
 
 def expand(
-    event: dict,
+    event: dict[str, Any],
     after: datetime | None,
     before: datetime | None,
     *,
@@ -357,7 +358,7 @@ def _overlaps(s: datetime, e: datetime, after: datetime | None, before: datetime
 
 
 def _expand_list(
-    event: dict,
+    event: dict[str, Any],
     after: datetime | None,
     before: datetime | None,
     max_instances: int,
@@ -413,12 +414,12 @@ def _expand_list(
     return out
 
 
-def is_occurrence(event: dict, recurrence_id: str, floating_tz: str = "UTC") -> bool:
+def is_occurrence(event: dict[str, Any], recurrence_id: str, floating_tz: str = "UTC") -> bool:
     """Whether ``recurrence_id`` names an occurrence (rule, start or RDATE), not excluded."""
     return _lookup(_Series(event, floating_tz), recurrence_id) is not None
 
 
-def _lookup(series: _Series, recurrence_id: str) -> dict | None:
+def _lookup(series: _Series, recurrence_id: str) -> dict[str, Any] | None:
     try:
         target = parse_local(recurrence_id)
     except ValueError:
@@ -439,7 +440,7 @@ def _lookup(series: _Series, recurrence_id: str) -> dict | None:
     return None
 
 
-def get_occurrence(event: dict, recurrence_id: str, floating_tz: str = "UTC") -> dict | None:
+def get_occurrence(event: dict[str, Any], recurrence_id: str, floating_tz: str = "UTC") -> dict[str, Any] | None:
     """The instance of ``event`` at ``recurrence_id``, or ``None`` if there is none.
 
     ``None`` for a recurrence id the rule does not produce and no override
@@ -452,7 +453,7 @@ def get_occurrence(event: dict, recurrence_id: str, floating_tz: str = "UTC") ->
     return _instance(event, recurrence_id, patch or None)
 
 
-def series_range(event: dict, floating_tz: str = "UTC") -> tuple[datetime, datetime | None]:
+def series_range(event: dict[str, Any], floating_tz: str = "UTC") -> tuple[datetime, datetime | None]:
     """UTC start of the first and end of the last occurrence; end ``None`` when unbounded.
 
     Meant for a stored index, so it is cheap and may over-cover but never
@@ -465,7 +466,7 @@ def series_range(event: dict, floating_tz: str = "UTC") -> tuple[datetime, datet
         raise ValueError("date out of the supported range") from exc
 
 
-def _series_range(event: dict, floating_tz: str) -> tuple[datetime, datetime | None]:
+def _series_range(event: dict[str, Any], floating_tz: str) -> tuple[datetime, datetime | None]:
     series = _Series(event, floating_tz)
     first, last = series.span(series.start)
     end: datetime | None = last
@@ -506,8 +507,8 @@ def _series_range(event: dict, floating_tz: str) -> tuple[datetime, datetime | N
 
 
 def split_series(
-    event: dict, recurrence_id: str, *, new_uid: str | None = None, floating_tz: str = "UTC"
-) -> tuple[dict, dict]:
+    event: dict[str, Any], recurrence_id: str, *, new_uid: str | None = None, floating_tz: str = "UTC"
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a series at ``recurrence_id`` into (before, this-and-future).
 
     The first keeps the uid and ends just before the split (``until`` one

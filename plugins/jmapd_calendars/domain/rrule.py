@@ -26,6 +26,7 @@ import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from .dates import MAX_YEAR, parse_local
 
@@ -70,7 +71,7 @@ class Rule:
     leap_only_months: bool = False
 
     @classmethod
-    def from_json(cls, rule: dict, start: datetime) -> Rule:
+    def from_json(cls, rule: dict[str, Any], start: datetime) -> Rule:
         """Parse a RecurrenceRule object relative to its event's local ``start``."""
         if not isinstance(rule, dict):
             raise RuleError("recurrenceRule is not an object")

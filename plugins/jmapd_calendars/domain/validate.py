@@ -198,7 +198,7 @@ def _object(
 
 
 def _check_props(
-    v: dict,
+    v: dict[str, Any],
     p: str,
     e: list[str],
     type_name: str | None,
@@ -560,7 +560,7 @@ def validate_event(
     return [p for p in errors if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
 
 
-def _patched_instance_errors(view: dict, *, jmap: bool) -> list[str]:
+def _patched_instance_errors(view: dict[str, Any], *, jmap: bool) -> list[str]:
     """Override patches that reach into nested objects, checked on the instance they produce.
 
     A pointer like ``participants/p1/roles`` can only be judged against the
@@ -603,7 +603,7 @@ MIN_SUPPORTED = datetime(1, 1, 3)
 MAX_SUPPORTED = datetime(9999, 12, 29)
 
 
-def _range_errors(view: dict) -> list[str]:
+def _range_errors(view: dict[str, Any]) -> list[str]:
     """Dates outside what the server can compute with (an event in year 9999 + P2D)."""
     out: list[str] = []
     try:
@@ -649,7 +649,7 @@ def _pick_address(reply_to: Any) -> str | None:
     return values[0] if len(values) == 1 else None
 
 
-def normalize_event(obj: dict, limits: Limits | None = None) -> dict:
+def normalize_event(obj: dict[str, Any], limits: Limits | None = None) -> dict[str, Any]:
     """The JSCalendar 2.0 form of an event that may use RFC 8984 names.
 
     Renamed where the meaning is unambiguous: ``recurrenceRules`` with one
@@ -691,7 +691,7 @@ def normalize_event(obj: dict, limits: Limits | None = None) -> dict:
     return out
 
 
-def _normalize_obj(obj: dict) -> dict:
+def _normalize_obj(obj: dict[str, Any]) -> dict[str, Any]:
     out = dict(obj)
     rules = out.get("recurrenceRules")
     if isinstance(rules, list) and "recurrenceRule" not in out:

@@ -1,5 +1,7 @@
 """The occurrence-range index of CalendarEvent documents (model frozen here, not imported)."""
 
+from typing import Any
+
 import peewee as pw
 
 from jmapd.db import BaseModel
@@ -19,11 +21,11 @@ class EventRange(BaseModel):
         )
 
 
-def up(db):
+def up(db: Any) -> None:
     with db.bind_ctx([EventRange]):
         db.create_tables([EventRange], safe=True)
 
 
-def down(db):
+def down(db: Any) -> None:
     with db.bind_ctx([EventRange]):
         db.drop_tables([EventRange], safe=True)
