@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from jmapd.db import tuples
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import Invalid, P
 from jmapd.models import Document, new_id
@@ -112,11 +113,10 @@ class AddressBook(DocumentType):
         if not isinstance(target, str) or not access(ctx, account_id).full:
             return []
         with ctx.write(account_id):
-            rows = dict(
+            rows: dict[str, Any] = dict(tuples(
                 Document.select(Document.object_id, Document.data)
                 .where((Document.account_id == account_id) & (Document.type_name == self.name))
-                .tuples()
-            )
+            ))
             if target not in rows:
                 return []
             for object_id, data in rows.items():

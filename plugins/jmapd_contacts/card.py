@@ -21,6 +21,7 @@ from typing import Any
 
 import peewee as pw
 
+from jmapd.db import tuples
 from jmapd.methods.collation import DEFAULT_COLLATION, sort_key
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import P, Prop
@@ -222,8 +223,12 @@ class ContactCard(DocumentType):
         rows.sort(key=lambda r: (r[1] or "", r[0]))  # oldest first, then by id
         for i in reversed(range(len(sort))):
             comparator = sort[i]
-            rows.sort(key=lambda r, i=i, c=comparator: sort_key(_sortable(r[2 + i]), c.get("collation")),
-                      reverse=not comparator.get("isAscending", True))
+            collation = comparator.get("collation")
+
+            def by(row: tuple[Any, ...], i: int = i, collation: Any = collation) -> Any:
+                return sort_key(_sortable(row[2 + i]), collation)
+
+            rows.sort(key=by, reverse=not comparator.get("isAscending", True))
         return [r[0] for r in rows]
 
     def query_page(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any],
@@ -249,15 +254,15 @@ def _lost_books(ctx: Any, account_id: str, since: int, until: int) -> set[str]:
     """Books whose share with the caller changed in (since, until]: each share
     change tags the book's change row with the Principals concerned."""
     wanted = {tag(p) for p in ctx.principal.principal_ids}
-    rows = Change.select(Change.object_id, Change.props).where(
+    rows = tuples(Change.select(Change.object_id, Change.props).where(
         (Change.account_id == account_id) & (Change.type_name == "AddressBook") & (Change.modseq > since)
-        & (Change.modseq <= until) & Change.props.is_null(False)).tuples()
+        & (Change.modseq <= until) & Change.props.is_null(False)))
     return {object_id for object_id, props in rows if wanted.intersection(props or [])}
 
 
 def _cards_of_books(account_id: str, books: set[str]) -> list[str]:
-    return [r for (r,) in ContactBook.select(ContactBook.object_id).where(
-        (ContactBook.account_id == account_id) & ContactBook.book_id.in_(sorted(books))).tuples()]
+    return [r for (r,) in tuples(ContactBook.select(ContactBook.object_id).where(
+        (ContactBook.account_id == account_id) & ContactBook.book_id.in_(sorted(books))))]
 
 
 def _in_books(account_id: str, ids: list[str], books: set[str]) -> set[str]:
@@ -265,9 +270,9 @@ def _in_books(account_id: str, ids: list[str], books: set[str]) -> set[str]:
     found: set[str] = set()
     pending = sorted(set(ids))
     for chunk in range(0, len(pending), 500):
-        found.update(r for (r,) in ContactBook.select(ContactBook.object_id).where(
+        found.update(r for (r,) in tuples(ContactBook.select(ContactBook.object_id).where(
             (ContactBook.account_id == account_id) & ContactBook.book_id.in_(list(books) or [""])
-            & ContactBook.object_id.in_(pending[chunk:chunk + 500])).tuples())
+            & ContactBook.object_id.in_(pending[chunk:chunk + 500]))))
     return found
 
 
@@ -282,9 +287,10 @@ def _order(sort: list[dict[str, Any]]) -> list[Any]:
     :func:`jmapd.methods.collation.sort_key` orders them; then oldest, then id."""
     out = []
     for comparator in sort:
-        column = FOLDED_SORT_COLUMNS[comparator["property"]]
-        if column.name.endswith("_text") and isinstance(ContactIndex._meta.database, pw.PostgresqlDatabase):
-            column = column.collate('"C"')  # code point order, whatever the database's collation
+        field = FOLDED_SORT_COLUMNS[comparator["property"]]
+        column: pw.ColumnBase = field
+        if field.name.endswith("_text") and isinstance(ContactIndex._meta.database, pw.PostgresqlDatabase):
+            column = field.collate('"C"')  # code point order, whatever the database's collation
         if comparator.get("isAscending", True):
             out.append(column.asc(nulls="FIRST"))
         else:
@@ -295,10 +301,10 @@ def _order(sort: list[dict[str, Any]]) -> list[Any]:
 def _books(ctx: Any, account_id: str) -> set[str]:
     """The account's address book ids, read once per method call (an import
     creates hundreds of cards in one ContactCard/set)."""
-    cache = ctx.__dict__.setdefault("_contacts_books", {})
+    cache: dict[str, set[str]] = ctx.__dict__.setdefault("_contacts_books", {})
     if account_id not in cache:
-        cache[account_id] = {r for (r,) in Document.select(Document.object_id).where(
-            (Document.account_id == account_id) & (Document.type_name == "AddressBook")).tuples()}
+        cache[account_id] = {r for (r,) in tuples(Document.select(Document.object_id).where(
+            (Document.account_id == account_id) & (Document.type_name == "AddressBook")))}
     return cache[account_id]
 
 

@@ -15,6 +15,8 @@ import operator
 from functools import reduce
 from typing import Any
 
+import peewee as pw
+
 from .index import fold
 from .models import ContactBook, ContactIndex, ContactMember
 
@@ -56,7 +58,7 @@ _TEXT_COLUMNS = {
     "address": ContactIndex.address_text,
     "note": ContactIndex.note_text,
 }
-SORT_COLUMNS = {
+SORT_COLUMNS: dict[str, pw.Field[Any]] = {
     "created": ContactIndex.created,
     "updated": ContactIndex.updated,
     "name/given": ContactIndex.given,
@@ -66,7 +68,7 @@ SORT_COLUMNS = {
 
 #: The same sorts in i;unicode-casemap, for ORDER BY: the first component of
 #: the kind sorts first in the folded text (components are joined by "\n").
-FOLDED_SORT_COLUMNS = {
+FOLDED_SORT_COLUMNS: dict[str, pw.Field[Any]] = {
     "created": ContactIndex.created,
     "updated": ContactIndex.updated,
     "name/given": ContactIndex.given_text,
@@ -126,8 +128,8 @@ def _condition(account_id: str, name: str, value: Any) -> Any:
         return ContactIndex.uid == value
     if name == "kind":
         return ContactIndex.kind == value
-    column = ContactIndex.created if name.startswith("created") else ContactIndex.updated
-    return (column < _utc(value)) if name.endswith("Before") else (column >= _utc(value))
+    date_column: pw.Field[Any] = ContactIndex.created if name.startswith("created") else ContactIndex.updated
+    return (date_column < _utc(value)) if name.endswith("Before") else (date_column >= _utc(value))
 
 
 def _balanced(op: Any, parts: list[Any]) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jmapd.db import tuples
 from jmapd.models import BlobRef, Document
 from jmapd.sharing import tag
 from jmapd.state import DESTROYED, UPDATED
@@ -27,11 +28,11 @@ def book_has_cards(account_id: str, book_id: str) -> bool:
 def remove_book_from_cards(ctx: Any, account_id: str, book_id: str) -> None:
     import orjson
 
-    ids = [r for (r,) in ContactBook.select(ContactBook.object_id).where(
-        (ContactBook.account_id == account_id) & (ContactBook.book_id == book_id)).tuples()]
-    for object_id, data in Document.select(Document.object_id, Document.data).where(
+    ids = [r for (r,) in tuples(ContactBook.select(ContactBook.object_id).where(
+        (ContactBook.account_id == account_id) & (ContactBook.book_id == book_id)))]
+    for object_id, data in tuples(Document.select(Document.object_id, Document.data).where(
             (Document.account_id == account_id) & (Document.type_name == CARD_TYPE)
-            & Document.object_id.in_(ids or [""])).tuples():
+            & Document.object_id.in_(ids or [""]))):
         card = orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data)
         books = {k: v for k, v in (card.get("addressBookIds") or {}).items() if k != book_id}
         where = ((Document.account_id == account_id) & (Document.type_name == CARD_TYPE)

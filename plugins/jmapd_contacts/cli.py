@@ -52,7 +52,7 @@ class Session(UserSession):
             found = made["created"]["b"]["id"]
         if found is None:
             raise SystemExit(f"jmapd contacts: no address book {name!r}")
-        return found
+        return str(found)
 
 
 #: Members a re-import leaves alone: the JMAP ones and those the server keeps.

@@ -35,7 +35,7 @@ def _name_component(card: dict[str, Any], kind: str) -> str | None:
     name = card.get("name")
     for comp in (name.get("components") or []) if isinstance(name, dict) else []:
         if isinstance(comp, dict) and comp.get("kind") == kind and isinstance(comp.get("value"), str):
-            return comp["value"]
+            return str(comp["value"])
     return None
 
 
@@ -156,6 +156,7 @@ def reindex(account_id: str | None = None) -> int:
     """Rebuild the index from the stored cards (all accounts, or one)."""
     import orjson
 
+    from jmapd.db import tuples
     from jmapd.models import Document
 
     query = Document.select(Document.account_id, Document.object_id, Document.data).where(
@@ -163,7 +164,7 @@ def reindex(account_id: str | None = None) -> int:
     if account_id is not None:
         query = query.where(Document.account_id == account_id)
     count = 0
-    for acc, object_id, data in query.tuples():
+    for acc, object_id, data in tuples(query):
         write_index(acc, object_id, orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data))
         count += 1
     return count

@@ -10,7 +10,8 @@ USING = ["urn:ietf:params:jmap:core", CONTACTS, PRINCIPALS]
 
 
 def call(client: Any, method: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    return client.call(method, {"accountId": client.account_id, **args}, USING)
+    name, response = client.call(method, {"accountId": client.account_id, **args}, USING)
+    return str(name), dict(response)
 
 
 def ok(client: Any, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -20,15 +21,15 @@ def ok(client: Any, method: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def books(client: Any) -> list[dict[str, Any]]:
-    return ok(client, "AddressBook/get", {"ids": None})["list"]
+    return list(ok(client, "AddressBook/get", {"ids": None})["list"])
 
 
 def default_book(client: Any) -> str:
-    return next(b["id"] for b in books(client) if b["isDefault"])
+    return str(next(b["id"] for b in books(client) if b["isDefault"]))
 
 
 def principal_id(client: Any) -> str:
-    return client.session["accounts"][client.account_id]["accountCapabilities"][PRINCIPALS]["currentUserPrincipalId"]
+    return str(client.session["accounts"][client.account_id]["accountCapabilities"][PRINCIPALS]["currentUserPrincipalId"])
 
 
 def download(client: Any, blob_id: str, name: str = "file", type: str = "application/octet-stream") -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from jmapd.db import tuples
 from jmapd.methods.standard.args import check_args
 from jmapd.methods.types import is_id
 from jmapd.models import Document
@@ -94,7 +95,7 @@ def cards_of(account_id: str, book_id: str | None = None) -> list[dict[str, Any]
     if book_id is not None:
         query = query.where(Document.object_id.in_(ContactBook.select(ContactBook.object_id).where(
             (ContactBook.account_id == account_id) & (ContactBook.book_id == book_id))))
-    return [_decode(data) for (data,) in query.order_by(Document.id).tuples()]
+    return [_decode(data) for (data,) in tuples(query.order_by(Document.id))]
 
 
 def export_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:

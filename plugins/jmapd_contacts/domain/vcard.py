@@ -679,7 +679,8 @@ def _apply_ablabels(card: dict[str, Any], unknown: list[list[Any]]) -> None:
 
 
 def _fold(line: str) -> str:
-    out, current = [], b""
+    out: list[str] = []
+    current = b""
     for ch in line:
         enc = ch.encode()
         if len(current) + len(enc) > (75 if not out else 74):
@@ -863,8 +864,8 @@ def to_vcard(card: dict[str, Any]) -> str:
             params["type"] = list(params.get("type", [])) + feats
         add(L("TEL", obj["number"], params))
     for obj in (card.get("addresses") or {}).values():
-        old = {k: [] for k in ("postOfficeBox", "locality", "region", "postcode", "country")}
-        new = {k: [] for k in _ADR_NEW}
+        old: dict[str, list[str]] = {k: [] for k in ("postOfficeBox", "locality", "region", "postcode", "country")}
+        new: dict[str, list[str]] = {k: [] for k in _ADR_NEW}
         for comp in obj.get("components", []):
             for target in (old, new):
                 if comp.get("kind") in target:
@@ -927,9 +928,9 @@ def to_vcard(card: dict[str, Any]) -> str:
             params["author"] = obj["author"]["uri"]
         add(L("NOTE", _escape(obj["note"]), params))
     for obj in (card.get("anniversaries") or {}).values():
-        prop = {"birth": "BDAY", "wedding": "ANNIVERSARY", "death": "DEATHDATE"}.get(obj["kind"])
-        if prop:
-            add(L(prop, _date_text(obj["date"]), _common_params(obj, contexts=False)))
+        date_prop = {"birth": "BDAY", "wedding": "ANNIVERSARY", "death": "DEATHDATE"}.get(obj["kind"])
+        if date_prop:
+            add(L(date_prop, _date_text(obj["date"]), _common_params(obj, contexts=False)))
             place = (obj.get("place") or {}).get("full")
             if place and obj["kind"] in ("birth", "death"):
                 add(L("BIRTHPLACE" if obj["kind"] == "birth" else "DEATHPLACE", _escape(place)))
@@ -967,7 +968,7 @@ def to_vcard(card: dict[str, Any]) -> str:
 
 def _date_text(date: dict[str, Any]) -> str:
     if date.get("@type") == "Timestamp":
-        return date["utc"].replace("-", "").replace(":", "")
+        return str(date["utc"]).replace("-", "").replace(":", "")
     year = f"{date['year']:04d}" if "year" in date else "--"
     month = f"{date['month']:02d}" if "month" in date else ("-" if "day" in date else "")
     day = f"{date['day']:02d}" if "day" in date else ""

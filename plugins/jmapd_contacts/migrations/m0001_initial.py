@@ -1,5 +1,7 @@
 """The card query index (models frozen here, not imported)."""
 
+from typing import Any
+
 import peewee as pw
 
 from jmapd.db import BaseModel
@@ -58,11 +60,11 @@ class ContactMember(BaseModel):
 MODELS = [ContactIndex, ContactBook, ContactMember]
 
 
-def up(db):
+def up(db: Any) -> None:
     with db.bind_ctx(MODELS):
         db.create_tables(MODELS, safe=True)
 
 
-def down(db):
+def down(db: Any) -> None:
     with db.bind_ctx(MODELS):
         db.drop_tables(MODELS, safe=True)
