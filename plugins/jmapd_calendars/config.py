@@ -14,4 +14,6 @@ class CalendarsConfig:
     max_participants_per_event: int = doc("maxParticipantsPerEvent: events with more are refused.", 1000)
     min_date_time: str = doc("minDateTime: the earliest date the server stores in an event.", "1900-01-01T00:00:00Z")
     max_date_time: str = doc("maxDateTime: the latest date the server stores in an event.", "2200-12-31T23:59:59Z")
+    max_event_notifications: int = doc(
+        "CalendarEventNotifications kept per user and account; a newer one removes the oldest.", 1000)
     max_expanded_query_duration: str = doc("maxExpandedQueryDuration: the longest window expandRecurrences covers.", "P400D")

@@ -30,6 +30,7 @@ from .expand import check_expand, expanded_ids
 from .identity import ensure_identity, identities, normalize_address, own_addresses
 from .index import candidates, drop_event, index_event, window_of
 from .instances import map_response, occurrence, rewrite_set, split_id
+from .notifications import notify
 from .scheduling import Outbox, flush
 from .views import UTC_TIMES, apply_utc_times
 
@@ -275,6 +276,7 @@ class CalendarEvent(DocumentType):
             extra["updated"] = now
         obj.update(extra)
         self.schedule(ctx, account_id, None, obj)
+        notify(ctx, account_id, None, obj)
         super().insert(ctx, account_id, obj)
         index_event(account_id, obj["id"], obj)
         return extra
@@ -291,12 +293,14 @@ class CalendarEvent(DocumentType):
             if int(new.get("sequence") or 0) <= int(old.get("sequence") or 0):
                 extra["sequence"] = new["sequence"] = int(old.get("sequence") or 0) + 1
         self.schedule(ctx, account_id, old, new)
+        notify(ctx, account_id, old, new)
         super().replace(ctx, account_id, old, new, changed)
         index_event(account_id, old["id"], new)
         return extra or None
 
     def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         self.schedule(ctx, account_id, obj, None)
+        notify(ctx, account_id, obj, None)
         super().delete(ctx, account_id, obj, args)
         drop_event(account_id, obj["id"])
 

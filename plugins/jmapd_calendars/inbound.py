@@ -30,6 +30,7 @@ from jmapd.auth import Principal
 
 from .calendar import CALENDARS
 from .identity import normalize_address, own_addresses
+from .notifications import changed_by_sender
 from .scheduling import PER_USER
 
 log = logging.getLogger("jmapd.calendars.inbound")
@@ -121,15 +122,31 @@ def process(services: Any, account_id: str, raw: bytes, mail_from: str) -> list[
             continue
         for event in events:
             event.pop("method", None)
-            if method == "REPLY":
-                done += _reply(owner, event, senders)
-            elif method == "REQUEST":
-                done += _request(owner, event, senders)
-            elif method == "CANCEL":
-                done += _cancel(owner, event, senders)
-            else:
-                log.info("iTIP %s for %s left as mail", method, account_id)
+            address, name = _sender_of(method, event, senders)
+            with changed_by_sender(address, name):
+                if method == "REPLY":
+                    done += _reply(owner, event, senders)
+                elif method == "REQUEST":
+                    done += _request(owner, event, senders)
+                elif method == "CANCEL":
+                    done += _cancel(owner, event, senders)
+                else:
+                    log.info("iTIP %s for %s left as mail", method, account_id)
     return done
+
+
+def _sender_of(method: str, event: dict[str, Any], senders: set[str]) -> tuple[str | None, str | None]:
+    """Who an iTIP object speaks for (CalendarEventNotification changedBy):
+    the replying attendee of a REPLY, else the organizer."""
+    for p in (event.get("participants") or {}).values():
+        if not isinstance(p, dict):
+            continue
+        address = normalize_address(p.get("calendarAddress"))
+        organizer = address == normalize_address(event.get("organizerCalendarAddress"))
+        if (method == "REPLY" and address in senders and not organizer) or (method != "REPLY" and organizer):
+            return address, p.get("name") or None
+    return (normalize_address(event.get("organizerCalendarAddress")) if method != "REPLY"
+            else next(iter(sorted(senders)), None)), None
 
 
 def _pid(event: dict[str, Any], address: Any) -> str | None:

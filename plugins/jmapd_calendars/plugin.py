@@ -43,8 +43,9 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 @hookimpl
 def jmapd_data_types(config: Any) -> list[Any]:
     from .identity import ParticipantIdentity
+    from .notifications import CalendarEventNotification
 
-    return [Calendar(config), CalendarEvent(config), ParticipantIdentity(config)]
+    return [Calendar(config), CalendarEvent(config), ParticipantIdentity(config), CalendarEventNotification(config)]
 
 
 @hookimpl

@@ -89,3 +89,29 @@ class TestParticipantIdentity(Conformance):
         patched={"name": "Renamed"},
         read_only={"id": "pOther", "isDefault": True},
     )
+
+
+def _notifications(client):
+    """Notifications in the client's account, made by a sharee editing its calendar."""
+    from jmapd_calendars.testing import USING, calendars, principal_id
+
+    cal = calendars(client)[0]["id"]
+    other = client.server.client()
+    client.ok("Calendar/set", {"update": {cal: {f"shareWith/{principal_id(other)}": {
+        "mayReadItems": True, "mayReadFreeBusy": True, "mayWriteAll": True}}}}, USING)
+    made = other.ok("CalendarEvent/set", {"accountId": client.account_id, "create": {
+        "e": {**_event(client), "calendarIds": {cal: True}}}}, USING)["created"]["e"]
+    for title in ("Moved", "Moved again"):
+        other.ok("CalendarEvent/set", {"accountId": client.account_id, "update": {made["id"]: {"title": title}}}, USING)
+    return client.ok("CalendarEventNotification/query", {}, USING)["ids"]
+
+
+class TestCalendarEventNotification(Conformance):
+    spec = TypeSpec(
+        "CalendarEventNotification",
+        "urn:ietf:params:jmap:calendars",
+        existing=_notifications,
+        forbidden=frozenset({"create", "update"}),
+        filters=[({"type": "created"}, True), ({"calendarEventIds": ["eNoSuchEvent"]}, False)],
+        sorts=["created"],
+    )

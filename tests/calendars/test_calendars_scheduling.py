@@ -264,3 +264,31 @@ def test_meeting_between_two_local_users_and_one_remote(sched, relay):
     assert wait_for(lambda: ok(bob, "CalendarEvent/get", {"ids": [copy["id"]]})["list"][0]["status"],
                     lambda s: s == "cancelled", timeout=10)
     assert relay.messages(lambda r: a in r.rcpt_tos or b in r.rcpt_tos) == []
+
+
+def test_applied_itip_messages_are_notified_as_changes_by_their_sender(sched, relay):
+    """Draft §8: auto-processed scheduling messages make CalendarEventNotifications."""
+    alice, bob = sched.client(), sched.client()
+    a, b = f"{alice.user}@localhost", f"{bob.user}@localhost"
+    cal = calendars(alice)[0]["id"]
+    event_id = ok(alice, "CalendarEvent/set", {"create": {"m": meeting(cal, b)},
+                                               "sendSchedulingMessages": True})["created"]["m"]["id"]
+    notes = wait_for(lambda: ok(bob, "CalendarEventNotification/query", {})["ids"], lambda ids: len(ids) == 1,
+                     timeout=10)
+    (invite,) = ok(bob, "CalendarEventNotification/get", {"ids": notes})["list"]
+    assert invite["type"] == "created" and invite["event"]["title"] == "Planning"
+    assert invite["changedBy"]["principalId"] is None and invite["changedBy"]["calendarAddress"] == f"mailto:{a}"
+    assert ok(alice, "CalendarEventNotification/query", {})["ids"] == []  # her own change
+    copy_id = invite["calendarEventId"]
+    copy = ok(bob, "CalendarEvent/get", {"ids": [copy_id]})["list"][0]
+    (mine,) = [p for p, v in copy["participants"].items() if v["calendarAddress"] == f"mailto:{b}"]
+    ok(bob, "CalendarEvent/set", {"update": {copy_id: {f"participants/{mine}/participationStatus": "accepted"}},
+                                  "sendSchedulingMessages": True})
+    found = wait_for(lambda: ok(alice, "CalendarEventNotification/query", {})["ids"], lambda ids: len(ids) == 1,
+                     timeout=10)
+    (reply,) = ok(alice, "CalendarEventNotification/get", {"ids": found})["list"]
+    assert reply["type"] == "updated" and reply["calendarEventId"] == event_id
+    assert reply["changedBy"]["calendarAddress"] == f"mailto:{b}" and reply["changedBy"]["principalId"] is None
+    assert reply["eventPatch"]["participants/a0/participationStatus"] == "accepted"
+    # bob's own answer made no notification for him
+    assert len(ok(bob, "CalendarEventNotification/query", {})["ids"]) == 1
