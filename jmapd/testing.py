@@ -140,6 +140,14 @@ class JmapClient:
         assert resp.status_code == 201, resp.text
         return dict(resp.json())
 
+    def download(self, blob_id: str, name: str = "blob", account_id: str | None = None) -> bytes:
+        """A blob's bytes through the session's downloadUrl template."""
+        url = (self.session["downloadUrl"].replace("{accountId}", account_id or self.account_id)
+               .replace("{blobId}", blob_id).replace("{name}", name).replace("{type}", "application/octet-stream"))
+        resp = self.http.get(url)
+        assert resp.status_code == 200, resp.text
+        return bytes(resp.content)
+
     def close(self) -> None:
         self.http.close()
 

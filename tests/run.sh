@@ -21,6 +21,14 @@ fi
 "$VENV/bin/python" -m pip install -q -e '.[test]' -e tests/example_plugin
 export PATH="$PWD/$VENV/bin:$PATH"
 
+# A real IMAP server for the import tests (they skip, saying so, without it).
+if ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing dovecot-imapd (IMAP import tests)"
+  (export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq dovecot-imapd >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dovecot-imapd >/dev/null 2>&1; }) \
+    || echo "could not install dovecot-imapd: the IMAP import tests will skip" >&2
+fi
+
 echo "== ruff"
 "$VENV/bin/ruff" check jmapd plugins tests bench
 

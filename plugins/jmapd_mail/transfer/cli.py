@@ -21,7 +21,7 @@ USING = [CORE, MAIL]
 
 
 def register(subparsers: Any) -> None:
-    top = subparsers.add_parser("import", help="import a user's mail from Maildir or mbox")
+    top = subparsers.add_parser("import", help="import a user's mail from an IMAP account, Maildir or mbox")
     sub = top.add_subparsers(dest="import_source", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -38,6 +38,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mailbox", help="mailbox for a single file (default: named after the file)")
     common(p)
     p.set_defaults(func=cmd_import_mbox)
+
+    p = sub.add_parser("imap", help="every folder of an IMAP account (incremental: a re-run fetches what is new)")
+    p.add_argument("--host", required=True)
+    p.add_argument("--port", type=int, help="default 993 with --tls, else 143")
+    security = p.add_mutually_exclusive_group()
+    security.add_argument("--tls", dest="security", action="store_const", const="tls", help="implicit TLS (imaps)")
+    security.add_argument("--starttls", dest="security", action="store_const", const="starttls",
+                          help="plain connection upgraded with STARTTLS")
+    p.add_argument("--cafile", help="trust this CA bundle (PEM) instead of the system's")
+    p.add_argument("--login", required=True, help="the IMAP login name")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password (an app password is fine) from the first line of stdin; else a prompt")
+    common(p)
+    p.set_defaults(func=cmd_import_imap, security="none")
 
     p = subparsers.add_parser("export", help="write a user's mail as Maildir++ or mbox")
     p.add_argument("path", help="directory to write (a file for --format mbox with --mailbox)")
@@ -103,6 +117,47 @@ def cmd_import_mbox(args: Any) -> int:
 
     target = _exists(args.path)
     return _run(args, read_mbox_tree(target, args.mailbox), None)
+
+
+def cmd_import_imap(args: Any) -> int:
+    import getpass
+    import imaplib
+    import ssl
+
+    from .imap import connect, read_imap, scan
+    from .importer import Importer
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"IMAP password for {args.login}@{args.host}: ")
+    if args.security == "none" and args.host not in ("127.0.0.1", "::1", "localhost"):
+        print("jmapd import: warning: the password goes to the server unencrypted (use --tls or --starttls)",
+              file=sys.stderr)
+    session = _session(args, "jmapd import")
+    importer = Importer(session.services, session.account_id, dry_run=args.dry_run)
+    source = f"imap://{args.login}@{args.host}:{args.port or (993 if args.security == 'tls' else 143)}"
+    try:
+        client = connect(args.host, args.port, security=args.security, login=args.login, password=password,
+                         cafile=args.cafile)
+    except (OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
+        raise SystemExit(f"jmapd import: cannot log in to {args.host}: {exc}") from None
+    try:
+        folders = scan(client, importer, source)
+        total = sum(len(f.uids) for f in folders)
+        try:
+            return _run(args, read_imap(client, importer, source, folders), total, importer)
+        except (TimeoutError, OSError, imaplib.IMAP4.abort) as exc:
+            importer.finish()  # what was fetched before the loss is written, with its resume point
+            print(importer.report.summary(), file=sys.stderr)
+            print(f"jmapd import: connection to {args.host} lost: {exc}; what was imported is kept, "
+                  "run the same command again to continue", file=sys.stderr)
+            return 1
+    finally:
+        try:
+            client.logout()
+        except Exception:  # the connection may already be gone; nothing to do about it
+            pass
 
 
 def cmd_export(args: Any) -> int:
