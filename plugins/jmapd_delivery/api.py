@@ -1,4 +1,5 @@
-"""The in-process API other plugins use (calendars' scheduling messages).
+"""The in-process API other plugins use (calendars' scheduling messages,
+submission's local recipients).
 
 Whether an address is a local user's, and delivering one message to it the
 way LMTP would (stored, then the ``jmapd_message_delivered`` hooks), so a
@@ -7,10 +8,11 @@ plugin that sends mail to local users need not relay it out and back in.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from .deliver import UnknownRecipient, deliver
-from .recipients import resolve
+from .recipients import Target, resolve
 
 
 def is_local(config: Any, address: str) -> bool:
@@ -18,4 +20,15 @@ def is_local(config: Any, address: str) -> bool:
     return resolve(config, address) is not None
 
 
-__all__ = ["UnknownRecipient", "deliver", "is_local"]
+def local_target(config: Any, address: str, local_domains: Collection[str]) -> Target | None:
+    """Where mail this server sends to ``address`` stays on it, or None.
+
+    Case, ``delivery.fold_local_part`` and the recipient delimiter as for
+    LMTP; with ``delivery.domains`` empty a bare user name is local only at
+    ``local_domains`` (see :mod:`.recipients`). Pass the result to
+    :func:`deliver` as ``target``.
+    """
+    return resolve(config, address, local_domains=local_domains)
+
+
+__all__ = ["Target", "UnknownRecipient", "deliver", "is_local", "local_target"]

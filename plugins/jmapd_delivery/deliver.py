@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from jmapd.db import ensure_connected
@@ -37,7 +38,9 @@ def return_path(mail_from: str) -> bytes:
     return f"Return-Path: <{sender}>\r\n".encode("utf-8", "replace")
 
 
-def store(services: Any, target: Target, raw: bytes, mail_from: str) -> str:
+def store(
+    services: Any, target: Target, raw: bytes, mail_from: str, on_stored: Callable[[str], None] | None = None
+) -> str:
     """Store ``raw`` for ``target``: in the mailbox named by its folder part
     if there is one, else in the inbox. Returns the new Email id."""
     from jmapd_mail import api as mail_api
@@ -49,12 +52,24 @@ def store(services: Any, target: Target, raw: bytes, mail_from: str) -> str:
             log.info("no mailbox %r for %s; delivering to the inbox", target.folder, target.user_name)
     message = return_path(mail_from) + raw
     if mailbox_id is not None:
-        return str(mail_api.deliver(services, target.account_id, message, mailbox_id=mailbox_id))
-    return str(mail_api.deliver(services, target.account_id, message, mailbox_role="inbox"))
+        return str(mail_api.deliver(services, target.account_id, message, mailbox_id=mailbox_id, on_stored=on_stored))
+    return str(mail_api.deliver(services, target.account_id, message, mailbox_role="inbox", on_stored=on_stored))
 
 
-def deliver(services: Any, recipient: str, mail_from: str, raw: bytes, target: Target | None = None) -> str:
+def deliver(
+    services: Any,
+    recipient: str,
+    mail_from: str,
+    raw: bytes,
+    target: Target | None = None,
+    *,
+    on_stored: Callable[[str], None] | None = None,
+) -> str:
     """Deliver one message to one recipient; returns the Email id.
+
+    ``on_stored(email_id)`` runs inside the store's transaction (see
+    ``jmapd_mail.api.deliver``): the outbound queue marks the recipient
+    delivered there, so a crash can neither lose nor repeat the delivery.
 
     :raises UnknownRecipient: no account for ``recipient``.
     """
@@ -62,7 +77,7 @@ def deliver(services: Any, recipient: str, mail_from: str, raw: bytes, target: T
     target = target or resolve(services.config, recipient)
     if target is None:
         raise UnknownRecipient(recipient)
-    email_id = store(services, target, raw, mail_from)
+    email_id = store(services, target, raw, mail_from, on_stored)
     log.info("delivered %s for %s (%s) as %s", len(raw), recipient, target.account_id, email_id)
     try:
         services.hook.jmapd_message_delivered(

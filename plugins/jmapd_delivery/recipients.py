@@ -7,10 +7,17 @@ belongs to the same user and chooses the mailbox called ``folder``.
 Domains are case-insensitive always (RFC 5321 §2.4); local parts are too
 unless ``delivery.fold_local_part`` is off, since senders' software and
 people type ``Alice@Example.com`` for ``alice@example.com``.
+
+Mail this server sends itself (EmailSubmission) asks with
+``local_domains``: there an empty ``delivery.domains`` cannot mean "any
+domain", or ``bob@gmail.com`` would land in the local user bob's inbox;
+a bare user name is local only at the domains the caller names (the
+domain of users' default identities).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,14 +52,22 @@ def personal_account(user_name: str, fold: bool = False) -> str | None:
     return None
 
 
-def resolve(config: Any, address: str) -> Target | None:
-    """The delivery target of an RCPT address, or None (unknown user)."""
+def resolve(config: Any, address: str, *, local_domains: Collection[str] | None = None) -> Target | None:
+    """The delivery target of an RCPT address, or None (unknown user).
+
+    :param local_domains: where ``delivery.domains`` is empty, the domains
+        at which a bare user name is local; None: any domain (LMTP, whose
+        MTA already routed the message here).
+    """
     section = config.section("delivery")
     address = address.strip().strip("<>").strip()
     local, at, domain = address.rpartition("@")
     if not at or not local:
         return None
-    domain_ok = not section.domains or domain.lower() in {d.lower() for d in section.domains}
+    if section.domains:
+        domain_ok = domain.lower() in {d.lower() for d in section.domains}
+    else:
+        domain_ok = local_domains is None or domain.lower() in {d.lower() for d in local_domains}
     folder = None
     base = local
     delimiter = section.recipient_delimiter

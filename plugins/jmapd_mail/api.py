@@ -9,7 +9,7 @@ require a JMAP request context.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jmapd.db import ensure_connected, write_transaction
@@ -35,6 +35,7 @@ def deliver(
     mailbox_role: str = "inbox",
     keywords: Iterable[str] = (),
     received_at: datetime.datetime | None = None,
+    on_stored: Callable[[str], None] | None = None,
 ) -> str:
     """Import one message into ``account_id`` and return the new Email id.
 
@@ -43,6 +44,11 @@ def deliver(
     exists. Parsing happens before the write transaction so the account's
     lock is held only for the inserts; the blob is durable before commit.
     After commit the changes-committed hook fires (push, etc.).
+
+    ``on_stored(email_id)`` runs inside the write transaction once the
+    Email exists, so a caller's own record of the delivery (the outbound
+    queue's "delivered to this recipient") commits with it or not at all;
+    if it raises, nothing is stored.
     """
     ensure_connected()
     if not isinstance(raw, bytes | bytearray | memoryview):
@@ -67,6 +73,8 @@ def deliver(
         result = store.create_email(
             services, changes, account_id, raw, [target], list(keywords), received_at, parsed=parsed
         )
+        if on_stored is not None:
+            on_stored(str(result["id"]))
         changes.flush()
     services.changes_committed(changes.committed)
     return str(result["id"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .domain.addresses import mailbox_key
 from .domain.envelope import Address, Envelope, header_addresses, identity_allows
 from .domain.headers import Header, get_all, get_last, parse_headers
+from .local import local_recipients
 from .queue import enqueue, wake
 from .senders import allowed_addresses, owner_name
 
@@ -25,6 +26,7 @@ __all__ = [
     "get_last",
     "header_addresses",
     "identity_allows",
+    "local_recipients",
     "mailbox_key",
     "owner_name",
     "parse_headers",

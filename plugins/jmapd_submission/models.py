@@ -30,8 +30,14 @@ class QueueItem(BaseModel):
     attempts = pw.IntegerField(default=0)
     mail_from = pw.TextField()
     mail_params = JSONField(null=True)
-    #: Recipients still to deliver: [{"email": ..., "parameters": ...}].
+    #: Recipients still to deliver: [{"email": ..., "parameters": ..., "local": true?}];
+    #: a ``local`` one is delivered into its account here, the rest relayed.
     rcpt_to = JSONField()
+    #: Whether any recipient is remote: a worker without a relay claims only rows without.
+    needs_relay = pw.BooleanField(default=True)
+    #: Results of local deliveries already made: [{"email", "code", "reply", "outcome"}],
+    #: written in the delivery's own transaction (see queue.QueueWorker.deliver_local).
+    local_results = JSONField(null=True)
     message = BlobField()
     claimed_by = pw.CharField(max_length=64, null=True)
     claimed_at = pw.DateTimeField(null=True)

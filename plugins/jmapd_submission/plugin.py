@@ -64,7 +64,8 @@ def jmapd_account_created(services: Any, account_id: str, user_name: str) -> Non
 @hookimpl
 def jmapd_startup(services: Any) -> Any:
     section = services.config.section("submission")
-    if not section.worker or not section.smarthost.host:
+    # Without a relay the worker still delivers local recipients.
+    if not section.worker or not (section.smarthost.host or services.pm.has_plugin("delivery")):
         return None
     worker = QueueWorker(services)
     services.extensions[WORKER_KEY] = worker

@@ -13,6 +13,10 @@ Canceling a pending EmailSubmission uses the same guard in the other
 direction (``queued`` → ``canceled``), so a cancel and a claim can never
 both succeed.
 
+Recipients marked ``local`` are delivered into their accounts by the
+worker itself (:mod:`.local`); a row with no remote recipient needs no
+relay, and a worker on a server without one claims only such rows.
+
 Final rows (``done``, ``canceled``) stay for ``finished_retention`` seconds
 (the hourly sending limit counts them) and are then deleted by the worker
 loop, with their copy of the message.
@@ -37,6 +41,7 @@ from jmapd.state import UPDATED, ChangeLog
 
 from .domain.envelope import Address, Envelope
 from .domain.relay import Outcome, RecipientResult, RelayConfig, RelayResult, RetryPolicy, send
+from .local import LeaseLost, deliver_one, result_of, result_row
 from .models import CANCELED, DONE, QUEUED, SENDING, QueueItem
 
 log = logging.getLogger("jmapd.submission.queue")
@@ -57,9 +62,15 @@ def enqueue(
     due: datetime.datetime | None = None,
     submission_id: str | None = None,
     kind: str = "submission",
+    local: frozenset[str] = frozenset(),
 ) -> QueueItem:
     """Add a message to the queue (inside the caller's transaction, so it
-    exists exactly when the object that asked for it does)."""
+    exists exactly when the object that asked for it does).
+
+    Recipients in ``local`` (see :func:`.local.local_recipients`) are
+    delivered into their accounts here; the rest go to the relay.
+    """
+    rcpt_to = [{**a.to_jmap(), "local": True} if a.email in local else a.to_jmap() for a in envelope.rcpt_to]
     return QueueItem.create(
         account_id=account_id,
         submission_id=submission_id,
@@ -68,7 +79,8 @@ def enqueue(
         due=due or now(),
         mail_from=envelope.mail_from.email,
         mail_params=dict(envelope.mail_from.parameters) if envelope.mail_from.parameters else None,
-        rcpt_to=[a.to_jmap() for a in envelope.rcpt_to],
+        rcpt_to=rcpt_to,
+        needs_relay=any(not r.get("local") for r in rcpt_to),
         message=message,
     )
 
@@ -133,10 +145,10 @@ def retry_policy(section: Any) -> RetryPolicy:
     )
 
 
-def _envelope(item: QueueItem) -> Envelope:
+def _envelope(item: QueueItem, rows: list[dict[str, Any]] | None = None) -> Envelope:
     return Envelope(
         Address(item.mail_from, item.mail_params or None),
-        tuple(Address(r["email"], r.get("parameters")) for r in item.rcpt_to),
+        tuple(Address(r["email"], r.get("parameters")) for r in (item.rcpt_to if rows is None else rows)),
     )
 
 
@@ -168,7 +180,10 @@ class QueueWorker:
         self._event = asyncio.Event()
         event = self._event
         self.services.extensions[WAKE_KEY] = lambda: loop.call_soon_threadsafe(event.set)
-        log.info("outbound queue worker %s started (relay %s:%s)", self.token, self.relay.host, self.relay.port)
+        if self.relay.host:
+            log.info("outbound queue worker %s started (relay %s:%s)", self.token, self.relay.host, self.relay.port)
+        else:
+            log.info("outbound queue worker %s started (no relay: local recipients only)", self.token)
         while True:
             claimed: list[int] = []
             try:
@@ -212,9 +227,12 @@ class QueueWorker:
         QueueItem.update(state=QUEUED, claimed_by=None).where(
             (QueueItem.state == SENDING) & (QueueItem.claimed_at < stale)
         ).execute()
+        due = (QueueItem.state == QUEUED) & (QueueItem.due <= current)
+        if not self.relay.host:
+            due &= QueueItem.needs_relay == False  # noqa: E712
         candidates = (
             QueueItem.select(QueueItem.id)
-            .where((QueueItem.state == QUEUED) & (QueueItem.due <= current))
+            .where(due)
             .order_by(QueueItem.due, QueueItem.id)
             .limit(limit or max(1, self.section.concurrency))
         )
@@ -242,23 +260,59 @@ class QueueWorker:
 
     # -- one attempt -----------------------------------------------------------
     def process(self, item_id: int) -> None:
-        """Relay one claimed item and record the result (blocking)."""
+        """Deliver the local recipients of one claimed item, relay the rest,
+        and record the result (blocking)."""
         item = QueueItem.get_or_none((QueueItem.id == item_id) & (QueueItem.claimed_by == self.token))
         if item is None or item.state != SENDING:
             return
-        envelope = _envelope(item)
         try:
-            # The EmailSubmission id as ENVID (RFC 3461) when the relay offers DSN.
-            result = self.sender(self.relay, envelope, item.message, envid=item.submission_id)
-        except Exception as exc:  # never lose the item to a bug in a relay path
-            log.exception("relay of queue item %s failed", item_id)
-            result = RelayResult(
-                tuple(
-                    RecipientResult(a.email, 451, f"451 4.3.0 Local error: {exc}", Outcome.TEMPORARY)
-                    for a in envelope.rcpt_to
-                )
+            done, remaining = self.deliver_local(item)
+        except LeaseLost:
+            log.warning("queue item %s was taken over while delivering locally", item_id)
+            return
+        remote = [r for r in remaining if not r.get("local")]
+        envelope = _envelope(item, remaining)
+        relayed: tuple[RecipientResult, ...] = ()
+        if remote and not self.relay.host:
+            relayed = tuple(
+                RecipientResult(r["email"], 451, "451 4.3.5 No relay configured for remote recipients",
+                                Outcome.TEMPORARY)
+                for r in remote
             )
-        self.record(item, envelope, result)
+        elif remote:
+            remote_envelope = _envelope(item, remote)
+            try:
+                # The EmailSubmission id as ENVID (RFC 3461) when the relay offers DSN.
+                relayed = self.sender(self.relay, remote_envelope, item.message, envid=item.submission_id).recipients
+            except Exception as exc:  # never lose the item to a bug in a relay path
+                log.exception("relay of queue item %s failed", item_id)
+                relayed = tuple(
+                    RecipientResult(a.email, 451, f"451 4.3.0 Local error: {exc}", Outcome.TEMPORARY)
+                    for a in remote_envelope.rcpt_to
+                )
+        self.record(item, envelope, RelayResult(tuple(done) + relayed))
+
+    def deliver_local(self, item: QueueItem) -> tuple[list[RecipientResult], list[dict[str, Any]]]:
+        """Deliver every ``local`` recipient still in the row, each marked
+        done in the row inside its own delivery's transaction; returns all
+        local results so far (earlier attempts' too) and the recipients
+        left (remote ones, and local ones that failed temporarily)."""
+        done_rows: list[dict[str, Any]] = list(item.local_results or [])
+        remaining: list[dict[str, Any]] = list(item.rcpt_to)
+        results = [result_of(row) for row in done_rows]
+        mine = (QueueItem.id == item.id) & (QueueItem.claimed_by == self.token) & (QueueItem.state == SENDING)
+        for rcpt in [r for r in item.rcpt_to if r.get("local")]:
+
+            def mark(result: RecipientResult, rcpt: dict[str, Any] = rcpt) -> None:
+                rest = [r for r in remaining if r is not rcpt]
+                rows = [*done_rows, result_row(result)]
+                if not QueueItem.update(rcpt_to=rest, local_results=rows).where(mine).execute():
+                    raise LeaseLost(item.id)
+                remaining[:] = rest
+                done_rows[:] = rows
+
+            results.append(deliver_one(self.services, rcpt["email"], item.mail_from, item.message, mark))
+        return results, remaining
 
     def record(self, item: QueueItem, envelope: Envelope, result: RelayResult) -> None:
         """Write the attempt's outcome: the queue row, then the submission's
@@ -272,6 +326,7 @@ class QueueWorker:
             results = [r.given_up() if r.outcome is Outcome.TEMPORARY else r for r in results]
             retry = None
         last_reply = "; ".join(r.reply for r in results)[:2000]
+        rows = {r["email"]: r for r in item.rcpt_to}  # keeps each recipient's ``local`` mark
         changes = ChangeLog()
         with write_transaction(item.account_id):
             mine = (QueueItem.id == item.id) & (QueueItem.claimed_by == self.token) & (QueueItem.state == SENDING)
@@ -292,7 +347,7 @@ class QueueWorker:
                     last_reply=last_reply,
                     claimed_by=None,
                     due=current + datetime.timedelta(seconds=self.policy.delay(attempts)),
-                    rcpt_to=[a.to_jmap() for a in retry.rcpt_to],
+                    rcpt_to=[rows.get(a.email, a.to_jmap()) for a in retry.rcpt_to],
                 ).where(mine).execute()
             if not owned:
                 # Our lease ran out and another worker took the item over;

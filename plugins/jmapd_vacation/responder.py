@@ -7,7 +7,9 @@ module feeds it the account's settings, addresses and reply log, and
 hands a positive decision to the outbound queue with a null envelope
 sender, so a bounce of the reply can never start a loop.
 
-Without a relay (``submission.smarthost.host`` unset) nothing is queued:
+A sender who is a local user gets the reply delivered here by the queue
+(submission's local recipients), relay or not. Without a relay
+(``submission.smarthost.host`` unset) nothing is queued for anyone else:
 such a queue is never drained. That is logged once per process.
 """
 
@@ -62,7 +64,7 @@ def respond(
     """Queue the vacation response to ``mail_from`` if RFC 3834 allows it;
     returns the decision's reason (``reply`` when one was queued,
     ``noRelay`` when there is no relay to send it)."""
-    from jmapd_submission.api import enqueue, mailbox_key, parse_headers, wake
+    from jmapd_submission.api import enqueue, local_recipients, mailbox_key, parse_headers, wake
 
     from .autoreply import VacationSettings, compose_reply, decide
 
@@ -80,7 +82,8 @@ def respond(
     now = now or datetime.datetime.now(datetime.UTC)
     if not settings.active_at(now):
         return "disabled"
-    if not services.config.section("submission").smarthost.host:
+    local = local_recipients(services, [mail_from.strip().strip("<>").strip()])
+    if not local and not services.config.section("submission").smarthost.host:
         return _no_relay()
     headers = parse_headers(raw)
     own, from_name = _own_addresses(services, account_id)
@@ -94,7 +97,7 @@ def respond(
             log.info("no vacation response to %r for %s: %s", mail_from, account_id, decision.reason)
             return str(decision.reason)
         reply = compose_reply(headers, decision, settings, from_name=from_name, now=now)
-        enqueue(account_id, reply.envelope, reply.raw, kind="autoreply")
+        enqueue(account_id, reply.envelope, reply.raw, kind="autoreply", local=local)
         stamp = now.astimezone(datetime.UTC).replace(tzinfo=None)
         if row is None:
             ReplyLog.insert(account_id=account_id, sender=sender_key, replied_at=stamp).execute()

@@ -38,3 +38,21 @@ def test_only_new_email_moves_email_delivery(fast_server, sse):
     nxt = stream.next()["changed"][client.account_id]
     assert nxt["EmailDelivery"] != change["EmailDelivery"]
     assert second
+
+
+def test_a_local_submission_moves_the_recipients_email_delivery(fast_server, sse):
+    """Alice's EmailSubmission to bob on the same server is delivered into bob's
+    account (#9.9): bob's EmailDelivery stream hears of it."""
+    alice, bob = fast_server.client(), fast_server.client()
+    stream = sse(bob.http, URL)
+    stream.wait_id()
+    raw = (
+        f"From: <{alice.user}@localhost>\r\nTo: <{bob.user}@localhost>\r\nSubject: local\r\n"
+        "Message-ID: <local-1@x>\r\n\r\nhello\r\n"
+    ).encode()
+    draft = deliver(fast_server.services, alice.account_id, raw, mailbox_role="drafts")
+    identity = alice.ok("Identity/get")["list"][0]["id"]
+    alice.ok("EmailSubmission/set", {"create": {"k": {"identityId": identity, "emailId": draft}}})
+    change = stream.next()["changed"]
+    assert "EmailDelivery" in change[bob.account_id]
+    assert bob.ok("Email/query", {"filter": {"subject": "local"}})["ids"]

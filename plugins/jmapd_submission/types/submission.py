@@ -2,7 +2,10 @@
 
 Creating a submission validates everything the RFC names an error for,
 then stores the object and its queue row in the same savepoint, so a
-submission exists exactly when its message is queued. The worker
+submission exists exactly when its message is queued. Recipients that are
+local users are marked so in the row and delivered by the queue worker
+(:mod:`..local` says why there and not here); without a relay a
+submission with any remote recipient is refused whole. The worker
 (:mod:`..queue`) later moves ``undoStatus`` from ``pending`` to ``final``
 and fills ``deliveryStatus`` from the relay's replies.
 """
@@ -29,6 +32,7 @@ from ..domain.envelope import (
     strip_bcc,
 )
 from ..domain.headers import get_all, parse_headers
+from ..local import local_recipients
 from ..models import QueueItem
 from ..queue import cancel, enqueue, utc_date
 from ..senders import allowed_addresses, may_send_as, owner_name
@@ -130,8 +134,6 @@ class EmailSubmission(DocumentType):
         """Every check of RFC 8621 §7.5 for a create; returns what to queue."""
         section = ctx.config.section("submission")
         owner = owner_name(account_id)
-        if not section.smarthost.host:
-            raise SetError("forbiddenToSend", "this server has no outbound relay configured")
         if owner in section.forbidden_users:
             raise SetError("forbiddenToSend", "sending is disabled for this account")
         if section.max_submissions_per_hour:
@@ -183,6 +185,10 @@ class EmailSubmission(DocumentType):
             identity_allows(identity["email"], sender) or may_send_as(allowed_addresses(ctx.config, owner), sender)
         ):
             raise SetError("forbiddenMailFrom", f"you may not use {sender} as the envelope sender")
+        local = local_recipients(ctx.services, envelope.recipients)
+        if not section.smarthost.host and any(r not in local for r in envelope.recipients):
+            # Refused whole: no recipient, local or not, gets a message the others cannot.
+            raise SetError("forbiddenToSend", "this server has no outbound relay configured for remote recipients")
 
         params = dict(envelope.mail_from.parameters or {})
         hold = _hold_seconds(params, section.max_delayed_send)
@@ -193,6 +199,7 @@ class EmailSubmission(DocumentType):
             "sendAt": release,
             "envelope": envelope.to_jmap(),
             "relay": relayed,
+            "local": local,
             "message": strip_bcc(raw, ("bcc", "resent-bcc")),
         }
 
@@ -213,7 +220,9 @@ class EmailSubmission(DocumentType):
             extra["envelope"] = send["envelope"]
         obj.update(extra)
         super().insert(ctx, account_id, obj)
-        enqueue(account_id, send["relay"], send["message"], due=send["sendAt"], submission_id=obj["id"])
+        enqueue(
+            account_id, send["relay"], send["message"], due=send["sendAt"], submission_id=obj["id"], local=send["local"]
+        )
         return extra
 
     # -- update / destroy -----------------------------------------------------------
