@@ -10,16 +10,28 @@ that keep a blob alive are ``BlobRef`` rows, and ``gc`` removes the rest.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime
 import hashlib
 import os
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .models import AccountBlob, Blob, BlobData, BlobRef, now
 
 PREFIX = "B"
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def blob_id_for(data: bytes) -> str:
@@ -30,10 +42,28 @@ def is_content_id(blob_id: str) -> bool:
     return len(blob_id) == 65 and blob_id.startswith(PREFIX) and all(c in "0123456789abcdef" for c in blob_id[1:])
 
 
+def _syncfs(path: Path) -> bool:
+    """syncfs(2) of the filesystem holding ``path`` (Linux); False where there is none."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if call(fd) != 0:
+            raise OSError(ctypes.get_errno(), "syncfs failed", str(path))
+    finally:
+        os.close(fd)
+    return True
+
+
 class BlobStore:
     def __init__(self, kind: str, path: Path) -> None:
         self.kind = kind
         self.path = path
+        #: Per thread: files written inside :meth:`deferred_sync`, not yet durable.
+        self._local = threading.local()
         if kind == "filesystem":
             path.mkdir(mode=0o700, parents=True, exist_ok=True)  # blob files are private (mkstemp: 0600)
 
@@ -47,21 +77,51 @@ class BlobStore:
             return
         for directory in (target.parent.parent, target.parent):  # mkdir(parents=True) ignores mode for parents
             directory.mkdir(mode=0o700, exist_ok=True)
+        pending: list[Path] | None = getattr(self._local, "pending", None)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if pending is None:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
+        if pending is not None:
+            pending.append(target)
+            return
+        _fsync_dir(target.parent)
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """Make the blobs written in the block durable together, at its end.
+
+        For bulk writers (``jmapd import``): instead of two fsyncs per blob,
+        one syncfs(2) of the blob filesystem (or, where there is none, the
+        fsyncs at the end). The block must end before the transaction whose
+        rows point at these blobs commits; an exception skips nothing that
+        matters (uncommitted rows point at nothing, ``gc`` takes the files).
+        """
+        if self.kind != "filesystem" or getattr(self._local, "pending", None) is not None:
+            yield
+            return
+        pending: list[Path] = []
+        self._local.pending = pending
         try:
-            os.fsync(dir_fd)
+            yield
         finally:
-            os.close(dir_fd)
+            self._local.pending = None
+        if pending and not _syncfs(self.path):
+            for file in pending:
+                fd = os.open(file, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            for directory in {f.parent for f in pending}:
+                _fsync_dir(directory)
 
     def put(self, account_id: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         """Store bytes (idempotently) and make them visible to ``account_id``.

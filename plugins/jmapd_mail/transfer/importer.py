@@ -234,7 +234,9 @@ class Importer:
                 self.progress.update(len(batch))
             return
         imported = present_count = 0
-        with write_transaction(self.account_id):
+        # The blobs of the batch are made durable together (one syncfs) as the inner block ends,
+        # before the transaction whose rows point at them commits.
+        with write_transaction(self.account_id), self.services.blobs.deferred_sync():
             present = self._present(batch)
             by_digest = self._by_digest([key for i, (_, _, key) in enumerate(batch) if i in parsed])
             keys = []
