@@ -23,6 +23,7 @@ from jmapd.models import Document
 from jmapd.protocol.errors import MethodError, SetError, invalid_properties
 from jmapd.sharing import access
 
+from . import peruser
 from .calendar import CALENDARS
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
 from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
@@ -38,6 +39,8 @@ _ANY = P("Any", nullable=True)
 #: The mapping draft's property for iCalendar elements JSCalendar cannot
 #: express; stored and exported, returned only when asked for (draft §5.1).
 ICALENDAR = "iCalendar"
+#: JMAP-level Booleans whose absence means false (draft §5.1, §11.4).
+FALSE_BY_DEFAULT = ("useDefaultAlerts", "mayInviteSelf", "mayInviteOthers", "hideAttendees")
 #: RFC 8984 names normalize_event rewrites (left as they are, they are reported invalid).
 RFC8984_NAMES = frozenset({"recurrenceRules", "excludedRecurrenceRules", "replyTo"})
 
@@ -68,6 +71,11 @@ class CalendarEvent(DocumentType):
         "created": P("UTCDate", nullable=True),
         "uid": P("String", immutable=True),
         "updated": P("UTCDate", nullable=True),
+        # draft §5.1.1/§5.1.2 and the registry entries of §11.4; absent reads as false
+        "useDefaultAlerts": P("Boolean", nullable=True),
+        "mayInviteSelf": P("Boolean", nullable=True),
+        "mayInviteOthers": P("Boolean", nullable=True),
+        "hideAttendees": P("Boolean", nullable=True),
     }
     quota_resources = frozenset({"count", "octets"})
 
@@ -131,6 +139,9 @@ class CalendarEvent(DocumentType):
 
             own = own_addresses(account_id) if args.get("reduceParticipants") else set()
             for obj in found.values():
+                for name in FALSE_BY_DEFAULT:
+                    if obj.get(name) is None:
+                        obj[name] = False
                 shape(obj, properties, args, own)
         return found
 
@@ -140,6 +151,9 @@ class CalendarEvent(DocumentType):
         if synthetic:
             ids = list(dict.fromkeys([i for i in ids if i not in synthetic] + [b for b, _ in synthetic.values()]))
         found = self.readable(ctx, account_id, super().load(ctx, account_id, ids, properties, args))
+        if not access(ctx, account_id).is_owner:
+            mine = peruser.overlays(account_id, ctx.principal.user_id, list(found))
+            found = {k: {**peruser.view(v, mine.get(k)), "id": k} for k, v in found.items()}
         for sid, (base_id, rid) in synthetic.items():
             base = found.get(base_id)
             inst = occurrence(base, sid, rid) if base is not None else None
@@ -207,8 +221,14 @@ class CalendarEvent(DocumentType):
         if missing:
             raise invalid_properties(*(f"calendarIds/{c}" for c in missing), description="no such calendar")
         acc = access(ctx, account_id)
-        for calendar_id in set(ids) | set((old or {}).get("calendarIds") or {}):
-            acc.require("Calendar", calendar_id, "mayWriteAll")
+        if old is not None and peruser.only_personal({k: v for k, v in old.items() if k != "id"}, event):
+            # draft §4 mayUpdatePrivate: per-user properties on any event of the calendar
+            if not any(acc.has("Calendar", c, "mayUpdatePrivate") or acc.has("Calendar", c, "mayWriteAll")
+                       for c in ids):
+                raise SetError("forbidden", "mayUpdatePrivate is needed on one of the event's calendars")
+        else:
+            for calendar_id in set(ids) | set((old or {}).get("calendarIds") or {}):
+                acc.require("Calendar", calendar_id, "mayWriteAll")
         object_id = obj.get("id")
         obj.clear()
         obj.update(event)
@@ -275,16 +295,28 @@ class CalendarEvent(DocumentType):
         if not obj.get("updated"):
             extra["updated"] = now
         obj.update(extra)
-        self.schedule(ctx, account_id, None, obj)
-        notify(ctx, account_id, None, obj)
-        super().insert(ctx, account_id, obj)
-        index_event(account_id, obj["id"], obj)
+        doc, overlay = obj, None
+        if not access(ctx, account_id).is_owner:
+            doc, overlay = peruser.split({}, obj, personal_only=False)
+            doc["id"] = obj["id"]
+        self.schedule(ctx, account_id, None, doc)
+        notify(ctx, account_id, None, doc)
+        super().insert(ctx, account_id, doc)
+        if overlay is not None:
+            peruser.store(account_id, ctx.principal.user_id, obj["id"], overlay)
+        index_event(account_id, obj["id"], doc)
         return extra
 
     def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> Any:
         from .scheduling import is_significant
 
         extra: dict[str, Any] = self._reported.pop(old["id"], {})
+        overlay = None
+        if not access(ctx, account_id).is_owner:
+            view_old, view_new = old, new
+            old = {**self._stored_doc(account_id, old["id"]), "id": old["id"]}
+            new, overlay = peruser.split(old, view_new, personal_only=peruser.only_personal(view_old, view_new))
+            new["id"] = old["id"]
         if new.get("isOrigin") != old.get("isOrigin"):
             extra["isOrigin"] = new.get("isOrigin")
         if new.get("isOrigin") and is_significant(old, new):
@@ -295,13 +327,25 @@ class CalendarEvent(DocumentType):
         self.schedule(ctx, account_id, old, new)
         notify(ctx, account_id, old, new)
         super().replace(ctx, account_id, old, new, changed)
+        if overlay is not None:
+            peruser.store(account_id, ctx.principal.user_id, old["id"], overlay)
         index_event(account_id, old["id"], new)
         return extra or None
 
+    def _stored_doc(self, account_id: str, object_id: str) -> dict[str, Any]:
+        """The event document itself (the owner's per-user values), not a sharee's view."""
+        data = Document.select(Document.data).where(
+            (Document.account_id == account_id) & (Document.type_name == self.name)
+            & (Document.object_id == object_id)).scalar()
+        return {k: v for k, v in self.decode(data).items() if k != "id"}
+
     def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         self.schedule(ctx, account_id, obj, None)
+        if not access(ctx, account_id).is_owner:
+            obj = {**self._stored_doc(account_id, obj["id"]), "id": obj["id"]}
         notify(ctx, account_id, obj, None)
         super().delete(ctx, account_id, obj, args)
+        peruser.drop(account_id, obj["id"])
         drop_event(account_id, obj["id"])
 
     def schedule(self, ctx: Any, account_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from jmapd.models import Document
 from jmapd.state import DESTROYED, UPDATED
 
+from . import peruser
 from .index import drop_event
 
 EVENT_TYPE = "CalendarEvent"
@@ -55,4 +56,5 @@ def remove_calendar_from_events(ctx: Any, account_id: str, calendar_id: str) -> 
         else:
             Document.delete().where(where).execute()
             drop_event(account_id, object_id)
+            peruser.drop(account_id, object_id)
             ctx.changes.record(account_id, EVENT_TYPE, object_id, DESTROYED)
