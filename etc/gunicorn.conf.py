@@ -8,10 +8,12 @@ before starting (``jmapd serve`` does both).
 """
 
 from jmapd.app import load_config
-from jmapd.hosting import check_tls
+from jmapd.hosting import check_tls, child_exit, prepare_metrics  # noqa: F401 (child_exit is a gunicorn hook)
 
 _config, _ = load_config()  # a configuration error stops gunicorn here, naming the key
 check_tls(_config)
+# metrics.enabled: prometheus-client's multi-process files in data_dir/metrics, wiped here
+prepare_metrics(_config)
 
 wsgi_app = "jmapd.app:get_app()"
 bind = [_config.server.bind]

@@ -30,8 +30,9 @@ from .resources.api import ApiResource
 from .resources.blobs import DownloadResource, UploadResource
 from .resources.common import send_problem
 from .resources.health import LiveResource, ReadyResource
+from .resources.metrics import HttpMetrics, MetricsResource
 from .resources.session import SessionResource
-from .services import Services
+from .services import THREADS, Services
 
 log = logging.getLogger("jmapd")
 access_log = logging.getLogger("jmapd.access")
@@ -142,6 +143,7 @@ class Lifespan:
         self.tasks: list[asyncio.Task[Any]] = []
 
     async def process_startup(self, scope: Any, event: Any) -> None:
+        THREADS.set(self.services.config.server.threads)
         for result in self.services.hook.jmapd_startup(services=self.services):
             if inspect.iscoroutine(result):
                 self.tasks.append(asyncio.get_running_loop().create_task(result))
@@ -181,6 +183,7 @@ def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, service
         middleware.append(falcon.CORSMiddleware(allow_origins=origins, expose_headers=["Content-Disposition"]))
     if cfg.log.access_log:
         middleware.insert(0, AccessLog())
+    middleware.insert(0, HttpMetrics())
     for extra in services.hook.jmapd_middleware(config=cfg, services=services):
         middleware.extend(extra or [])
     app = falcon.asgi.App(middleware=middleware)
@@ -194,6 +197,8 @@ def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, service
     app.add_route("/jmap/download/{account_id}/{blob_id}/{name}", DownloadResource(services))
     app.add_route("/healthz", LiveResource())
     app.add_route("/readyz", ReadyResource(services))
+    if cfg.metrics.enabled:
+        app.add_route("/metrics", MetricsResource(services))
     for routes in services.hook.jmapd_routes(config=cfg, services=services):
         for path, resource in routes or []:
             app.add_route(path, resource)

@@ -220,6 +220,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"jmapd {__version__}: session at {scheme}://{host}:{port}/.well-known/jmap")
         print(f"demo account: user 'demo', password '{password}'")
         sys.stdout.flush()
+    from .hosting import prepare_metrics
+
+    prepare_metrics(cfg)  # before the processes below start counting
     processes = []
     for result in services.hook.jmapd_serve_processes(config=cfg):
         for target in result or []:

@@ -138,6 +138,15 @@ class LogConfig:
 
 
 @dataclass
+class MetricsConfig:
+    enabled: bool = doc("Serve /metrics in the Prometheus text format.", False)
+    token: str | None = doc(
+        "Bearer token a scraper must send (Authorization: Bearer ...). Null: only loopback clients are answered.",
+        None,
+    )
+
+
+@dataclass
 class QuotaConfig:
     storage: int | None = doc("Default storage hard limit of every account, in octets (null: none).", None)
     counts: dict[str, int] = doc(
@@ -169,6 +178,7 @@ class CoreConfig:
     changes: ChangesConfig = doc("Change log.", factory=ChangesConfig)
     auth: AuthConfig = doc("Authentication.", factory=AuthConfig)
     log: LogConfig = doc("Logging.", factory=LogConfig)
+    metrics: MetricsConfig = doc("Prometheus metrics at /metrics.", factory=MetricsConfig)
     quota: QuotaConfig = doc("Quotas (RFC 9425); `jmapd quota set` overrides per account.", factory=QuotaConfig)
     #: Plugin sections by name, filled in once the plugins are known.
     plugins: dict[str, Any] = field(default_factory=dict, metadata={"internal": True})

@@ -19,6 +19,35 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import peewee
 
+from . import metrics
+
+CONNECTIONS = metrics.gauge("jmapd_db_connections", "Database connections open, summed over worker processes.")
+
+
+class _Counted:
+    """Counts the connections this process holds open (one per thread that
+    touched the database, at most ``server.threads`` + the event loop's)."""
+
+    def _connect(self) -> Any:
+        conn = super()._connect()  # type: ignore[misc]
+        CONNECTIONS.inc()
+        return conn
+
+    def _close(self, conn: Any) -> None:
+        try:
+            super()._close(conn)  # type: ignore[misc]
+        finally:
+            CONNECTIONS.dec()
+
+
+class SqliteDatabase(_Counted, peewee.SqliteDatabase):
+    pass
+
+
+class PostgresqlDatabase(_Counted, peewee.PostgresqlDatabase):
+    pass
+
+
 #: Every model binds to this proxy; :func:`open_database` initialises it.
 database = peewee.DatabaseProxy()
 
@@ -75,7 +104,7 @@ def open_database(url: str) -> peewee.Database:
         # files the database file's permissions.
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        db: peewee.Database = peewee.SqliteDatabase(
+        db: peewee.Database = SqliteDatabase(
             str(path),
             pragmas={
                 "journal_mode": "wal",
@@ -89,7 +118,7 @@ def open_database(url: str) -> peewee.Database:
         )
     elif parsed.scheme in ("postgresql", "postgres"):
         options: dict[str, Any] = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        db = peewee.PostgresqlDatabase(
+        db = PostgresqlDatabase(
             unquote(parsed.path.lstrip("/")) or "postgres",
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,

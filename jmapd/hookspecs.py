@@ -145,6 +145,14 @@ def jmapd_serve_processes(config: CoreConfig) -> list[Callable[[str | None], Non
 
 
 @hookspec
+def jmapd_metrics(services: Services) -> list[Any] | None:
+    """Metric families computed at scrape time (prometheus-client
+    ``Metric`` objects, e.g. :func:`jmapd.metrics.gauge_family`), for values
+    the database holds rather than one process counts: a queue's depth.
+    Called in a worker thread on each scrape of /metrics."""
+
+
+@hookspec
 def jmapd_principal_capabilities(
     services: Services, principal_id: str, user_id: int | None, viewer: Principal
 ) -> dict[str, Any] | None:

@@ -48,6 +48,22 @@ def check_tls(config: CoreConfig) -> None:
         ) from None
 
 
+def prepare_metrics(config: CoreConfig) -> None:
+    """With ``metrics.enabled``, switch to prometheus-client's multi-process
+    mode in the master before any worker forks (``data_dir/metrics``, wiped)."""
+    if config.metrics.enabled:
+        from .metrics import enable_multiprocess
+
+        enable_multiprocess(config.data_dir / "metrics")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """gunicorn's hook: a dead worker's open-connection gauges stop counting."""
+    from .metrics import process_exited
+
+    process_exited(worker.pid)
+
+
 def gunicorn_options(config: CoreConfig, bind: str, workers: int) -> dict[str, Any]:
     """Gunicorn's settings for this configuration (``etc/gunicorn.conf.py`` mirrors them).
 
@@ -73,6 +89,7 @@ def gunicorn_options(config: CoreConfig, bind: str, workers: int) -> dict[str, A
         "forwarded_allow_ips": ",".join(config.server.trusted_proxies),
         "certfile": config.server.tls.cert_file,
         "keyfile": config.server.tls.key_file,
+        "child_exit": child_exit,
     }
 
 

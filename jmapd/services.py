@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import pluggy
 
+from . import metrics
 from .auth import Authenticator, Principal
 from .blobs import BlobStore
 from .config import CoreConfig
@@ -22,6 +23,9 @@ from .hooks import Hooks
 from .methods.registry import Registry
 
 log = logging.getLogger("jmapd")
+
+THREADS = metrics.gauge("jmapd_worker_threads", "Threads running method code and database work, over every worker.")
+BUSY = metrics.gauge("jmapd_worker_threads_busy", "Of jmapd_worker_threads, those running a task now (or queued for one).")
 T = TypeVar("T")
 
 
@@ -115,7 +119,11 @@ class Services:
             ensure_connected()
             return fn(*args)
 
-        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        BUSY.inc()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        finally:
+            BUSY.dec()
 
     # -- per-user concurrency -----------------------------------------------
     def acquire(self, kind: str, user_id: int, limit: int) -> bool:

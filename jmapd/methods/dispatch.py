@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import peewee
 
+from .. import metrics
 from ..protocol.envelope import CORE, Request, resolve_references, unstorable_path
 from ..protocol.errors import MethodError
 from .context import CallContext, RequestContext
@@ -15,6 +17,12 @@ from .registry import Registry
 log = logging.getLogger("jmapd.api")
 
 SET_MAPS = frozenset({"create", "update"})
+
+CALLS = metrics.counter("jmapd_jmap_method_calls", "JMAP method calls, by method.", ["method"])
+LATENCY = metrics.histogram("jmapd_jmap_method_duration_seconds", "Time a JMAP method call took.", ["method"])
+ERRORS = metrics.counter(
+    "jmapd_jmap_method_errors", "JMAP method calls answered with an error, by method and error type.", ["method", "type"]
+)
 
 
 def run_calls(request: Request, rctx: RequestContext, registry: Registry) -> dict[str, Any]:
@@ -26,36 +34,55 @@ def run_calls(request: Request, rctx: RequestContext, registry: Registry) -> dic
     using = set(request.using) | {CORE} if request.using else set()
     responses = rctx.responses
     for name, args, call_id in request.calls:
+        # only registered names become label values: clients choose the others
+        label = name if name in registry.methods else "unknown"
+        started = time.monotonic()
+        count = len(responses)
         try:
-            method = registry.methods.get(name)
-            if method is None:
-                raise MethodError("unknownMethod", f"no method {name!r}")
-            if method.capability not in using:
-                raise MethodError("unknownMethod", f"{name} needs {method.capability} in 'using'")
-            args = resolve_references(args, responses)
-            # objects of /set are checked one by one, so only that one fails
-            bad = unstorable_path(args, SET_MAPS if name.endswith("/set") else frozenset())
-            if bad is not None:
-                raise MethodError("invalidArguments", f"{'/'.join(bad)!r} contains U+0000, which cannot be stored")
-            ctx = CallContext(request=rctx, method=name, call_id=call_id)
-            result = method.handler(ctx, args)
-        except MethodError as exc:
-            responses.append(["error", exc.to_args(), call_id])
-            continue
-        except peewee.OperationalError as exc:
-            log.warning("%s: database unavailable: %s", name, exc)
-            responses.append(["error", {"type": "serverUnavailable", "description": "database busy, retry"}, call_id])
-            continue
-        except Exception:
-            log.exception("%s failed", name)
-            responses.append(["error", {"type": "serverFail", "description": "internal error; see server log"}, call_id])
-            continue
-        if isinstance(result, list):
-            for response_name, response_args in result:
-                responses.append([response_name, response_args, call_id])
-        else:
-            responses.append([name, result, call_id])
+            _call(name, args, call_id, rctx, registry, using, responses)
+        finally:
+            CALLS.labels(label).inc()
+            LATENCY.labels(label).observe(time.monotonic() - started)
+            for response in responses[count:]:
+                if response[0] == "error" and isinstance(response[1], dict):
+                    ERRORS.labels(label, str(response[1].get("type", "unknown"))).inc()
     out: dict[str, Any] = {"methodResponses": responses}
     if request.created_ids is not None:
         out["createdIds"] = rctx.created_ids
     return out
+
+
+def _call(
+    name: str, args: Any, call_id: str, rctx: RequestContext, registry: Registry, using: set[str],
+    responses: list[Any],
+) -> None:
+    """One method call's responses appended to ``responses``."""
+    try:
+        method = registry.methods.get(name)
+        if method is None:
+            raise MethodError("unknownMethod", f"no method {name!r}")
+        if method.capability not in using:
+            raise MethodError("unknownMethod", f"{name} needs {method.capability} in 'using'")
+        args = resolve_references(args, responses)
+        # objects of /set are checked one by one, so only that one fails
+        bad = unstorable_path(args, SET_MAPS if name.endswith("/set") else frozenset())
+        if bad is not None:
+            raise MethodError("invalidArguments", f"{'/'.join(bad)!r} contains U+0000, which cannot be stored")
+        ctx = CallContext(request=rctx, method=name, call_id=call_id)
+        result = method.handler(ctx, args)
+    except MethodError as exc:
+        responses.append(["error", exc.to_args(), call_id])
+        return
+    except peewee.OperationalError as exc:
+        log.warning("%s: database unavailable: %s", name, exc)
+        responses.append(["error", {"type": "serverUnavailable", "description": "database busy, retry"}, call_id])
+        return
+    except Exception:
+        log.exception("%s failed", name)
+        responses.append(["error", {"type": "serverFail", "description": "internal error; see server log"}, call_id])
+        return
+    if isinstance(result, list):
+        for response_name, response_args in result:
+            responses.append([response_name, response_args, call_id])
+    else:
+        responses.append([name, result, call_id])

@@ -10,12 +10,22 @@ from typing import Any
 import falcon
 import orjson
 
+from .. import metrics
 from ..auth import Principal, VerifyBusy, address_keys
 from ..protocol.errors import RequestError
 from ..ratelog import RateLimitedLog
 from ..services import Services
 
 log = logging.getLogger("jmapd.http")
+
+AUTH_FAILURES = metrics.counter(
+    "jmapd_auth_failures", "Refused credentials, by scheme and reason (invalid, locked_out).", ["scheme", "reason"]
+)
+
+
+def _scheme(header: str) -> str:
+    scheme = header.partition(" ")[0].lower()
+    return scheme if scheme in ("basic", "bearer") else "other"
 
 
 def send_json(resp: falcon.asgi.Response, body: Any, status: int = 200) -> None:
@@ -103,6 +113,7 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
     if throttled:
         locked = await services.run(throttle.retry_after, *keys)
         if locked:
+            AUTH_FAILURES.labels("any", "locked_out").inc()
             raise too_many_attempts(services, locked)  # no hash, no count, no verification slot
 
     def check() -> tuple[Principal | None, str | None, float]:
@@ -138,6 +149,8 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
         if gate is not None:
             gate.release()
     if principal is None:
+        if header:
+            AUTH_FAILURES.labels(_scheme(header), "invalid").inc()
         for key in started:
             log.warning("login throttle engaged for %s (%d failures)", key, throttle.threshold)
         if header:

@@ -26,6 +26,8 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from aiosmtpd.smtp import Session
 
+from jmapd import metrics
+
 __all__ = [
     "DeliveryResult",
     "TransientDeliveryError",
@@ -37,6 +39,26 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+RECIPIENTS = metrics.counter(
+    "jmapd_delivery_lmtp_recipients",
+    "LMTP recipients by result: delivered, temporary (4xx after DATA), permanent (5xx after DATA), rejected (at RCPT).",
+    ["result"],
+)
+
+
+def _result(reply: str) -> str:
+    return {"2": "delivered", "4": "temporary"}.get(reply[:1], "permanent")
+
+
+def _message_id(raw: bytes) -> str:
+    """The Message-ID header of ``raw`` for the log (first 16 KB only: headers)."""
+    import email.parser
+    import email.policy
+
+    head = raw[:16384].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    value = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head).get("Message-ID")
+    return str(value).strip()[:200] if value else "-"
 
 
 def _reply(code: int, text: str) -> str:
@@ -154,6 +176,8 @@ class LMTPHandler:
                 log.exception("recipient check failed for %r", address)
                 return "451 4.3.0 Temporary failure checking recipient"
             if not 200 <= code < 300:
+                RECIPIENTS.labels("rejected").inc()
+                log.info("LMTP RCPT %s refused: %s", address, reply)
                 return reply
         else:
             reply = "250 2.1.5 OK"
@@ -185,7 +209,14 @@ class LMTPHandler:
             sender = ""
         replies = []
         for rcpt in envelope.rcpt_tos:
-            replies.append(await self._in_thread(self._deliver_one, rcpt, sender, raw))
+            reply = await self._in_thread(self._deliver_one, rcpt, sender, raw)
+            RECIPIENTS.labels(_result(reply)).inc()
+            replies.append(reply)
+        log.info(
+            "LMTP from=<%s> to=%s size=%d message-id=%s result=%s",
+            sender, ",".join(f"<{r}>" for r in envelope.rcpt_tos), len(raw), _message_id(raw),
+            ",".join(reply[:3] for reply in replies),
+        )
         return "\r\n".join(replies)
 
 

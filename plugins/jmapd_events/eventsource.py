@@ -36,6 +36,7 @@ from .domain.sse import (
     ping_event,
     state_event,
 )
+from .metrics import CONNECTIONS
 from .notifier import Subscriber, decode_push_state, read_modseqs
 from .runtime import runtime
 
@@ -105,6 +106,7 @@ class EventSourceResource:
     ) -> AsyncIterator[SSEvent]:
         notifier = runtime(self.services).notifier
         keepalive = self.section.keepalive
+        CONNECTIONS.labels("eventsource").inc()
         try:
             # A first write gets the headers through buffering proxies and
             # names the worker (tests use it to tell workers apart).
@@ -140,6 +142,7 @@ class EventSourceResource:
                         yield RawEvent(comment())
                         last_write = clock
         finally:
+            CONNECTIONS.labels("eventsource").dec()
             notifier.remove(sub)
             self.services.release("events", user_id)
 

@@ -39,6 +39,7 @@ from .domain.statechange import (
 )
 from .domain.vapid import VapidKey
 from .domain.webpush import encrypt, push_headers
+from .metrics import DELIVERIES
 from .models import PushSubscription
 from .pushsub import password_fingerprint, ssrf_policy
 
@@ -300,6 +301,7 @@ class Deliverer:
                 return
             status, retry_after = await self._post(sub, body)
             outcome = self.policy.decide(status, job.attempts, retry_after=retry_after)
+            DELIVERIES.labels(outcome.action.value).inc()
             self.log.append((sub.id, f"{body['@type']}:{outcome.action.value}"))
             if outcome.action is Action.RETRY:
                 log.info(

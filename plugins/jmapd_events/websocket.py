@@ -26,6 +26,7 @@ from jmapd.resources.api import execute_request
 from jmapd.resources.common import authenticate, base_url, limit_problem
 
 from .config import EventsConfig
+from .metrics import CONNECTIONS
 from .notifier import Subscriber, decode_push_state, read_modseqs
 from .runtime import runtime
 
@@ -227,6 +228,7 @@ class WebSocketResource:
                 description="Too many push connections.", headers={"Retry-After": "30"}))
             return
         conn = Connection(services, ws, principal, _http_base(req, services))
+        CONNECTIONS.labels("websocket").inc()
         try:
             await ws.accept(subprotocol=SUBPROTOCOL)
             while True:
@@ -243,5 +245,6 @@ class WebSocketResource:
         except WebSocketDisconnected:
             pass
         finally:
+            CONNECTIONS.labels("websocket").dec()
             await conn.close()
             services.release("events", principal.user_id)

@@ -11,6 +11,7 @@ from jmapd.services import ExtensionKey
 from . import migrations
 from .capability import MAIL, SUBMISSION, account_value
 from .config import SubmissionConfig
+from .metrics import queue_families
 from .models import QueueItem
 from .queue import QueueWorker, relay_config, wake
 from .types.identity import Identity, create_default_identity
@@ -77,6 +78,11 @@ def jmapd_shutdown(services: Any) -> None:
     worker = services.extensions.pop(WORKER_KEY)
     if worker is not None:
         worker.stop()
+
+
+@hookimpl
+def jmapd_metrics() -> list[Any]:
+    return queue_families()
 
 
 @hookimpl

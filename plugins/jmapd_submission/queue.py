@@ -42,6 +42,7 @@ from jmapd.state import UPDATED, ChangeLog
 from .domain.envelope import Address, Envelope
 from .domain.relay import Outcome, RecipientResult, RelayConfig, RelayResult, RetryPolicy, send
 from .local import LeaseLost, deliver_one, result_of, result_row
+from .metrics import RELAYED
 from .models import CANCELED, DONE, QUEUED, SENDING, QueueItem
 
 log = logging.getLogger("jmapd.submission.queue")
@@ -358,6 +359,7 @@ class QueueWorker:
                 self._update_submission(item, item.submission_id, results, retry is None, changes)
             changes.flush()
         for r in results:
+            RELAYED.labels(r.outcome.value).inc()
             log.info("queue item %s to %s: %s", item.id, r.email, r.reply)
         if changes.committed:
             self.services.changes_committed(changes.committed)
