@@ -16,4 +16,6 @@ class CalendarsConfig:
     max_date_time: str = doc("maxDateTime: the latest date the server stores in an event.", "2200-12-31T23:59:59Z")
     max_event_notifications: int = doc(
         "CalendarEventNotifications kept per user and account; a newer one removes the oldest.", 1000)
+    max_availability_duration: str = doc(
+        "maxAvailabilityDuration: the longest period one Principal/getAvailability covers.", "P400D")
     max_expanded_query_duration: str = doc("maxExpandedQueryDuration: the longest window expandRecurrences covers.", "P400D")

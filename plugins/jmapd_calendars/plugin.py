@@ -34,10 +34,13 @@ def _account(config: Any) -> dict[str, Any]:
 
 @hookimpl
 def jmapd_capabilities(config: Any) -> list[Capability]:
+    from .availability import AVAILABILITY
     from .ics import PARSE
 
+    availability = {"maxAvailabilityDuration": config.section("calendars").max_availability_duration}
     return [Capability(CALENDARS, session={}, account=_account(config)),
-            Capability(PARSE, session={}, account={}, requires=(CALENDARS,))]
+            Capability(PARSE, session={}, account={}, requires=(CALENDARS,)),
+            Capability(AVAILABILITY, session={}, account=availability, requires=(CALENDARS,))]
 
 
 @hookimpl
@@ -50,10 +53,19 @@ def jmapd_data_types(config: Any) -> list[Any]:
 
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
+    from .availability import AVAILABILITY, get_availability
     from .ics import PARSE, calendar_event_parse
 
     return [Method("CalendarEvent/set", calendar_event_set, CALENDARS),
-            Method("CalendarEvent/parse", calendar_event_parse, PARSE)]
+            Method("CalendarEvent/parse", calendar_event_parse, PARSE),
+            Method("Principal/getAvailability", get_availability, AVAILABILITY)]
+
+
+@hookimpl
+def jmapd_principal_capabilities(services: Any, principal_id: str, user_id: int | None, viewer: Any) -> dict[str, Any] | None:
+    from .availability import principal_capability
+
+    return principal_capability(services, principal_id, user_id, viewer)
 
 
 @hookimpl

@@ -1,0 +1,211 @@
+"""Principal/getAvailability (draft §2.3) and the Principal capability (§2.2).
+
+A Principal's calendar data is its user's personal account. Which events
+count is the draft's list: calendars the Principal is subscribed to with
+``includeInAvailability`` ``all`` or ``attending`` (the Principal's own
+values, i.e. the owner's), on which the caller has ``mayReadFreeBusy``;
+not ``secret``, ``freeBusyStatus`` busy, not ``cancelled`` — judged per
+occurrence, since an override may cancel one. Candidates come from the
+occurrence-range index, so only events that can reach the window are
+expanded. Details (``showDetails``) are given only for events that are
+not ``private`` in a calendar the caller may read items of; everything
+else becomes anonymous busy time, merged as the draft says.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from jmapd.db import tuples
+from jmapd.methods.standard.args import check_args
+from jmapd.models import Account, Document, PrincipalRecord, ShareGrant
+from jmapd.protocol.errors import MethodError
+from jmapd.sharing import access
+
+from . import peruser
+from .calendar import CALENDARS
+from .domain.dates import UTC_RE, parse_duration
+from .domain.recurrence import ExpansionTooLarge, expand
+from .identity import identities, normalize_address, own_addresses
+from .index import candidates
+from .instances import instance_id
+
+AVAILABILITY = "urn:ietf:params:jmap:principals:availability"
+SPEC = {"accountId": ("Id", True), "id": ("Id", True), "utcStart": ("String", True), "utcEnd": ("String", True),
+        "showDetails": ("Boolean", False), "eventProperties": ("String[]", False)}
+#: BusyPeriod busyStatus by precedence when anonymous periods overlap (draft §2.3).
+_RANK = {"confirmed": 3, "unavailable": 2, "tentative": 1}
+#: Instances one call may expand before it is refused.
+MAX_INSTANCES = 100_000
+
+
+def _utc(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _fmt(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def home_account(principal_id: str) -> str | None:
+    """The personal account of an individual Principal's user (None for groups and resources)."""
+    row = (PrincipalRecord.select(Account.id)
+           .join(Account, on=(Account.owner == PrincipalRecord.user))
+           .where((PrincipalRecord.id == principal_id) & (Account.is_personal == True))  # noqa: E712
+           .scalar())
+    return str(row) if row else None
+
+
+def may_read_free_busy(viewer: Any, home: str) -> bool:
+    """Whether ``viewer`` (an authenticated Principal) may ask for the availability of ``home``'s owner."""
+    info = viewer.accounts.get(home)
+    if info is None:
+        return False
+    if info.level in ("owner", "write", "read"):
+        return True
+    grants = ShareGrant.select(ShareGrant.rights).where(
+        (ShareGrant.account_id == home) & (ShareGrant.type_name == "Calendar")
+        & ShareGrant.principal.in_(list(viewer.principal_ids)))
+    return any((rights or {}).get("mayReadFreeBusy") for (rights,) in tuples(grants))
+
+
+def principal_capability(services: Any, principal_id: str, user_id: int | None, viewer: Any) -> dict[str, Any] | None:
+    """Draft §2.2's ``urn:ietf:params:jmap:calendars`` entry of a Principal."""
+    if user_id is None:
+        return {CALENDARS: {"accountId": None, "mayGetAvailability": False, "mayShareWith": True}}
+    home = home_account(principal_id)
+    if home is None:
+        return None
+    info = viewer.accounts.get(home)
+    value: dict[str, Any] = {
+        "accountId": home if info is not None and CALENDARS in info.capabilities else None,
+        "mayGetAvailability": may_read_free_busy(viewer, home),
+        "mayShareWith": True,
+    }
+    own = identities(home)
+    if own:
+        value["calendarAddress"] = own[0]["calendarAddress"]
+    return {CALENDARS: value}
+
+
+def _decode(data: Any) -> dict[str, Any]:
+    import orjson
+
+    return orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data)
+
+
+def _status_of(event: dict[str, Any], own: set[str]) -> tuple[bool, str | None]:
+    """(whether the Principal takes part, their participationStatus) in one occurrence."""
+    parts = event.get("participants") or {}
+    mine = [p for p in parts.values() if isinstance(p, dict) and normalize_address(p.get("calendarAddress")) in own]
+    if not mine:
+        return not parts, None  # an event without participants is the Principal's own
+    return True, mine[0].get("participationStatus") or "needs-action"
+
+
+def _busy_status(event: dict[str, Any], partstat: str | None) -> str:
+    status = event.get("status") or "confirmed"
+    if status == "tentative" or partstat == "tentative":
+        return "tentative"
+    if status == "confirmed" and partstat in (None, "accepted"):
+        return "confirmed"
+    return "unavailable"
+
+
+def merge(periods: list[tuple[datetime.datetime, datetime.datetime, str]]) -> list[tuple[datetime.datetime, datetime.datetime, str]]:
+    """Anonymous busy periods made disjoint: overlaps take the higher status
+    (confirmed > unavailable > tentative), touching equal ones join."""
+    edges = sorted({t for s, e, _ in periods for t in (s, e)})
+    out: list[tuple[datetime.datetime, datetime.datetime, str]] = []
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        covering = [st for s, e, st in periods if s <= lo and e >= hi]
+        if not covering:
+            continue
+        best = max(covering, key=lambda st: _RANK[st])
+        if out and out[-1][1] == lo and out[-1][2] == best:
+            out[-1] = (out[-1][0], hi, best)
+        else:
+            out.append((lo, hi, best))
+    return out
+
+
+def get_availability(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
+    args = check_args(args, SPEC, {})
+    ctx.account(args["accountId"], AVAILABILITY)
+    for name in ("utcStart", "utcEnd"):
+        if not UTC_RE.match(args[name]):
+            raise MethodError("invalidArguments", f"{name}: expected a UTCDateTime")
+    start, end = _utc(args["utcStart"]), _utc(args["utcEnd"])
+    if end <= start:
+        raise MethodError("invalidArguments", "utcEnd must be after utcStart")
+    days, secs = parse_duration(ctx.config.section("calendars").max_availability_duration)
+    if end - start > datetime.timedelta(days=days, seconds=secs):
+        raise MethodError("tooLarge", "the period is longer than maxAvailabilityDuration")
+    record = PrincipalRecord.get_or_none(PrincipalRecord.id == args["id"])
+    if record is None:
+        raise MethodError("notFound", "no such Principal")
+    home = home_account(record.id) if record.user_id is not None else None
+    if home is None or not may_read_free_busy(ctx.principal, home):
+        raise MethodError("forbidden", "you may not read this Principal's availability")
+    acc = access(ctx, home)
+    calendars = {oid: _decode(d) for oid, d in tuples(Document.select(Document.object_id, Document.data).where(
+        (Document.account_id == home) & (Document.type_name == "Calendar")))}
+    counted = {cid: c.get("includeInAvailability") or "all" for cid, c in calendars.items()
+               if c.get("isSubscribed", True) and (c.get("includeInAvailability") or "all") in ("all", "attending")
+               and acc.has("Calendar", cid, "mayReadFreeBusy")}
+    own = own_addresses(home)
+    floating = record.time_zone or "Etc/UTC"
+    show = bool(args.get("showDetails"))
+    wanted = args.get("eventProperties")
+    busy: list[tuple[datetime.datetime, datetime.datetime, str]] = []
+    detailed: list[dict[str, Any]] = []
+    for object_id, data in candidates(home, start, end) if counted else []:
+        event = _decode(data)
+        modes = {counted[c] for c in event.get("calendarIds") or {} if c in counted}
+        if not modes:
+            continue
+        readable = show and any(acc.has("Calendar", c, "mayReadItems") for c in event.get("calendarIds") or {})
+        overrides = event.get("recurrenceOverrides") or {}
+        try:
+            occurrences = list(expand(event, start, end, max_instances=MAX_INSTANCES,
+                                      floating_tz=_floating(event, calendars, floating)))
+        except ExpansionTooLarge:
+            raise MethodError("tooLarge", f"event {object_id} has too many occurrences in the period") from None
+        except (ValueError, KeyError, TypeError):
+            continue
+        for occ in occurrences:
+            inst = occ.event if occ.recurrence_id in overrides else event
+            if inst.get("privacy") == "secret" or (inst.get("freeBusyStatus") or "busy") != "busy":
+                continue
+            if inst.get("status") == "cancelled":
+                continue
+            takes_part, partstat = _status_of(inst, own)
+            if "all" not in modes and not (takes_part and partstat in ("accepted", "tentative")):
+                continue
+            status = _busy_status(inst, partstat)
+            s, e = max(occ.start, start), min(occ.end, end)
+            if e <= s:
+                continue  # an instant takes no time
+            if readable and inst.get("privacy") != "private":
+                shown = dict(occ.event) if acc.is_owner else peruser.view(occ.event, None)
+                shown["id"] = instance_id(object_id, occ.recurrence_id) if occ.recurrence_id else object_id
+                if wanted is not None:
+                    shown = {k: v for k, v in shown.items() if k in wanted}
+                detailed.append({"utcStart": _fmt(s), "utcEnd": _fmt(e), "busyStatus": status,
+                                 "event": shown, "accountId": home})
+            else:
+                busy.append((s, e, status))
+    anonymous = [{"utcStart": _fmt(s), "utcEnd": _fmt(e), "busyStatus": st, "event": None, "accountId": None}
+                 for s, e, st in merge(busy)]
+    return {"accountId": args["accountId"],
+            "list": sorted(anonymous + detailed, key=lambda p: (p["utcStart"], p["utcEnd"]))}
+
+
+def _floating(event: dict[str, Any], calendars: dict[str, dict[str, Any]], default: str) -> str:
+    """Where a floating event is placed: its calendar's timeZone, else the Principal's."""
+    for cid in event.get("calendarIds") or {}:
+        zone = (calendars.get(cid) or {}).get("timeZone")
+        if zone:
+            return str(zone)
+    return default
