@@ -177,8 +177,11 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
     services = _services(args)
     pruned = prune(services.config.changes.horizon_days)
+    from .quota import release_expired_uploads
+
+    uploads = release_expired_uploads(services.config, services.config.blobs.unreferenced_ttl)
     blobs = services.blobs.gc(services.config.blobs.unreferenced_ttl)
-    print(f"pruned {pruned} change(s), removed {blobs} blob(s)")
+    print(f"pruned {pruned} change(s), released {uploads} upload charge(s), removed {blobs} blob(s)")
     return 0
 
 

@@ -273,6 +273,20 @@ class QuotaLimit(BaseModel):
         primary_key = pw.CompositeKey("account_id", "resource", "type_name")
 
 
+class UploadCharge(BaseModel):
+    """An upload charged to its account's storage until an Email keeps its
+    octets (and is charged for them instead) or ``jmapd gc`` expires it."""
+
+    account_id = pw.CharField(max_length=64)
+    blob_id = pw.CharField(max_length=80)
+    octets = pw.BigIntegerField()
+    created = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "jmap_upload_charge"
+        primary_key = pw.CompositeKey("account_id", "blob_id")
+
+
 QUOTA_MODELS = [QuotaUsage, QuotaLimit]
 
 
@@ -297,5 +311,5 @@ class LoginFailure(BaseModel):
 
 CORE_MODELS = [
     User, Token, Account, AccountAccess, TypeState, Change, Blob, BlobData, AccountBlob, BlobRef, Document,
-    *SHARING_MODELS, *QUOTA_MODELS, LoginFailure,
+    *SHARING_MODELS, *QUOTA_MODELS, LoginFailure, UploadCharge,
 ]

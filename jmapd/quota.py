@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import peewee as pw
 
 from .db import tuples
-from .models import Account, QuotaLimit, QuotaUsage, User
+from .models import Account, BlobRef, QuotaLimit, QuotaUsage, UploadCharge, User, now
 from .protocol.errors import SetError
 from .state import UPDATED
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 QUOTA_TYPE = "Quota"
 STORAGE_ID = "storage"
+#: The usage row of uploads no Email keeps yet (never a data type's name).
+UPLOADS = "upload"
 
 
 class OverQuota(SetError):
@@ -141,6 +143,61 @@ def room_for(config: Any, account_id: str, octets: int) -> bool:
         return False
     glob = config.quota.global_storage
     return glob is None or _used_octets(QuotaUsage.account_id.is_null(False)) + octets <= glob
+
+
+def charge_upload(config: Any, changes: ChangeLog, account_id: str, blob_id: str, octets: int) -> None:
+    """Charge an upload to the account (inside its write transaction, before
+    the bytes are stored): over a limit raises :class:`OverQuota`.
+
+    NOTE(quota): uploads count from the moment they are accepted, so N
+    clients racing a nearly full account cannot each pass a check and
+    together overshoot it; the same content uploaded again, or content an
+    object of the account already keeps, is not charged twice.
+    """
+    key = (UploadCharge.account_id == account_id) & (UploadCharge.blob_id == blob_id)
+    if UploadCharge.update(created=now()).where(key).execute():
+        return
+    if BlobRef.select().where((BlobRef.account_id == account_id) & (BlobRef.blob_id == blob_id)).exists():
+        return
+    charge(config, changes, account_id, UPLOADS, octets=octets)
+    UploadCharge.insert(account_id=account_id, blob_id=blob_id, octets=octets).execute()
+
+
+def release_upload(config: Any, changes: ChangeLog, account_id: str, blob_id: str) -> None:
+    """An Email now keeps this uploaded content and is charged for it: the
+    upload's own charge goes (so importing an upload costs its size once)."""
+    key = (UploadCharge.account_id == account_id) & (UploadCharge.blob_id == blob_id)
+    octets = UploadCharge.select(UploadCharge.octets).where(key).scalar()
+    if octets is None:
+        return
+    UploadCharge.delete().where(key).execute()
+    charge(config, changes, account_id, UPLOADS, octets=-int(octets))
+
+
+def release_expired_uploads(config: Any, ttl_seconds: int) -> int:
+    """Release the charges of uploads older than ``ttl_seconds`` (``jmapd gc``:
+    the blobs themselves go if nothing references them). Returns how many."""
+    import datetime
+
+    from .db import write_transaction
+    from .state import ChangeLog
+
+    cutoff = now() - datetime.timedelta(seconds=ttl_seconds)
+    accounts = [r[0] for r in tuples(UploadCharge.select(UploadCharge.account_id).where(
+        UploadCharge.created < cutoff).distinct())]
+    released = 0
+    for account_id in accounts:
+        log = ChangeLog()
+        with write_transaction(account_id):
+            rows = list(tuples(UploadCharge.select(UploadCharge.blob_id, UploadCharge.octets).where(
+                (UploadCharge.account_id == account_id) & (UploadCharge.created < cutoff))))
+            for blob_id, _ in rows:
+                UploadCharge.delete().where(
+                    (UploadCharge.account_id == account_id) & (UploadCharge.blob_id == blob_id)).execute()
+            charge(config, log, account_id, UPLOADS, octets=-sum(int(o) for _, o in rows))
+            log.flush()
+        released += len(rows)
+    return released
 
 
 def quotas(config: Any, account_id: str, octet_types: list[str], counted_types: list[str]) -> list[Quota]:

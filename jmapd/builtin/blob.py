@@ -116,11 +116,13 @@ def blob_upload(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
                     raise SetError("tooLarge", f"larger than {limit} octets")
                 parts.append(chunk)
             data = b"".join(parts)
-            from jmapd.quota import OverQuota, room_for
+            from jmapd.blobs import blob_id_for
+            from jmapd.db import database
+            from jmapd.quota import charge_upload
 
-            if not room_for(ctx.config, account.id, len(data)):
-                raise OverQuota("no room left in this account's storage quota")
-            blob_id = ctx.services.blobs.put(account.id, data, media_type or "application/octet-stream")
+            with ctx.write(account.id), database.atomic():  # charged and stored together, or neither
+                charge_upload(ctx.config, ctx.changes, account.id, blob_id_for(data), len(data))
+                blob_id = ctx.services.blobs.put(account.id, data, media_type or "application/octet-stream")
             created[cid] = {"id": blob_id, "type": media_type, "size": len(data)}
             ctx.request.created_ids[cid] = blob_id
         except SetError as exc:

@@ -179,6 +179,11 @@ class DataType:
     #: Quota resources the type's objects use (``count``, ``octets``); the
     #: type charges them with :func:`jmapd.quota.charge` (see Quota ``types``).
     quota_resources: ClassVar[frozenset[str]] = frozenset()
+    #: Whether the engine charges those resources for the objects its /set and
+    #: /copy store (:meth:`quota_octets`). False for a type whose one store
+    #: function charges every write path itself (Email: delivery, import and
+    #: /set alike), so nothing is charged twice.
+    engine_charges_quota: ClassVar[bool] = True
 
     def __init__(self, config: Any = None) -> None:
         self.config = config

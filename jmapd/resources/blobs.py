@@ -36,6 +36,26 @@ def content_disposition(name: str, media_type: str) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
 
 
+def store_upload(services: Services, account_id: str, data: bytes, media_type: str) -> str | None:
+    """Charge and store an upload in one account transaction; None when it
+    does not fit the quota (then nothing is stored)."""
+    from ..blobs import blob_id_for
+    from ..db import write_transaction
+    from ..quota import OverQuota, charge_upload
+    from ..state import ChangeLog
+
+    changes = ChangeLog()
+    try:
+        with write_transaction(account_id):
+            charge_upload(services.config, changes, account_id, blob_id_for(data), len(data))
+            blob_id = services.blobs.put(account_id, data, media_type)
+            changes.flush()
+    except OverQuota:
+        return None
+    services.changes_committed(changes.committed)
+    return blob_id
+
+
 class UploadResource:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -60,15 +80,13 @@ class UploadResource:
                 send_problem(resp, exc)
                 return
             media_type = safe_media_type(req.content_type)
-            from ..quota import room_for
-
-            if not await services.run(room_for, services.config, account.id, len(data)):
+            blob_id = await services.run(store_upload, services, account.id, data, media_type)
+            if blob_id is None:
                 # RFC 8620 names no upload error for this: overQuota, as /set uses, with 413
                 send_problem(resp, RequestError(
                     "urn:ietf:params:jmap:error:overQuota", "No room left in the account's storage quota.", status=413
                 ))
                 return
-            blob_id = await services.run(services.blobs.put, account.id, data, media_type)
         finally:
             services.release("upload", principal.user_id)
         send_json(resp, {"accountId": account.id, "blobId": blob_id, "type": media_type, "size": len(data)}, 201)

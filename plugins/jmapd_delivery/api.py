@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from jmapd.quota import OverQuota
+
 from .deliver import UnknownRecipient, deliver
 from .recipients import Target, resolve
 
@@ -31,4 +33,4 @@ def local_target(config: Any, address: str, local_domains: Collection[str]) -> T
     return resolve(config, address, local_domains=local_domains)
 
 
-__all__ = ["Target", "UnknownRecipient", "deliver", "is_local", "local_target"]
+__all__ = ["OverQuota", "Target", "UnknownRecipient", "deliver", "is_local", "local_target"]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jmapd.db import ensure_connected
+from jmapd.quota import OverQuota
 
 from .recipients import Target, resolve
 
@@ -72,6 +73,7 @@ def deliver(
     delivered there, so a crash can neither lose nor repeat the delivery.
 
     :raises UnknownRecipient: no account for ``recipient``.
+    :raises jmapd.quota.OverQuota: the message does not fit the account's quota (nothing stored).
     """
     ensure_connected()
     target = target or resolve(services.config, recipient)
@@ -117,6 +119,8 @@ def lmtp_server(services: Any, host: str | None = None, port: int | None = None)
             email_id = deliver(services, recipient, mail_from, raw)
         except UnknownRecipient:
             return DeliveryResult.permanent("5.1.1 No such user here", code=550)
+        except OverQuota:  # this recipient only: the others of the transaction are still delivered
+            return DeliveryResult.permanent("5.2.2 Mailbox full", code=552)
         return DeliveryResult.delivered(f"2.0.0 Delivered as {email_id}")
 
     return LMTPServer(
@@ -150,7 +154,7 @@ def serve_lmtp(config_path: str | None) -> None:
 
 
 # -- `jmapd deliver` ------------------------------------------------------------
-EX_OK, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL = 0, 65, 67, 75
+EX_OK, EX_DATAERR, EX_NOUSER, EX_CANTCREAT, EX_TEMPFAIL = 0, 65, 67, 73, 75
 
 
 def cmd_deliver(args: Any) -> int:
@@ -175,6 +179,10 @@ def cmd_deliver(args: Any) -> int:
     target = Target(args.user, account_id, args.mailbox)
     try:
         email_id = deliver(services, args.recipient or args.user, args.sender or "", raw, target=target)
+    except OverQuota:
+        # NOTE(quota): permanent, as LMTP's 552 5.2.2; Postfix and Exim bounce on EX_CANTCREAT
+        print(f"jmapd deliver: 5.2.2 mailbox full: {args.user} is over quota", file=sys.stderr)
+        return EX_CANTCREAT
     except Exception as exc:
         log.exception("delivery failed")
         print(f"jmapd deliver: temporary failure: {exc}", file=sys.stderr)

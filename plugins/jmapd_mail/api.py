@@ -41,7 +41,8 @@ def deliver(
 
     The message goes to ``mailbox_id`` if given, else to the Mailbox with
     ``mailbox_role`` (inbox by default); :class:`MailboxNotFound` if neither
-    exists. Parsing happens before the write transaction so the account's
+    exists; :class:`jmapd.quota.OverQuota` (nothing stored) if the message
+    does not fit the account's quota. Parsing happens before the write transaction so the account's
     lock is held only for the inserts; the blob is durable before commit.
     After commit the changes-committed hook fires (push, etc.).
 

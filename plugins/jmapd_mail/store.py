@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from jmapd import quota
+from jmapd.blobs import blob_id_for
 from jmapd.db import database, is_postgres
 from jmapd.models import new_id
 from jmapd.sharing import tag
@@ -118,6 +120,10 @@ def create_email(
 ) -> dict[str, Any]:
     """Store a new Email (caller holds the write transaction); returns id, blobId, threadId, size.
 
+    Every path that adds an Email comes here, so this is where it is charged
+    to the account's quota: :class:`jmapd.quota.OverQuota` when it does not
+    fit, raised before anything is written.
+
     The raw octets become a durable blob before any row referencing them is
     written; the message is parsed here (or by the caller) exactly once.
     ``record_self=False`` when the /set or /copy engine logs the Email itself;
@@ -128,6 +134,11 @@ def create_email(
     if parsed is None:
         parsed = parse_message(raw)
     received_at = (received_at or utcnow()).replace(microsecond=0)
+    # Charged before anything is stored: over quota, nothing was written (the
+    # caller's savepoint or transaction takes the usage back). An upload of
+    # this very message stops counting on its own, as the Email counts it.
+    quota.release_upload(services.config, changes, account_id, blob_id or blob_id_for(raw))
+    quota.charge(services.config, changes, account_id, "Email", count=1, octets=len(raw))
     if blob_id is None:  # else: the caller read ``raw`` from this stored, visible blob
         blob_id = services.blobs.put(account_id, raw, "message/rfc822")
     email_id = email_id or new_id("M")
@@ -282,6 +293,7 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, r
     search.unindex_email(row.seq, index_fields(services, row))
     Email.delete().where(Email.seq == row.seq).execute()
     services.blobs.drop_refs(account_id, "Email", email_id)
+    quota.charge(services.config, changes, account_id, "Email", count=-1, octets=-int(row.size))
     remaining = Email.select().where((Email.account_id == account_id) & (Email.thread_id == row.thread_id)).exists()
     if record_self:
         changes.record(account_id, "Email", email_id, DESTROYED, props=mailbox_tags(own))

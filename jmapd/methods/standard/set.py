@@ -181,7 +181,7 @@ def charge_quota(
     dt: DataType, ctx: CallContext, account_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
 ) -> None:
     """Quota usage of an object the engine stored, changed or removed (inside its savepoint)."""
-    if not dt.quota_resources:
+    if not dt.quota_resources or not dt.engine_charges_quota:
         return
     from ...quota import charge_call
 

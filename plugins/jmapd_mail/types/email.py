@@ -93,6 +93,10 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
     #: /queryChanges is a Method of its own (types/email_query.py): it
     #: follows Thread-dependent results, which the generic one cannot.
     verbs = ("get", "changes", "set", "copy", "query")
+    #: Charged by store.create_email/destroy_email, the one place every
+    #: write path (delivery, import, /set, /copy, jmapd import) goes through.
+    quota_resources = frozenset({"count", "octets"})
+    engine_charges_quota = False
     properties = {
         "blobId": P("Id", server_set=True),
         "threadId": P("Id", server_set=True),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from jmapd import quota
 from jmapd.methods.types import UTC_DATE_RE
 from jmapd.protocol.errors import SetError, invalid_properties
 
@@ -117,11 +118,18 @@ class EmailWriteMixin:
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
         services = ctx.services
         message = {k: v for k, v in obj.items() if k != "id"}
+        attached: set[str] = set()
+
+        def read_part(blob_id: str) -> bytes | None:
+            blob_id = ctx.resolve_id(blob_id)
+            if not rights.blob_readable(ctx, account_id, blob_id):
+                return None
+            attached.add(blob_id)
+            return read_any_blob(services, account_id, blob_id)
+
         try:
             raw = compose_message(
-                message, lambda blob_id: read_any_blob(services, account_id, ctx.resolve_id(blob_id))
-                if rights.blob_readable(ctx, account_id, ctx.resolve_id(blob_id)) else None,
-                message_id_domain=message_id_host(ctx.config.section("mail").hostname),
+                message, read_part, message_id_domain=message_id_host(ctx.config.section("mail").hostname),
             )
         except ComposeError as exc:
             raise invalid_properties(exc.path or "bodyStructure", description=exc.description) from None
@@ -131,6 +139,8 @@ class EmailWriteMixin:
         limit = ctx.config.section("mail").max_size_attachments_per_email
         if sum(parsed.part(p).size for p in parsed.attachments) > limit:
             raise SetError("tooLarge", f"attachments exceed {limit} octets")
+        for blob_id in sorted(attached):  # the new message holds (and is charged for) their octets
+            quota.release_upload(ctx.config, ctx.changes, account_id, blob_id)
         result = store.create_email(
             services, ctx.changes, account_id, raw, list(obj["mailboxIds"]), list(obj.get("keywords") or {}),
             store.parse_utc(obj["receivedAt"]) if obj.get("receivedAt") else None, parsed=parsed, record_self=False,
