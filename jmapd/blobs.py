@@ -67,6 +67,11 @@ class BlobStore:
         if kind == "filesystem":
             path.mkdir(mode=0o700, parents=True, exist_ok=True)  # blob files are private (mkstemp: 0600)
 
+    @staticmethod
+    def id_for(data: bytes) -> str:
+        """The blobId ``data`` has (or would have) once stored."""
+        return blob_id_for(data)
+
     def _file(self, blob_id: str) -> Path:
         digest = blob_id[1:]
         return self.path / digest[:2] / digest[2:4] / digest

@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 
 from jmapd import quota
-from jmapd.blobs import blob_id_for
 from jmapd.db import database, is_postgres
 from jmapd.models import new_id
 from jmapd.sharing import tag
@@ -137,7 +136,7 @@ def create_email(
     # Charged before anything is stored: over quota, nothing was written (the
     # caller's savepoint or transaction takes the usage back). An upload of
     # this very message stops counting on its own, as the Email counts it.
-    quota.release_upload(services.config, changes, account_id, blob_id or blob_id_for(raw))
+    quota.release_upload(services.config, changes, account_id, blob_id or services.blobs.id_for(raw))
     quota.charge(services.config, changes, account_id, "Email", count=1, octets=len(raw))
     if blob_id is None:  # else: the caller read ``raw`` from this stored, visible blob
         blob_id = services.blobs.put(account_id, raw, "message/rfc822")

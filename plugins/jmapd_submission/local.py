@@ -32,6 +32,7 @@ log = logging.getLogger("jmapd.submission.local")
 
 DELIVERED_REPLY = "250 2.1.5 Delivered to a local mailbox"
 NO_USER_REPLY = "550 5.1.1 No such local user (any more)"
+OVER_QUOTA_REPLY = "552 5.2.2 Mailbox full: the recipient is over quota"
 
 
 class LeaseLost(Exception):
@@ -81,13 +82,17 @@ def deliver_one(
         result = RecipientResult(address, 550, NO_USER_REPLY, Outcome.PERMANENT)
         mark(result)
         return result
-    from jmapd_delivery.api import deliver
+    from jmapd_delivery.api import OverQuota, deliver
 
     delivered = RecipientResult(address, 250, DELIVERED_REPLY, Outcome.ACCEPTED, accepted_status="yes")
     try:
         deliver(services, address, mail_from, message, target=target, on_stored=lambda _id: mark(delivered))
     except LeaseLost:
         raise
+    except OverQuota:  # nothing was stored; final, as LMTP's 552 for the same recipient
+        result = RecipientResult(address, 552, OVER_QUOTA_REPLY, Outcome.PERMANENT)
+        mark(result)
+        return result
     except Exception as exc:
         log.exception("local delivery to %s failed", address)
         return RecipientResult(address, 451, f"451 4.3.0 Local delivery failed: {exc}"[:500], Outcome.TEMPORARY)
