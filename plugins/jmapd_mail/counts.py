@@ -131,6 +131,43 @@ def read(account_id: str) -> dict[str, dict[str, int]]:
     return {row[0]: dict(zip(COUNTS, (int(v) for v in row[1:]), strict=True)) for row in cursor.fetchall()}
 
 
+def for_sharee(account_id: str, stored: dict[str, dict[str, int]], readable: set[str]) -> dict[str, dict[str, int]]:
+    """The counts a sharee who reads only ``readable`` Mailboxes sees.
+
+    The Emails of a readable Mailbox are all visible, so its stored
+    totalEmails, unreadEmails and totalThreads are the sharee's too. Only
+    unreadThreads can differ: the owner's counts a Thread unread for an
+    unread Email in a Mailbox the sharee cannot read. Those Threads (unread
+    outside the readable Mailboxes and the trash, and present in a readable
+    one) are few; they are counted again over the readable rows only and
+    the difference applied, so this costs one query, not a scan.
+    """
+    em, other = EmailMailbox, EmailMailbox.alias()
+    boxes = sorted(readable)
+    if not boxes:
+        return {}
+    trash_id = trash_of(account_id)
+    hidden_unread = (
+        em.select(em.thread_id).distinct()
+        .where((em.account_id == account_id) & em.unread & em.mailbox_id.not_in(boxes) & (em.mailbox_id != trash_id)
+               & pw.fn.EXISTS(other.select(other.email_id).where(
+                   (other.account_id == account_id) & (other.thread_id == em.thread_id) & other.mailbox_id.in_(boxes))))
+        .tuples()
+    )
+    threads = sorted({r[0] for r in hidden_unread})
+    out = {m: dict(c) for m, c in stored.items() if m in readable}
+    if not threads:
+        return out
+    full = _snapshot(account_id, threads)
+    seen = {t: {m: v for m, v in per.items() if m in readable} for t, per in full.items()}
+    owner, sharee = _contributions(full, trash_id), _contributions(seen, trash_id)
+    for mailbox_id in readable:
+        delta = sharee.get(mailbox_id, [0, 0, 0, 0])[3] - owner.get(mailbox_id, [0, 0, 0, 0])[3]
+        if delta and mailbox_id in out:
+            out[mailbox_id]["unreadThreads"] += delta
+    return out
+
+
 def forget(mailbox_id: str) -> None:
     """Drop a destroyed Mailbox's row (its Emails were moved or destroyed first)."""
     mark = "%s" if is_postgres() else "?"

@@ -21,7 +21,7 @@ from jmapd.protocol.errors import SetError, invalid_properties
 from jmapd.sharing import Sharing, access, inherit_shares
 from jmapd.state import UPDATED
 
-from .. import counts, store
+from .. import counts, rights, store
 from ..capability import MAIL
 from ..models import EmailMailbox, Mailbox
 
@@ -109,6 +109,8 @@ class MailboxType(DataType):
         rows = list(query.order_by(Mailbox.sort_order, Mailbox.name, Mailbox.id))
         visible = access(ctx, account_id).visible(self.name)
         stored = counts.read(account_id) if any(p in COUNTS for p in properties) else {}
+        if stored and visible is not None:  # a sharee: counted over what they can read
+            stored = counts.for_sharee(account_id, stored, rights.readable(ctx, account_id) or set())
         out = {}
         for row in rows:
             # A sharee sees a Mailbox whose parent they cannot read at the top.
