@@ -74,12 +74,12 @@ class BlobNotFoundError(Exception):
 
 class _Node:
     def __init__(self, headers: list[str], body: bytes | None = None, children: list[_Node] | None = None,
-                 ctype: str = "text/plain", origin: tuple[dict, str] | None = None) -> None:
+                 ctype: str = "text/plain", origin: tuple[dict[str, Any], str] | None = None) -> None:
         self.headers, self.body, self.children, self.ctype = headers, body, children, ctype
         self.origin = origin  # (part object, path prefix) it was built from, if any
 
 
-def _content_type_override(obj: dict) -> str | None:
+def _content_type_override(obj: dict[str, Any]) -> str | None:
     """Media type from a part's header:Content-Type property, if it has one."""
     for key, value in obj.items():
         if key.startswith("header:") and key[7:].split(":", 1)[0].lower() == "content-type":
@@ -90,7 +90,7 @@ def _content_type_override(obj: dict) -> str | None:
     return None
 
 
-def _header_props(obj: dict, path: str, seen: dict[str, str], *, top: bool) -> list[str]:
+def _header_props(obj: dict[str, Any], path: str, seen: dict[str, str], *, top: bool) -> list[str]:
     """Header lines from `header:` (and, at top level, convenience) properties of obj."""
     lines: list[str] = []
     for key, value in obj.items():
@@ -124,7 +124,7 @@ def _header_props(obj: dict, path: str, seen: dict[str, str], *, top: bool) -> l
 
 
 class _Composer:
-    def __init__(self, email: dict, get_blob: GetBlob) -> None:
+    def __init__(self, email: dict[str, Any], get_blob: GetBlob) -> None:
         self.email, self.get_blob = email, get_blob
         self.missing: list[str] = []
         self.used_parts: set[str] = set()
@@ -182,7 +182,7 @@ class _Composer:
             return self._multipart(obj, pre, ctype or "multipart/mixed", subparts, extra, depth)
         return self._leaf(obj, pre, ctype or default_type, extra)
 
-    def _common(self, obj: dict, pre: str) -> tuple[list[str], str | None]:
+    def _common(self, obj: dict[str, Any], pre: str) -> tuple[list[str], str | None]:
         lines: list[str] = []
         name = obj.get("name")
         if name is not None:
@@ -212,7 +212,7 @@ class _Composer:
             lines.append(fold("Content-Location", " " + loc))
         return lines, name
 
-    def _multipart(self, obj: dict, pre: str, ctype: str, subparts: Any, extra: list[str], depth: int) -> _Node:
+    def _multipart(self, obj: dict[str, Any], pre: str, ctype: str, subparts: Any, extra: list[str], depth: int) -> _Node:
         if not ctype.startswith("multipart/"):
             raise ComposeError(pre + "type", "a part with subParts must be multipart/*")
         for key in ("partId", "blobId", "charset", "size"):
@@ -224,7 +224,7 @@ class _Composer:
         lines, _name = self._common(obj, pre)
         return _Node(lines + extra, children=children, ctype=ctype, origin=(obj, pre))
 
-    def _leaf(self, obj: dict, pre: str, ctype: str | None, extra: list[str]) -> _Node:
+    def _leaf(self, obj: dict[str, Any], pre: str, ctype: str | None, extra: list[str]) -> _Node:
         ct_override = _content_type_override(obj)
         if ct_override is not None:
             ctype = ct_override

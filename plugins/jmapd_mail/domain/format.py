@@ -41,7 +41,7 @@ def check_str(value: Any, path: str, *, allow_empty: bool = True) -> str:
     return value
 
 
-def check_list(value: Any, path: str) -> list:
+def check_list(value: Any, path: str) -> list[Any]:
     if not isinstance(value, list):
         raise ComposeError(path, "must be an array")
     return value
@@ -56,7 +56,7 @@ def _encoded_words(text: str) -> list[str]:
     data = text.encode("utf-8")
     use_b = sum(b >= 0x80 for b in data) * 3 > len(data)
     words: list[str] = []
-    chunk: list[str] = []
+    chunk: list[bytes] = []  # Q-encoded pieces are ASCII, so both forms are bytes
     size = 0
     budget = _MAX_WORD - len("=?UTF-8?Q??=")
     for ch in text:
@@ -68,23 +68,23 @@ def _encoded_words(text: str) -> list[str]:
         else:
             piece = "".join(
                 "_" if b == 0x20 else (chr(b) if b in _Q_SAFE else f"={b:02X}") for b in raw
-            )
+            ).encode("ascii")
             cost = len(piece)
             limit = budget
         if size + cost > limit and chunk:
             words.append(_finish_word(chunk, use_b))
             chunk, size = [], 0
-        chunk.append(piece)  # type: ignore[arg-type]
+        chunk.append(piece)
         size += cost
     if chunk or not words:
         words.append(_finish_word(chunk, use_b))
     return words
 
 
-def _finish_word(chunk: list, use_b: bool) -> str:
+def _finish_word(chunk: list[bytes], use_b: bool) -> str:
     if use_b:
         return "=?UTF-8?B?" + base64.b64encode(b"".join(chunk)).decode("ascii") + "?="
-    return "=?UTF-8?Q?" + "".join(chunk) + "?="
+    return "=?UTF-8?Q?" + b"".join(chunk).decode("ascii") + "?="
 
 
 def _needs_encoding(word: str) -> bool:

@@ -189,7 +189,8 @@ _QPAIR_RE = re.compile(r"\\(.)", re.DOTALL)
 
 def _comment(s: str, i: int) -> tuple[str, int]:
     """Nested comment starting after the '(' at i-1; returns (content, end index)."""
-    depth, buf, n = 1, [], len(s)
+    depth, n = 1, len(s)
+    buf: list[str] = []
     while i < n:
         c = s[i]
         if c == "\\" and i + 1 < n:
@@ -217,6 +218,8 @@ def _tokens(s: str) -> list[tuple[str, str]]:
     match = _TOKEN_RE.match
     while pos < n and len(toks) < MAX_TOKENS:
         m = match(s, pos)
+        if m is None:  # cannot happen: the last alternative matches any character
+            break
         pos = m.end()
         kind = m.lastgroup
         if kind is None:

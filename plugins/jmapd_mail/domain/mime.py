@@ -8,6 +8,7 @@ re-parsing — and to control depth, part count and worst-case cost.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from .encoding import decode_bytes, utf8_lossy
@@ -25,7 +26,7 @@ def read_headers(raw: bytes, start: int, end: int) -> tuple[list[tuple[str, str]
     being consumed, so headerless parts keep their content. Values are kept as
     offsets until the end so folded megabyte headers stay linear.
     """
-    found: list[list] = []  # [name bytes, value start, value end]
+    found: list[list[Any]] = []  # [name bytes, value start, value end]
     pos = start
     first = True
     while pos < end:
@@ -55,7 +56,7 @@ def read_headers(raw: bytes, start: int, end: int) -> tuple[list[tuple[str, str]
     return _finish(raw, found), end
 
 
-def _finish(raw: bytes, found: list[list]) -> list[tuple[str, str]]:
+def _finish(raw: bytes, found: list[list[Any]]) -> list[tuple[str, str]]:
     return [(n.decode("ascii"), utf8_lossy(raw[s:e])) for n, s, e in found]
 
 

@@ -179,7 +179,7 @@ class ParsedMessage:
         name, form, want_all = parse_header_property(prop)
         return header_value(self.headers, name, form, want_all)
 
-    def part_json(self, part: BodyPart, properties: list[str] | None = None, blob_id: BlobIdFn | None = None) -> dict:
+    def part_json(self, part: BodyPart, properties: list[str] | None = None, blob_id: BlobIdFn | None = None) -> dict[str, Any]:
         return part.to_jmap(DEFAULT_BODY_PROPERTIES if properties is None else properties, blob_id)
 
     def email_properties(
@@ -313,8 +313,8 @@ def parse_message(raw: bytes, *, max_parts: int = MAX_PARTS, max_depth: int = MA
     props = {k: header_value(headers, n, f) for k, (n, f) in CONVENIENCE.items()}
     msg = ParsedMessage(
         size=len(raw), headers=headers, body_structure=root,
-        text_body=[p.part_id for p in text_body], html_body=[p.part_id for p in html_body],
-        attachments=[p.part_id for p in attachments], has_attachment=has_attachment(root, attachments),
+        text_body=_leaf_ids(text_body), html_body=_leaf_ids(html_body),
+        attachments=_leaf_ids(attachments), has_attachment=has_attachment(root, attachments),
         preview="", props=props, raw=raw,
     )
     msg.preview = _preview(msg, text_body, html_body)
@@ -337,3 +337,8 @@ __all__ = [
     "BodyPart", "ParsedMessage", "parse_message", "CONVENIENCE", "DEFAULT_BODY_PROPERTIES",
     "METADATA_PROPERTIES",
 ]
+
+
+def _leaf_ids(parts: list[BodyPart]) -> list[str]:
+    """Part ids of classified leaves; only multipart containers lack an id, and classify returns none."""
+    return [p.part_id for p in parts if p.part_id is not None]

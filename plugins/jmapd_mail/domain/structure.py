@@ -169,7 +169,7 @@ def has_attachment(root: BodyPart, attachments: list[BodyPart]) -> bool:
     We also ignore images inside multipart/related that carry a Content-ID and no
     explicit disposition: they are embedded in the HTML, not offered for download.
     """
-    related_cids = set()
+    related_cids: set[int] = set()
     for p in root.walk():
         if p.type == "multipart/related" and p.sub_parts:
             related_cids.update(id(c) for c in p.sub_parts[1:] if c.cid and c.disposition is None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 # subj-refwd per RFC 5256, plus common localised reply/forward prefixes
 # (AW/WG German, SV/VS Nordic, RIF/R Italian, TR French, ODP Polish, ANTW Dutch, RES/ENC Portuguese).
@@ -78,7 +79,7 @@ def related_message_ids(
     return list(out)
 
 
-def thread_ids_of(props: dict) -> list[str]:
+def thread_ids_of(props: dict[str, Any]) -> list[str]:
     """related_message_ids() for a ParsedMessage.props (or Email JSON) dict."""
     return related_message_ids(props.get("messageId"), props.get("inReplyTo"), props.get("references"))
 
