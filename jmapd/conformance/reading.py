@@ -74,12 +74,22 @@ class ReadingChecks(Checks):
             middle = self.state()
             self.ok("set", {"update": {a: self.spec.patch}})
             assert self.ok("changes", {"sinceState": middle})["updated"] == [a]
+            # created and then updated since ``state``: reported created only
+            since_creation = self.ok("changes", {"sinceState": state})
+            assert a in since_creation["created"] and a not in since_creation["updated"], since_creation
         if self.spec.destroyable:
             middle = self.state()
             self.ok("set", {"destroy": [b]})
             assert self.ok("changes", {"sinceState": middle})["destroyed"] == [b]
             # created and destroyed since ``state``: not reported at all
             assert b not in str(self.ok("changes", {"sinceState": state}))
+            if self.spec.patch is not None:
+                # updated and then destroyed: reported destroyed only
+                middle = self.state()
+                self.ok("set", {"update": {a: self.spec.patch}})
+                self.ok("set", {"destroy": [a]})
+                out = self.ok("changes", {"sinceState": middle})
+                assert (out["destroyed"], out["updated"], out["created"]) == ([a], [], []), out
 
     @_check("changes")
     def test_changes_max_changes_pages(self, jmap: Any) -> None:

@@ -45,6 +45,52 @@ class WritingChecks(Checks):
                 assert got[0].get(key) == value, key
 
     @_check("set")
+    def test_set_creation_ids_as_update_and_destroy_keys(self, jmap: Any) -> None:
+        """``#creationId`` names the new object in update and destroy, in the
+        same call (creates run first, §5.3) and in later calls."""
+        self.need_create()
+        assert self.spec.create is not None
+        if self.spec.patch is None:
+            pytest.skip("spec.patch not given")
+        same = self.ok("set", {"create": {"k": self.spec.create(self.client)}, "update": {"#k": self.spec.patch}})
+        made = same["created"]["k"]["id"]
+        assert made in (same.get("updated") or {}), same
+        if self.spec.destroyable:  # the patch may hold a value only one object can have (a Mailbox name)
+            self.ok("set", {"destroy": [made]})
+        calls: list[list[Any]] = [
+            [f"{self.spec.name}/set", {"accountId": self.account_id, "create": {"later": self.spec.create(self.client)}}, "0"],
+            [f"{self.spec.name}/set", {"accountId": self.account_id, "update": {"#later": self.spec.patch}}, "1"],
+        ]
+        if self.spec.destroyable:
+            calls.append([f"{self.spec.name}/set", {"accountId": self.account_id, "destroy": ["#later"]}, "2"])
+        out = self.client.request(calls, self.using)["methodResponses"]
+        later = out[0][1]["created"]["later"]["id"]
+        assert later in (out[1][1].get("updated") or {}), out[1]
+        if self.spec.destroyable:
+            assert out[2][1]["destroyed"] == [later], out[2]
+            assert self.get([later])["notFound"] == [later]
+
+    @_check("set")
+    def test_set_update_of_an_object_destroyed_in_the_same_call(self, jmap: Any) -> None:
+        """The server may skip the update (``willDestroy``); the destroy happens."""
+        if self.spec.patch is None or not self.spec.destroyable:
+            pytest.skip("needs spec.patch and a destroyable type")
+        [target] = self.make()
+        out = self.ok("set", {"update": {target: self.spec.patch}, "destroy": [target]})
+        assert out["destroyed"] == [target], out
+        skipped = (out.get("notUpdated") or {}).get(target, {}).get("type")
+        assert skipped == "willDestroy" or target in (out.get("updated") or {}), out
+        assert self.get([target])["notFound"] == [target]
+
+    @_check("set")
+    def test_set_create_with_a_server_set_id_is_refused(self, jmap: Any) -> None:
+        self.need_create()
+        assert self.spec.create is not None
+        out = self.ok("set", {"create": {"bad": {**self.spec.create(self.client), "id": "zz" + uuid.uuid4().hex[:10]}}})
+        error = out["notCreated"]["bad"]
+        assert error["type"] == "invalidProperties" and "id" in error.get("properties", ["id"]), error
+
+    @_check("set")
     def test_set_resolves_creation_ids_in_properties(self, jmap: Any) -> None:
         if self.spec.reference is None:
             pytest.skip("spec.reference not given")
@@ -103,6 +149,13 @@ class WritingChecks(Checks):
         assert out["notUpdated"][missing]["type"] == "notFound"
         if "destroy" in args:
             assert out["notDestroyed"][gone]["type"] == "notFound"
+        if self.spec.destroyable and self.spec.create is not None and not self.spec.singleton and "set" in self.spec.verbs:
+            # a destroyed object is gone for /get, a second destroy and an update
+            [made] = self.make()
+            self.ok("set", {"destroy": [made]})
+            assert self.get([made])["notFound"] == [made]
+            assert self.ok("set", {"destroy": [made]})["notDestroyed"][made]["type"] == "notFound"
+            assert self.ok("set", {"update": {made: {}}})["notUpdated"][made]["type"] == "notFound"
 
     @_check("set")
     def test_set_patch_object(self, jmap: Any) -> None:

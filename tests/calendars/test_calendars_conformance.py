@@ -13,6 +13,18 @@ def _calendar(client):
     return {"name": f"Calendar {next(_names)}", "color": "teal"}
 
 
+def _new_calendar(client):
+    from jmapd_calendars.testing import ok
+
+    ok(client, "Calendar/set", {"create": {"c": _calendar(client)}})
+
+
+def _new_event(client):
+    from jmapd_calendars.testing import ok
+
+    ok(client, "CalendarEvent/set", {"create": {"e": _event(client)}})
+
+
 class TestCalendar(Conformance):
     spec = TypeSpec(
         "Calendar",
@@ -24,6 +36,7 @@ class TestCalendar(Conformance):
         patch={"name": "Renamed", "sortOrder": 7},
         patched={"name": "Renamed", "sortOrder": 7},
         read_only={"id": "cOther", "isDefault": True, "myRights": {}},
+        other_change=_new_event,
     )
 
 
@@ -70,6 +83,8 @@ class TestCalendarEvent(Conformance):
         patch={"title": "Renamed", "duration": "PT2H"},
         patched={"title": "Renamed", "duration": "PT2H"},
         read_only={"id": "eOther", "isOrigin": False, "baseEventId": "eOther"},
+        reference=("calendarIds{}", "Calendar", _calendar),
+        other_change=_new_calendar,
     )
 
 
@@ -88,6 +103,7 @@ class TestParticipantIdentity(Conformance):
         patch={"name": "Renamed"},
         patched={"name": "Renamed"},
         read_only={"id": "pOther", "isDefault": True},
+        other_change=_new_calendar,
     )
 
 
@@ -114,4 +130,5 @@ class TestCalendarEventNotification(Conformance):
         forbidden=frozenset({"create", "update"}),
         filters=[({"type": "created"}, True), ({"calendarEventIds": ["eNoSuchEvent"]}, False)],
         sorts=["created"],
+        other_change=_new_calendar,
     )

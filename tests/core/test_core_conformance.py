@@ -30,3 +30,30 @@ class TestPrincipal(Conformance):
         sorts=["name", "type", "email"],
         other_change=new_note,
     )
+
+
+def _specified_types() -> dict[str, str]:
+    """Type name → test file, for every ``TypeSpec("Name", …)`` in the suite."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = {}
+    for path in root.rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "TypeSpec"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                found[node.args[0].value] = str(path.relative_to(root))
+    return found
+
+
+def test_every_data_type_runs_the_conformance_kit(tmp_path):
+    """Every data type any installed plugin declares has a TypeSpec in the
+    suite, so a new type cannot ship without the RFC 8620 checks."""
+    from jmapd.app import build_registry, load_config
+
+    cfg, pm = load_config(None, {"JMAPD_SERVER__DATA_DIR": str(tmp_path)})
+    declared = set(build_registry(pm, cfg).data_types)
+    assert {"Email", "ContactCard", "CalendarEvent", "Note"} <= declared  # every plugin is loaded
+    missing = declared - set(_specified_types())
+    assert not missing, f"data types without a Conformance class: {sorted(missing)}"
