@@ -15,7 +15,8 @@ from jmapd.methods.context import CallContext
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import Invalid, P
 from jmapd.models import Document, new_id
-from jmapd.protocol.errors import SetError
+from jmapd.protocol.errors import MethodError, SetError
+from jmapd.sharing import access
 from jmapd.state import CREATED, ChangeLog
 
 from ..capability import SUBMISSION
@@ -63,7 +64,15 @@ class Identity(DocumentType):
     }
 
     def prologue(self, ctx: CallContext, verb: str, account_id: str, args: dict[str, Any]) -> None:
-        """The default identity exists before any Identity method looks."""
+        """The default identity exists before any Identity method looks.
+
+        NOTE(sharing): a delegate sees and uses the owner's Identities only
+        with the ``submit`` right; without it every Identity method is
+        ``forbidden`` (a ``read``/``write`` delegate does not learn the
+        owner's signatures or reply-to, and cannot send as them).
+        """
+        if not access(ctx, account_id).may_submit:
+            raise MethodError("forbidden", "the Identities of this account are its senders' (no submit right)")
         ensure_default_identity(ctx, account_id)
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:

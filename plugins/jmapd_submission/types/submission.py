@@ -20,6 +20,7 @@ from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import CHECKS, Invalid, P
 from jmapd.models import now
 from jmapd.protocol.errors import MethodError, SetError, invalid_properties
+from jmapd.sharing import access
 
 from ..capability import SUBMISSION
 from ..domain.envelope import (
@@ -134,6 +135,8 @@ class EmailSubmission(DocumentType):
         """Every check of RFC 8621 §7.5 for a create; returns what to queue."""
         section = ctx.config.section("submission")
         owner = owner_name(account_id)
+        if not access(ctx, account_id).may_submit:
+            raise SetError("forbiddenToSend", "sending from this account needs the submit right")
         if owner in section.forbidden_users:
             raise SetError("forbiddenToSend", "sending is disabled for this account")
         if section.max_submissions_per_hour:
