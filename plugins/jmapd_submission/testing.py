@@ -8,13 +8,15 @@ and assert on exactly what arrived, the way a real smarthost sees it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from aiosmtpd.smtp import SMTP, syntax
 
 from jmapd.testing import wait_for
@@ -165,3 +167,22 @@ class RecordingRelay:
         }
         section.update(extra)
         return section
+
+
+@contextlib.contextmanager
+def running_relay() -> Iterator[RecordingRelay]:
+    """A started :class:`RecordingRelay`, stopped on leaving."""
+    server = RecordingRelay().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def relay() -> Iterator[RecordingRelay]:
+    """The relay of one test. A test module or conftest that wants it imports
+    it (``from jmapd_submission.testing import relay``), so the submission,
+    vacation and calendars tests share one definition."""
+    with running_relay() as server:
+        yield server

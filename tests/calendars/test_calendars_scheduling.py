@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import smtplib
 import uuid
-from collections.abc import Iterator
 from email import policy
 from email.parser import BytesParser
 from typing import Any
@@ -17,13 +16,6 @@ from jmapd_submission.testing import RecordingRelay
 from jmapd.testing import wait_for
 
 CAL = "urn:ietf:params:jmap:calendars"
-
-
-@pytest.fixture
-def relay() -> Iterator[RecordingRelay]:
-    server = RecordingRelay().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

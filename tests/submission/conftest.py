@@ -6,7 +6,6 @@ import datetime as dt
 import ipaddress
 import ssl
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,6 @@ import pytest
 from jmapd_submission.testing import RecordingRelay
 
 SUBMISSION = "urn:ietf:params:jmap:submission"
-
-
-@pytest.fixture
-def relay() -> Iterator[RecordingRelay]:
-    server = RecordingRelay().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

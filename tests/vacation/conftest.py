@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from jmapd_submission.testing import RecordingRelay
+from jmapd_submission.testing import RecordingRelay, running_relay
 
 
 @pytest.fixture
 def reply_relay() -> Iterator[RecordingRelay]:
-    server = RecordingRelay().start()
-    yield server
-    server.stop()
+    with running_relay() as server:
+        yield server
