@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jmapd.db import ensure_connected, write_transaction
 from jmapd.state import ChangeLog
@@ -18,6 +18,9 @@ from jmapd.state import ChangeLog
 from . import defaults, store
 from .domain.parse import parse_message
 from .models import Email
+
+if TYPE_CHECKING:
+    from jmapd.services import Services
 
 __all__ = ["deliver", "find_mailbox", "email_raw", "email_headers", "MailboxNotFound"]
 
@@ -87,7 +90,7 @@ def find_mailbox(account_id: str, *, role: str | None = None, name: str | None =
     return defaults.find_mailbox(account_id, role=role, name=name)
 
 
-def email_raw(services: Any, account_id: str, email_id: str) -> bytes | None:
+def email_raw(services: Services, account_id: str, email_id: str) -> bytes | None:
     """The raw RFC 5322 octets of an Email, or None if the account has no such Email."""
     ensure_connected()
     row = Email.select(Email.blob_id).where((Email.account_id == account_id) & (Email.id == email_id)).first()

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .domain.parse import ParsedMessage
 from .models import Email
+
+if TYPE_CHECKING:
+    from jmapd.services import Services
 
 PART_RE = re.compile(r"^P([0-9a-f]{64})_([0-9][0-9-]{0,200})$")
 
@@ -54,7 +57,7 @@ def resolve_part(services: Any, account_id: str, blob_id: str) -> bytes | None:
         return None
 
 
-def read_any_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
+def read_any_blob(services: Services, account_id: str, blob_id: str) -> bytes | None:
     """An uploaded/stored blob or a derived part blob visible to the account."""
     if not isinstance(blob_id, str):
         return None

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 
 import peewee as pw
 
-from jmapd.db import database, is_postgres
+from jmapd.db import database, is_postgres, tuples
 
 from .models import EmailMailbox, Mailbox
 
@@ -50,11 +50,10 @@ def _snapshot(account_id: str, thread_ids: list[str] | None) -> Snapshot:
     where = em.account_id == account_id
     if thread_ids is not None:
         where &= em.thread_id.in_(thread_ids)
-    rows = (
+    rows = tuples(
         em.select(em.thread_id, em.mailbox_id, pw.fn.COUNT(em.email_id), pw.fn.SUM(pw.Case(None, [(em.unread, 1)], 0)))
         .where(where)
         .group_by(em.thread_id, em.mailbox_id)
-        .tuples()
     )
     for thread_id, mailbox_id, total, unread in rows:
         out[thread_id][mailbox_id] = (int(total), int(unread or 0))
@@ -147,12 +146,11 @@ def for_sharee(account_id: str, stored: dict[str, dict[str, int]], readable: set
     if not boxes:
         return {}
     trash_id = trash_of(account_id)
-    hidden_unread = (
+    hidden_unread = tuples(
         em.select(em.thread_id).distinct()
         .where((em.account_id == account_id) & em.unread & em.mailbox_id.not_in(boxes) & (em.mailbox_id != trash_id)
                & pw.fn.EXISTS(other.select(other.email_id).where(
                    (other.account_id == account_id) & (other.thread_id == em.thread_id) & other.mailbox_id.in_(boxes))))
-        .tuples()
     )
     threads = sorted({r[0] for r in hidden_unread})
     out = {m: dict(c) for m, c in stored.items() if m in readable}

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from jmapd.db import tuples
+
 from .models import EmailMailbox
 
 
@@ -25,10 +27,9 @@ def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
     for thread_id in sorted(by_thread):
         # Filter by Thread only (no ORDER BY): the planner must not walk a
         # Mailbox's (received_at, seq) index to avoid a sort of a few rows.
-        rows = (
+        rows = tuples(
             em.select(em.mailbox_id, em.email_id, em.received_at, em.seq, em.is_latest)
             .where((em.account_id == account_id) & (em.thread_id == thread_id))
-            .tuples()
         )
         groups: dict[str, list[tuple[Any, int, str, bool]]] = {}
         for mailbox_id, email_id, received_at, seq, latest in rows:
@@ -44,10 +45,9 @@ def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
 
 
 def thread_pairs(account_id: str, thread_id: str) -> list[tuple[str, str]]:
-    rows = (
+    rows = tuples(
         EmailMailbox.select(EmailMailbox.mailbox_id)
         .where((EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == thread_id))
         .distinct()
-        .tuples()
     )
     return [(r[0], thread_id) for r in rows]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from jmapd.db import tuples
 from jmapd.models import Change
 from jmapd.protocol.errors import MethodError, SetError
 from jmapd.sharing import access, tag, tagged_ids
@@ -119,9 +120,9 @@ def visible_ids(account_id: str, column: Any, ids: Iterable[str], mailboxes: set
         return out
     em = EmailMailbox
     for chunk in range(0, len(pending), 500):
-        rows = em.select(column).where(
+        rows = tuples(em.select(column).where(
             (em.account_id == account_id) & column.in_(pending[chunk : chunk + 500]) & em.mailbox_id.in_(sorted(mailboxes))
-        ).distinct().tuples()
+        ).distinct())
         out.update(r[0] for r in rows)
     return out
 
@@ -129,10 +130,10 @@ def visible_ids(account_id: str, column: Any, ids: Iterable[str], mailboxes: set
 def shares_moved(ctx: CallContext, account_id: str, since: int, until: int) -> bool:
     """Whether a Mailbox's rights for the caller changed in (since, until]."""
     mine = {tag(p) for p in ctx.principal.principal_ids}
-    rows = Change.select(Change.props).where(
+    rows = tuples(Change.select(Change.props).where(
         (Change.account_id == account_id) & (Change.type_name == MAILBOX) & (Change.modseq > since)
         & (Change.modseq <= until)
-    ).tuples()
+    ))
     return any(props and mine.intersection(props) for (props,) in rows)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from jmapd import quota
-from jmapd.db import database, is_postgres
+from jmapd.db import database, is_postgres, tuples
 from jmapd.models import new_id
 from jmapd.sharing import tag
 from jmapd.state import CREATED, DESTROYED, UPDATED
@@ -87,11 +87,10 @@ def thread_mailboxes(account_id: str, thread_ids: Iterable[str]) -> set[str]:
     ids = list(set(thread_ids))
     if not ids:
         return set()
-    rows = (
+    rows = tuples(
         EmailMailbox.select(EmailMailbox.mailbox_id)
         .where((EmailMailbox.account_id == account_id) & EmailMailbox.thread_id.in_(ids))
         .distinct()
-        .tuples()
     )
     return {r[0] for r in rows}
 
@@ -100,7 +99,7 @@ def existing_mailboxes(account_id: str, ids: Iterable[str]) -> set[str]:
     ids = list(ids)
     if not ids:
         return set()
-    rows = Mailbox.select(Mailbox.id).where((Mailbox.account_id == account_id) & Mailbox.id.in_(ids)).tuples()
+    rows = tuples(Mailbox.select(Mailbox.id).where((Mailbox.account_id == account_id) & Mailbox.id.in_(ids)))
     return {r[0] for r in rows}
 
 
@@ -252,7 +251,7 @@ def set_mailboxes(changes: Any, account_id: str, email_id: str, mailbox_ids: Ite
     if row is None:
         return False
     new = set(mailbox_ids)
-    old = {r[0] for r in EmailMailbox.select(EmailMailbox.mailbox_id).where(EmailMailbox.email_id == email_id).tuples()}
+    old = {r[0] for r in tuples(EmailMailbox.select(EmailMailbox.mailbox_id).where(EmailMailbox.email_id == email_id))}
     if new == old:
         return False
     before = thread_mailboxes(account_id, [row.thread_id])
@@ -282,7 +281,7 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, r
     if row is None:
         return False
     mailboxes = thread_mailboxes(account_id, [row.thread_id])
-    own = [r[0] for r in EmailMailbox.select(EmailMailbox.mailbox_id).where(EmailMailbox.email_id == email_id).tuples()]
+    own = [r[0] for r in tuples(EmailMailbox.select(EmailMailbox.mailbox_id).where(EmailMailbox.email_id == email_id))]
     with counts.moving(account_id, [row.thread_id]):
         EmailMailbox.delete().where(EmailMailbox.email_id == email_id).execute()
     refresh_latest(account_id, [(m, row.thread_id) for m in own])
@@ -316,12 +315,11 @@ def email_mailbox_map(account_id: str, email_ids: list[str]) -> dict[str, dict[s
     """mailboxIds of Emails already known to be ``account_id``'s."""
     out: dict[str, dict[str, bool]] = {i: {} for i in email_ids}
     for chunk in range(0, len(email_ids), 500):
-        rows = (
-            # By primary key (email_id, ...) only: with account_id in the WHERE, SQLite
-            # may pick the (account_id, thread_id) index and walk the whole account.
+        # By primary key (email_id, ...) only: with account_id in the WHERE, SQLite
+        # may pick the (account_id, thread_id) index and walk the whole account.
+        rows = tuples(
             EmailMailbox.select(EmailMailbox.email_id, EmailMailbox.mailbox_id)
             .where(EmailMailbox.email_id.in_(email_ids[chunk : chunk + 500]))
-            .tuples()
         )
         for email_id, mailbox_id in rows:
             out.setdefault(email_id, {})[mailbox_id] = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from jmapd.db import tuples
 from jmapd.models import new_id
 from jmapd.sharing import tag
 from jmapd.state import CREATED, DESTROYED, UPDATED  # noqa: F401 (CREATED re-exported)
@@ -48,7 +49,7 @@ def assign_thread(changes: Any, account_id: str, email_id: str, props: dict[str,
         where = (ThreadRef.account_id == account_id) & ThreadRef.msgid.in_(refs)
         if subject != EMPTY:
             where &= (ThreadRef.subject == subject) | (ThreadRef.subject == EMPTY)
-        rows = ThreadRef.select(ThreadRef.thread_id).where(where).distinct().tuples()
+        rows = tuples(ThreadRef.select(ThreadRef.thread_id).where(where).distinct())
         found = sorted(r[0] for r in rows)
     if not found:
         thread_id = new_id("T")
@@ -66,13 +67,13 @@ def assign_thread(changes: Any, account_id: str, email_id: str, props: dict[str,
 
 def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
     # The Mailboxes the vanishing Thread was in, for sharees' Thread/changes (jmapd_mail.rights).
-    boxes = EmailMailbox.select(EmailMailbox.mailbox_id).where(
+    boxes = tuples(EmailMailbox.select(EmailMailbox.mailbox_id).where(
         (EmailMailbox.account_id == account_id) & (EmailMailbox.thread_id == source)
-    ).distinct().tuples()
+    ).distinct())
     where = sorted({tag(m) for (m,) in boxes})
     moved = [
         r[0]
-        for r in Email.select(Email.id).where((Email.account_id == account_id) & (Email.thread_id == source)).tuples()
+        for r in tuples(Email.select(Email.id).where((Email.account_id == account_id) & (Email.thread_id == source)))
     ]
     Email.update(thread_id=target).where((Email.account_id == account_id) & (Email.thread_id == source)).execute()
     with counts.moving(account_id, [source, target]):

@@ -5,6 +5,8 @@ fresh database and an upgraded one go through the same steps: later
 migrations (m0002, ...) alter what this one created.
 """
 
+from typing import Any
+
 import peewee as pw
 
 from jmapd.db import BaseModel, JSONField, is_postgres
@@ -136,7 +138,7 @@ class SearchText(BaseModel):
 MODELS = [Mailbox, Email, EmailMailbox, EmailKeyword, ThreadRef, EmailHeader, SearchText]
 
 
-def create_index(db):
+def create_index(db: Any) -> None:
     if is_postgres(db):
         db.execute_sql(
             f"CREATE TABLE IF NOT EXISTS {FTS_TABLE} (seq BIGINT PRIMARY KEY, account_id VARCHAR(64) NOT NULL,"
@@ -151,13 +153,13 @@ def create_index(db):
         )
 
 
-def up(db):
+def up(db: Any) -> None:
     with db.bind_ctx(MODELS):
         db.create_tables(MODELS, safe=True)
     create_index(db)
 
 
-def down(db):
+def down(db: Any) -> None:
     db.execute_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
     with db.bind_ctx(MODELS):
         db.drop_tables(MODELS, safe=True)

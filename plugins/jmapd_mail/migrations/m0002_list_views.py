@@ -11,6 +11,7 @@
 """
 
 import zlib
+from typing import Any
 
 import orjson
 
@@ -23,7 +24,7 @@ FTS_SQLITE = (
 )
 
 
-def up(db):
+def up(db: Any) -> None:
     pg = is_postgres(db)
     blob = "BYTEA" if pg else "BLOB"
     false = "FALSE" if pg else "0"
@@ -67,7 +68,7 @@ def up(db):
 
     if pg:
         # One weighted tsvector instead of two (head A, body B), words split like unicode61.
-        def split(col):
+        def split(col: str) -> str:
             return (
                 "to_tsvector('simple', coalesce((SELECT string_agg(w, ' ') FROM unnest("
                 + col + ") u, regexp_split_to_table(u.lexeme, '\\W+') w WHERE w <> ''), ''))"

@@ -7,11 +7,12 @@ the trash, and the trash counts Threads unread in the trash).
 """
 
 from collections import defaultdict
+from typing import Any
 
 from jmapd.db import is_postgres
 
 
-def up(db):
+def up(db: Any) -> None:
     pg = is_postgres(db)
     mark = "%s" if pg else "?"
     db.execute_sql(
@@ -25,7 +26,7 @@ def up(db):
     accounts = [r[0] for r in db.execute_sql("SELECT DISTINCT account_id FROM mail_email_mailbox").fetchall()]
     unread_sum = "SUM(CASE WHEN unread THEN 1 ELSE 0 END)"
     for account_id in accounts:
-        threads = defaultdict(dict)
+        threads: defaultdict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
         rows = db.execute_sql(
             f"SELECT thread_id, mailbox_id, COUNT(*), {unread_sum} FROM mail_email_mailbox"
             f" WHERE account_id = {mark} GROUP BY thread_id, mailbox_id",
@@ -34,7 +35,7 @@ def up(db):
         for thread_id, mailbox_id, total, unread in rows:
             threads[thread_id][mailbox_id] = (int(total), int(unread or 0))
         trash_id = trash.get(account_id, "")
-        counts = defaultdict(lambda: [0, 0, 0, 0])
+        counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         for per_mailbox in threads.values():
             thread_unread = any(u for m, (_, u) in per_mailbox.items() if m != trash_id)
             for mailbox_id, (total, unread) in per_mailbox.items():

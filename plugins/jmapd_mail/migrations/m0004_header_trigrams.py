@@ -10,6 +10,7 @@ log says why they are slower.
 """
 
 import logging
+from typing import Any
 
 from jmapd.db import is_postgres
 
@@ -17,7 +18,7 @@ log = logging.getLogger("jmapd.mail")
 COLUMNS = ("subject", "from_addr", "to", "cc", "bcc")
 
 
-def up(db):
+def up(db: Any) -> None:
     if is_postgres(db):
         try:
             with db.atomic():

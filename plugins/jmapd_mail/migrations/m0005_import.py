@@ -1,7 +1,9 @@
 """The bookkeeping of ``jmapd import``: per-Mailbox content keys and IMAP resume points."""
 
+from typing import Any
 
-def up(db):
+
+def up(db: Any) -> None:
     db.execute_sql(
         "CREATE TABLE IF NOT EXISTS mail_import_key (account_id VARCHAR(64) NOT NULL, mailbox_id VARCHAR(64) NOT NULL,"
         " digest VARCHAR(64) NOT NULL, email_id VARCHAR(64) NOT NULL, PRIMARY KEY (account_id, mailbox_id, digest))"

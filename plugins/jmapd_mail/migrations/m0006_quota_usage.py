@@ -1,8 +1,10 @@
 """Emails count toward quotas (#11): the usage of the Emails stored before
 charging began, so ``used`` is exact from the first write after this."""
 
+from typing import Any
 
-def up(db):
+
+def up(db: Any) -> None:
     db.execute_sql("DELETE FROM jmap_quota_usage WHERE type_name = 'Email'")
     db.execute_sql(
         "INSERT INTO jmap_quota_usage (account_id, type_name, count, octets)"
@@ -10,5 +12,5 @@ def up(db):
     )
 
 
-def down(db):
+def down(db: Any) -> None:
     db.execute_sql("DELETE FROM jmap_quota_usage WHERE type_name = 'Email'")

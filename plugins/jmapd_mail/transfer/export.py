@@ -15,10 +15,15 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from jmapd.db import tuples
 
 from ..models import Email, EmailMailbox, Mailbox
 from . import utf7
+
+if TYPE_CHECKING:
+    from jmapd.services import Services
 
 MAILDIR_LETTERS = {"$draft": "D", "$flagged": "F", "$forwarded": "P", "$answered": "R", "$seen": "S"}
 X_STATUS_LETTERS = {"$answered": "A", "$flagged": "F", "$draft": "T"}
@@ -49,7 +54,7 @@ def messages(account_id: str, mailbox_id: str) -> Iterator[tuple[str, int, list[
         if last is not None:
             query = query.where((EmailMailbox.received_at > last[0])
                                 | ((EmailMailbox.received_at == last[0]) & (Email.seq > last[1])))
-        rows = list(query.order_by(EmailMailbox.received_at, Email.seq).limit(PAGE).tuples())
+        rows = list(tuples(query.order_by(EmailMailbox.received_at, Email.seq).limit(PAGE)))
         yield from rows
         if len(rows) < PAGE:
             return
@@ -65,7 +70,7 @@ def _timestamp(when: datetime.datetime) -> float:
 
 
 class Exporter:
-    def __init__(self, services: Any, account_id: str, out: Any = sys.stderr) -> None:
+    def __init__(self, services: Services, account_id: str, out: Any = sys.stderr) -> None:
         self.services, self.account_id, self.out = services, account_id, out
         self.count = 0
         self.mailboxes = 0

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jmapd.db import database, write_transaction
+from jmapd.db import database, tuples, write_transaction
 from jmapd.models import new_id
 from jmapd.state import CREATED, UPDATED, ChangeLog
 
@@ -251,8 +251,8 @@ class Importer:
                     with database.obj.atomic():
                         email_id = by_digest.get(key)
                         if email_id is not None:
-                            mailboxes = {r[0] for r in EmailMailbox.select(EmailMailbox.mailbox_id).where(
-                                EmailMailbox.email_id == email_id).tuples()}
+                            mailboxes = {r[0] for r in tuples(EmailMailbox.select(EmailMailbox.mailbox_id).where(
+                                EmailMailbox.email_id == email_id))}
                             if store.set_mailboxes(self.changes, self.account_id, email_id, mailboxes | {mailbox_id}):
                                 self.changes.record(self.account_id, "Email", email_id, UPDATED, props=["mailboxIds"])
                         else:
@@ -289,8 +289,8 @@ class Importer:
         keys = sorted({key for _, _, key in batch})
         found: set[tuple[str, str]] = set()
         for chunk in range(0, len(keys), 300):
-            rows = ImportKey.select(ImportKey.mailbox_id, ImportKey.digest).where(
-                (ImportKey.account_id == self.account_id) & ImportKey.digest.in_(keys[chunk:chunk + 300])).tuples()
+            rows = tuples(ImportKey.select(ImportKey.mailbox_id, ImportKey.digest).where(
+                (ImportKey.account_id == self.account_id) & ImportKey.digest.in_(keys[chunk:chunk + 300])))
             found.update((m, d) for m, d in rows)
         return found
 
@@ -299,15 +299,15 @@ class Importer:
         out: dict[str, str] = {}
         unique = sorted(set(keys))
         for chunk in range(0, len(unique), 300):
-            rows = ImportKey.select(ImportKey.digest, ImportKey.email_id).where(
-                (ImportKey.account_id == self.account_id) & ImportKey.digest.in_(unique[chunk:chunk + 300])).tuples()
+            rows = tuples(ImportKey.select(ImportKey.digest, ImportKey.email_id).where(
+                (ImportKey.account_id == self.account_id) & ImportKey.digest.in_(unique[chunk:chunk + 300])))
             for d, email_id in rows:
                 out[d] = email_id
         if out:  # only Emails that still exist
             from ..models import Email
 
-            alive = {r[0] for r in Email.select(Email.id).where(
-                (Email.account_id == self.account_id) & Email.id.in_(list(set(out.values())))).tuples()}
+            alive = {r[0] for r in tuples(Email.select(Email.id).where(
+                (Email.account_id == self.account_id) & Email.id.in_(list(set(out.values())))))}
             out = {d: e for d, e in out.items() if e in alive}
         return out
 

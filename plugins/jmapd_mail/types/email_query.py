@@ -7,11 +7,11 @@ AND/OR/NOT nest freely; thread collapsing runs over the ordered id list.
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, ClassVar
 
 import peewee as pw
 
-from jmapd.db import database, is_postgres
+from jmapd.db import database, is_postgres, tuples
 from jmapd.methods.paging import window
 from jmapd.methods.standard.args import check_args, max_changes
 from jmapd.methods.standard.query import (
@@ -134,7 +134,7 @@ def _flag(expr: Any) -> Any:
 
 
 def order_by(account_id: str, sort: list[dict[str, Any]], readable: set[str] | None = None) -> list[Any]:
-    columns = {
+    columns: dict[str, pw.Field[Any]] = {
         "receivedAt": Email.received_at, "sentAt": Email.sent_at, "size": Email.size,
         "from": Email.from_sort, "to": Email.to_sort, "subject": Email.subject_sort,
     }
@@ -175,7 +175,7 @@ class EmailQueryMixin:
         return CHECKS[kind](value)
 
     #: RFC 8621 §4.4.2: the keyword of a hasKeyword-style sort.
-    comparator_keys = ("keyword",)
+    comparator_keys: ClassVar[tuple[str, ...]] = ("keyword",)
 
     def check_comparator(self, comparator: dict[str, Any]) -> None:
         if comparator["property"] in ("hasKeyword", "allInThreadHaveKeyword", "someInThreadHaveKeyword"):
@@ -202,7 +202,7 @@ class EmailQueryMixin:
             query = query.where(compile_filter(account_id, filter, readable))
         if readable is not None:
             query = query.where(Email.id.in_(rights.readable_emails(readable)))
-        rows = query.order_by(*order_by(account_id, sort, readable)).tuples()
+        rows = tuples(query.order_by(*order_by(account_id, sort, readable)))
         if not args.get("collapseThreads"):
             return [r[0] for r in rows]
         seen: set[str] = set()
@@ -269,7 +269,7 @@ def _window_sql(query: Any, order: list[Any], args: dict[str, Any], limit: int, 
         position = args.get("position") or 0
         if position < 0:
             position = max(0, (total or 0) + position)
-    ids = [r[0] for r in query.order_by(*order).limit(limit).offset(position).tuples()] if limit else []
+    ids = [r[0] for r in tuples(query.order_by(*order).limit(limit).offset(position))] if limit else []
     return position, ids, total
 
 
@@ -325,9 +325,9 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
     order = order_by(account_id, sort, readable)
     if not collapse:
         if args.get("anchor") is not None:
-            ids = [r[0] for r in query.order_by(*order).tuples()]
-            position, page, _ = window(ids, args, limit)
-            return position, page, len(ids) if want_total else None
+            ordered = [r[0] for r in tuples(query.order_by(*order))]
+            position, page, _ = window(ordered, args, limit)
+            return position, page, len(ordered) if want_total else None
         return _window_sql(query, order, args, limit, want_total, lambda anchor: None)
     # Collapsed: stream rows in order, keeping each Thread's first; stop at the page end
     # unless the total (or the anchor's index) needs every row.
@@ -398,12 +398,12 @@ def email_query_changes(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     existing = sorted(touched - set(emails.destroyed)) if thread_dependent(args, sort) else []
     for start in range(0, len(existing), 500):
         rows = Email.select(Email.thread_id).where((Email.account_id == account.id) & Email.id.in_(existing[start : start + 500]))
-        thread_ids.update(r[0] for r in rows.tuples())
+        thread_ids.update(r[0] for r in tuples(rows))
     thread_ids.discard("")
     members = sorted(thread_ids)
     for start in range(0, len(members), 500):
         rows = Email.select(Email.id).where((Email.account_id == account.id) & Email.thread_id.in_(members[start : start + 500]))
-        touched.update(r[0] for r in rows.tuples())
+        touched.update(r[0] for r in tuples(rows))
     touched.discard("")
     readable = rights.readable(ctx, account.id)
     if readable is not None:
@@ -415,6 +415,7 @@ def email_query_changes(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
         touched = now | tagged_ids(account.id, "Email", since, until, touched - now, readable)
     big = 10**9
     _, ids, total = query_page(ctx, account.id, args.get("filter"), sort, {**args, "position": 0}, big, True)
+    assert total is not None  # want_total=True: query_page always counts
     removed = touched - set(emails.created)
     return query_changes_response(account.id, args, state, ids, touched, removed, limit, total)
 

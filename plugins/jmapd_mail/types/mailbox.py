@@ -15,6 +15,7 @@ import unicodedata
 from collections import defaultdict
 from typing import Any
 
+from jmapd.db import tuples
 from jmapd.methods.collation import sort_key
 from jmapd.methods.types import DataType, Invalid, P, is_id
 from jmapd.protocol.errors import SetError, invalid_properties
@@ -156,7 +157,7 @@ class MailboxType(DataType):
 
     def delete(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         mailbox_id = obj["id"]
-        email_ids = [r[0] for r in EmailMailbox.select(EmailMailbox.email_id).where(EmailMailbox.mailbox_id == mailbox_id).tuples()]
+        email_ids = [r[0] for r in tuples(EmailMailbox.select(EmailMailbox.email_id).where(EmailMailbox.mailbox_id == mailbox_id))]
         memberships = store.email_mailbox_map(account_id, email_ids)
         for email_id in email_ids:
             others = [m for m in memberships.get(email_id, {}) if m != mailbox_id]

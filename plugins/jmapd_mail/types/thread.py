@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from jmapd.db import tuples
 from jmapd.methods.types import DataType, P
 
 from .. import rights
@@ -34,7 +35,7 @@ class ThreadType(DataType):
                 return {}
             query = query.where(Email.thread_id.in_(ids))
         threads: dict[str, list[tuple[Any, int, str]]] = defaultdict(list)
-        for thread_id, email_id, received_at, seq in query.tuples():
+        for thread_id, email_id, received_at, seq in tuples(query):
             threads[thread_id].append((received_at, seq, email_id))
         return {t: {"id": t, "emailIds": [e[2] for e in sorted(rows)]} for t, rows in threads.items()}
 
