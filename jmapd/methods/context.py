@@ -87,8 +87,13 @@ class CallContext:
     @contextlib.contextmanager
     def write(self, account_id: str) -> Iterator[None]:
         """The write transaction of one method call; changes are logged in it."""
+        mark = self.changes.mark()
         with write_transaction(account_id):
-            yield
+            try:
+                yield
+            except BaseException:
+                self.changes.rollback(mark)  # rolled back: nothing it buffered may reach a later call
+                raise
             self.changes.flush()
 
     def resolve_id(self, value: Any) -> Any:

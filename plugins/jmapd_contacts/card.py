@@ -21,7 +21,7 @@ from typing import Any
 
 import peewee as pw
 
-from jmapd.db import tuples
+from jmapd.db import is_postgres, tuples
 from jmapd.methods.collation import DEFAULT_COLLATION, sort_key
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import P, Prop
@@ -33,7 +33,7 @@ from jmapd.state import UPDATED
 from .addressbook import CONTACTS, ensure_default
 from .card_query import FILTERS, FOLDED_SORT_COLUMNS, SORT_COLUMNS, SORTS, where
 from .domain.validate import CARD_MEMBERS, is_vendor
-from .index import drop_index, write_index
+from .index import defer_index, drop_index, write_index
 from .media import check_media, inline_data_uris, media_blob_ids
 from .models import ContactBook, ContactIndex
 
@@ -63,6 +63,7 @@ class ContactCard(DocumentType):
         "updated": P("UTCDate", nullable=True),
     }
     quota_resources = frozenset({"count", "octets"})
+    defer_inserts = True  # an import creates hundreds of cards per /set (bench/contacts.py)
 
     def property(self, name: str) -> Prop | None:
         found = self.properties.get(name)
@@ -87,6 +88,10 @@ class ContactCard(DocumentType):
 
     def prologue(self, ctx: Any, verb: str, account_id: str, args: dict[str, Any]) -> None:
         ensure_default(ctx, account_id)
+        if verb == "set" and isinstance(args.get("create"), dict):
+            # The uids the creations bring, looked up together once the write lock is held.
+            ctx.__dict__["_contacts_create_uids"] = {
+                c["uid"] for c in args["create"].values() if isinstance(c, dict) and isinstance(c.get("uid"), str)}
 
     def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
         found = super().load(ctx, account_id, ids, properties, args)
@@ -126,15 +131,10 @@ class ContactCard(DocumentType):
             acc.require("AddressBook", book_id, "mayWrite")
         uid = obj.get("uid")
         if isinstance(uid, str):
-            clash = (
-                ContactIndex.select(ContactIndex.object_id)
-                .where((ContactIndex.account_id == account_id) & (ContactIndex.uid == uid)
-                       & (ContactIndex.object_id != (obj.get("id") or "")))
-                .tuples().first()
-            )
+            clash = _uid_holder(ctx, account_id, uid, obj.get("id") or "", creating=old is None)
             if clash is not None:
                 raise SetError("alreadyExists", f"a card with uid {uid!r} exists (RFC 9610 §3)",
-                               properties=["uid"], existingId=clash[0])
+                               properties=["uid"], existingId=clash)
 
     def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         acc = access(ctx, account_id)
@@ -151,7 +151,7 @@ class ContactCard(DocumentType):
         obj.setdefault("created", stamp)
         obj.setdefault("updated", stamp)
         super().insert(ctx, account_id, obj)
-        write_index(account_id, obj["id"], obj, new=True)
+        defer_index(ctx.changes, account_id, obj["id"], obj)
         return {**extra, **{k: obj[k] for k in ("@type", "version", "uid", "created", "updated")}}
 
     def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> dict[str, Any] | None:
@@ -289,13 +289,42 @@ def _order(sort: list[dict[str, Any]]) -> list[Any]:
     for comparator in sort:
         field = FOLDED_SORT_COLUMNS[comparator["property"]]
         column: pw.ColumnBase = field
-        if field.name.endswith("_text") and isinstance(ContactIndex._meta.database, pw.PostgresqlDatabase):
+        if field.name.endswith("_text") and is_postgres():
             column = field.collate('"C"')  # code point order, whatever the database's collation
         if comparator.get("isAscending", True):
             out.append(column.asc(nulls="FIRST"))
         else:
             out.append(column.desc(nulls="LAST"))
     return [*out, ContactIndex.created.asc(nulls="FIRST"), ContactIndex.object_id]
+
+
+def _uid_holder(ctx: Any, account_id: str, uid: str, own_id: str, *, creating: bool) -> str | None:
+    """The id of another card of the account with ``uid``, if any.
+
+    Cards created earlier in this /set are still in the deferred rows. For
+    a /set's creations the stored holders of all their uids are read in one
+    query (inside the write lock, so no other writer can add one meanwhile);
+    the creations come before the /set's updates and destroys, so that read
+    stays true while they run.
+    """
+    for row in ctx.changes.deferred_rows(ContactIndex):
+        if row["account_id"] == account_id and row["uid"] == uid and row["object_id"] != own_id:
+            return str(row["object_id"])
+    wanted: set[str] = ctx.__dict__.get("_contacts_create_uids") or set()
+    if creating and uid in wanted:
+        held: dict[str, str] | None = ctx.__dict__.get("_contacts_uid_holders")
+        if held is None:
+            held = ctx.__dict__["_contacts_uid_holders"] = {}
+            pending = sorted(wanted)
+            for chunk in range(0, len(pending), 500):
+                held.update(tuples(ContactIndex.select(ContactIndex.uid, ContactIndex.object_id).where(
+                    (ContactIndex.account_id == account_id) & ContactIndex.uid.in_(pending[chunk:chunk + 500]))))
+        holder = held.get(uid)
+        return holder if holder is not None and holder != own_id else None
+    clash = tuples(ContactIndex.select(ContactIndex.object_id).where(
+        (ContactIndex.account_id == account_id) & (ContactIndex.uid == uid) & (ContactIndex.object_id != own_id)
+    ).limit(1))
+    return next((str(r[0]) for r in clash), None)
 
 
 def _books(ctx: Any, account_id: str) -> set[str]:

@@ -19,6 +19,8 @@ from jmapd.cli_setup import UserSession, batches, progress
 from .addressbook import CONTACTS
 
 BATCH = 200
+#: Cards created by one import after which the planner's statistics are renewed.
+ANALYZE_AFTER = 1000
 USING = ["urn:ietf:params:jmap:core", CONTACTS]
 
 
@@ -108,6 +110,10 @@ def import_text(session: Session, text: str, book_name: str | None, out: Any = s
             bar.update(len(batch))
     if bar is not None:
         bar.close()
+    if counts["created"] >= ANALYZE_AFTER:
+        from .index import analyze
+
+        analyze()
     return counts
 
 

@@ -132,19 +132,33 @@ def index_row(account_id: str, object_id: str, card: dict[str, Any]) -> dict[str
     }
 
 
+def index_rows(account_id: str, object_id: str, card: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """Every index row of a card, as (model, row)."""
+    rows: list[tuple[Any, dict[str, Any]]] = [(ContactIndex, index_row(account_id, object_id, card))]
+    rows += [(ContactBook, {"account_id": account_id, "object_id": object_id, "book_id": b})
+             for b, v in (card.get("addressBookIds") or {}).items() if v is True]
+    members = card.get("members")
+    if isinstance(members, dict):
+        rows += [(ContactMember, {"account_id": account_id, "object_id": object_id, "member": m}) for m in members]
+    return rows
+
+
 def write_index(account_id: str, object_id: str, card: dict[str, Any], *, new: bool = False) -> None:
     """(Re)write a card's rows; ``new`` skips the deletes for a card just created."""
     if not new:
         drop_index(account_id, object_id)
-    ContactIndex.insert(**index_row(account_id, object_id, card)).execute()
-    books = [b for b, v in (card.get("addressBookIds") or {}).items() if v is True]
-    if books:
-        ContactBook.insert_many(
-            [{"account_id": account_id, "object_id": object_id, "book_id": b} for b in books]).execute()
-    members = card.get("members")
-    if isinstance(members, dict) and members:
-        ContactMember.insert_many(
-            [{"account_id": account_id, "object_id": object_id, "member": m} for m in members]).execute()
+    by_model: dict[Any, list[dict[str, Any]]] = {}
+    for model, row in index_rows(account_id, object_id, card):
+        by_model.setdefault(model, []).append(row)
+    for model, rows in by_model.items():
+        model.insert_many(rows).execute()
+
+
+def defer_index(changes: Any, account_id: str, object_id: str, card: dict[str, Any]) -> None:
+    """The rows of a card just created, written with the /set's other creations
+    (:meth:`jmapd.state.ChangeLog.defer_insert`)."""
+    for model, row in index_rows(account_id, object_id, card):
+        changes.defer_insert(model, row)
 
 
 def drop_index(account_id: str, object_id: str) -> None:
@@ -168,3 +182,25 @@ def reindex(account_id: str | None = None) -> int:
         write_index(acc, object_id, orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data))
         count += 1
     return count
+
+
+def analyze() -> None:
+    """After a bulk import on PostgreSQL: move the trigram indexes' pending
+    entries into the index proper and renew the statistics.
+
+    NOTE(perf): GIN's fast update leaves an import's entries in a pending
+    list (until autovacuum); the planner then costs the index so high that
+    it reads every row instead (25 ms for a rare email at 10,000 cards,
+    against 0.05 ms through the index), and with an empty table's counts it
+    misjudges the rest.
+    """
+    from jmapd.db import database, is_postgres
+
+    if not is_postgres():
+        return
+    for (name,) in database.execute_sql(
+            "SELECT indexrelid::regclass::text FROM pg_index JOIN pg_class c ON c.oid = indexrelid"
+            " WHERE indrelid = 'contacts_card_index'::regclass"
+            " AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'gin')").fetchall():
+        database.execute_sql("SELECT gin_clean_pending_list(%s::regclass)", (name,))
+    database.execute_sql("ANALYZE contacts_card_index")

@@ -56,6 +56,7 @@ def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
         if args.get("ifInState") is not None and args["ifInState"] != old_state:
             raise MethodError("stateMismatch")
         for cid, overrides in create.items():
+            mark = ctx.changes.mark()
             try:
                 if cid not in sources:
                     raise SetError("invalidProperties", "the id of the record to copy is required", properties=["id"])
@@ -78,6 +79,7 @@ def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
                 created[cid] = result
                 ctx.request.created_ids[cid] = result["id"]
             except SetError as exc:
+                ctx.changes.rollback(mark)  # with the savepoint go its change rows and deferred writes
                 not_created[cid] = exc.to_json()
     response = {
         "fromAccountId": from_account.id,

@@ -347,13 +347,14 @@ def run_set(
             if args.get("ifInState") is not None and args["ifInState"] != old_state:
                 raise MethodError("stateMismatch")
             for cid in create_order(create):
-                mark = len(ctx.changes.pending)
+                mark = ctx.changes.mark()
                 try:
                     created[cid] = do_create(dt, ctx, account_id, cid, create[cid])
                     ctx.request.created_ids[cid] = created[cid]["id"]
                 except SetError as exc:
-                    del ctx.changes.pending[mark:]  # the savepoint is gone: so are its change rows
+                    ctx.changes.rollback(mark)  # the savepoint is gone: so are its change rows and deferred writes
                     not_created[cid] = exc.to_json()
+            ctx.changes.write_deferred()  # what the creations buffered, before anything reads it back
             destroy_ids = [ctx.resolve_id(i) for i in destroy]
             update_ids = {ctx.resolve_id(k): v for k, v in update.items()}
             raw: dict[str, Any] = {}
@@ -363,7 +364,7 @@ def run_set(
                     raw = current
                     current = sharing.decorate(dt, ctx, account_id, current, for_update=True)
             for object_id, patch in update_ids.items():
-                mark = len(ctx.changes.pending)
+                mark = ctx.changes.mark()
                 try:
                     if object_id in destroy_ids:
                         raise SetError("willDestroy")
@@ -372,21 +373,21 @@ def run_set(
                     )
                     current.pop(object_id, None)
                 except SetError as exc:
-                    del ctx.changes.pending[mark:]
+                    ctx.changes.rollback(mark)
                     not_updated[object_id] = exc.to_json()
             if destroy_ids:
                 existing = dt.load(ctx, account_id, list(dict.fromkeys(destroy_ids)), dt.default_properties(), {})
                 if dt.sharing is not None:
                     existing = sharing.decorate(dt, ctx, account_id, existing)
             for object_id in destroy_ids:
-                mark = len(ctx.changes.pending)
+                mark = ctx.changes.mark()
                 try:
                     if object_id in destroyed:
                         raise SetError("notFound")
                     do_destroy(dt, ctx, account_id, existing.get(object_id), args)
                     destroyed.append(object_id)
                 except SetError as exc:
-                    del ctx.changes.pending[mark:]
+                    ctx.changes.rollback(mark)
                     not_destroyed[object_id] = exc.to_json()
     except BaseException:
         ctx.request.created_ids.clear()
