@@ -10,6 +10,7 @@ back from the database, never from process memory.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 import peewee as pw
 
-from .db import tuples
+from .db import database, tuples
 from .models import Account, Change, QuotaUsage, TypeState
 
 CREATED, UPDATED, DESTROYED = 0, 1, 2
@@ -82,6 +83,23 @@ class ChangeLog:
     usage: list[tuple[str, str, int, int]] = field(default_factory=list)
     #: What a transaction read once and may reuse (quota limits, usage).
     memo: dict[Any, Any] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A database savepoint that also takes back what was buffered in it.
+
+        Quota deltas and deferred rows wait in this log until the end of the
+        transaction, so a bare ``database.atomic()`` that rolls back would
+        leave them behind (an Email refused over quota still counted). Every
+        per-object savepoint goes through here.
+        """
+        mark = self.mark()
+        try:
+            with database.atomic():
+                yield
+        except BaseException:
+            self.rollback(mark)
+            raise
 
     def mark(self) -> tuple[int, int, int]:
         """Where an object's savepoint starts; :meth:`rollback` forgets what it buffered since."""

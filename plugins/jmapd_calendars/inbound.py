@@ -31,7 +31,7 @@ from jmapd.auth import Principal
 from .calendar import CALENDARS
 from .identity import normalize_address, own_addresses
 from .notifications import changed_by_sender
-from .scheduling import PER_USER
+from .peruser import PER_USER
 
 log = logging.getLogger("jmapd.calendars.inbound")
 

@@ -22,7 +22,9 @@ from typing import Any
 from jmapd.db import tuples
 from jmapd.models import PerUserValue
 
-from .scheduling import PER_USER
+#: Draft §5.4: the event properties stored per user (also never a reason to
+#: send a scheduling message).
+PER_USER = frozenset({"keywords", "color", "freeBusyStatus", "useDefaultAlerts", "alerts"})
 
 EVENT_TYPE = "CalendarEvent"
 

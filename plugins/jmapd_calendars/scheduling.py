@@ -38,11 +38,10 @@ from typing import Any
 from jmapd.protocol.errors import SetError
 
 from .identity import identities, mail_address, normalize_address
+from .peruser import PER_USER
 
 log = logging.getLogger("jmapd.calendars.scheduling")
 
-#: Draft §5.4: stored per user, never a reason to send anything.
-PER_USER = frozenset({"keywords", "color", "freeBusyStatus", "useDefaultAlerts", "alerts"})
 #: Changes that are not the event's scheduling content (draft §5.5 sequence rule).
 QUIET = PER_USER | {"calendarIds", "isDraft", "updated", "sequence", "isOrigin", "created", "id", "iCalendar"}
 #: What an organizer records of an attendee's answer; changing it alone is not essential.

@@ -7,7 +7,6 @@ import html
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from jmapd.db import database
 from jmapd.methods.standard.args import check_args
 from jmapd.methods.standard.query import check_filter
 from jmapd.methods.types import CHECKS
@@ -84,7 +83,7 @@ def _import_one(ctx: Any, account_id: str, spec: Any) -> dict[str, Any]:
     if not parsed.headers:
         raise SetError("invalidEmail", "the blob has no header fields; it is not an RFC 5322 message")
     when = store.parse_utc(received) if received else _received_date(parsed)
-    with database.atomic():
+    with ctx.changes.savepoint():
         result = store.create_email(
             ctx.services, ctx.changes, account_id, raw, list(mailbox_ids), list(keywords), when,
             parsed=parsed, record_self=False, blob_id=blob_id if stored else None,

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jmapd.db import database, tuples, write_transaction
+from jmapd.db import tuples, write_transaction
 from jmapd.models import new_id
 from jmapd.state import CREATED, UPDATED, ChangeLog
 
@@ -248,7 +248,7 @@ class Importer:
                     continue
                 present.add((mailbox_id, key))
                 try:
-                    with database.obj.atomic():
+                    with self.changes.savepoint():
                         email_id = by_digest.get(key)
                         if email_id is not None:
                             mailboxes = {r[0] for r in tuples(EmailMailbox.select(EmailMailbox.mailbox_id).where(
