@@ -90,8 +90,9 @@ class ChangeLog:
 
         Quota deltas and deferred rows wait in this log until the end of the
         transaction, so a bare ``database.atomic()`` that rolls back would
-        leave them behind (an Email refused over quota still counted). Every
-        per-object savepoint goes through here.
+        leave them behind (an Email refused over quota still counted). For
+        savepoints whose caller does not already :meth:`mark` and
+        :meth:`rollback` around them (the engine's /set and /copy loops do).
         """
         mark = self.mark()
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...db import database
 from ...protocol.errors import MethodError, SetError
 from ...state import CREATED, current_state
 from .args import check_args
@@ -63,7 +64,7 @@ def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
                 if source is None:
                     raise SetError("notFound", f"no {dt.name} {sources[cid]} in the from account")
                 obj = dt.copy_object(ctx, from_account.id, account.id, source, overrides)
-                with ctx.changes.savepoint():
+                with database.atomic():  # the loop's mark/rollback takes back what it buffered
                     result = dt.insert_copy(ctx, from_account.id, account.id, source, obj)
                     if result is None:
                         full, filled = prepare_create(dt, ctx, obj)

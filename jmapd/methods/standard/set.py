@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ... import sharing
+from ...db import database
 from ...protocol.envelope import unstorable_path
 from ...protocol.errors import MethodError, SetError, invalid_properties
 from ...protocol.patch import PatchError, UnknownProperty, apply_patch
@@ -197,7 +198,7 @@ def do_create(dt: DataType, ctx: CallContext, account_id: str, cid: str, obj: An
     if "create" not in dt.set_verbs:
         raise SetError("forbidden", f"{dt.name} objects cannot be created")
     full, filled = prepare_create(dt, ctx, obj)
-    with ctx.changes.savepoint():
+    with database.atomic():
         full["id"] = dt.new_id(ctx, account_id, full)
         if dt.sharing is not None:
             sharing.check_create(dt, ctx, account_id, full)
@@ -273,7 +274,7 @@ def do_update(
     changed = {name for name in touched if new.get(name) != old.get(name)}
     if not changed:
         return None
-    with ctx.changes.savepoint():
+    with database.atomic():
         if dt.sharing is not None:
             own = sharing.apply_update(dt, ctx, account_id, old, new, changed, raw or old)
             dt.validate(ctx, account_id, new, old)
@@ -294,7 +295,7 @@ def do_destroy(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, A
         raise SetError("singleton", f"{dt.name} is a singleton")
     if "destroy" not in dt.set_verbs:
         raise SetError("forbidden", f"{dt.name} objects cannot be destroyed")
-    with ctx.changes.savepoint():
+    with database.atomic():
         if dt.sharing is not None:
             sharing.check_destroy(dt, ctx, account_id, obj)
         dt.check_destroy(ctx, account_id, obj, args)
