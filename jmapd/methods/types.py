@@ -347,6 +347,29 @@ class DataType:
             return filter_changes(self, ctx, account_id, since, changes)
         return changes.created, changes.updated, changes.destroyed
 
+    def query_changes_touched(
+        self,
+        ctx: CallContext,
+        account_id: str,
+        since: int,
+        state: str,
+        changes: ChangeSet,
+        args: dict[str, Any],
+        sort: list[dict[str, Any]],
+    ) -> tuple[set[str], set[str]]:
+        """(touched, removed) for a /queryChanges from ``since`` to ``state``.
+
+        Every touched id still in the results is re-added at its index, every
+        removed one reported removed (RFC 8620 §5.6 lets a server report more
+        than moved). The default is the changes the caller may see
+        (:meth:`visible_changes`); a type whose results depend on other
+        objects (Email under ``collapseThreads`` or a Thread keyword filter)
+        widens ``touched`` to them, and may raise
+        ``MethodError("cannotCalculateChanges")`` when it cannot tell.
+        """
+        created, updated, destroyed = self.visible_changes(ctx, account_id, since, changes)
+        return set(created) | set(updated) | set(destroyed), set(updated) | set(destroyed)
+
     def may_create_shared(self, ctx: CallContext, account_id: str, obj: dict[str, Any], access: Access) -> bool:
         """Whether a sharee without full access may create ``obj`` (a child
         Mailbox where they have mayCreateChild); the owner always may."""

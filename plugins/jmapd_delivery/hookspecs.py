@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    from jmapd.services import Services
 
 hookspec = pluggy.HookspecMarker("jmapd")
 
 
 @hookspec
 def jmapd_message_delivered(
-    services: Any, account_id: str, email_id: str, raw: bytes, mail_from: str, recipient: str
+    services: Services, account_id: str, email_id: str, raw: bytes, mail_from: str, recipient: str
 ) -> None:
     """A message was stored (durably) for ``recipient`` in ``account_id``.
 

@@ -63,10 +63,8 @@ def jmapd_data_types(config: Any) -> list[Any]:
 @hookimpl
 def jmapd_methods(config: Any) -> list[Method]:
     from .methods import email_import, email_parse, search_snippet_get
-    from .types.email_query import email_query_changes
 
     return [
-        Method("Email/queryChanges", email_query_changes, MAIL),
         Method("Email/import", email_import, MAIL),
         Method("Email/parse", email_parse, MAIL),
         Method("SearchSnippet/get", search_snippet_get, MAIL),

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from jmapd.testing import ServeProcess
+from jmapd.testing import ServeProcess, wait_for
 
 CORE = "urn:ietf:params:jmap:core"
 NOTES = "urn:example:notes"
@@ -33,6 +33,28 @@ def test_gunicorn_serves_with_two_workers(served, jmap_server):
     assert len(served.worker_pids()) == 2
     for i in range(20):
         assert api(served.url, user, [["Core/echo", {"i": i}, "0"]])[0] == ["Core/echo", {"i": i}, "0"]
+
+
+def refusals(socks, want, timeout=10.0):
+    """What the server wrote at once to each of ``socks``, polled until ``want``
+    sockets have an answer (a refusal is written on accept) or ``timeout``."""
+    import select
+
+    got: dict[int, bytes] = {}
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        waiting = [s for s in socks if s.fileno() not in got]
+        ready, _, _ = select.select(waiting, [], [], 0.1)
+        for sock in ready:
+            got[sock.fileno()] = sock.recv(4096)
+    return list(got.values())
+
+
+def _echo_or_none(url, auth):
+    """Core/echo's answer, or None while the server still refuses (503)."""
+    resp = httpx.post(url + "/jmap/api", json={"using": [CORE], "methodCalls": [["Core/echo", {"ok": 3}, "0"]]},
+                      auth=auth, timeout=10)
+    return resp.json()["methodResponses"][0][1] if resp.status_code == 200 else None
 
 
 def test_slow_request_does_not_block_the_users_other_requests(served, jmap_server):
@@ -174,17 +196,11 @@ def test_connections_per_address_are_capped_with_429(guarded, jmap_server):
     user = jmap_server.make_user()
     held = []
     try:
-        refused = []
         for _ in range(60):
             sock = attacker_socket(guarded.port)
             held.append(sock)
-        time.sleep(0.5)  # a refusal is written at once; the header deadline (3 s) is far off
-        for sock in held:
-            sock.setblocking(False)
-            try:
-                refused.append(sock.recv(4096))
-            except BlockingIOError:
-                continue  # accepted and waiting for a head
+        # a refusal is written at once; the header deadline (3 s) is far off
+        refused = refusals(held, 20)
         # two workers hold at most 20 each; whatever else arrived was refused cleanly
         assert len(refused) >= 20
         assert all(r.startswith(b"HTTP/1.1 429 Too Many Requests\r\n") and b"Retry-After: 1" in r for r in refused)
@@ -219,20 +235,14 @@ def test_a_full_worker_refuses_with_503_and_recovers(tmp_path, jmapd_database, j
     held = []
     try:
         held = [attacker_socket(served.port) for _ in range(15)]
-        time.sleep(0.5)
-        refused = []
-        for sock in held:
-            sock.setblocking(False)
-            try:
-                refused.append(sock.recv(4096))
-            except BlockingIOError:
-                continue
+        refused = refusals(held, 5)
         assert len(refused) >= 5
         assert all(r.startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and b"Retry-After: 1" in r for r in refused)
         for sock in held:
             sock.close()
         held = []
-        time.sleep(0.5)
+        # the worker frees its slots as it sees the closes: answered once it has
+        assert wait_for(lambda: _echo_or_none(served.url, user), lambda r: r is not None, timeout=10) == {"ok": 3}
         assert api(served.url, user, [["Core/echo", {"ok": 3}, "0"]], timeout=10)[0][1] == {"ok": 3}
     finally:
         for sock in held:

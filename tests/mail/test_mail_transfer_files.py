@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -226,11 +225,9 @@ def test_kill_9_then_resume_imports_only_what_is_missing(jmap_server, config, tm
     assert proc.returncode == -signal.SIGKILL
     partial = imported()
     assert 200 <= partial < n  # killed mid-run, and every committed batch is there
-    started = time.monotonic()
     done = jmapd(config, "import", "maildir", "--user", client.user, str(root))
     assert done.returncode == 0, done.stderr
     assert f"{n - partial} imported, {partial} already present, 0 failed" in done.stderr, done.stderr
-    assert time.monotonic() - started < 300
     got = snapshot(client)["emails"]
     assert sorted(e["messageId"][0] for e in got) == sorted(f"m{i}@example.com" for i in range(n))
     assert sum(1 for e in got if e["keywords"].get("$seen")) == n // 2

@@ -156,13 +156,11 @@ def standard_query_changes(dt: DataType, ctx: CallContext, args: dict[str, Any])
         changes = changes_since(dt.log_account(account.id), dt.name, since, 10**9)
     except CannotCalculate:
         raise MethodError("cannotCalculateChanges", "queryState too old") from None
-    # As /changes: a sharee is told only of ids they could see (dt.visible_changes).
-    created, updated, destroyed = dt.visible_changes(ctx, account.id, since, changes)
-    touched = set(updated) | set(destroyed) | set(created)
-    ids = list(dt.query(ctx, account.id, args.get("filter"), sort, args))
-    if dt.sharing is not None:
-        ids = sharing.filter_ids(dt, ctx, account.id, ids)
-    removed = set(updated) | set(destroyed)
+    touched, removed = dt.query_changes_touched(ctx, account.id, since, state, changes, args, sort)
+    if dt.sharing is None:
+        _, ids, _ = dt.query_page(ctx, account.id, args.get("filter"), sort, {**args, "position": 0}, 10**9, False)
+    else:
+        ids = sharing.filter_ids(dt, ctx, account.id, list(dt.query(ctx, account.id, args.get("filter"), sort, args)))
     return query_changes_response(account.id, args, state, ids, touched, removed, limit, len(ids))
 
 

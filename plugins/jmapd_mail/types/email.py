@@ -90,9 +90,9 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
     name = "Email"
     capability = MAIL
     id_prefix = "M"
-    #: /queryChanges is a Method of its own (types/email_query.py): it
-    #: follows Thread-dependent results, which the generic one cannot.
-    verbs = ("get", "changes", "set", "copy", "query")
+    #: /queryChanges is the engine's; query_changes_touched (email_query.py)
+    #: widens it to the Emails of changed Threads.
+    verbs = ("get", "changes", "set", "copy", "query", "queryChanges")
     #: Charged by store.create_email/destroy_email, the one place every
     #: write path (delivery, import, /set, /copy, jmapd import) goes through.
     quota_resources = frozenset({"count", "octets"})

@@ -13,17 +13,10 @@ import peewee as pw
 
 from jmapd.db import database, is_postgres, tuples
 from jmapd.methods.paging import window
-from jmapd.methods.standard.args import check_args, max_changes
-from jmapd.methods.standard.query import (
-    QUERY_CHANGES_SPEC,
-    check_filter,
-    check_sort,
-    query_changes_response,
-)
 from jmapd.methods.types import CHECKS, UTC_DATE_RE
 from jmapd.protocol.errors import MethodError
 from jmapd.sharing import tagged_ids
-from jmapd.state import CannotCalculate, changes_since, current_state, decode_state
+from jmapd.state import CannotCalculate, ChangeSet, changes_since, decode_state
 
 from .. import rights, search
 from ..capability import EMAIL_SORTS
@@ -187,8 +180,12 @@ class EmailQueryMixin:
             raise MethodError("invalidArguments", "collapseThreads must be a boolean")
 
     def can_calculate_changes(self, args: dict[str, Any]) -> bool:
-        """Email/queryChanges (below) tracks Thread-dependent results too."""
+        """Email/queryChanges tracks Thread-dependent results too (query_changes_touched)."""
         return True
+
+    def query_changes_touched(self, ctx: Any, account_id: str, since: int, state: str, changes: ChangeSet,
+                              args: dict[str, Any], sort: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+        return query_changes_touched(ctx, account_id, since, state, changes, args, sort)
 
     def query_page(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any],
                    limit: int, want_total: bool) -> tuple[int, list[str], int | None]:
@@ -368,56 +365,41 @@ def thread_dependent(args: dict[str, Any], sort: list[dict[str, Any]]) -> bool:
     return uses_thread(args.get("filter"))
 
 
-def email_query_changes(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """Email/queryChanges (RFC 8620 §5.6) for every filter, sort and collapseThreads.
+def query_changes_touched(ctx: Any, account_id: str, since: int, state: str, emails: ChangeSet,
+                          args: dict[str, Any], sort: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """What an Email/queryChanges (RFC 8620 §5.6) reports removed and re-added.
 
-    Every Email that changed since the old state, and every Email of a Thread
-    that changed or holds a changed Email, is reported removed and re-added at
-    its current index if it matches: whatever another Email of the Thread did
-    (arrive, leave, change a keyword) can only move the Emails of that Thread.
+    Every Email that changed since the old state, and — when the results
+    depend on Threads — every Email of a Thread that changed or holds a
+    changed Email: whatever another Email of the Thread did (arrive, leave,
+    change a keyword) can only move the Emails of that Thread.
     """
-    dt = ctx.services.registry.data_types["Email"]
-    args = check_args(args, QUERY_CHANGES_SPEC, dt.query_arguments)
-    account = ctx.account(args["accountId"], dt.capability)
-    if args.get("filter") is not None:
-        check_filter(dt, args["filter"])
-    sort = check_sort(dt, args.get("sort"))
-    dt.check_query_args(ctx, args)
-    limit = max_changes(args, 10**9)
-    since = decode_state(args["sinceQueryState"])
-    if since is None:
-        raise MethodError("cannotCalculateChanges", "unknown queryState")
-    state = current_state(account.id, "Email")
     try:
-        emails = changes_since(account.id, "Email", since, 10**9)
-        threads = changes_since(account.id, "Thread", since, 10**9)
+        threads = changes_since(account_id, "Thread", since, 10**9)
     except CannotCalculate:
         raise MethodError("cannotCalculateChanges", "queryState too old") from None
     touched = set(emails.created) | set(emails.updated) | set(emails.destroyed)
-    thread_ids = set(threads.created) | set(threads.updated) if thread_dependent(args, sort) else set()
-    existing = sorted(touched - set(emails.destroyed)) if thread_dependent(args, sort) else []
+    dependent = thread_dependent(args, sort)
+    thread_ids = set(threads.created) | set(threads.updated) if dependent else set()
+    existing = sorted(touched - set(emails.destroyed)) if dependent else []
     for start in range(0, len(existing), 500):
-        rows = Email.select(Email.thread_id).where((Email.account_id == account.id) & Email.id.in_(existing[start : start + 500]))
+        rows = Email.select(Email.thread_id).where((Email.account_id == account_id) & Email.id.in_(existing[start : start + 500]))
         thread_ids.update(r[0] for r in tuples(rows))
     thread_ids.discard("")
     members = sorted(thread_ids)
     for start in range(0, len(members), 500):
-        rows = Email.select(Email.id).where((Email.account_id == account.id) & Email.thread_id.in_(members[start : start + 500]))
+        rows = Email.select(Email.id).where((Email.account_id == account_id) & Email.thread_id.in_(members[start : start + 500]))
         touched.update(r[0] for r in tuples(rows))
     touched.discard("")
-    readable = rights.readable(ctx, account.id)
+    readable = rights.readable(ctx, account_id)
     if readable is not None:
         # A sharee: only Emails they read now, or that a row of the window shows were in a Mailbox they read.
         until = decode_state(state) or since
-        if rights.shares_moved(ctx, account.id, since, until):
+        if rights.shares_moved(ctx, account_id, since, until):
             raise MethodError("cannotCalculateChanges", "your rights on a shared Mailbox changed; query again")
-        now = rights.visible_ids(account.id, EmailMailbox.email_id, touched, readable)
-        touched = now | tagged_ids(account.id, "Email", since, until, touched - now, readable)
-    big = 10**9
-    _, ids, total = query_page(ctx, account.id, args.get("filter"), sort, {**args, "position": 0}, big, True)
-    assert total is not None  # want_total=True: query_page always counts
-    removed = touched - set(emails.created)
-    return query_changes_response(account.id, args, state, ids, touched, removed, limit, total)
+        now = rights.visible_ids(account_id, EmailMailbox.email_id, touched, readable)
+        touched = now | tagged_ids(account_id, "Email", since, until, touched - now, readable)
+    return touched, touched - set(emails.created)
 
 
 def _balanced(op: Any, parts: list[Any]) -> Any:
