@@ -6,6 +6,11 @@ Address and subject conditions are substring matches on plain columns
 any order), whose head column holds subject, addresses and attachment
 names. SQLite's FTS5 table is contentless (detail=column): a deletion
 subtracts the same text again, re-derived from the stored message. Which engine is used follows ``jmapd.db.is_postgres()``.
+
+Every full-text lookup is confined to one account inside the index, so its
+cost follows that account's matches, not everyone's: SQLite indexes the
+account as a token of its own column (:func:`account_token`), ANDed into each
+MATCH; PostgreSQL has a GIN index over (account_id, tsv) (btree_gin).
 """
 
 from __future__ import annotations
@@ -42,6 +47,12 @@ def _texts(fields: dict[str, str]) -> tuple[str, str]:
     return head, _clean(fields["body"])
 
 
+def account_token(account_id: str) -> str:
+    """The one FTS5 token naming an account: hex, so no tokenizer splits or folds it
+    (the m0007 migration derives it in SQL as ``'x' || lower(hex(account_id))``)."""
+    return "x" + account_id.encode("utf-8").hex()
+
+
 def search_text_row(seq: int, account_id: str, fields: dict[str, str]) -> dict[str, Any]:
     return {
         "seq": seq, "account_id": account_id, "subject": _clean(fields["subject"])[:10000],
@@ -67,10 +78,13 @@ def index_email(seq: int, account_id: str, fields: dict[str, str]) -> None:
             (seq, account_id, " ".join(words(head))[:200_000], " ".join(words(body))[:800_000]),
         )
     else:
-        database.execute_sql(f"INSERT INTO {FTS_TABLE} (rowid, head, body) VALUES (?, ?, ?)", (seq, head, body))
+        database.execute_sql(
+            f"INSERT INTO {FTS_TABLE} (rowid, acct, head, body) VALUES (?, ?, ?, ?)",
+            (seq, account_token(account_id), head, body),
+        )
 
 
-def unindex_email(seq: int, fields: dict[str, str]) -> None:
+def unindex_email(seq: int, account_id: str, fields: dict[str, str]) -> None:
     """Remove one Email from the indexes; ``fields`` must be what :func:`index_email` was given
     (SQLite's index is contentless: deleting means subtracting the same tokens)."""
     if not is_postgres():
@@ -83,7 +97,8 @@ def unindex_email(seq: int, fields: dict[str, str]) -> None:
     else:
         head, body = _texts(fields)
         database.execute_sql(
-            f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, head, body) VALUES ('delete', ?, ?, ?)", (seq, head, body)
+            f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, acct, head, body) VALUES ('delete', ?, ?, ?, ?)",
+            (seq, account_token(account_id), head, body),
         )
 
 
@@ -103,8 +118,11 @@ def _fts(account_id: str, column: str | None, text: str) -> Any:
         matching = f"SELECT seq FROM {FTS_TABLE} WHERE account_id = %s AND tsv @@ to_tsquery('simple', %s)"
         params: tuple[Any, ...] = (account_id, query)
     else:
-        scope = f"{column} : " if column else ""
-        query = " AND ".join(f'{scope}"{t}"' for t in terms)
+        # The account's token first, in its own column (a search for that token
+        # in the text must not match it): FTS5 steps the AND through the
+        # account's rows, skipping other accounts' matches in the term's list.
+        scope = f"{column} : " if column else "{head body} : "
+        query = " AND ".join([f'acct : "{account_token(account_id)}"', *(f'{scope}"{t}"' for t in terms)])
         matching = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
         params = (query,)
     # Few matches: hand the database the row ids, so it looks them up and

@@ -288,7 +288,7 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, r
     EmailKeyword.delete().where(EmailKeyword.email_id == email_id).execute()
     EmailHeader.delete().where(EmailHeader.email_id == email_id).execute()
     ThreadRef.delete().where(ThreadRef.email_id == email_id).execute()
-    search.unindex_email(row.seq, index_fields(services, row))
+    search.unindex_email(row.seq, account_id, index_fields(services, row))
     Email.delete().where(Email.seq == row.seq).execute()
     services.blobs.drop_refs(account_id, "Email", email_id)
     quota.charge(services.config, changes, account_id, "Email", count=-1, octets=-int(row.size))

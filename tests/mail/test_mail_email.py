@@ -254,3 +254,24 @@ def test_body_structure_always_conveys_the_tree(client, mail):
     assert set(got["bodyStructure"]["subParts"][1]) == {"type", "subParts"}
     got = client.ok("Email/get", {"ids": [email_id], "properties": ["bodyStructure", "textBody"], "bodyProperties": []})["list"][0]
     assert got["bodyStructure"] == {} and got["textBody"] == [{}]
+
+
+def test_unknown_body_value_keys_are_invalid_properties(client, mail):
+    """Finding 5 (#16): an EmailBodyValue (RFC 8621 §4.1.4) has value,
+    isEncodingProblem and isTruncated only; an unknown key was silently
+    accepted. It is now invalidProperties naming it, and nothing is created."""
+    drafts = mail.role("drafts")
+    before = client.ok("Email/query", {})["ids"]
+
+    def create(value):
+        return client.ok("Email/set", {"create": {"m": {
+            "mailboxIds": {drafts: True}, "subject": "bv",
+            "bodyValues": {"b": value}, "textBody": [{"partId": "b", "type": "text/plain"}],
+        }}})
+
+    bad = create({"value": "x", "charset": "utf-8"})
+    err = bad["notCreated"]["m"]
+    assert err["type"] == "invalidProperties" and err["properties"] == ["bodyValues/b/charset"], err
+    assert not bad.get("created") and client.ok("Email/query", {})["ids"] == before
+    good = create({"value": "x", "isEncodingProblem": False, "isTruncated": False})
+    assert set(good["created"]) == {"m"}

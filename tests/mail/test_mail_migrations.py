@@ -79,3 +79,37 @@ def test_upgrade_backfills_and_matches_models(scratch_db):
     for model in MODELS:
         assert sorted(f.column_name for f in model._meta.sorted_fields) == tables[model._meta.table_name], model
     assert "mail_email_mailbox_latest" in indexes and "mail_email_account_id_received_at_seq" in indexes
+
+
+def test_full_text_index_gains_the_account(scratch_db):
+    """m0007 rebuilds SQLite's contentless index from its own terms with an account
+    token per row: every row is found again, by its account only, and a deletion
+    with the original text still removes it (the index stays consistent)."""
+    from jmapd_mail.search import account_token
+
+    db = scratch_db
+    importlib.import_module("jmapd_mail.migrations.m0001_initial").up(db)
+    rows = [(1, "A", "Café zebra from alice@example.com", "zebra body"), (2, "A", "subject two", "the zebra crossing"),
+            (3, "Äb", "zebra", "other account")]
+    for seq, account, head, body in rows:
+        db.execute_sql(
+            "INSERT INTO mail_email (seq, id, account_id, thread_id, blob_id, size, received_at, subject_sort, from_sort,"
+            " to_sort, has_attachment, unread, keywords, summary, parsed) VALUES (?, ?, ?, 'T', 'B', 10,"
+            " '2021-01-01 00:00:00', '', '', '', 0, 1, '[]', '{}', '{}')", (seq, f"M{seq}", account),
+        )
+        db.execute_sql("INSERT INTO mail_fts (rowid, head, body) VALUES (?, ?, ?)", (seq, head, body))
+    importlib.import_module("jmapd_mail.migrations.m0002_list_views").up(db)
+    importlib.import_module("jmapd_mail.migrations.m0007_fts_account").up(db)
+
+    def match(account, terms):
+        query = " AND ".join([f'acct : "{account_token(account)}"', *terms])
+        return sorted(r[0] for r in db.execute_sql("SELECT rowid FROM mail_fts WHERE mail_fts MATCH ?", (query,)))
+
+    assert match("A", ['{head body} : "zebra"']) == [1, 2]
+    assert match("Äb", ['{head body} : "zebra"']) == [3]
+    assert match("A", ['head : "cafe"', 'head : "example"']) == [1]
+    assert match("A", ['body : "crossing"']) == [2] and match("A", ['head : "crossing"']) == []
+    db.execute_sql("INSERT INTO mail_fts (mail_fts, rowid, acct, head, body) VALUES ('delete', 2, ?, ?, ?)",
+                   (account_token("A"), rows[1][2], rows[1][3]))
+    assert match("A", ['{head body} : "zebra"']) == [1]
+    db.execute_sql("INSERT INTO mail_fts (mail_fts, rank) VALUES ('integrity-check', 0)")

@@ -119,6 +119,36 @@ def test_search_snippets(client, corpus):
     assert resp["list"][0]["subject"] is None
 
 
+def test_full_text_lookups_read_only_the_accounts_rows(client, jmap_server, mail, make_message, monkeypatch):
+    """Finding 3: the full-text lookup returned every account's matches, so another
+    account's large corpus decided how (and how fast) this account's search ran.
+    With FEW_MATCHES at 3 and six matches elsewhere, the one own match is still
+    looked up as a short id list; results are exact for both accounts, the
+    account's index token is not searchable text, and a destroyed Email leaves
+    the index."""
+    from jmapd_mail import search
+
+    from .conftest import MailHelper
+
+    other = jmap_server.client()
+    theirs = [MailHelper(other).deliver(make_message(f"zebra {n}", body="zebra crossing")) for n in range(6)]
+    mine = mail.deliver(make_message("zebra mine", body="zebra stripes"))
+    mail.deliver(make_message("plain", body="nothing to see"))
+    monkeypatch.setattr(search, "FEW_MATCHES", 3)
+    listed: list[list[int]] = []
+    real = search._listed
+    monkeypatch.setattr(search, "_listed", lambda seqs: listed.append(list(seqs)) or real(seqs))
+    assert q(client, filter={"text": "zebra"}) == [mine]
+    assert len(listed) == 1 and len(listed[0]) == 1
+    assert q(client, filter={"body": "stripes"}) == [mine] and q(client, filter={"body": "crossing"}) == []
+    assert sorted(q(other, filter={"text": "zebra"})) == sorted(theirs)
+    assert q(client, filter={"text": search.account_token(client.account_id)}) == []
+    assert q(client, filter={"text": search.account_token(other.account_id)}) == []
+    client.ok("Email/set", {"destroy": [mine]})
+    assert q(client, filter={"text": "zebra"}) == []
+    assert sorted(q(other, filter={"text": "zebra crossing"})) == sorted(theirs)
+
+
 def test_or_of_the_bound_answers_and_beyond_is_unsupported_filter(client, corpus):
     """Finding 3: an OR of 100-300 terms was serverUnavailable ("retry") or serverFail."""
     from jmapd.methods.standard.query import MAX_FILTER_NODES
