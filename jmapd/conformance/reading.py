@@ -136,6 +136,10 @@ class ReadingChecks(Checks):
         if "queryChanges" in self.spec.verbs and self.ok("query", {})["canCalculateChanges"]:
             name, response = self.call("queryChanges", {"sinceQueryState": old})
             assert (name, response.get("type")) == ("error", "cannotCalculateChanges")
+            # a queryState handed out after the pruning is answered (issue #9.1)
+            fresh = self.ok("query", {})["queryState"]
+            response = self.ok("queryChanges", {"sinceQueryState": fresh})
+            assert (response["added"], response["removed"]) == ([], []), response
 
     @_check("changes")
     def test_changes_from_a_state_after_another_type_changed(self, jmap: Any) -> None:

@@ -308,7 +308,9 @@ def _text(message: Message) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def compose(message: Message, recipient: str, stamp: datetime.datetime | None = None) -> bytes:
+def compose(
+    message: Message, recipient: str, stamp: datetime.datetime | None = None, *, msgid_domain: str | None = None
+) -> bytes:
     """One iMIP message (RFC 6047 §2): a text part for people and the iTIP
     object as ``text/calendar; method=…`` for their calendar."""
     from email import policy
@@ -325,7 +327,7 @@ def compose(message: Message, recipient: str, stamp: datetime.datetime | None = 
     mail["To"] = recipient
     mail["Subject"] = _subject(message)
     mail["Date"] = format_datetime(stamp)
-    mail["Message-ID"] = make_msgid(domain=message.sender.rpartition("@")[2] or None)
+    mail["Message-ID"] = make_msgid(domain=msgid_domain or message.sender.rpartition("@")[2])
     mail.set_content(_text(message))
     mail.add_alternative(ics.decode("utf-8"), subtype="calendar", params={"method": message.method},
                          cte="base64")
@@ -367,11 +369,22 @@ def _local_target(services: Any, address: str) -> bool:
     return bool(is_local(services.config, address))
 
 
+def _message_id_domain(services: Any, sender: str) -> str | None:
+    """Mail's choice (the sender's domain unless it is ``localhost``-like, else
+    mail.hostname): no iMIP Message-ID names localhost (issue #9.8)."""
+    if not services.pm.has_plugin("mail"):
+        return None
+    from jmapd_mail.api import message_id_domain
+
+    return message_id_domain(services.config, sender)
+
+
 def dispatch(services: Any, account_id: str, event_id: str, messages: list[Message], outbox: Outbox) -> None:
     """Queue the remote copies (in the caller's transaction) and hold the local ones."""
     for message in messages:
+        domain = _message_id_domain(services, message.sender)
         for recipient in message.recipients:
-            raw = compose(message, recipient)
+            raw = compose(message, recipient, msgid_domain=domain)
             if _local_target(services, recipient):
                 outbox.local.append((event_id, recipient, message.sender, raw))
                 continue

@@ -18,11 +18,12 @@ from jmapd.state import ChangeLog
 from . import defaults, store
 from .domain.parse import parse_message
 from .models import Email
+from .msgid import message_id_domain
 
 if TYPE_CHECKING:
     from jmapd.services import Services
 
-__all__ = ["deliver", "find_mailbox", "email_raw", "email_headers", "MailboxNotFound"]
+__all__ = ["deliver", "find_mailbox", "email_raw", "email_headers", "message_id_domain", "MailboxNotFound"]
 
 
 class MailboxNotFound(LookupError):

@@ -15,5 +15,5 @@ class MailConfig:
     max_size_attachments_per_email: int = doc("Largest total size of attachments on an Email created by Email/set.", 50_000_000)
     max_size_message: int = doc("Largest message accepted by Email/import and delivery, in octets.", 50_000_000)
     default_mailboxes: bool = doc("Create inbox, drafts, sent, trash, junk and archive for new accounts.", True)
-    hostname: str | None = doc("Domain of generated Message-IDs when an Email has no From address with one. Null: this host's FQDN.", None)
+    hostname: str | None = doc("Domain of the Message-IDs the server generates (drafts, auto-replies, iMIP) when the sender's domain is missing or localhost-like. Null: this host's FQDN.", None)
     search_max_chars: int = doc("Characters of body text indexed for full-text search per Email.", 1_000_000)

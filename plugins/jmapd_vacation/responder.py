@@ -96,7 +96,10 @@ def respond(
         if not decision:
             log.info("no vacation response to %r for %s: %s", mail_from, account_id, decision.reason)
             return str(decision.reason)
-        reply = compose_reply(headers, decision, settings, from_name=from_name, now=now)
+        from jmapd_mail.api import message_id_domain
+
+        domain = message_id_domain(services.config, decision.from_address)
+        reply = compose_reply(headers, decision, settings, from_name=from_name, now=now, msgid_domain=domain)
         enqueue(account_id, reply.envelope, reply.raw, kind="autoreply", local=local)
         stamp = now.astimezone(datetime.UTC).replace(tzinfo=None)
         if row is None:

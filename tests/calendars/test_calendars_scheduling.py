@@ -228,6 +228,8 @@ def test_meeting_between_two_local_users_and_one_remote(sched, relay):
                                                "sendSchedulingMessages": True})["created"]["m"]["id"]
     [to_carol] = relay.wait(lambda r: carol in r.rcpt_tos)
     assert itip(to_carol)[1] == "REQUEST"
+    # #9.8: alice is alice@localhost, the invitation's Message-ID names no localhost
+    assert not itip(to_carol)[0]["Message-ID"].rstrip(">").endswith("@localhost"), itip(to_carol)[0]["Message-ID"]
     # bob is local: delivered directly, into his inbox and his calendar
     assert relay.messages(lambda r: b in r.rcpt_tos) == []
     found = wait_for(lambda: ok(bob, "CalendarEvent/query", {})["ids"], lambda ids: len(ids) == 1, timeout=10)

@@ -56,3 +56,70 @@ def test_a_local_submission_moves_the_recipients_email_delivery(fast_server, sse
     change = stream.next()["changed"]
     assert "EmailDelivery" in change[bob.account_id]
     assert bob.ok("Email/query", {"filter": {"subject": "local"}})["ids"]
+
+
+def _draft(client, inbox: str, subject: str) -> dict:
+    return {"mailboxIds": {inbox: True}, "subject": subject, "bodyValues": {"b": {"value": "x"}},
+            "textBody": [{"partId": "b", "type": "text/plain"}]}
+
+
+def _email_delivery_sequence(client, services, next_change):
+    """Changes that move Mailbox but add no Email push no EmailDelivery (each
+    such push is the positive control that a push would have come); a
+    delivery and an Email/set create do. ``next_change()`` is the next
+    StateChange's ``changed`` for the account of a subscriber to
+    Mailbox and EmailDelivery."""
+    first = deliver(services, client.account_id, RAW % 11)
+    assert "EmailDelivery" in next_change()
+    client.ok("Email/set", {"update": {first: {"keywords/$seen": True}}})
+    assert set(next_change()) == {"Mailbox"}
+    client.ok("Email/set", {"destroy": [first]})
+    assert set(next_change()) == {"Mailbox"}
+    deliver(services, client.account_id, RAW % 12)
+    assert set(next_change()) == {"Mailbox", "EmailDelivery"}
+    inbox = next(m["id"] for m in client.ok("Mailbox/get", {"ids": None})["list"] if m["role"] == "inbox")
+    client.ok("Email/set", {"create": {"d": _draft(client, inbox, "made")}})
+    assert set(next_change()) == {"Mailbox", "EmailDelivery"}
+
+
+def test_websocket_push_carries_email_delivery(fast_server):
+    """#9.2 over WebSocket push (RFC 8887 WebSocketPushEnable dataTypes)."""
+    import json
+
+    from websockets.sync.client import connect
+
+    client = fast_server.client()
+    url = client.session["capabilities"]["urn:ietf:params:jmap:websocket"]["url"]
+    with connect(url, subprotocols=["jmap"], open_timeout=10,
+                 additional_headers={"Authorization": fast_server.basic(client.user, client.password)}) as ws:
+        ws.send(json.dumps({"@type": "WebSocketPushEnable", "dataTypes": ["Mailbox", "EmailDelivery"]}))
+
+        def next_change() -> dict:
+            while True:
+                msg = json.loads(ws.recv(timeout=10))
+                if msg.get("@type") == "StateChange" and msg["changed"].get(client.account_id):
+                    return msg["changed"][client.account_id]
+
+        _email_delivery_sequence(client, fast_server.services, next_change)
+
+
+def test_push_subscription_carries_email_delivery(fast_server, receiver):
+    """#9.2 over a PushSubscription limited to types [Mailbox, EmailDelivery]."""
+    client = fast_server.client()
+    obj = {"deviceClientId": "dev-" + client.user, "url": receiver.url, "types": ["Mailbox", "EmailDelivery"]}
+    name, out, _ = client.request([["PushSubscription/set", {"create": {"p": obj}}, "c"]])["methodResponses"][0]
+    assert name == "PushSubscription/set", out
+    sub_id = out["created"]["p"]["id"]
+    code = receiver.next_json()["verificationCode"]
+    name, out, _ = client.request(
+        [["PushSubscription/set", {"update": {sub_id: {"verificationCode": code}}}, "c"]]
+    )["methodResponses"][0]
+    assert sub_id in out["updated"], out
+
+    def next_change() -> dict:
+        while True:
+            changed = receiver.next_json()["changed"]
+            if changed.get(client.account_id):
+                return changed[client.account_id]
+
+    _email_delivery_sequence(client, fast_server.services, next_change)

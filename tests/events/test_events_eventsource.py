@@ -173,3 +173,24 @@ def test_connection_limit_per_user(make_server, sse):
     # Freed once the server notices (keepalive, 1 s here).
     third = wait_for(lambda: sse(client.http, NOTES_URL), lambda s: s.status == 200, timeout=10, interval=0.3)
     assert third.status == 200, "the closed stream's slot was never released"
+
+
+def test_scoped_app_password_as_basic_password(fast_server, sse, new_note):
+    """#9.11: an app password limited to the EventSource is a Basic password
+    there (and events arrive), but not for the API: the scope is kept."""
+    from jmapd.auth import create_token
+    from jmapd.db import ensure_connected
+    from jmapd.models import User
+
+    client = fast_server.client()
+    ensure_connected()
+    token = create_token(User.get(User.name == client.user), "es-basic", scope="eventsource", ttl=600)
+    basic = httpx.Client(base_url=client.http.base_url, auth=(client.user, token), timeout=10)
+    assert basic.get("/.well-known/jmap").status_code == 401
+    stream = sse(basic, "/jmap/eventsource?types=*&closeafter=no&ping=0")
+    assert stream.status == 200
+    stream.wait_id()
+    new_note(client)
+    assert "Note" in stream.next()["changed"][client.account_id]
+    wrong = httpx.Client(base_url=client.http.base_url, auth=(client.user, token[:-1] + "x"), timeout=10)
+    assert wrong.get("/jmap/eventsource?types=*&closeafter=state&ping=0").status_code == 401

@@ -216,7 +216,7 @@ def _created_message_id(client, mailbox, **extra):
 def test_generated_message_id_names_the_sender_domain(make_server):
     """Issue #9.8: a generated Message-ID takes the From address's domain, else
     mail.hostname, never localhost."""
-    from jmapd_mail.types.email_write import message_id_host
+    from jmapd_mail.msgid import message_id_host
 
     server = make_server({"mail": {"hostname": "mx.example.org"}})
     client = server.client()
@@ -226,6 +226,9 @@ def test_generated_message_id_names_the_sender_domain(make_server):
     assert with_from.endswith("@example.com")
     without = _created_message_id(client, drafts)
     assert without.endswith("@mx.example.org")
+    # a From at localhost (the default identity domain) names no localhost either
+    for local in ("bob@localhost", "bob@LocalHost.", "bob@box.localdomain", "bob@intranet"):
+        assert _created_message_id(client, drafts, **{"from": [{"email": local}]}).endswith("@mx.example.org"), local
     # an explicit messageId is kept as given
     given = _created_message_id(client, drafts, messageId=["mine@client.example"])
     assert given == "mine@client.example"
@@ -275,3 +278,22 @@ def test_unknown_body_value_keys_are_invalid_properties(client, mail):
     assert not bad.get("created") and client.ok("Email/query", {})["ids"] == before
     good = create({"value": "x", "isEncodingProblem": False, "isTruncated": False})
     assert set(good["created"]) == {"m"}
+
+
+def test_parse_body_structure_conveys_the_tree(client):
+    """#9.3 for Email/parse: the same tree without subParts asked for, and [] honoured."""
+    blob = client.upload(MULTIPART, "message/rfc822")["blobId"]
+
+    def walk(part):
+        yield part
+        for sub in part.get("subParts") or []:
+            yield from walk(sub)
+
+    got = client.ok("Email/parse", {"blobIds": [blob], "properties": ["bodyStructure"], "bodyProperties": ["type", "name"]})
+    tree = got["parsed"][blob]["bodyStructure"]
+    assert [p["type"] for p in walk(tree)] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "application/pdf",
+    ]
+    assert set(tree["subParts"][1]) == {"type", "name", "subParts"}
+    got = client.ok("Email/parse", {"blobIds": [blob], "properties": ["bodyStructure", "attachments"], "bodyProperties": []})
+    assert got["parsed"][blob]["bodyStructure"] == {} and got["parsed"][blob]["attachments"] == [{}]

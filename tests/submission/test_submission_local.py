@@ -200,3 +200,8 @@ def test_local_vacation_response_reaches_the_local_sender(make_server, mailer_fo
     alice.submit(alice.message(to=f"{bob.user}@localhost", subject=subject))
     assert arrived(bob, subject)
     assert arrived(alice.client, "Away")
+    # #9.8: the reply is from bob@localhost, but its Message-ID names no localhost
+    replies = alice.client.ok("Email/query", {"filter": {"subject": "Away"}})["ids"]
+    (reply,) = alice.client.ok("Email/get", {"ids": replies, "properties": ["messageId", "from"]})["list"]
+    assert reply["from"][0]["email"] == f"{bob.user}@localhost"
+    assert reply["messageId"][0].rpartition("@")[2] not in ("localhost", "localhost.localdomain"), reply

@@ -44,7 +44,7 @@ from .headers import parse_header_property
 from .mime import parse_structured
 from .parse import CONVENIENCE
 
-__all__ = ["ComposeError", "BlobNotFoundError", "compose_message"]
+__all__ = ["ComposeError", "BlobNotFoundError", "compose_message", "public_domain"]
 
 GetBlob = Callable[[str], "bytes | None"]
 
@@ -381,15 +381,28 @@ def _render(node: _Node) -> bytes:
     return b"".join(out)
 
 
+def public_domain(address: Any) -> str | None:
+    """The domain of ``address`` if a Message-ID may name it.
+
+    A name that only means something on this host (``localhost``, a
+    ``.localdomain``, a dotless name) would make the ids of two servers
+    collide and tells the world nothing, so it does not count (issue #9.8).
+    """
+    if not isinstance(address, str) or "@" not in address:
+        return None
+    domain = address.rpartition("@")[2].strip().lower().rstrip(".")
+    if not domain or not all(c.isalnum() or c in ".-" for c in domain) or "." not in domain:
+        return None
+    if domain.endswith((".localhost", ".localdomain", ".local")) or domain == "localhost.localdomain":
+        return None
+    return domain
+
+
 def _sender_domain(email: dict[str, Any]) -> str | None:
     """The domain of the first From address: a Message-ID names its sender's domain."""
     senders = email.get("from")
     if isinstance(senders, list) and senders and isinstance(senders[0], dict):
-        address = senders[0].get("email")
-        if isinstance(address, str) and "@" in address:
-            domain = address.rpartition("@")[2].strip().lower()
-            if domain and all(c.isalnum() or c in ".-" for c in domain):
-                return domain
+        return public_domain(senders[0].get("email"))
     return None
 
 

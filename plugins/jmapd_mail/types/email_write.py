@@ -8,7 +8,6 @@ answers invalidProperties for it.
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from jmapd import quota
@@ -20,17 +19,10 @@ from ..blobs import read_any_blob
 from ..domain.compose import BlobNotFoundError, ComposeError, compose_message
 from ..domain.parse import ParsedMessage, parse_message
 from ..models import Email
+from ..msgid import message_id_host
 
 MAX_KEYWORDS = 256
 COPY_PROPERTIES = {"id", "mailboxIds", "keywords", "receivedAt"}
-
-
-def message_id_host(configured: str | None) -> str:
-    """The configured host name, else this host's FQDN; never ``localhost``."""
-    if configured:
-        return configured
-    fqdn = socket.getfqdn().lower()
-    return fqdn if "." in fqdn and not fqdn.startswith("localhost") else "jmapd.invalid"
 
 
 def mailbox_paths(account_id: str, mailbox_ids: Any, readable: set[str] | None = None) -> list[str]:
