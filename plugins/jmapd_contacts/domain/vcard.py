@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import quopri
 import re
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ from typing import Any
 
 import vobject
 
-from .validate import validate_card
+from . import jsprop, vcard_altid
+from .validate import PatchError, apply_patch, validate_card
 
 _PROP_ID = "\x00prop-id"
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -255,6 +257,8 @@ class _Reader:
         self.counters: dict[str, int] = {}
         self.unknown: list[list[Any]] = []
         self.places: list[tuple[str, str, Any, dict[str, list[str]]]] = []
+        self.last: str | None = None  # path of the object the current line became
+        self.paths: dict[int, str] = {}  # id(line) -> that path
 
     def new_id(self, prop: str, prefix: str) -> str:
         self.counters[prop] = self.counters.get(prop, 0) + 1
@@ -267,6 +271,7 @@ class _Reader:
         while key is None or key in entries:
             key = self.new_id(prop, prefix)
         entries[key] = obj
+        self.last = f"{prop}/{key}"
 
 
 def _params(line: _Line) -> dict[str, list[str]]:
@@ -366,11 +371,16 @@ def _date(value: str) -> dict[str, Any] | None:
     return None
 
 
-def _to_card(lines: list[_Line]) -> dict[str, Any]:
+def _convert(lines: list[_Line]) -> _Reader:
+    """Each line converted on its own terms; ALTID alternatives are the caller's."""
     r = _Reader()
     card = r.card
     name: dict[str, Any] = {}
+    prev: _Line | None = None
     for line in lines:
+        if prev is not None and r.last is not None:
+            r.paths[id(prev)] = r.last
+        r.last, prev = None, line
         prop = line.name
         params = _params(line)
         value = line.value
@@ -386,20 +396,19 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
             # an empty or DERIVED=TRUE FN was made from N by the writer (RFC 9555 §2.5.1)
             if _text(value) and (params.get("derived") or [""])[0].lower() != "true":
                 name["full"] = _text(value)
+                r.last = "name"
         elif prop == "N" and "components" not in name:
-            parts = _raw_components(_raw(value))
-            comps = []
-            generation = set(_list_values(parts[6])) if len(parts) > 6 else set()
-            for kind, part in zip(_N_KINDS, parts, strict=False):
-                for v in _list_values(part):
-                    # RFC 9554: suffixes repeat the generation for old readers
-                    if not (kind == "credential" and v in generation):
-                        comps.append({"kind": kind, "value": v})
+            comps = [{"kind": k, "value": v} for k, v, counted in _n_parts(_raw(value)) if counted]
             if comps:
                 name["components"] = comps
             sort = params.pop("sort-as", None)
             if sort:
                 name["sortAs"] = dict(zip(("surname", "given"), sort, strict=False))
+            for key in ("value", "encoding", "charset"):
+                params.pop(key, None)
+            if params:
+                name["vCardParams"] = {k: (v[0] if len(v) == 1 else v) for k, v in params.items()}
+            r.last = "name"
         elif prop == "NICKNAME":
             for nick in _list_values(_raw(value)):
                 if nick:
@@ -441,20 +450,7 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
             _take_common(obj, params, line)
             r.add("phones", "p", obj)
         elif prop == "ADR":
-            parts = _raw_components(_raw(value)) + [""] * 18
-            comps = []
-            new = [
-                (kind, v)
-                for kind, part in zip(_ADR_NEW, parts[7:18], strict=True)
-                for v in _list_values(part)
-            ]
-            if not new:  # the street address counts only without the new components
-                comps.extend({"kind": "name", "value": v} for v in _list_values(parts[2]))
-            comps.extend({"kind": k, "value": v} for k, v in new)
-            for kind, part in zip(_ADR_KINDS[:2], parts[:2], strict=True):
-                comps.extend({"kind": kind, "value": v} for v in _list_values(part))
-            for kind, part in zip(_ADR_KINDS[3:], parts[3:7], strict=True):
-                comps.extend({"kind": kind, "value": v} for v in _list_values(part))
+            comps = [{"kind": k, "value": v} for k, v, counted in _adr_parts(_raw(value)) if counted]
             obj = {"components": comps} if comps else {}
             label = params.pop("label", None)
             if label:
@@ -551,6 +547,7 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
             holder.card = speak
             holder.counters = r.counters
             holder.add("pronouns", "PRONOUNS-", obj)
+            r.last = f"speakToAs/{holder.last}"
         elif prop in ("EXPERTISE", "HOBBY", "INTEREST"):
             obj = {"kind": prop.lower(), "value": _text(value), "@listAs": True}
             level = (params.pop("level", [""]) or [""])[0].lower()
@@ -583,6 +580,8 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
                 jparams["encoding"] = "b"
             # the value stays as written (escapes included): only its writer knows its structure
             r.unknown.append([prop.lower(), jparams, "unknown", raw])
+    if prev is not None and r.last is not None:
+        r.paths[id(prev)] = r.last
     if name:
         card["name"] = name
     _apply_ablabels(card, r.unknown)
@@ -590,7 +589,243 @@ def _to_card(lines: list[_Line]) -> dict[str, Any]:
     _apply_org_groups(card)
     if r.unknown:
         card["vCardProps"] = r.unknown
+    return r
+
+
+def _to_card(lines: list[_Line]) -> dict[str, Any]:
+    """A vCard's lines as a Card: ALTID alternatives as localizations, JSPROP last."""
+    jsprops = [line for line in lines if line.name == "JSPROP"]
+    rest = [line for line in lines if line.name != "JSPROP"]
+    explicit = next((_raw(x.value) for x in rest if x.name == "LANGUAGE"), None)
+    plan = vcard_altid.plan(rest, explicit)
+    copies: dict[int, _Line] = {}
+    base: list[_Line] = []
+    for line in rest:
+        if id(line) in plan.skip:
+            continue
+        drop = plan.strip.get(id(line), ())
+        if drop:
+            line = copies.setdefault(id(line), _without(line, drop))
+        base.append(line)
+    r = _convert(base)
+    card = r.card
+    if plan.language and "language" not in card:
+        card["language"] = plan.language
+    paths = {orig: r.paths[id(copy)] for orig, copy in copies.items() if id(copy) in r.paths}
+    paths.update(r.paths)
+    _localize(card, plan, paths)
+    if jsprops:
+        _apply_jsprop_lines(card, jsprops)
     return card
+
+
+def _without(line: _Line, names: tuple[str, ...]) -> _Line:
+    params = {k: v for k, v in line.params.items() if k not in names}
+    return _Line(line.name, params, line.value, line.group, line.number)
+
+
+def _keep_unknown(card: dict[str, Any], line: _Line) -> None:
+    """A line this mapping cannot place, kept as written (RFC 9555 §3.3.1.1)."""
+    jparams: dict[str, Any] = {
+        k: (v[0] if len(v) == 1 else v) for k, v in _params(line).items() if k != "charset"
+    }
+    if line.group:
+        jparams["group"] = line.group
+    value = line.value
+    if isinstance(value, bytes):
+        value = base64.b64encode(value).decode()
+        jparams["encoding"] = "b"
+    else:
+        jparams.pop("encoding", None)
+    card.setdefault("vCardProps", []).append([line.name.lower(), jparams, "unknown", value])
+
+
+def _standalone(line: _Line) -> Any:
+    """What one line converts to by itself (the object at its path), or None."""
+    alone = _without(line, ("altid", "language"))
+    r = _convert([alone])
+    path = r.paths.get(id(alone))
+    if path is None:
+        return None
+    node: Any = r.card
+    for part in path.split("/"):
+        node = node[part]
+    return node
+
+
+def _at(card: dict[str, Any], path: str) -> Any:
+    node: Any = card
+    for part in path.split("/"):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _localize(card: dict[str, Any], plan: vcard_altid.Plan[_Line], paths: dict[int, str]) -> None:
+    """ALTID alternatives -> ``localizations`` patches; PHONETIC lines -> phonetics."""
+    alt_lines: dict[tuple[int, str], _Line] = {}
+    for base, alt, tag in plan.alternatives:
+        path = paths.get(id(base))
+        was, now = (_standalone(base), _standalone(alt)) if path else (None, None)
+        if not isinstance(was, dict) or not isinstance(now, dict):
+            _keep_unknown(card, alt)
+            continue
+        patch = card.setdefault("localizations", {}).setdefault(tag, {})
+        for member in list(now) + [m for m in was if m not in now]:
+            if now.get(member) != was.get(member):
+                patch[f"{path}/{member}"] = now.get(member)
+        alt_lines[(id(base), tag.casefold())] = alt
+    for base, line in plan.phonetics:
+        _phonetics(card, plan, paths, alt_lines, base, line)
+
+
+def _phonetics(
+    card: dict[str, Any],
+    plan: vcard_altid.Plan[_Line],
+    paths: dict[int, str],
+    alt_lines: dict[tuple[int, str], _Line],
+    base: _Line,
+    line: _Line,
+) -> None:
+    """A PHONETIC N/ADR: its values are the phonetics of the components of ``base``
+    (RFC 9555 §2.2.13); in the card's language directly, else as a localization."""
+    path = paths.get(id(base))
+    obj = _at(card, path) if path else None
+    tag = vcard_altid.line_language(line)
+    localized = tag is not None and not vcard_altid.same_tag(tag, plan.card_language)
+    has = isinstance(obj, dict) and (
+        "phoneticSystem" in obj
+        or "phoneticScript" in obj
+        or any("phonetic" in c for c in obj.get("components") or [])
+    )
+    localized = localized or has
+    shape = alt_lines.get((id(base), tag.casefold()), base) if localized and tag else base
+    parse = _n_parts if base.name == "N" else _adr_parts
+    mapping = _phonetic_map(parse(_raw(shape.value)), parse(_raw(line.value)))
+    if not isinstance(obj, dict) or mapping is None or (localized and tag is None):
+        _keep_unknown(card, line)
+        return
+    system = (line.params.get("phonetic") or ["script"])[0].lower()
+    values: dict[str, str] = {} if system == "script" else {"phoneticSystem": system}
+    script = (line.params.get("script") or [""])[0]
+    if script:
+        values["phoneticScript"] = script
+    if not localized:
+        obj.update(values)
+        for index, text in mapping.items():
+            obj["components"][index]["phonetic"] = text
+        return
+    assert tag is not None
+    patch = card.setdefault("localizations", {}).setdefault(tag, {})
+    for key, text in values.items():
+        patch[f"{path}/{key}"] = text
+    comps = patch.get(f"{path}/components")
+    for index, text in mapping.items():
+        if isinstance(comps, list) and index < len(comps):
+            comps[index]["phonetic"] = text
+        else:
+            patch[f"{path}/components/{index}/phonetic"] = text
+
+
+def _phonetic_map(
+    base: list[tuple[str, str, bool]], phonetic: list[tuple[str, str, bool]]
+) -> dict[int, str] | None:
+    """Component index -> phonetic text, pairing values kind by kind in order.
+
+    None when the phonetic line has more values of a kind than the line it
+    spells out: then it does not belong to it.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for kind, value, _counted in phonetic:
+        by_kind.setdefault(kind, []).append(value)
+    counts: dict[str, int] = {}
+    for kind, _value, _counted in base:
+        counts[kind] = counts.get(kind, 0) + 1
+    if any(len(v) > counts.get(k, 0) and any(v) for k, v in by_kind.items()):
+        return None
+    out: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    index = 0
+    for kind, _value, counted in base:
+        j = seen.get(kind, 0)
+        seen[kind] = j + 1
+        if counted:
+            values = by_kind.get(kind, [])
+            if j < len(values) and values[j]:
+                out[index] = values[j]
+            index += 1
+    return out
+
+
+def _all_values(part: str) -> list[str]:
+    """A component's comma-separated values, empty ones kept (they hold positions)."""
+    out, buf, i = [], [], 0
+    while i < len(part):
+        if part[i] == "\\" and i + 1 < len(part):
+            buf.append(part[i : i + 2])
+            i += 2
+            continue
+        if part[i] == ",":
+            out.append(_unescape("".join(buf)))
+            buf = []
+        else:
+            buf.append(part[i])
+        i += 1
+    out.append(_unescape("".join(buf)))
+    return out
+
+
+def _n_parts(raw: str) -> list[tuple[str, str, bool]]:
+    """N's values as (kind, value, becomes a component), in component order."""
+    parts = _raw_components(raw)
+    generation = set(_list_values(parts[6])) if len(parts) > 6 else set()
+    return [
+        # RFC 9554: suffixes repeat the generation for old readers
+        (kind, v, bool(v) and not (kind == "credential" and v in generation))
+        for kind, part in zip(_N_KINDS, parts, strict=False)
+        for v in _all_values(part)
+    ]
+
+
+def _adr_parts(raw: str) -> list[tuple[str, str, bool]]:
+    """ADR's values as (kind, value, becomes a component), in component order."""
+    parts = _raw_components(raw) + [""] * 18
+    new = [(k, v) for k, part in zip(_ADR_NEW, parts[7:18], strict=True) for v in _all_values(part)]
+    has_new = any(v for _k, v in new)  # the street address counts only without them
+    out = [("name", v, bool(v) and not has_new) for v in _all_values(parts[2])]
+    out += [(k, v, bool(v)) for k, v in new]
+    for kind, part in zip(_ADR_KINDS[:2], parts[:2], strict=True):
+        out += [(kind, v, bool(v)) for v in _all_values(part)]
+    for kind, part in zip(_ADR_KINDS[3:], parts[3:7], strict=True):
+        out += [(kind, v, bool(v)) for v in _all_values(part)]
+    return out
+
+
+def _apply_jsprop_lines(card: dict[str, Any], lines: list[_Line]) -> None:
+    """JSPROP lines as one PatchObject applied last (RFC 9555 §3.2.1); if it is
+    invalid nothing of it is applied and the lines are kept as written."""
+    patch: dict[str, Any] = {}
+    bad: list[_Line] = []
+    for line in lines:
+        pointer = (line.params.get("jsptr") or [""])[0]
+        try:
+            value = json.loads(_text(line.value))
+        except ValueError:
+            bad.append(line)
+            continue
+        pointer = jsprop.decode_pointer(pointer).lstrip("/")
+        if not pointer:
+            bad.append(line)
+            continue
+        patch[pointer] = value
+    if patch:
+        patched = jsprop.apply_jsprops(card, patch)
+        if patched is None:
+            bad = lines
+        else:
+            card.clear()
+            card.update(patched)
+    for line in bad:
+        _keep_unknown(card, line)
 
 
 def _apply_places(card: dict[str, Any], r: _Reader) -> None:
@@ -797,118 +1032,150 @@ def _with_prop_ids(card: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def to_vcard(card: dict[str, Any]) -> str:
-    """One Card as vCard 4.0 text (CRLF, folded); map ids go out as PROP-ID."""
-    card = _with_prop_ids(card)
-    lines = ["BEGIN:VCARD", "VERSION:4.0"]
-    add = lines.append
-    groups: list[Any] = [0, _groups_in(card)]
+@dataclass(slots=True)
+class _Out:
+    """One content line before serialisation, with the JSContact path it came from."""
 
-    def L(prop: str, value: str, params: dict[str, Any] | None = None) -> str:  # noqa: N802
-        return _line(prop, value, params, groups)
+    path: str
+    prop: str
+    value: str
+    params: dict[str, Any]
+
+
+def _phonetic_params(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """PHONETIC/SCRIPT for an N or ADR line of ``obj``'s phonetics, None without any."""
+    has = any("phonetic" in c for c in obj.get("components") or [])
+    if not has and "phoneticSystem" not in obj and "phoneticScript" not in obj:
+        return None
+    params: dict[str, Any] = {"phonetic": obj.get("phoneticSystem", "script")}
+    if "phoneticScript" in obj:
+        params["script"] = obj["phoneticScript"]
+    return params
+
+
+def _n_value(name: dict[str, Any], phonetic: bool = False) -> str:
+    """N's seven components; the PHONETIC twin has the same shape, empty where none."""
+    slots: dict[str, list[str]] = {k: [] for k in _N_KINDS}
+    for comp in name.get("components") or []:
+        if comp.get("kind") in slots:
+            text = comp.get("phonetic", "") if phonetic else comp["value"]
+            slots[comp["kind"]].append(_escape(text))
+    slots["credential"] = slots["generation"] + slots["credential"]  # for 3.0 readers
+    return ";".join(",".join(slots[k]) for k in _N_KINDS)
+
+
+def _adr_value(obj: dict[str, Any], phonetic: bool = False) -> str:
+    old: dict[str, list[str]] = {k: [] for k in ("postOfficeBox", "locality", "region", "postcode", "country")}
+    new: dict[str, list[str]] = {k: [] for k in _ADR_NEW}
+    for comp in obj.get("components", []):
+        text = comp.get("phonetic", "") if phonetic else comp["value"]
+        for target in (old, new):
+            if comp.get("kind") in target:
+                target[comp["kind"]].append(_escape(text))
+    street = " ".join(v for v in new["number"] + new["name"] if v)
+    adr = [old["postOfficeBox"], [], [street] if street else []]
+    adr += [old[k] for k in ("locality", "region", "postcode", "country")]
+    adr += [new[k] for k in _ADR_NEW]
+    return ";".join(",".join(part) for part in adr)
+
+
+def _render(card: dict[str, Any]) -> list[_Out]:
+    """The content lines of a card's mapped properties, each with the path it came from.
+
+    The path (``titles/t1``, ``name``) is what ALTID ties a localized line to;
+    ``name#phonetic`` and ``addresses/a1#phonetic`` are PHONETIC lines
+    (RFC 9555 §2.3.13).
+    """
+    card = _with_prop_ids(card)
+    lines: list[_Out] = []
+
+    def L(prop: str, value: str, params: dict[str, Any] | None = None, path: str = "") -> None:  # noqa: N802
+        lines.append(_Out(path, prop, value, dict(params or {})))
 
     if "language" in card:
-        add(L("LANGUAGE", card["language"]))
+        L("LANGUAGE", card["language"])
     if "created" in card:
-        add(L("CREATED", card["created"].replace("-", "").replace(":", "")))
+        L("CREATED", card["created"].replace("-", "").replace(":", ""))
     if "uid" in card:
-        add(L("UID", card["uid"]))
+        L("UID", card["uid"])
     if "kind" in card:
-        add(L("KIND", card["kind"]))
+        L("KIND", card["kind"])
     if "prodId" in card:
-        add(L("PRODID", _escape(card["prodId"])))
+        L("PRODID", _escape(card["prodId"]))
     name = card.get("name") or {}
     full = name.get("full")
     if full is not None:
-        add(L("FN", _escape(full)))
+        L("FN", _escape(full), path="name")
     else:  # FN is mandatory in vCard: derive it and say so
         derived = " ".join(
             c["value"] for c in name.get("components", []) if c.get("kind") != "separator"
         )
-        add(L("FN", _escape(derived), {"derived": "TRUE"} if derived else {}))
+        L("FN", _escape(derived), {"derived": "TRUE"} if derived else {}, path="name")
     if name.get("components"):
-        slots: dict[str, list[str]] = {k: [] for k in _N_KINDS}
-        for comp in name["components"]:
-            if comp.get("kind") in slots:
-                slots[comp["kind"]].append(_escape(comp["value"]))
         sort_as = name.get("sortAs") or {}
         params = (
             {"sort-as": [sort_as.get("surname", ""), sort_as.get("given", "")]} if sort_as else {}
         )
         if params and not params["sort-as"][1]:
             params["sort-as"] = params["sort-as"][:1]
-        slots["credential"] = slots["generation"] + slots["credential"]  # for 3.0 readers
-        add(L("N", ";".join(",".join(slots[k]) for k in _N_KINDS), params))
-    for obj in (card.get("nicknames") or {}).values():
-        add(L("NICKNAME", _escape(obj["name"]), _common_params(obj)))
-    for obj in (card.get("organizations") or {}).values():
+        params.update(name.get("vCardParams") or {})
+        L("N", _n_value(name), params, path="name")
+        phonetic = _phonetic_params(name)
+        if phonetic is not None:
+            L("N", _n_value(name, phonetic=True), phonetic, path="name#phonetic")
+    for key, obj in (card.get("nicknames") or {}).items():
+        L("NICKNAME", _escape(obj["name"]), _common_params(obj), f"nicknames/{key}")
+    for key, obj in (card.get("organizations") or {}).items():
         parts = [obj.get("name", "")] + [u["name"] for u in obj.get("units", [])]
         params = _common_params(obj)
         if "sortAs" in obj:
             params["sort-as"] = obj["sortAs"]
-        add(L("ORG", ";".join(_escape(p) for p in parts), params))
-    for obj in (card.get("titles") or {}).values():
-        add(
-            L(
-                "ROLE" if obj.get("kind") == "role" else "TITLE",
-                _escape(obj["name"]),
-                _common_params(obj),
-            )
-        )
-    for obj in (card.get("emails") or {}).values():
-        add(L("EMAIL", _escape(obj["address"]), _common_params(obj)))
-    for obj in (card.get("phones") or {}).values():
+        L("ORG", ";".join(_escape(p) for p in parts), params, f"organizations/{key}")
+    for key, obj in (card.get("titles") or {}).items():
+        prop = "ROLE" if obj.get("kind") == "role" else "TITLE"
+        L(prop, _escape(obj["name"]), _common_params(obj), f"titles/{key}")
+    for key, obj in (card.get("emails") or {}).items():
+        L("EMAIL", _escape(obj["address"]), _common_params(obj), f"emails/{key}")
+    for key, obj in (card.get("phones") or {}).items():
         params = _common_params(obj)
         feats = [_PHONE_FEATURES_OUT.get(f, f) for f in obj.get("features", {})]
         if feats:
             params["type"] = list(params.get("type", [])) + feats
-        add(L("TEL", obj["number"], params))
-    for obj in (card.get("addresses") or {}).values():
-        old: dict[str, list[str]] = {k: [] for k in ("postOfficeBox", "locality", "region", "postcode", "country")}
-        new: dict[str, list[str]] = {k: [] for k in _ADR_NEW}
-        for comp in obj.get("components", []):
-            for target in (old, new):
-                if comp.get("kind") in target:
-                    target[comp["kind"]].append(_escape(comp["value"]))
-        street = " ".join(new["number"] + new["name"])
-        adr = [old["postOfficeBox"], [], [street] if street else []]
-        adr += [old[k] for k in ("locality", "region", "postcode", "country")]
-        adr += [new[k] for k in _ADR_NEW]
+        L("TEL", obj["number"], params, f"phones/{key}")
+    for key, obj in (card.get("addresses") or {}).items():
         params = _common_params(obj)
-        for key, source in (
+        for param, source in (
             ("label", "full"),
             ("cc", "countryCode"),
             ("geo", "coordinates"),
             ("tz", "timeZone"),
         ):
             if obj.get(source):
-                params[key] = obj[source]
-        add(L("ADR", ";".join(",".join(part) for part in adr), params))
-    for obj in (card.get("links") or {}).values():
-        add(
-            L(
-                "CONTACT-URI" if obj.get("kind") == "contact" else "URL",
-                obj["uri"],
-                _common_params(obj),
-            )
-        )
+                params[param] = obj[source]
+        L("ADR", _adr_value(obj), params, f"addresses/{key}")
+        phonetic = _phonetic_params(obj)
+        if phonetic is not None:
+            L("ADR", _adr_value(obj, phonetic=True), phonetic, f"addresses/{key}#phonetic")
+    for key, obj in (card.get("links") or {}).items():
+        prop = "CONTACT-URI" if obj.get("kind") == "contact" else "URL"
+        L(prop, obj["uri"], _common_params(obj), f"links/{key}")
     speak = card.get("speakToAs") or {}
     if "grammaticalGender" in speak:
-        add(L("GRAMGENDER", speak["grammaticalGender"].upper()))
-    for obj in (speak.get("pronouns") or {}).values():
-        add(L("PRONOUNS", _escape(obj["pronouns"]), _common_params(obj)))
-    for obj in (card.get("personalInfo") or {}).values():
+        L("GRAMGENDER", speak["grammaticalGender"].upper())
+    for key, obj in (speak.get("pronouns") or {}).items():
+        L("PRONOUNS", _escape(obj["pronouns"]), _common_params(obj), f"speakToAs/pronouns/{key}")
+    for key, obj in (card.get("personalInfo") or {}).items():
         params = _common_params(obj, contexts=False)
         level = obj.get("level")
         if level and obj["kind"] == "expertise":
             level = {"low": "beginner", "medium": "average", "high": "expert"}[level]
         if level:
             params["level"] = level
-        add(L(obj["kind"].upper(), _escape(obj["value"]), params))
-    for obj in (card.get("directories") or {}).values():
+        L(obj["kind"].upper(), _escape(obj["value"]), params, f"personalInfo/{key}")
+    for key, obj in (card.get("directories") or {}).items():
         prop = "SOURCE" if obj.get("kind") == "entry" else "ORG-DIRECTORY"
-        add(L(prop, obj["uri"], _common_params(obj)))
-    for obj in (card.get("onlineServices") or {}).values():
+        L(prop, obj["uri"], _common_params(obj), f"directories/{key}")
+    for key, obj in (card.get("onlineServices") or {}).items():
         params = _common_params(obj)
         if "service" in obj:
             params["x-service-type"] = obj["service"]
@@ -917,8 +1184,8 @@ def to_vcard(card: dict[str, Any]) -> str:
             prop = "SOCIALPROFILE"
         if "service" in obj and prop == "SOCIALPROFILE":
             params["service-type"] = params.pop("x-service-type")
-        add(L(prop, obj.get("uri", obj.get("user", "")), params))
-    for obj in (card.get("notes") or {}).values():
+        L(prop, obj.get("uri", obj.get("user", "")), params, f"onlineServices/{key}")
+    for key, obj in (card.get("notes") or {}).items():
         params = _common_params(obj, contexts=False)
         if "created" in obj:
             params["created"] = obj["created"].replace("-", "").replace(":", "")
@@ -926,44 +1193,121 @@ def to_vcard(card: dict[str, Any]) -> str:
             params["author-name"] = obj["author"]["name"]
         if (obj.get("author") or {}).get("uri"):
             params["author"] = obj["author"]["uri"]
-        add(L("NOTE", _escape(obj["note"]), params))
-    for obj in (card.get("anniversaries") or {}).values():
+        L("NOTE", _escape(obj["note"]), params, f"notes/{key}")
+    for key, obj in (card.get("anniversaries") or {}).items():
         date_prop = {"birth": "BDAY", "wedding": "ANNIVERSARY", "death": "DEATHDATE"}.get(obj["kind"])
         if date_prop:
-            add(L(date_prop, _date_text(obj["date"]), _common_params(obj, contexts=False)))
+            params = _common_params(obj, contexts=False)
+            L(date_prop, _date_text(obj["date"]), params, f"anniversaries/{key}")
             place = (obj.get("place") or {}).get("full")
             if place and obj["kind"] in ("birth", "death"):
-                add(L("BIRTHPLACE" if obj["kind"] == "birth" else "DEATHPLACE", _escape(place)))
-    for obj in (card.get("media") or {}).values():
-        add(L(obj["kind"].upper(), obj["uri"], _common_params(obj)))
-    for obj in (card.get("cryptoKeys") or {}).values():
-        add(L("KEY", obj["uri"], _common_params(obj)))
+                L("BIRTHPLACE" if obj["kind"] == "birth" else "DEATHPLACE", _escape(place))
+    for key, obj in (card.get("media") or {}).items():
+        L(obj["kind"].upper(), obj["uri"], _common_params(obj), f"media/{key}")
+    for key, obj in (card.get("cryptoKeys") or {}).items():
+        L("KEY", obj["uri"], _common_params(obj), f"cryptoKeys/{key}")
     if card.get("keywords"):
-        add(L("CATEGORIES", ",".join(_escape(k) for k in card["keywords"])))
+        L("CATEGORIES", ",".join(_escape(k) for k in card["keywords"]))
     if "updated" in card:
-        add(L("REV", card["updated"].replace("-", "").replace(":", "")))
+        L("REV", card["updated"].replace("-", "").replace(":", ""))
     for member in card.get("members") or {}:
-        add(L("MEMBER", member))
+        L("MEMBER", member)
     for uri, rel in (card.get("relatedTo") or {}).items():
         types = list((rel or {}).get("relation", {}))
-        add(L("RELATED", uri, {"type": types} if types else {}))
-    for obj in (card.get("preferredLanguages") or {}).values():
-        add(L("LANG", obj["language"], _common_params(obj)))
-    for obj in (card.get("calendars") or {}).values():
-        add(
-            L(
-                "FBURL" if obj.get("kind") == "freeBusy" else "CALURI",
-                obj["uri"],
-                _common_params(obj),
-            )
-        )
-    for obj in (card.get("schedulingAddresses") or {}).values():
-        add(L("CALADRURI", obj["uri"], _common_params(obj)))
+        L("RELATED", uri, {"type": types} if types else {})
+    for key, obj in (card.get("preferredLanguages") or {}).items():
+        L("LANG", obj["language"], _common_params(obj), f"preferredLanguages/{key}")
+    for key, obj in (card.get("calendars") or {}).items():
+        prop = "FBURL" if obj.get("kind") == "freeBusy" else "CALURI"
+        L(prop, obj["uri"], _common_params(obj), f"calendars/{key}")
+    for key, obj in (card.get("schedulingAddresses") or {}).items():
+        L("CALADRURI", obj["uri"], _common_params(obj), f"schedulingAddresses/{key}")
     for prop in card.get("vCardProps") or []:
         name_, params, _type, *values = prop
-        add(L(name_.upper(), ",".join(str(v) for v in values), params))
-    add("END:VCARD")
-    return "\r\n".join(lines) + "\r\n"
+        L(name_.upper(), ",".join(str(v) for v in values), params)
+    return lines
+
+
+def to_vcard(card: dict[str, Any]) -> str:
+    """One Card as vCard 4.0 text (CRLF, folded); map ids go out as PROP-ID.
+
+    Localizations go out as ALTID/LANGUAGE alternatives of the lines they
+    change; whatever the lines cannot say goes out as JSPROP (RFC 9555
+    §3.3.1), found by reading the lines back, so that reading the vCard
+    gives this card again.
+    """
+    lines = _render(card)
+    lines += _localized_lines(card, lines)
+    _pair_phonetics(lines)
+    head = ["BEGIN:VCARD", "VERSION:4.0"]
+    groups: list[Any] = [0, _groups_in(card)]
+    body = [_line(o.prop, o.value, o.params, groups) for o in lines]
+    back = _to_card(_lines("\r\n".join(head + body + ["END:VCARD"]) + "\r\n", 1))
+    for pointer, value in jsprop.card_patch(back, card).items():
+        text = _escape(jsprop.jsprop_value(value))
+        body.append(_fold(f"JSPROP;JSPTR={jsprop.encode_pointer(pointer)}:{text}"))
+    return "\r\n".join(head + body + ["END:VCARD"]) + "\r\n"
+
+
+def _pair_phonetics(lines: list[_Out]) -> None:
+    """A PHONETIC line shares an ALTID with the line it spells out (RFC 9555 §2.2.13)."""
+    taken = {str(o.params.get("altid")) for o in lines}
+    n = 0
+    for out in lines:
+        if not out.path.endswith("#phonetic") or "altid" in out.params:
+            continue
+        family = out.path.split("#")[0]
+        base = next((o for o in lines if o.prop == out.prop and o.path == family), None)
+        if base is None:
+            continue
+        if "altid" not in base.params:
+            while str(n := n + 1) in taken:
+                pass
+            taken.add(str(n))
+            base.params["altid"] = str(n)
+        out.params = {"altid": base.params["altid"], **out.params}
+
+
+def _localized_lines(card: dict[str, Any], base: list[_Out]) -> list[_Out]:
+    """Each localization's changed lines with LANGUAGE and the ALTID of the line they
+    localize (RFC 9555 §2.2.10); what has no such line is left to JSPROP."""
+    locs = card.get("localizations")
+    if not isinstance(locs, dict) or not locs:
+        return []
+    plain = {k: v for k, v in card.items() if k != "localizations"}
+    by_path: dict[tuple[str, str], list[_Out]] = {}
+    for out in base:
+        if out.path:
+            by_path.setdefault((out.prop, out.path), []).append(out)
+    altids: dict[tuple[str, str], str] = {}
+    result: list[_Out] = []
+    for tag, patch in locs.items():
+        if not isinstance(patch, dict) or not isinstance(tag, str) or not tag:
+            continue
+        try:
+            rendered = _render(apply_patch(plain, patch))
+        except (PatchError, KeyError, TypeError, AttributeError, ValueError):
+            continue  # not a card this writer can render: JSPROP carries it
+        mine: dict[tuple[str, str], list[_Out]] = {}
+        for out in rendered:
+            if out.path:
+                mine.setdefault((out.prop, out.path), []).append(out)
+        for (prop, path), outs in mine.items():
+            family = path.split("#")[0]
+            if (prop, family) not in by_path or len(outs) != 1:
+                continue
+            was = by_path.get((prop, path))
+            if was and [(o.value, o.params) for o in was] == [(o.value, o.params) for o in outs]:
+                continue
+            altid = altids.get((prop, family))
+            if altid is None:
+                altid = altids[(prop, family)] = str(len(altids) + 1)
+                for o in by_path[(prop, family)] + by_path.get((prop, family + "#phonetic"), []):
+                    o.params["altid"] = altid
+            out = outs[0]
+            out.params = {"altid": altid, "language": tag, **out.params}
+            result.append(out)
+    return result
 
 
 def _date_text(date: dict[str, Any]) -> str:
