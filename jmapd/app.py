@@ -21,7 +21,7 @@ import orjson
 
 from . import config as config_mod
 from .blobs import BlobStore
-from .db import database, open_database
+from .db import database, open_database, probe_database
 from .methods.registry import Registry
 from .migrate import check_models
 from .plugins import installed, make_plugin_manager
@@ -107,6 +107,7 @@ def build_registry(pm: Any, cfg: config_mod.CoreConfig) -> Registry:
 
 def build_services(cfg: config_mod.CoreConfig, pm: Any) -> Services:
     open_database(cfg.database_url)
+    probe_database(cfg.database_url)  # one line naming the database, not a traceback later
     registry = build_registry(pm, cfg)
     blobs = BlobStore(cfg.blobs.store, cfg.blob_path)
     return Services(config=cfg, pm=pm, registry=registry, blobs=blobs)

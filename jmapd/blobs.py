@@ -65,7 +65,12 @@ class BlobStore:
         #: Per thread: files written inside :meth:`deferred_sync`, not yet durable.
         self._local = threading.local()
         if kind == "filesystem":
-            path.mkdir(mode=0o700, parents=True, exist_ok=True)  # blob files are private (mkstemp: 0600)
+            try:
+                path.mkdir(mode=0o700, parents=True, exist_ok=True)  # blob files are private (mkstemp: 0600)
+            except OSError as exc:  # named for the operator, not a traceback
+                from .config import ConfigError
+
+                raise ConfigError(f"blobs.path: cannot create {path}: {exc.strerror}") from None
 
     @staticmethod
     def id_for(data: bytes) -> str:

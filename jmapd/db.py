@@ -90,20 +90,66 @@ def is_postgres(db: Any = None) -> bool:
     return isinstance(db, peewee.PostgresqlDatabase)
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened or reached: one line naming which
+    database (host, name, role; never the password) and why, for the
+    operator instead of a driver's traceback."""
+
+
+def describe(url: str) -> str:
+    """``url`` as an operator recognises it, without its password."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return f"SQLite database {sqlite_path(url)}"
+    name = unquote(parsed.path.lstrip("/")) or "postgres"
+    role = f" as role {unquote(parsed.username)!r}" if parsed.username else ""
+    return f"PostgreSQL database {name!r} on {parsed.hostname or 'localhost'}:{parsed.port or 5432}{role}"
+
+
+def _cause(exc: BaseException) -> str:
+    """A driver's message on one line (psycopg2's spans several)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.replace("FATAL: ", "")
+
+
+def sqlite_path(url: str) -> Path:
+    parsed = urlparse(url)
+    if url.startswith("sqlite:////"):
+        return Path("/" + unquote(parsed.path).lstrip("/"))
+    return Path(unquote(url[len("sqlite:///") :]))
+
+
+def probe_database(url: str) -> None:
+    """Connect once (and let go again if this thread was not connected), so
+    an unreachable server or a refused role stops a command at its start.
+
+    :raises DatabaseUnavailable: naming the database and the cause.
+    """
+    db = database.obj
+    was_closed = db.is_closed()
+    try:
+        db.connect(reuse_if_open=True)
+        db.execute_sql("SELECT 1")
+    except (peewee.PeeweeException, OSError) as exc:
+        raise DatabaseUnavailable(f"cannot reach {describe(url)}: {_cause(exc)}") from None
+    finally:
+        if was_closed and not db.is_closed():
+            db.close()
+
+
 def open_database(url: str) -> peewee.Database:
     """Create the database for ``url`` and bind the proxy to it."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
-        path = Path(unquote(parsed.path))
-        if url.startswith("sqlite:////"):
-            path = Path("/" + unquote(parsed.path).lstrip("/"))
-        elif url.startswith("sqlite:///"):
-            path = Path(unquote(url[len("sqlite:///") :]))
+        path = sqlite_path(url)
         # NOTE(operator): private to the server user whatever the umask: the
         # file holds password hashes and mail. SQLite gives its -wal and -shm
         # files the database file's permissions.
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise DatabaseUnavailable(f"cannot open {describe(url)}: {exc.strerror}") from None
         db: peewee.Database = SqliteDatabase(
             str(path),
             pragmas={

@@ -34,6 +34,20 @@ def jmapd_add_hookspecs(pm: pluggy.PluginManager) -> None:
 
 
 @hookspec
+def jmapd_requires() -> list[str] | None:
+    """Names of the plugins this one cannot work without (``["mail"]``):
+    start-up stops, naming both, when one of them is not enabled."""
+
+
+@hookspec
+def jmapd_config_check(config: CoreConfig, connect: bool) -> list[tuple[str, str]] | None:
+    """Findings of ``jmapd config check`` about the plugin's own setup, each
+    ``(level, text)`` with level ``ok``, ``note`` or ``error``. With
+    ``connect`` the plugin may try the network services it relies on (a
+    relay, a listening port); without it, it must not."""
+
+
+@hookspec
 def jmapd_config_schema() -> tuple[str, type] | None:
     """Declare the plugin's YAML section: ``(section name, dataclass)``.
 

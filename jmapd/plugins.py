@@ -54,7 +54,22 @@ def make_plugin_manager(enabled: list[str] | None, extra: list[Any] | None = Non
     for plugin in extra or []:
         pm.register(plugin)
     pm.check_pending()
+    check_requirements(pm)
     return pm
+
+
+def check_requirements(pm: pluggy.PluginManager) -> None:
+    """Every plugin a plugin names in ``jmapd_requires`` must be enabled too:
+    the delivery plugin without mail would accept mail it cannot store."""
+    for impl in reversed(pm.hook.jmapd_requires.get_hookimpls()):
+        names = impl.function() or []
+        if not isinstance(names, list):
+            raise PluginError(f"plugin {impl.plugin_name!r}: jmapd_requires returned {names!r}, not a list of names")
+        for needed in names:
+            if not pm.has_plugin(needed):
+                raise PluginError(
+                    f"capabilities: plugin {impl.plugin_name!r} requires plugin {needed!r}, which is not enabled"
+                )
 
 
 def enabled_names(pm: pluggy.PluginManager) -> list[str]:

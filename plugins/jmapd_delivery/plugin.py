@@ -7,6 +7,7 @@ from typing import Any
 from jmapd import hookimpl
 
 from . import hookspecs
+from .checks import check_listener
 from .config import DeliveryConfig
 from .deliver import cmd_deliver, serve_lmtp
 
@@ -19,6 +20,16 @@ def jmapd_add_hookspecs(pm: Any) -> None:
 @hookimpl
 def jmapd_config_schema() -> tuple[str, type]:
     return ("delivery", DeliveryConfig)
+
+
+@hookimpl
+def jmapd_requires() -> list[str]:
+    return ["mail"]  # delivered messages become Emails
+
+
+@hookimpl
+def jmapd_config_check(config: Any, connect: bool) -> list[tuple[str, str]]:
+    return check_listener(config, connect)
 
 
 @hookimpl

@@ -10,6 +10,7 @@ from jmapd.services import ExtensionKey
 
 from . import migrations
 from .capability import MAIL, SUBMISSION, account_value
+from .checks import check_relay
 from .config import SubmissionConfig
 from .metrics import queue_families
 from .models import QueueItem
@@ -40,6 +41,11 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
             requires=(MAIL,),
         )
     ]
+
+
+@hookimpl
+def jmapd_config_check(config: Any, connect: bool) -> list[tuple[str, str]]:
+    return check_relay(config, connect)
 
 
 @hookimpl

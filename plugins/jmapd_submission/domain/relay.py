@@ -42,6 +42,7 @@ __all__ = [
     "RecipientResult",
     "RelayResult",
     "send",
+    "probe",
     "flatten_reply",
     "normalize_line_endings",
     "RetryPolicy",
@@ -268,6 +269,29 @@ def _prepare(smtp: smtplib.SMTP, config: RelayConfig) -> None:
         raise _Abort(421, f"421 4.7.0 TLS negotiation with relay failed: {exc}") from exc
     except smtplib.SMTPException as exc:  # e.g. no supported AUTH mechanism
         raise _Abort(421, f"421 4.7.0 Relay session setup failed: {exc}") from exc
+
+
+def probe(config: RelayConfig) -> tuple[bool, str]:
+    """Open a session as :func:`send` would (connect, EHLO, STARTTLS, AUTH)
+    and QUIT without sending: ``(worked, what happened)``, for
+    ``jmapd config check --connect``."""
+    try:
+        smtp = _open(config)
+    except _Abort as exc:
+        return False, exc.reply
+    try:
+        _prepare(smtp, config)
+    except _Abort as exc:
+        return False, exc.reply
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    steps = ["EHLO"] + (["STARTTLS"] if config.security is Security.STARTTLS else [])
+    steps += ["TLS"] if config.security is Security.TLS else []
+    steps += ["AUTH"] if config.username is not None else []
+    return True, " + ".join(steps) + " accepted"
 
 
 def send(
