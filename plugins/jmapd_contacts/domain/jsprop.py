@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from .validate import PatchError, apply_patch
+from .vcard_text import caret_decode, caret_encode
 
 
 def _token(key: str) -> str:
@@ -44,20 +45,12 @@ def card_patch(have: dict[str, Any], want: dict[str, Any], prefix: str = "") -> 
 
 
 def encode_pointer(pointer: str) -> str:
-    """A JSPTR parameter value, quoted; RFC 6868 carets for what a quoted value cannot hold."""
-    return '"' + pointer.replace("^", "^^").replace("\n", "^n").replace('"', "^'") + '"'
+    """A JSPTR parameter value, quoted (RFC 9555 §3.3.2), carets for what quotes cannot hold."""
+    return '"' + caret_encode(pointer) + '"'
 
 
 def decode_pointer(value: str) -> str:
-    out, i = [], 0
-    while i < len(value):
-        if value[i] == "^" and i + 1 < len(value) and value[i + 1] in "^n'":
-            out.append({"^": "^", "n": "\n", "'": '"'}[value[i + 1]])
-            i += 2
-        else:
-            out.append(value[i])
-            i += 1
-    return "".join(out)
+    return caret_decode(value)
 
 
 def jsprop_value(value: Any) -> str:

@@ -27,8 +27,12 @@ from typing import Any
 
 import vobject
 
-from . import jsprop, vcard_altid
+from . import jsprop, vcard_altid, vcard_structured
 from .validate import PatchError, apply_patch, validate_card
+from .vcard_text import escape as _escape
+from .vcard_text import list_values as _list_values
+from .vcard_text import split_structured as _split_structured
+from .vcard_text import unescape as _unescape
 
 _PROP_ID = "\x00prop-id"
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -52,68 +56,6 @@ class ParseResult:
 
 
 # -- text helpers ------------------------------------------------------------------
-
-
-def _split_structured(raw: str) -> list[str]:
-    """Split on unescaped ``;`` and unescape each part (N, ADR, ORG values)."""
-    parts, buf, i = [], [], 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch == "\\" and i + 1 < len(raw):
-            buf.append(raw[i : i + 2])
-            i += 2
-            continue
-        if ch == ";":
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    parts.append("".join(buf))
-    return [_unescape(p) for p in parts]
-
-
-def _unescape(value: str) -> str:
-    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _list_values(part: str) -> list[str]:
-    """A structured component's comma-separated values (RFC 6350 §5.5)."""
-    out, buf, i = [], [], 0
-    while i < len(part):
-        if part[i] == "\\" and i + 1 < len(part):
-            buf.append(part[i : i + 2])
-            i += 2
-            continue
-        if part[i] == ",":
-            out.append(_unescape("".join(buf)))
-            buf = []
-        else:
-            buf.append(part[i])
-        i += 1
-    out.append(_unescape("".join(buf)))
-    return [v for v in out if v]
-
-
-def _raw_components(raw: str) -> list[str]:
-    parts, buf, i = [], [], 0
-    while i < len(raw):
-        if raw[i] == "\\" and i + 1 < len(raw):
-            buf.append(raw[i : i + 2])
-            i += 2
-            continue
-        if raw[i] == ";":
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(raw[i])
-        i += 1
-    parts.append("".join(buf))
-    return parts
 
 
 # -- reading -----------------------------------------------------------------------
@@ -240,15 +182,6 @@ _PHONE_FEATURES_IN = {
     "pager": "pager", "textphone": "textphone", "main-number": "main-number",
 }  # fmt: skip
 _PHONE_FEATURES_OUT = {v: k for k, v in _PHONE_FEATURES_IN.items()}
-_ADR_KINDS = ("postOfficeBox", "apartment", "name", "locality", "region", "postcode", "country")
-# RFC 9554 §2.2 components 7-17 of ADR
-_ADR_NEW = (
-    "room", "apartment", "floor", "number", "name", "building", "block", "subdistrict",
-    "district", "landmark", "direction",
-)  # fmt: skip
-_N_KINDS = ("surname", "given", "given2", "title", "credential", "surname2", "generation")
-
-
 class _Reader:
     """Collects one Card while walking a vCard's lines."""
 
@@ -274,26 +207,47 @@ class _Reader:
         self.last = f"{prop}/{key}"
 
 
+_LIST_PARAMS = frozenset({"type", "pid", "sort-as"})
+
+
+def _first(params: dict[str, list[str]], key: str) -> str | None:
+    values = params.get(key)
+    return values[0] if values else None
+
+
 def _params(line: _Line) -> dict[str, list[str]]:
+    """The line's parameters; a quoted list (``TYPE="voice,home"``) split only where
+    the parameter is a list: a quoted LABEL, GEO or AUTHOR-NAME keeps its commas."""
     out: dict[str, list[str]] = {}
     for key, values in line.params.items():
+        if key not in _LIST_PARAMS:
+            out[key] = [str(v) for v in values]
+            continue
         flat: list[str] = []
-        for v in values:
-            flat.extend(x for x in str(v).split(",") if x)
+        for v in values:  # SORT-AS items are positional: empty ones hold a place
+            flat.extend(x for x in str(v).split(",") if x or key == "sort-as")
         out[key] = flat
     return out
 
 
+_ADR_CONTEXT_IN = {**_CONTEXT_IN, "billing": "billing", "delivery": "delivery"}  # RFC 9554 §5.1
+
+
 def _take_common(
-    obj: dict[str, Any], params: dict[str, list[str]], line: Any, *, contexts: bool = True
+    obj: dict[str, Any],
+    params: dict[str, list[str]],
+    line: Any,
+    *,
+    contexts: bool = True,
+    context_map: dict[str, str] = _CONTEXT_IN,
 ) -> None:
     """Map TYPE/PREF/LABEL; everything else (and the group) into vCardParams."""
     types = [t.lower() for t in params.pop("type", [])]
     rest_types = []
     ctx: dict[str, bool] = {}
     for t in types:
-        if contexts and t in _CONTEXT_IN:
-            ctx[_CONTEXT_IN[t]] = True
+        if contexts and t in context_map:
+            ctx[context_map[t]] = True
         elif t == "pref":
             obj.setdefault("pref", 1)
         else:
@@ -398,12 +352,16 @@ def _convert(lines: list[_Line]) -> _Reader:
                 name["full"] = _text(value)
                 r.last = "name"
         elif prop == "N" and "components" not in name:
-            comps = [{"kind": k, "value": v} for k, v, counted in _n_parts(_raw(value)) if counted]
-            if comps:
-                name["components"] = comps
+            st = vcard_structured.read("N", _raw(value), _first(params, "jscomps"))
+            if st.components:
+                name["components"] = st.components
+            if st.ordered:
+                name.update(st.ordered)
+                params.pop("jscomps", None)
             sort = params.pop("sort-as", None)
-            if sort:
-                name["sortAs"] = dict(zip(("surname", "given"), sort, strict=False))
+            if sort and any(sort):
+                pairs = zip(("surname", "given"), sort, strict=False)
+                name["sortAs"] = {k: v for k, v in pairs if v}
             for key in ("value", "encoding", "charset"):
                 params.pop(key, None)
             if params:
@@ -420,9 +378,13 @@ def _convert(lines: list[_Line]) -> _Reader:
             obj = {"name": parts[0]} if parts[0] else {}
             if any(parts[1:]):
                 obj["units"] = [{"name": p} for p in parts[1:] if p]
-            sort = params.pop("sort-as", None)
-            if sort:
+            # RFC 9555 §2.6.4: SORT-AS's first item sorts the name, the others the units
+            sort = params.pop("sort-as", None) or []
+            if sort and sort[0]:
                 obj["sortAs"] = sort[0]
+            for unit, key in zip(obj.get("units", []), sort[1:], strict=False):
+                if key:
+                    unit["sortAs"] = key
             if obj:
                 _take_common(obj, params, line)
                 r.add("organizations", "o", obj)
@@ -450,8 +412,11 @@ def _convert(lines: list[_Line]) -> _Reader:
             _take_common(obj, params, line)
             r.add("phones", "p", obj)
         elif prop == "ADR":
-            comps = [{"kind": k, "value": v} for k, v, counted in _adr_parts(_raw(value)) if counted]
-            obj = {"components": comps} if comps else {}
+            st = vcard_structured.read("ADR", _raw(value), _first(params, "jscomps"))
+            obj = {"components": st.components} if st.components else {}
+            if st.ordered:
+                obj.update(st.ordered)
+                params.pop("jscomps", None)
             label = params.pop("label", None)
             if label:
                 obj["full"] = label[0]
@@ -462,14 +427,21 @@ def _convert(lines: list[_Line]) -> _Reader:
             if not obj:
                 obj["components"] = []
                 obj["full"] = ""
-            _take_common(obj, params, line)
+            _take_common(obj, params, line, context_map=_ADR_CONTEXT_IN)
             r.add("addresses", "a", obj)
         elif prop == "URL":
             obj = {"uri": _raw(value)}
             _take_common(obj, params, line)
             r.add("links", "l", obj)
         elif prop in ("IMPP", "SOCIALPROFILE", "X-SOCIALPROFILE"):
-            obj = {"uri": _raw(value)}
+            # RFC 9555 §2.4.5: a SOCIALPROFILE of type TEXT is the user, not a uri
+            if prop != "IMPP" and (_first(params, "value") or "").lower() == "text":
+                obj = {"user": _text(value)}
+            else:
+                obj = {"uri": _raw(value)}
+            username = params.pop("username", None)
+            if username and "user" not in obj:
+                obj["user"] = username[0]
             service = params.pop("service-type", None) or params.pop("x-service-type", None)
             if service:
                 obj["service"] = service[0]
@@ -494,6 +466,11 @@ def _convert(lines: list[_Line]) -> _Reader:
         elif prop in ("BDAY", "ANNIVERSARY", "DEATHDATE") and _date(_text(value)):
             kind = {"BDAY": "birth", "ANNIVERSARY": "wedding", "DEATHDATE": "death"}[prop]
             obj = {"kind": kind, "date": _date(_text(value))}
+            scale = params.pop("calscale", None)
+            if scale and obj["date"].get("@type") != "Timestamp":
+                obj["date"]["calendarScale"] = scale[0].lower()
+            elif scale:
+                params["calscale"] = scale
             _take_common(obj, params, line, contexts=False)
             r.add("anniversaries", "k", obj)
         elif prop in ("PHOTO", "LOGO", "SOUND"):
@@ -670,6 +647,9 @@ def _localize(card: dict[str, Any], plan: vcard_altid.Plan[_Line], paths: dict[i
             _keep_unknown(card, alt)
             continue
         patch = card.setdefault("localizations", {}).setdefault(tag, {})
+        if base.name == "ADR":  # RFC 9555 §2.4.1: "the key references the full property"
+            patch[str(path)] = now
+            continue
         for member in list(now) + [m for m in was if m not in now]:
             if now.get(member) != was.get(member):
                 patch[f"{path}/{member}"] = now.get(member)
@@ -699,9 +679,16 @@ def _phonetics(
     )
     localized = localized or has
     shape = alt_lines.get((id(base), tag.casefold()), base) if localized and tag else base
-    parse = _n_parts if base.name == "N" else _adr_parts
-    mapping = _phonetic_map(parse(_raw(shape.value)), parse(_raw(line.value)))
-    if not isinstance(obj, dict) or mapping is None or (localized and tag is None):
+    layout = vcard_structured.read(
+        base.name, _raw(shape.value), _first(shape.params, "jscomps")
+    )
+    mapping = vcard_structured.phonetics(layout.positions, _raw(line.value))
+    comps = obj.get("components") if isinstance(obj, dict) else None
+    if (
+        not isinstance(obj, dict)
+        or (localized and tag is None)
+        or (not localized and (not isinstance(comps, list) or len(comps) != len(layout.positions)))
+    ):
         _keep_unknown(card, line)
         return
     system = (line.params.get("phonetic") or ["script"])[0].lower()
@@ -724,80 +711,6 @@ def _phonetics(
             comps[index]["phonetic"] = text
         else:
             patch[f"{path}/components/{index}/phonetic"] = text
-
-
-def _phonetic_map(
-    base: list[tuple[str, str, bool]], phonetic: list[tuple[str, str, bool]]
-) -> dict[int, str] | None:
-    """Component index -> phonetic text, pairing values kind by kind in order.
-
-    None when the phonetic line has more values of a kind than the line it
-    spells out: then it does not belong to it.
-    """
-    by_kind: dict[str, list[str]] = {}
-    for kind, value, _counted in phonetic:
-        by_kind.setdefault(kind, []).append(value)
-    counts: dict[str, int] = {}
-    for kind, _value, _counted in base:
-        counts[kind] = counts.get(kind, 0) + 1
-    if any(len(v) > counts.get(k, 0) and any(v) for k, v in by_kind.items()):
-        return None
-    out: dict[int, str] = {}
-    seen: dict[str, int] = {}
-    index = 0
-    for kind, _value, counted in base:
-        j = seen.get(kind, 0)
-        seen[kind] = j + 1
-        if counted:
-            values = by_kind.get(kind, [])
-            if j < len(values) and values[j]:
-                out[index] = values[j]
-            index += 1
-    return out
-
-
-def _all_values(part: str) -> list[str]:
-    """A component's comma-separated values, empty ones kept (they hold positions)."""
-    out, buf, i = [], [], 0
-    while i < len(part):
-        if part[i] == "\\" and i + 1 < len(part):
-            buf.append(part[i : i + 2])
-            i += 2
-            continue
-        if part[i] == ",":
-            out.append(_unescape("".join(buf)))
-            buf = []
-        else:
-            buf.append(part[i])
-        i += 1
-    out.append(_unescape("".join(buf)))
-    return out
-
-
-def _n_parts(raw: str) -> list[tuple[str, str, bool]]:
-    """N's values as (kind, value, becomes a component), in component order."""
-    parts = _raw_components(raw)
-    generation = set(_list_values(parts[6])) if len(parts) > 6 else set()
-    return [
-        # RFC 9554: suffixes repeat the generation for old readers
-        (kind, v, bool(v) and not (kind == "credential" and v in generation))
-        for kind, part in zip(_N_KINDS, parts, strict=False)
-        for v in _all_values(part)
-    ]
-
-
-def _adr_parts(raw: str) -> list[tuple[str, str, bool]]:
-    """ADR's values as (kind, value, becomes a component), in component order."""
-    parts = _raw_components(raw) + [""] * 18
-    new = [(k, v) for k, part in zip(_ADR_NEW, parts[7:18], strict=True) for v in _all_values(part)]
-    has_new = any(v for _k, v in new)  # the street address counts only without them
-    out = [("name", v, bool(v) and not has_new) for v in _all_values(parts[2])]
-    out += [(k, v, bool(v)) for k, v in new]
-    for kind, part in zip(_ADR_KINDS[:2], parts[:2], strict=True):
-        out += [(kind, v, bool(v)) for v in _all_values(part)]
-    for kind, part in zip(_ADR_KINDS[3:], parts[3:7], strict=True):
-        out += [(kind, v, bool(v)) for v in _all_values(part)]
-    return out
 
 
 def _apply_jsprop_lines(card: dict[str, Any], lines: list[_Line]) -> None:
@@ -881,6 +794,8 @@ _LABELLED = (
     "schedulingAddresses",
     "cryptoKeys",
     "media",
+    "directories",
+    "personalInfo",
 )
 
 
@@ -1053,32 +968,6 @@ def _phonetic_params(obj: dict[str, Any]) -> dict[str, Any] | None:
     return params
 
 
-def _n_value(name: dict[str, Any], phonetic: bool = False) -> str:
-    """N's seven components; the PHONETIC twin has the same shape, empty where none."""
-    slots: dict[str, list[str]] = {k: [] for k in _N_KINDS}
-    for comp in name.get("components") or []:
-        if comp.get("kind") in slots:
-            text = comp.get("phonetic", "") if phonetic else comp["value"]
-            slots[comp["kind"]].append(_escape(text))
-    slots["credential"] = slots["generation"] + slots["credential"]  # for 3.0 readers
-    return ";".join(",".join(slots[k]) for k in _N_KINDS)
-
-
-def _adr_value(obj: dict[str, Any], phonetic: bool = False) -> str:
-    old: dict[str, list[str]] = {k: [] for k in ("postOfficeBox", "locality", "region", "postcode", "country")}
-    new: dict[str, list[str]] = {k: [] for k in _ADR_NEW}
-    for comp in obj.get("components", []):
-        text = comp.get("phonetic", "") if phonetic else comp["value"]
-        for target in (old, new):
-            if comp.get("kind") in target:
-                target[comp["kind"]].append(_escape(text))
-    street = " ".join(v for v in new["number"] + new["name"] if v)
-    adr = [old["postOfficeBox"], [], [street] if street else []]
-    adr += [old[k] for k in ("locality", "region", "postcode", "country")]
-    adr += [new[k] for k in _ADR_NEW]
-    return ";".join(",".join(part) for part in adr)
-
-
 def _render(card: dict[str, Any]) -> list[_Out]:
     """The content lines of a card's mapped properties, each with the path it came from.
 
@@ -1113,23 +1002,31 @@ def _render(card: dict[str, Any]) -> list[_Out]:
         L("FN", _escape(derived), {"derived": "TRUE"} if derived else {}, path="name")
     if name.get("components"):
         sort_as = name.get("sortAs") or {}
-        params = (
+        params: dict[str, Any] = (
             {"sort-as": [sort_as.get("surname", ""), sort_as.get("given", "")]} if sort_as else {}
         )
-        if params and not params["sort-as"][1]:
-            params["sort-as"] = params["sort-as"][:1]
+        if params:
+            params["sort-as"] = ",".join(params["sort-as"]).rstrip(",")
         params.update(name.get("vCardParams") or {})
-        L("N", _n_value(name), params, path="name")
+        value, positions = vcard_structured.write("N", name)
+        order = vcard_structured.jscomps(name, positions)
+        if order is not None:
+            params["jscomps"] = order
+        L("N", value, params, path="name")
         phonetic = _phonetic_params(name)
         if phonetic is not None:
-            L("N", _n_value(name, phonetic=True), phonetic, path="name#phonetic")
+            value = vcard_structured.write("N", name, phonetic=True)[0]
+            L("N", value, phonetic, path="name#phonetic")
     for key, obj in (card.get("nicknames") or {}).items():
         L("NICKNAME", _escape(obj["name"]), _common_params(obj), f"nicknames/{key}")
     for key, obj in (card.get("organizations") or {}).items():
         parts = [obj.get("name", "")] + [u["name"] for u in obj.get("units", [])]
         params = _common_params(obj)
-        if "sortAs" in obj:
-            params["sort-as"] = obj["sortAs"]
+        sort = [obj.get("sortAs", "")] + [u.get("sortAs", "") for u in obj.get("units", [])]
+        while sort and not sort[-1]:
+            sort.pop()
+        if sort:  # one quoted value: an empty first item must keep its place
+            params["sort-as"] = ",".join(sort)
         L("ORG", ";".join(_escape(p) for p in parts), params, f"organizations/{key}")
     for key, obj in (card.get("titles") or {}).items():
         prop = "ROLE" if obj.get("kind") == "role" else "TITLE"
@@ -1152,10 +1049,15 @@ def _render(card: dict[str, Any]) -> list[_Out]:
         ):
             if obj.get(source):
                 params[param] = obj[source]
-        L("ADR", _adr_value(obj), params, f"addresses/{key}")
+        value, positions = vcard_structured.write("ADR", obj)
+        order = vcard_structured.jscomps(obj, positions)
+        if order is not None:
+            params["jscomps"] = order
+        L("ADR", value, params, f"addresses/{key}")
         phonetic = _phonetic_params(obj)
         if phonetic is not None:
-            L("ADR", _adr_value(obj, phonetic=True), phonetic, f"addresses/{key}#phonetic")
+            value = vcard_structured.write("ADR", obj, phonetic=True)[0]
+            L("ADR", value, phonetic, f"addresses/{key}#phonetic")
     for key, obj in (card.get("links") or {}).items():
         prop = "CONTACT-URI" if obj.get("kind") == "contact" else "URL"
         L(prop, obj["uri"], _common_params(obj), f"links/{key}")
@@ -1184,7 +1086,14 @@ def _render(card: dict[str, Any]) -> list[_Out]:
             prop = "SOCIALPROFILE"
         if "service" in obj and prop == "SOCIALPROFILE":
             params["service-type"] = params.pop("x-service-type")
-        L(prop, obj.get("uri", obj.get("user", "")), params, f"onlineServices/{key}")
+        if "uri" in obj:
+            if "user" in obj:
+                params["username"] = obj["user"]
+            L(prop, obj["uri"], params, f"onlineServices/{key}")
+        else:  # a user name alone: SOCIALPROFILE as TEXT (IMPP takes only a URI)
+            prop = "SOCIALPROFILE" if prop == "IMPP" else prop
+            params["value"] = "text"
+            L(prop, _escape(obj.get("user", "")), params, f"onlineServices/{key}")
     for key, obj in (card.get("notes") or {}).items():
         params = _common_params(obj, contexts=False)
         if "created" in obj:
@@ -1198,6 +1107,8 @@ def _render(card: dict[str, Any]) -> list[_Out]:
         date_prop = {"birth": "BDAY", "wedding": "ANNIVERSARY", "death": "DEATHDATE"}.get(obj["kind"])
         if date_prop:
             params = _common_params(obj, contexts=False)
+            if "calendarScale" in obj["date"]:
+                params["calscale"] = obj["date"]["calendarScale"]
             L(date_prop, _date_text(obj["date"]), params, f"anniversaries/{key}")
             place = (obj.get("place") or {}).get("full")
             if place and obj["kind"] in ("birth", "death"):
@@ -1289,8 +1200,9 @@ def _localized_lines(card: dict[str, Any], base: list[_Out]) -> list[_Out]:
         except (PatchError, KeyError, TypeError, AttributeError, ValueError):
             continue  # not a card this writer can render: JSPROP carries it
         mine: dict[tuple[str, str], list[_Out]] = {}
+        derived = {(o.prop, o.path) for o in base + rendered if "derived" in o.params}
         for out in rendered:
-            if out.path:
+            if out.path and (out.prop, out.path) not in derived:
                 mine.setdefault((out.prop, out.path), []).append(out)
         for (prop, path), outs in mine.items():
             family = path.split("#")[0]

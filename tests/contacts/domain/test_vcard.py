@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jmapd_contacts.domain.validate import validate_card
+from jmapd_contacts.domain.validate import CARD_MEMBERS, validate_card
 from jmapd_contacts.domain.vcard import parse_vcards, to_vcard, to_vcards
 
 DATA = Path(__file__).parent / "data"
@@ -27,6 +27,7 @@ def test_fixture_round_trips(name: str) -> None:
         assert validate_card(card) == []
         text = to_vcard(card)
         assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+        assert "JSPROP" not in text  # what exporters write maps to lines of its own
         again = parse_vcards(text)
         assert again.errors == [] and again.cards == [card]
 
@@ -307,8 +308,9 @@ def test_altid_alternatives_that_cannot_be_localizations_are_kept() -> None:
     assert card["language"] == "ja"
     (adr,) = card["addresses"].values()
     assert adr["components"] == [{"kind": "locality", "value": "東京都"}]
+    # RFC 9555 §2.4.1: an ADR alternative patches the whole address
     assert card["localizations"]["en"] == {
-        "addresses/a1/components": [{"kind": "locality", "value": "Tokyo"}]
+        "addresses/a1": {"components": [{"kind": "locality", "value": "Tokyo"}]}
     }
     assert parse_vcards(to_vcard(card)).cards == [card]
 
@@ -411,4 +413,225 @@ def test_invalid_jsprop_is_not_applied_but_kept(lines: list[str]) -> None:
     assert "ex.com:a" not in card and "nothere" not in card
     kept = [p for p in card["vCardProps"] if p[0] == "jsprop"]
     assert len(kept) >= 1
+    assert parse_vcards(to_vcard(card)).cards == [card]
+
+
+RFC9553 = json.loads((DATA / "rfc9553_examples.json").read_text(encoding="utf-8"))["examples"]
+# What of RFC 9553's examples vCard has no line for, so it travels as JSPROP
+# (RFC 9555 §3.2.1); everything else maps to vCard lines of its own.
+UNMAPPED = {
+    # given before surname without isOrdered: N's order is fixed, JSCOMPS means isOrdered
+    'Example of a phonetic Property for the Name "John Smith" as Pronounced in the USA': {
+        "name/components"
+    },
+    "Examples of Vendor-Specific Properties": {"example.com:foo", "example.com:foo2"},
+    "Example of a Basic Card": {"version"},  # JSContact 1.0: a vCard reads as 2.0
+    "Example for the version Property": {"version"},
+    "Example of Localizing a Top-Level Property": {
+        "name/components",  # title first, not isOrdered
+        # the patch replaces all of name; the N alternative reads as name/components
+        "localizations/uk-Cyrl/name",
+        "localizations/uk-Cyrl/name~1components",
+    },
+}
+
+
+def _rfc9553_card(example: dict) -> dict:
+    member = example["json"]
+    if example["section"] == "Example for the full Property":
+        member = {"name": member}  # a Name member, not a Card one
+    card = {"@type": "Card", "version": "2.0", **member}
+    if card["version"] == "1.0":
+        card.setdefault("uid", "urn:uuid:0b5a2bf0-5a7e-4b1a-9e4a-1b2c3d4e5f60")  # 1.0 needs one
+    return card
+
+
+def _jsptrs(text: str) -> set[str]:
+    return {
+        line.split('JSPTR="', 1)[1].split('"', 1)[0]
+        for line in _unfolded(text)
+        if line.startswith("JSPROP;")
+    }
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in RFC9553 if e["json"].get("@type", "Card") == "Card"],
+    ids=lambda e: e["section"],
+)
+def test_rfc9553_examples_round_trip_through_vcard(example: dict) -> None:
+    card = _rfc9553_card(example)
+    assert validate_card(card) == []
+    text = to_vcard(card)
+    assert _jsptrs(text) == UNMAPPED.get(example["section"], set())
+    (back,) = parse_vcards(text).cards
+    assert back == card
+    assert to_vcard(back) == text
+
+
+def test_every_rfc9553_card_property_is_exercised_by_the_round_trips() -> None:
+    """The round trips above cover every Card member RFC 9553 registers (and
+    RFC 9555's vCard ones), so none is mapped by neither a line nor JSPROP."""
+    seen: set[str] = set()
+    for example in RFC9553:
+        if example["json"].get("@type", "Card") == "Card":
+            seen |= set(_rfc9553_card(example))
+    assert CARD_MEMBERS.keys() - seen - {"vCardProps", "vCardParams", "vCardName"} == set()
+
+
+def test_vcard_jsprop_and_unknown_lines_survive_import_and_export() -> None:
+    """vCard -> JSContact -> vCard: what a client wrote comes back."""
+    text = _vcard(
+        "FN:J",
+        "N;JSCOMPS=\";1;0\":Doe;Jane;;;;;;",
+        "X-FOO;X-BAR=baz:qux",
+        'JSPROP;JSPTR="example.com:flag":true',
+        'JSPROP;JSPTR="name/example.com:nick":"JD"',
+    )
+    (card,) = parse_vcards(text).cards
+    assert card["example.com:flag"] is True and card["name"]["example.com:nick"] == "JD"
+    assert card["name"]["isOrdered"] is True
+    exported = to_vcard(card)
+    lines = _unfolded(exported)
+    assert 'JSPROP;JSPTR="example.com:flag":true' in lines
+    assert 'JSPROP;JSPTR="name/example.com:nick":"JD"' in lines
+    assert "X-FOO;X-BAR=baz:qux" in lines
+    assert 'N;JSCOMPS=";1;0":Doe;Jane;;;;;' in lines
+    assert parse_vcards(exported).cards == [card]
+
+
+# A Card with every member of every RFC 9553 object type this schema knows
+CTX = {"work": True}
+EVERYTHING = {
+ "@type":"Card","version":"2.0","uid":"urn:uuid:1","created":"2022-09-30T14:35:10Z","updated":"2022-09-30T14:35:10Z",
+ "kind":"individual","language":"en","prodId":"ACME//1","members":{"urn:uuid:m1":True},
+ "relatedTo":{"urn:uuid:r1":{"relation":{"friend":True}}, "urn:uuid:r2": {"relation": {}}},
+ "name":{"components":[{"kind":"surname","value":"Doe","phonetic":"doh"},{"kind":"given","value":"Jane"},{"kind":"given2","value":"Q"},{"kind":"title","value":"Dr."},{"kind":"credential","value":"PhD"},{"kind":"surname2","value":"Roe"},{"kind":"generation","value":"Jr."}],
+   "full":"Dr. Jane Q Doe Roe Jr. PhD","sortAs":{"surname":"Doe","given":"Jane"},"phoneticSystem":"ipa","phoneticScript":"Latn"},
+ "nicknames":{"n1":{"name":"JJ","contexts":CTX,"pref":2}},
+ "organizations":{"o1":{"name":"ACME","units":[{"name":"R&D","sortAs":"RD"}],"sortAs":"ACME","contexts":CTX}},
+ "speakToAs":{"grammaticalGender":"feminine","pronouns":{"p1":{"pronouns":"she/her","contexts":CTX,"pref":1}}},
+ "titles":{"t1":{"name":"Boss","kind":"title","organizationId":"o1"},"t2":{"name":"Lead","kind":"role"}},
+ "emails":{"e1":{"address":"j@x","contexts":CTX,"pref":1,"label":"main"}},
+ "onlineServices":{"s1":{"service":"Mastodon","uri":"https://m/@j","user":"@j","contexts":CTX,"pref":1,"label":"social","vCardName":"impp"}},
+ "phones":{"p1":{"number":"+1","features":{"mobile":True,"text":True},"contexts":CTX,"pref":1,"label":"cell"}},
+ "preferredLanguages":{"l1":{"language":"en","contexts":CTX,"pref":1}},
+ "calendars":{"c1":{"kind":"calendar","uri":"https://c","mediaType":"text/calendar","contexts":CTX,"pref":1,"label":"cal"},"c2":{"kind":"freeBusy","uri":"https://fb"}},
+ "schedulingAddresses":{"sa1":{"uri":"mailto:j@x","contexts":CTX,"pref":1,"label":"sched"}},
+ "addresses":{"a1":{"components":[{"kind":"number","value":"1"},{"kind":"separator","value":" "},{"kind":"name","value":"Main St","phonetic":"mein"},{"kind":"locality","value":"Town"},{"kind":"room","value":"3"},{"kind":"floor","value":"2"},{"kind":"building","value":"B"},{"kind":"block","value":"7"},{"kind":"subdistrict","value":"S"},{"kind":"district","value":"D"},{"kind":"landmark","value":"L"},{"kind":"direction","value":"N"},{"kind":"apartment","value":"4"},{"kind":"postOfficeBox","value":"PO1"},{"kind":"region","value":"R"},{"kind":"postcode","value":"123"},{"kind":"country","value":"C"}],
+   "isOrdered":True,"countryCode":"US","coordinates":"geo:1,2","timeZone":"Etc/UTC","contexts":{"billing":True, "work": True},"full":"1 Main St","defaultSeparator":", ","pref":1,"phoneticScript":"Latn","phoneticSystem":"ipa"}},
+ "cryptoKeys":{"k1":{"uri":"https://k","kind":"pgp","mediaType":"application/pgp-keys","contexts":CTX,"pref":1,"label":"key"}},
+ "directories":{"d1":{"kind":"directory","uri":"https://d","listAs":1,"mediaType":"text/html","contexts":CTX,"pref":1,"label":"dir"},"d2":{"kind":"entry","uri":"https://e"}},
+ "links":{"l1":{"kind":"contact","uri":"mailto:c","contexts":CTX,"pref":1,"label":"contact"},"l2":{"uri":"https://w"}},
+ "media":{"m1":{"kind":"photo","uri":"https://p","mediaType":"image/png","contexts":CTX,"pref":1,"label":"pic"}},
+ "localizations":{"fr":{"titles/t1/name":"Chef"}},
+ "anniversaries":{"an1":{"kind":"birth","date":{"year":1990,"month":1,"day":2,"calendarScale":"gregorian"},"place":{"full":"Town"}},"an2":{"kind":"wedding","date":{"@type":"Timestamp","utc":"2010-01-01T00:00:00Z"}}},
+ "keywords":{"a":True},
+ "notes":{"no1":{"note":"hi","created":"2022-09-30T14:35:10Z","author":{"name":"Me","uri":"urn:me"}}},
+ "personalInfo":{"pi1":{"kind":"expertise","value":"chess","level":"high","listAs":1,"label":"x"}},
+}
+
+
+def test_every_member_of_every_object_maps_to_a_vcard_line() -> None:
+    """Only a CryptoKey's kind has no vCard home (KEY has no such parameter):
+    every other member of every type goes out as a line or a parameter."""
+    assert validate_card(EVERYTHING) == []
+    text = to_vcard(EVERYTHING)
+    assert _jsptrs(text) == {"cryptoKeys/k1/kind"}
+    lines = _unfolded(text)
+    assert any(x.startswith("ADR;") and "TYPE=billing,work" in x for x in lines)
+    assert any(x.startswith("BDAY;") and "CALSCALE=gregorian" in x for x in lines)
+    assert any(x.startswith("org1.ORG;") and 'SORT-AS="ACME,RD"' in x for x in lines)
+    assert any(x.startswith("item6.IMPP;") and "USERNAME=@j:https://m/@j" in x for x in lines)
+    assert parse_vcards(text).cards == [EVERYTHING]
+
+
+def test_org_sort_as_units_and_socialprofile_text() -> None:
+    text = _vcard("FN:J", 'ORG;SORT-AS=",RD":ACME;R&D', "SOCIALPROFILE;VALUE=text;SERVICE-TYPE=X:@j")
+    (card,) = parse_vcards(text).cards
+    assert card["organizations"]["o1"] == {"name": "ACME", "units": [{"name": "R&D", "sortAs": "RD"}]}
+    assert card["onlineServices"]["s1"] == {"user": "@j", "service": "X"}
+    exported = to_vcard(card)
+    assert "JSPROP" not in exported
+    assert parse_vcards(exported).cards == [card]
+
+
+def test_quoted_parameter_values_keep_their_commas() -> None:
+    text = _vcard("FN:J", 'ADR;LABEL="1 Main St, Town";GEO="geo:1.5,2.5":;;1 Main St;Town;;;')
+    (card,) = parse_vcards(text).cards
+    assert card["addresses"]["a1"]["full"] == "1 Main St, Town"
+    assert card["addresses"]["a1"]["coordinates"] == "geo:1.5,2.5"
+
+
+JSCOMPS_EXAMPLES = [  # RFC 9555 §3.3.1's examples: vCard, the member it converts to
+    (
+        'N;JSCOMPS=";1;0":Doe;Jane;;;;;;',
+        "name",
+        {
+            "components": [
+                {"kind": "given", "value": "Jane"},
+                {"kind": "surname", "value": "Doe"},
+            ],
+            "isOrdered": True,
+        },
+    ),
+    (
+        'N;JSCOMPS=";1;2;2,1;0;6;4,1":Stevenson;John;Philip,Paul;;Jr.,M.D.;;Jr.',
+        "name",
+        {
+            "components": [
+                {"kind": "given", "value": "John"},
+                {"kind": "given2", "value": "Philip"},
+                {"kind": "given2", "value": "Paul"},
+                {"kind": "surname", "value": "Stevenson"},
+                {"kind": "generation", "value": "Jr."},
+                {"kind": "credential", "value": "M.D."},
+            ],
+            "isOrdered": True,
+        },
+    ),
+    (
+        # The RFC prints this ADR with street number and name swapped against
+        # RFC 9554's ABNF (component 10 is the number, 11 the name) and its
+        # JSCOMPS swapped to match; corrected to the ABNF's layout here.
+        'ADR;JSCOMPS="s,\\, ;10;s, ;11;3":;;54321 Oak St;Reston;;;;;;;54321;Oak St;;;;;;',
+        "addresses",
+        {
+            "components": [
+                {"kind": "number", "value": "54321"},
+                {"kind": "separator", "value": " "},
+                {"kind": "name", "value": "Oak St"},
+                {"kind": "locality", "value": "Reston"},
+            ],
+            "defaultSeparator": ", ",
+            "isOrdered": True,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "member", "expected"), JSCOMPS_EXAMPLES)
+def test_rfc9555_jscomps_examples(line: str, member: str, expected: dict) -> None:
+    (card,) = parse_vcards(_vcard("FN:x", line)).cards
+    got = card[member] if member == "name" else card[member]["a1"]
+    assert {k: v for k, v in got.items() if k != "full"} == expected
+    exported = to_vcard(card)
+    assert "JSPROP" not in exported
+    assert f"JSCOMPS={line.split('JSCOMPS=', 1)[1].split(':', 1)[0]}" in exported.replace("\r\n ", "")
+    assert parse_vcards(exported).cards == [card]
+
+
+@pytest.mark.parametrize(
+    "jscomps",
+    ['";1"', '";1;0;0"', '";9;0"', '";1;x"', '"x;1;0"', '";1;0;3"'],
+    ids=["too-few", "too-many", "no-such-component", "not-a-position", "bad-first", "empty-value"],
+)
+def test_invalid_jscomps_is_kept_not_applied(jscomps: str) -> None:
+    (card,) = parse_vcards(_vcard("FN:x", f"N;JSCOMPS={jscomps}:Doe;Jane;;;;;")).cards
+    assert card["name"]["components"] == [
+        {"kind": "surname", "value": "Doe"},
+        {"kind": "given", "value": "Jane"},
+    ]
+    assert "isOrdered" not in card["name"]
+    assert card["name"]["vCardParams"] == {"jscomps": jscomps.strip('"')}
     assert parse_vcards(to_vcard(card)).cards == [card]
