@@ -288,7 +288,7 @@ def search_snippet_get(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     )
     readable = rights.readable(ctx, account.id)
     if readable is not None:  # a sharee: an Email they may not read is notFound
-        query = query.where(Email.id.in_(rights.readable_emails(readable)))
+        query = query.where(rights.readable_exists(Email.id, readable))
     rows = {r.id: r for r in query}
     listed, not_found = [], []
     for email_id in ids:

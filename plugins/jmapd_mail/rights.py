@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import peewee as pw
+
 from jmapd.db import tuples
 from jmapd.models import Change
 from jmapd.protocol.errors import MethodError, SetError
@@ -52,6 +54,20 @@ def readable_emails(mailboxes: set[str]) -> Any:
     return em.select(em.email_id).where(em.mailbox_id.in_(sorted(mailboxes) or [""]))
 
 
+def readable_exists(column: Any, mailboxes: set[str]) -> Any:
+    """Whether the Email ``column`` names is in one of ``mailboxes``, as a
+    correlated EXISTS.
+
+    For lookups bounded by ids (Email/get, Thread/get, SearchSnippet/get, a
+    blob) this is a primary-key probe per row; ``IN (readable_emails())``
+    made SQLite build the whole list of the shared Mailboxes' Emails first —
+    90 ms at 16,000 Emails against 4 ms for the owner."""
+    em = EmailMailbox.alias("rx")
+    return pw.fn.EXISTS(em.select(pw.SQL("1")).where(
+        (em.email_id == column) & em.mailbox_id.in_(sorted(mailboxes) or [""])
+    ))
+
+
 def blob_readable(ctx: CallContext, account_id: str, blob_id: Any) -> bool:
     """Whether the caller may read a blob of ``account_id`` in a mail method.
 
@@ -69,7 +85,7 @@ def blob_readable(ctx: CallContext, account_id: str, blob_id: Any) -> bool:
     split = split_part_blob_id(blob_id)
     message = split[0] if split else blob_id
     return bool(Email.select(Email.id).where(
-        (Email.account_id == account_id) & (Email.blob_id == message) & Email.id.in_(readable_emails(mailboxes))
+        (Email.account_id == account_id) & (Email.blob_id == message) & readable_exists(Email.id, mailboxes)
     ).exists())
 
 

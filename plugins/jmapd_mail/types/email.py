@@ -152,7 +152,7 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
         query = Email.select(*fields).where(Email.account_id == account_id)
         readable = rights.readable(ctx, account_id)
         if readable is not None:  # a sharee: only Emails in a Mailbox they read, and only those Mailboxes
-            query = query.where(Email.id.in_(rights.readable_emails(readable)))
+            query = query.where(rights.readable_exists(Email.id, readable))
         rows: list[Any] = []
         if ids is None:
             limit = ctx.config.limits.max_objects_in_get

@@ -318,7 +318,7 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
     if condition is not None:
         query = query.where(condition)
     if readable is not None:  # a sharee: Emails of the Mailboxes they read (RFC 8621 §2)
-        query = query.where(Email.id.in_(rights.readable_emails(readable)))
+        query = query.where(rights.readable_exists(Email.id, readable))
     order = order_by(account_id, sort, readable)
     if not collapse:
         if args.get("anchor") is not None:

@@ -29,7 +29,7 @@ class ThreadType(DataType):
         query = Email.select(Email.thread_id, Email.id, Email.received_at, Email.seq).where(Email.account_id == account_id)
         readable = rights.readable(ctx, account_id)
         if readable is not None:  # a sharee: a Thread is the Emails of it they may read
-            query = query.where(Email.id.in_(rights.readable_emails(readable)))
+            query = query.where(rights.readable_exists(Email.id, readable))
         if ids is not None:
             if not ids:
                 return {}
