@@ -293,6 +293,17 @@ def _plugin_manager_for_commands(config_path: str | None) -> tuple[Any, Exceptio
         return None, error
 
 
+def _lazy_services(args: argparse.Namespace) -> Any:
+    built: list[Any] = []
+
+    def services() -> Any:
+        if not built:
+            built.append(_services(args))
+        return built[0]
+
+    return services
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -311,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
             if config_error is not None:  # --help or a usage error: say why commands may differ
                 print(f"jmapd: configuration error: {config_error}", file=sys.stderr)
             raise
+        # Every command may ask for the services (a plugin's too, whose
+        # module may not import the core's command helpers): built once from
+        # the configuration, the database reached or the command stopped.
+        args.services = _lazy_services(args)
         return int(args.func(args) or 0)
     except (ConfigError, PluginError) as exc:
         print(f"jmapd: configuration error: {exc}", file=sys.stderr)

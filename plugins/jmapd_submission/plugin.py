@@ -11,6 +11,7 @@ from jmapd.services import ExtensionKey
 from . import migrations
 from .capability import MAIL, SUBMISSION, account_value
 from .checks import check_relay
+from .cli import register as register_commands
 from .config import SubmissionConfig
 from .metrics import queue_families
 from .models import QueueItem
@@ -46,6 +47,11 @@ def jmapd_capabilities(config: Any) -> list[Capability]:
 @hookimpl
 def jmapd_config_check(config: Any, connect: bool) -> list[tuple[str, str]]:
     return check_relay(config, connect)
+
+
+@hookimpl
+def jmapd_commands(subparsers: Any) -> None:
+    register_commands(subparsers)
 
 
 @hookimpl

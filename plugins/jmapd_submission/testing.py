@@ -102,12 +102,13 @@ class RecordingRelay:
     advertises DSN and accepts ENVID/RET.
     """
 
-    def __init__(self, *, tls_context: ssl.SSLContext | None = None, dsn: bool = False) -> None:
+    def __init__(self, *, tls_context: ssl.SSLContext | None = None, dsn: bool = False, port: int = 0) -> None:
         self.tls_context = tls_context
         self.dsn = dsn
         self.handler = _Handler()
         self.loop = asyncio.new_event_loop()
-        self.port = 0
+        #: 0: a random free port; a given one lets a test start the relay where a server already points
+        self.port = port
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._server: Any = None
 
@@ -125,7 +126,7 @@ class RecordingRelay:
                     require_starttls=self.tls_context is not None,
                 ),
                 "127.0.0.1",
-                0,
+                self.port,
             )
 
         self._server = asyncio.run_coroutine_threadsafe(bind(), self.loop).result(5)
