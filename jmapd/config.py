@@ -85,6 +85,11 @@ class DatabaseConfig:
         "sqlite:///path/file.db or postgresql://user@host:5432/db. Null: SQLite in data_dir.",
         None,
     )
+    statement_timeout: float = doc(
+        "Seconds one database statement of a JMAP request may run before its method call is answered"
+        " with an error (PostgreSQL statement_timeout, SQLite progress handler); 0: no limit.",
+        10.0,
+    )
 
 
 @dataclass

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,31 @@ class _Counted:
 
 
 class SqliteDatabase(_Counted, peewee.SqliteDatabase):
-    pass
+    # Each statement gets the whole of a statement_limit, from its start to
+    # its last row. BEGIN, COMMIT and ROLLBACK (run past _execute_cursor)
+    # are never cut: a transaction's statements are not, and an interrupted
+    # COMMIT or ROLLBACK would leave the transaction's fate to chance.
+    def _execute_cursor(self, sql: str, params: Any, **cursor_options: Any) -> Any:
+        _restart_limit(0.0)
+        return super()._execute_cursor(sql, params, **cursor_options)  # type: ignore[misc]
+
+    def begin(self, lock_type: str | None = None) -> None:
+        _restart_limit(math.inf)
+        super().begin(lock_type)
+
+    def commit(self) -> None:
+        _restart_limit(math.inf)
+        super().commit()
+
+    def rollback(self) -> None:
+        _restart_limit(math.inf)
+        super().rollback()
+
+
+def _restart_limit(extra: float) -> None:
+    limit = getattr(_local, "limit", None)
+    if limit is not None:
+        limit.deadline = time.monotonic() + limit.seconds + extra
 
 
 class PostgresqlDatabase(_Counted, peewee.PostgresqlDatabase):
@@ -225,6 +252,82 @@ def write_transaction(lock_key: str) -> Iterator[None]:
                 yield
     finally:
         _local.depth = 0
+
+
+class _Limit:
+    """The running statement's deadline under :func:`statement_limit` (SQLite)."""
+
+    __slots__ = ("seconds", "deadline", "conn")
+
+    def __init__(self, seconds: float, conn: Any) -> None:
+        self.seconds, self.deadline, self.conn = seconds, time.monotonic() + seconds, conn
+
+    def expired(self) -> int:
+        # SQLite rolls back a whole transaction when a statement in it is
+        # interrupted, and the writer's savepoints then fail; statements in a
+        # write transaction are short and bounded by their objects, so only
+        # the others (every query and read) are cut.
+        return int(time.monotonic() > self.deadline and not self.conn.in_transaction)
+
+
+#: SQLite calls the progress handler every this many virtual machine steps
+#: (well under a millisecond; a Python call per step would cost more).
+PROGRESS_STEPS = 10_000
+
+
+@contextlib.contextmanager
+def statement_limit(seconds: float) -> Iterator[None]:
+    """Database statements run inside take at most ``seconds`` each (0: no limit).
+
+    So one expensive query cannot hold a worker thread: PostgreSQL cancels it
+    (``statement_timeout``, set for the block and reset after it), SQLite's
+    progress handler interrupts it. The statement then raises an error
+    :func:`statement_timed_out` recognises. One round trip each way on
+    PostgreSQL, so callers wrap a whole request, not each statement.
+    """
+    if seconds <= 0 or getattr(_local, "limit", None) is not None:
+        yield
+        return
+    ensure_connected()
+    db = database.obj
+    conn = db.connection()
+    if is_postgres(db):
+        db.execute_sql(f"SET statement_timeout = {max(1, round(seconds * 1000))}")
+        _local.limit = _Limit(seconds, conn)  # marks the block (nested blocks join it)
+        try:
+            yield
+        finally:
+            _local.limit = None
+            try:
+                db.execute_sql("RESET statement_timeout")
+            except peewee.DatabaseError:
+                # The connection is unusable; its replacement starts with the default.
+                db.close()
+        return
+    limit = _Limit(seconds, conn)
+    conn.set_progress_handler(limit.expired, PROGRESS_STEPS)
+    _local.limit = limit
+    try:
+        yield
+    finally:
+        _local.limit = None
+        conn.set_progress_handler(None, PROGRESS_STEPS)
+
+
+def statement_timed_out(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it was raised while handling) is a statement
+    cut by :func:`statement_limit` (or cancelled by an operator on PostgreSQL)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        orig = getattr(seen, "orig", seen)
+        if isinstance(orig, sqlite3.OperationalError) and getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+            return True
+        if getattr(orig, "pgcode", None) == "57014":  # query_canceled
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def in_transaction() -> bool:

@@ -9,12 +9,16 @@ from typing import Any
 import peewee
 
 from .. import metrics
+from ..db import statement_timed_out
 from ..protocol.envelope import CORE, Request, resolve_references, unstorable_path
 from ..protocol.errors import MethodError
+from ..ratelog import RateLimitedLog
 from .context import CallContext, RequestContext
 from .registry import Registry
 
 log = logging.getLogger("jmapd.api")
+#: One line per user every 10 s: a user can cause one per request.
+slow_log = RateLimitedLog(log)
 
 SET_MAPS = frozenset({"create", "update"})
 
@@ -73,16 +77,37 @@ def _call(
     except MethodError as exc:
         responses.append(["error", exc.to_args(), call_id])
         return
-    except peewee.OperationalError as exc:
-        log.warning("%s: database unavailable: %s", name, exc)
-        responses.append(["error", {"type": "serverUnavailable", "description": "database busy, retry"}, call_id])
-        return
-    except Exception:
-        log.exception("%s failed", name)
-        responses.append(["error", {"type": "serverFail", "description": "internal error; see server log"}, call_id])
+    except Exception as exc:
+        if statement_timed_out(exc):
+            responses.append(["error", _timed_out(name, args, rctx), call_id])
+        elif isinstance(exc, peewee.OperationalError):
+            log.warning("%s: database unavailable: %s", name, exc)
+            responses.append(["error", {"type": "serverUnavailable", "description": "database busy, retry"}, call_id])
+        else:
+            log.exception("%s failed", name)
+            responses.append(["error", {"type": "serverFail", "description": "internal error; see server log"}, call_id])
         return
     if isinstance(result, list):
         for response_name, response_args in result:
             responses.append([response_name, response_args, call_id])
     else:
         responses.append([name, result, call_id])
+
+
+def _timed_out(name: str, args: Any, rctx: RequestContext) -> dict[str, Any]:
+    """The error for a call whose statement hit ``database.statement_timeout``.
+
+    Not serverUnavailable: the same call would take as long again, so the
+    client must not be told to retry it. A query's filter is what makes it
+    expensive, so there the answer is unsupportedFilter (RFC 8620 §5.5:
+    valid, but the server cannot process it); otherwise serverFail.
+    """
+    seconds = rctx.services.config.database.statement_timeout
+    user = rctx.principal.name
+    slow_log.warning(f"timeout:{user}", "%s for %s: a statement ran past the %g s limit (database.statement_timeout)",
+                     name, user, seconds)
+    if name.endswith(("/query", "/queryChanges")) and isinstance(args, dict) and args.get("filter"):
+        return {"type": "unsupportedFilter",
+                "description": f"this filter takes longer than the server's {seconds:g} s statement time limit; narrow it"}
+    return {"type": "serverFail",
+            "description": f"a database statement took longer than the server's {seconds:g} s time limit; retrying will not help"}

@@ -7,6 +7,7 @@ from typing import Any
 
 import falcon
 
+from ..db import statement_limit
 from ..methods.context import RequestContext
 from ..methods.dispatch import run_calls
 from ..protocol.envelope import CORE, decode_json, parse_request
@@ -56,7 +57,8 @@ async def execute_request(services: Services, principal: Any, data: Any, base: s
 
     def work() -> dict[str, Any]:
         try:
-            return run_calls(request, rctx, services.registry)
+            with statement_limit(services.config.database.statement_timeout):
+                return run_calls(request, rctx, services.registry)
         finally:
             services.changes_committed(rctx.changes.committed)
 
