@@ -14,6 +14,7 @@ from typing import Any
 from jmapd.quota import OverQuota
 
 from .deliver import UnknownRecipient, deliver
+from .plan import DeliveryPlan, Rejected
 from .recipients import Target, resolve
 
 
@@ -33,4 +34,6 @@ def local_target(config: Any, address: str, local_domains: Collection[str]) -> T
     return resolve(config, address, local_domains=local_domains)
 
 
-__all__ = ["OverQuota", "Target", "UnknownRecipient", "deliver", "is_local", "local_target"]
+__all__ = [
+    "DeliveryPlan", "OverQuota", "Rejected", "Target", "UnknownRecipient", "deliver", "is_local", "local_target",
+]

@@ -17,9 +17,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from jmapd.db import ensure_connected
+from jmapd.db import ensure_connected, write_transaction
 from jmapd.quota import OverQuota
 
+from .plan import DeliveryPlan, Rejected
 from .recipients import Target, resolve
 
 log = logging.getLogger("jmapd.delivery")
@@ -40,21 +41,59 @@ def return_path(mail_from: str) -> bytes:
 
 
 def store(
-    services: Any, target: Target, raw: bytes, mail_from: str, on_stored: Callable[[str], None] | None = None
+    services: Any, target: Target, raw: bytes, mail_from: str, on_stored: Callable[[str], None] | None = None,
+    plan: DeliveryPlan | None = None,
 ) -> str:
-    """Store ``raw`` for ``target``: in the mailbox named by its folder part
-    if there is one, else in the inbox. Returns the new Email id."""
+    """Store ``raw`` for ``target`` as ``plan`` says: by default in the
+    mailbox named by its folder part if there is one, else in the inbox.
+    Returns the new Email id ("" when the plan stores nothing)."""
     from jmapd_mail import api as mail_api
 
+    plan = plan or DeliveryPlan()
+    in_tx = _both(plan.in_transaction, on_stored)
+    if not plan.store:
+        with write_transaction(target.account_id):
+            if in_tx is not None:
+                in_tx("")
+        return ""
     mailbox_id = None
-    if target.folder:
+    if plan.mailbox_ids:
+        mailbox_id = plan.mailbox_ids[0]
+    elif target.folder:
         mailbox_id = mail_api.find_mailbox(target.account_id, name=target.folder)
         if mailbox_id is None:
             log.info("no mailbox %r for %s; delivering to the inbox", target.folder, target.user_name)
     message = return_path(mail_from) + raw
+    extra = plan.mailbox_ids[1:]
     if mailbox_id is not None:
-        return str(mail_api.deliver(services, target.account_id, message, mailbox_id=mailbox_id, on_stored=on_stored))
-    return str(mail_api.deliver(services, target.account_id, message, mailbox_role="inbox", on_stored=on_stored))
+        return str(mail_api.deliver(services, target.account_id, message, mailbox_id=mailbox_id, mailbox_ids=extra,
+                                    keywords=plan.keywords, on_stored=in_tx))
+    return str(mail_api.deliver(services, target.account_id, message, mailbox_role="inbox",
+                                keywords=plan.keywords, on_stored=in_tx))
+
+
+def _both(first: Callable[[str], None] | None, second: Callable[[str], None] | None) -> Callable[[str], None] | None:
+    if first is None or second is None:
+        return first or second
+
+    def both(email_id: str) -> None:
+        first(email_id)
+        second(email_id)
+
+    return both
+
+
+def plan_for(services: Any, target: Target, recipient: str, mail_from: str, raw: bytes) -> DeliveryPlan:
+    """The plan a plugin decides (``jmapd_delivery_plan``), or the default."""
+    try:
+        plan = services.hook.jmapd_delivery_plan(
+            services=services, account_id=target.account_id, raw=raw, mail_from=mail_from,
+            recipient=recipient, folder=target.folder,
+        )
+    except Exception:  # a plugin's failure must not lose the message
+        log.exception("a jmapd_delivery_plan hook failed for %s; delivering as usual", recipient)
+        plan = None
+    return plan if isinstance(plan, DeliveryPlan) else DeliveryPlan()
 
 
 def deliver(
@@ -72,15 +111,31 @@ def deliver(
     ``jmapd_mail.api.deliver``): the outbound queue marks the recipient
     delivered there, so a crash can neither lose nor repeat the delivery.
 
+    The recipient's plugins decide first (``jmapd_delivery_plan``): where
+    the message goes, with which keywords, or not at all ("" is returned
+    for a discarded message).
+
     :raises UnknownRecipient: no account for ``recipient``.
+    :raises Rejected: the recipient's rules refuse the message (nothing stored).
     :raises jmapd.quota.OverQuota: the message does not fit the account's quota (nothing stored).
     """
     ensure_connected()
     target = target or resolve(services.config, recipient)
     if target is None:
         raise UnknownRecipient(recipient)
-    email_id = store(services, target, raw, mail_from, on_stored)
-    log.info("delivered %s for %s (%s) as %s", len(raw), recipient, target.account_id, email_id)
+    plan = plan_for(services, target, recipient, mail_from, raw)
+    if plan.reject is not None:
+        log.info("rejected %s for %s (%s): %s", len(raw), recipient, target.account_id, plan.reject)
+        raise Rejected(plan.reject)
+    email_id = store(services, target, raw, mail_from, on_stored, plan)
+    log.info("delivered %s for %s (%s) as %s", len(raw), recipient, target.account_id, email_id or "(discarded)")
+    if plan.after_commit is not None:
+        try:
+            plan.after_commit(email_id)
+        except Exception:
+            log.exception("the delivery plan's follow-up failed after delivering to %s", recipient)
+    if not email_id:
+        return email_id
     try:
         services.hook.jmapd_message_delivered(
             services=services,
@@ -121,6 +176,10 @@ def lmtp_server(services: Any, host: str | None = None, port: int | None = None)
             return DeliveryResult.permanent("5.1.1 No such user here", code=550)
         except OverQuota:  # this recipient only: the others of the transaction are still delivered
             return DeliveryResult.permanent("5.2.2 Mailbox full", code=552)
+        except Rejected as exc:  # RFC 5429 §2.1: refused in the protocol, the MTA bounces it
+            return DeliveryResult.permanent(f"5.7.1 {exc.reason}", code=550)
+        if not email_id:
+            return DeliveryResult.delivered("2.0.0 Delivered")
         return DeliveryResult.delivered(f"2.0.0 Delivered as {email_id}")
 
     return LMTPServer(
@@ -154,7 +213,7 @@ def serve_lmtp(config_path: str | None) -> None:
 
 
 # -- `jmapd deliver` ------------------------------------------------------------
-EX_OK, EX_DATAERR, EX_NOUSER, EX_CANTCREAT, EX_TEMPFAIL = 0, 65, 67, 73, 75
+EX_OK, EX_DATAERR, EX_NOUSER, EX_CANTCREAT, EX_TEMPFAIL, EX_NOPERM = 0, 65, 67, 73, 75, 77
 
 
 def cmd_deliver(args: Any) -> int:
@@ -183,6 +242,9 @@ def cmd_deliver(args: Any) -> int:
         # NOTE(quota): permanent, as LMTP's 552 5.2.2; Postfix and Exim bounce on EX_CANTCREAT
         print(f"jmapd deliver: 5.2.2 mailbox full: {args.user} is over quota", file=sys.stderr)
         return EX_CANTCREAT
+    except Rejected as exc:  # permanent: the MTA bounces it with the reason
+        print(f"jmapd deliver: 5.7.1 {exc.reason}", file=sys.stderr)
+        return EX_NOPERM
     except Exception as exc:
         log.exception("delivery failed")
         print(f"jmapd deliver: temporary failure: {exc}", file=sys.stderr)

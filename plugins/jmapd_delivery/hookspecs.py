@@ -10,6 +10,8 @@ import pluggy
 if TYPE_CHECKING:
     from jmapd.services import Services
 
+    from .plan import DeliveryPlan
+
 hookspec = pluggy.HookspecMarker("jmapd")
 
 
@@ -23,4 +25,20 @@ def jmapd_message_delivered(
     after the delivery committed and must not raise: the sender has been
     (or is about to be) told the message was delivered. The vacation
     plugin answers here.
+    """
+
+
+@hookspec(firstresult=True)
+def jmapd_delivery_plan(
+    services: Services, account_id: str, raw: bytes, mail_from: str, recipient: str, folder: str | None
+) -> DeliveryPlan | None:
+    """How to deliver a message to ``recipient`` (``account_id``), decided
+    before it is stored; the first plan returned wins, None is the default
+    (store it in ``folder``, the ``+folder`` of the address, else the inbox).
+
+    Runs for every delivery (LMTP, ``jmapd deliver``, local recipients of
+    submissions), never for imports. ``raw`` is the message as received,
+    without the ``Return-Path`` delivery adds. An exception is logged and the
+    default used, so a plugin's failure never loses mail. The sieve plugin
+    runs the account's active script here.
     """

@@ -9,21 +9,24 @@ require a JMAP request context.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jmapd.db import ensure_connected, write_transaction
-from jmapd.state import ChangeLog
+from jmapd.models import new_id
+from jmapd.state import CREATED, ChangeLog
 
 from . import defaults, store
 from .domain.parse import parse_message
-from .models import Email
+from .models import Email, Mailbox
 from .msgid import message_id_domain
 
 if TYPE_CHECKING:
     from jmapd.services import Services
 
-__all__ = ["deliver", "find_mailbox", "email_raw", "email_headers", "message_id_domain", "MailboxNotFound"]
+__all__ = [
+    "deliver", "find_mailbox", "mailbox_at", "email_raw", "email_headers", "message_id_domain", "MailboxNotFound",
+]
 
 
 class MailboxNotFound(LookupError):
@@ -37,6 +40,7 @@ def deliver(
     *,
     mailbox_id: str | None = None,
     mailbox_role: str = "inbox",
+    mailbox_ids: Sequence[str] = (),
     keywords: Iterable[str] = (),
     received_at: datetime.datetime | None = None,
     on_stored: Callable[[str], None] | None = None,
@@ -44,8 +48,9 @@ def deliver(
     """Import one message into ``account_id`` and return the new Email id.
 
     The message goes to ``mailbox_id`` if given, else to the Mailbox with
-    ``mailbox_role`` (inbox by default); :class:`MailboxNotFound` if neither
-    exists; :class:`jmapd.quota.OverQuota` (nothing stored) if the message
+    ``mailbox_role`` (inbox by default), and to each of ``mailbox_ids`` too
+    (one Email in several Mailboxes, as Sieve's fileinto and keep ask);
+    :class:`MailboxNotFound` if one does not exist; :class:`jmapd.quota.OverQuota` (nothing stored) if the message
     does not fit the account's quota. Parsing happens before the write transaction so the account's
     lock is held only for the inserts; the blob is durable before commit.
     After commit the changes-committed hook fires (push, etc.).
@@ -75,8 +80,11 @@ def deliver(
             target = defaults.find_mailbox(account_id, role=mailbox_role)
             if target is None:
                 raise MailboxNotFound(f"no {mailbox_role} mailbox in account {account_id}")
+        targets = list(dict.fromkeys([target, *mailbox_ids]))
+        if mailbox_ids and len(store.existing_mailboxes(account_id, targets)) != len(targets):
+            raise MailboxNotFound(f"a mailbox of {targets} is not in account {account_id}")
         result = store.create_email(
-            services, changes, account_id, raw, [target], list(keywords), received_at, parsed=parsed
+            services, changes, account_id, raw, targets, list(keywords), received_at, parsed=parsed
         )
         if on_stored is not None:
             on_stored(str(result["id"]))
@@ -89,6 +97,43 @@ def find_mailbox(account_id: str, *, role: str | None = None, name: str | None =
     """The id of the account's Mailbox with this role and/or exact name, or None."""
     ensure_connected()
     return defaults.find_mailbox(account_id, role=role, name=name)
+
+
+def mailbox_at(services: Any, account_id: str, path: str, *, create: bool = False) -> str | None:
+    """The Mailbox at ``path`` (names joined by ``/``; ``INBOX`` in any case
+    is the inbox), or None; with ``create`` the missing ones are made (and
+    logged, so clients see them) in a transaction of their own.
+
+    For Sieve's ``fileinto`` and ``mailbox :create`` (RFC 5490): an exact
+    name of any Mailbox is tried first, so a name holding ``/`` still works.
+    """
+    ensure_connected()
+    if path.upper() == "INBOX":
+        return defaults.find_mailbox(account_id, role="inbox")
+    found = defaults.find_mailbox(account_id, name=path)
+    if found is not None or not path:
+        return found
+    parts = path.split("/")
+    if any(not p for p in parts):
+        return None
+    changes = ChangeLog()
+    with write_transaction(account_id):
+        rows = list(Mailbox.select(Mailbox.id, Mailbox.name, Mailbox.parent_id).where(Mailbox.account_id == account_id))
+        parent: str | None = None
+        for i, name in enumerate(parts):
+            match = next((r.id for r in rows if r.parent_id == parent and r.name == name), None)
+            if match is None and i == 0 and name.upper() == "INBOX":
+                match = defaults.find_mailbox(account_id, role="inbox")
+            if match is None:
+                if not create:
+                    return None
+                match = new_id("m")
+                Mailbox.insert(id=match, account_id=account_id, name=name, parent_id=parent).execute()
+                changes.record(account_id, "Mailbox", match, CREATED)
+            parent = match
+        changes.flush()
+    services.changes_committed(changes.committed)
+    return parent
 
 
 def email_raw(services: Services, account_id: str, email_id: str) -> bytes | None:

@@ -82,7 +82,7 @@ def deliver_one(
         result = RecipientResult(address, 550, NO_USER_REPLY, Outcome.PERMANENT)
         mark(result)
         return result
-    from jmapd_delivery.api import OverQuota, deliver
+    from jmapd_delivery.api import OverQuota, Rejected, deliver
 
     delivered = RecipientResult(address, 250, DELIVERED_REPLY, Outcome.ACCEPTED, accepted_status="yes")
     try:
@@ -91,6 +91,10 @@ def deliver_one(
         raise
     except OverQuota:  # nothing was stored; final, as LMTP's 552 for the same recipient
         result = RecipientResult(address, 552, OVER_QUOTA_REPLY, Outcome.PERMANENT)
+        mark(result)
+        return result
+    except Rejected as exc:  # the recipient's Sieve rules refuse it: final, bounced with the reason
+        result = RecipientResult(address, 550, f"550 5.7.1 {' '.join(exc.reason.split())}"[:500], Outcome.PERMANENT)
         mark(result)
         return result
     except Exception as exc:

@@ -64,12 +64,8 @@ def respond(
     """Queue the vacation response to ``mail_from`` if RFC 3834 allows it;
     returns the decision's reason (``reply`` when one was queued,
     ``noRelay`` when there is no relay to send it)."""
-    from jmapd_submission.api import enqueue, local_recipients, mailbox_key, parse_headers, wake
+    from .autoreply import VacationSettings
 
-    from .autoreply import VacationSettings, compose_reply, decide
-
-    if not services.pm.has_plugin("submission"):
-        return "noSubmission"
     settings_obj = load_settings(account_id)
     settings = VacationSettings(
         is_enabled=bool(settings_obj["isEnabled"]),
@@ -79,6 +75,36 @@ def respond(
         text_body=settings_obj["textBody"],
         html_body=settings_obj["htmlBody"],
     )
+    period = datetime.timedelta(days=services.config.section("vacation").period_days)
+    return send_reply(services, account_id, raw, mail_from, settings, period, now=now)
+
+
+def send_reply(
+    services: Any,
+    account_id: str,
+    raw: bytes,
+    mail_from: str,
+    settings: Any,
+    period: datetime.timedelta,
+    *,
+    more_addresses: tuple[str, ...] = (),
+    from_address: str | None = None,
+    now: datetime.datetime | None = None,
+) -> str:
+    """Queue an auto-reply with ``settings`` if RFC 3834 allows it.
+
+    The VacationResponse and a Sieve ``vacation`` action both come here and
+    share one reply log per sender, so a sender hears from the account at
+    most once per period whichever of the two answers.
+    ``more_addresses`` count as the user's own (Sieve ``:addresses``);
+    ``from_address`` replaces the address the reply is sent from (``:from``).
+    """
+    from jmapd_submission.api import enqueue, local_recipients, mailbox_key, parse_headers, wake
+
+    from .autoreply import Decision, compose_reply, decide
+
+    if not services.pm.has_plugin("submission"):
+        return "noSubmission"
     now = now or datetime.datetime.now(datetime.UTC)
     if not settings.active_at(now):
         return "disabled"
@@ -87,7 +113,7 @@ def respond(
         return _no_relay()
     headers = parse_headers(raw)
     own, from_name = _own_addresses(services, account_id)
-    period = datetime.timedelta(days=services.config.section("vacation").period_days)
+    own += [a for a in more_addresses if a]
     sender_key = mailbox_key(mail_from.strip().strip("<>").strip())[:320]
     with write_transaction(account_id):
         row = ReplyLog.get_or_none((ReplyLog.account_id == account_id) & (ReplyLog.sender == sender_key))
@@ -96,6 +122,8 @@ def respond(
         if not decision:
             log.info("no vacation response to %r for %s: %s", mail_from, account_id, decision.reason)
             return str(decision.reason)
+        if from_address:
+            decision = Decision(decision.reply, decision.reason, decision.reply_to, from_address)
         from jmapd_mail.api import message_id_domain
 
         domain = message_id_domain(services.config, decision.from_address)

@@ -282,6 +282,8 @@ def test_too_many_actions_and_redirects() -> None:
         ('else { keep; }', 1, "without a preceding if"),
         ('if size 3 {}', 1, ":over or :under"),
         ('require "regex"; if header :regex "a" "(" {}', 1, "bad regex"),
+        ('require "regex";\nif header :regex "subject" "^(a+)+$" {}', 2, "backtrack"),
+        ('require "regex"; if header :regex "subject" "(x|xx)*y" {}', 1, "backtrack"),
         ('keep', 1, "expected ';'"),
         ('"unterminated', 1, "unterminated"),
         ("if " + "not " * 100 + "true {}", 1, "nested too deeply"),
@@ -298,3 +300,21 @@ def test_invalid_scripts_report_line_and_reason(script: str, line: int, reason: 
 def test_comments_and_multiline() -> None:
     s = '# hello\n/* multi\nline */ require "fileinto"; fileinto text: # c\nA\n.\n;'
     assert run(s) == [FileInto("A\r\n")]
+
+
+def test_hostile_regex_built_from_variables_is_a_runtime_error() -> None:
+    """A catastrophic pattern assembled at run time (the checker cannot see
+    it) fails the run quickly instead of backtracking: the message is kept."""
+    import time
+
+    raw = MSG.replace(b"Subject: I have a present for you", b"Subject: " + b"a" * 3000 + b"!")
+    script = ('require ["regex", "variables", "fileinto"]; set "p" "(a+)+"; set "q" "${p}$";'
+              'if header :regex "subject" "${q}" { fileinto "never"; }')
+    started = time.monotonic()
+    res = run_script(script, raw, ENV)
+    assert time.monotonic() - started < 1.0
+    assert res.actions == [Keep()] and res.error is not None and "backtrack" in res.error
+    # the same kind of test with a safe pattern still matches (positive control)
+    safe = ('require ["regex", "variables", "fileinto"]; set "q" "^a+!$";'
+            'if header :regex "subject" "${q}" { fileinto "matched"; }')
+    assert run_script(safe, raw, ENV).actions == [FileInto("matched")]

@@ -252,11 +252,15 @@ def _check_values(node: Node) -> None:
     if ":regex" in node.tags and "${" not in "".join(_all_keys(node)):
         import re
 
+        from .matching import unsafe_regex
+
         for key in _all_keys(node):
             try:
                 re.compile(key)
             except re.error as exc:
                 raise SieveSyntaxError(node.line, f"bad regex {key!r}: {exc}") from None
+            if unsafe_regex(key):
+                raise SieveSyntaxError(node.line, f"regex {key!r} may backtrack without bound (nested repetition)")
 
 
 def _all_keys(node: Node) -> list[str]:

@@ -28,7 +28,7 @@ from .actions import (
 from .checker import check
 from .conditions import evaluate
 from .lexer import SieveSyntaxError
-from .matching import match, relate
+from .matching import match, relate, unsafe_regex
 from .message import MessageView
 from .parser import Node
 
@@ -382,6 +382,8 @@ class Runtime:
         for s in subjects:
             for k in keys:
                 self._tick()
+                if mtype == ":regex" and unsafe_regex(k):
+                    raise SieveRuntimeError(f"regex {k[:64]!r} may backtrack without bound")
                 caps = match(mtype, comp, s, k)
                 if caps is not None:
                     if mtype in (":matches", ":regex") and "variables" in frame.required:

@@ -114,6 +114,59 @@ def glob(pattern: str, subject: str, comparator: str) -> list[str] | None:
     return caps
 
 
+def unsafe_regex(pattern: str) -> bool:
+    """Whether ``pattern`` can backtrack exponentially in ``re``: a repeated
+    group that itself repeats or alternates (``(a+)+``, ``(a|aa)*``), or a
+    back-reference. Such a key is refused (a syntax error when it is in the
+    script, a runtime error when a variable builds it), since Python's
+    ``re`` has no time limit."""
+    stack: list[bool] = []  # per open group: whether it repeats or alternates inside
+    i, n = 0, len(pattern)
+    closed_risky = False  # the group that just closed repeats or alternates inside
+    while i < n:
+        c = pattern[i]
+        repeat = c in "*+" or (c == "{" and _counted_repeat(pattern, i))
+        if repeat and closed_risky:
+            return True
+        closed_risky = False
+        if c == "\\":
+            if i + 1 < n and pattern[i + 1].isdigit():
+                return True
+            i += 2
+            continue
+        if c == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "(":
+            stack.append(False)
+        elif c == ")":
+            if stack:
+                closed_risky = stack.pop()
+                if stack:
+                    stack[-1] = stack[-1] or closed_risky
+        elif (repeat or c == "|") and stack:
+            stack[-1] = True
+        i += 1
+    return False
+
+
+def _counted_repeat(pattern: str, i: int) -> bool:
+    """``{n,}`` or ``{n,m}`` with m > 1 at ``i`` (``{1}`` repeats nothing)."""
+    end = pattern.find("}", i)
+    body = pattern[i + 1:end] if end > 0 else ""
+    lo, comma, hi = body.partition(",")
+    if not lo.isdigit() or (hi and not hi.isdigit()):
+        return False
+    return bool(comma and (not hi or int(hi) > 1)) or int(lo) > 1
+
+
 def match(match_type: str, comparator: str, subject: str, key: str) -> list[str] | None:
     """One subject against one key: None, or the match variables (possibly [])."""
     if match_type == ":is":
