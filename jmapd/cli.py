@@ -96,11 +96,36 @@ def cmd_user(args: argparse.Namespace) -> int:
         user.save()
         print(f"password of {args.name} changed")
     elif args.action == "delete":
-        deleted = User.delete().where(User.name == args.name).execute()
-        if not deleted:
+        from .sharing import DIRECTORY_USER
+        from .users import delete_user
+
+        user = User.get_or_none((User.name == args.name) & (User.name != DIRECTORY_USER))
+        if user is None:
             print(f"no user {args.name}", file=sys.stderr)
             return 1
-        print(f"deleted user {args.name}")
+        removed = delete_user(services, user, keep_data=args.keep_data)
+        if args.keep_data:
+            print(f"deleted user {args.name} (data kept)")
+        else:
+            print(f"deleted user {args.name} and {sum(removed.values())} row(s) of their data; "
+                  "`jmapd gc` collects blobs no account references")
+    elif args.action == "rename":
+        from .sharing import DIRECTORY_USER
+        from .users import rename_user
+
+        user = User.get_or_none((User.name == args.name) & (User.name != DIRECTORY_USER))
+        if user is None:
+            print(f"no user {args.name}", file=sys.stderr)
+            return 1
+        problem = name_problem(args.new_name)
+        if problem:
+            print(f"user name {args.new_name!r} refused: {problem}", file=sys.stderr)
+            return 1
+        if User.get_or_none(User.name == args.new_name):
+            print(f"user {args.new_name} exists", file=sys.stderr)
+            return 1
+        rename_user(user, args.new_name)
+        print(f"user {args.name} renamed to {args.new_name}")
     elif args.action in ("disable", "enable"):
         from .sharing import DIRECTORY_USER
 
@@ -128,6 +153,9 @@ def cmd_token(args: argparse.Namespace) -> int:
         user = User.get_or_none(User.name == args.user)
         if user is None:
             print(f"no user {args.user}", file=sys.stderr)
+            return 1
+        if Token.get_or_none((Token.user == user.id) & (Token.name == args.name)):
+            print(f"user {args.user} already has a token named {args.name!r} (revoke it first)", file=sys.stderr)
             return 1
         print(create_token(user, args.name))
     elif args.action == "revoke":
@@ -243,7 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         q = user_sub.add_parser(action)
         q.add_argument("name")
         q.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    user_sub.add_parser("delete").add_argument("name")
+    q = user_sub.add_parser("delete", help="delete a user and, unless --keep-data, all of their accounts' data")
+    q.add_argument("name")
+    q.add_argument("--keep-data", action="store_true", help="remove only the login; the data rows stay (unreachable)")
+    q = user_sub.add_parser("rename", help="change a user's login name (data, tokens and grants stay)")
+    q.add_argument("name")
+    q.add_argument("new_name")
     user_sub.add_parser("disable", help="refuse the user's password and app passwords (data kept)").add_argument("name")
     user_sub.add_parser("enable").add_argument("name")
     user_sub.add_parser("list")

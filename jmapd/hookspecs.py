@@ -118,6 +118,15 @@ def jmapd_account_created(services: Services, account_id: str, user_name: str) -
 
 
 @hookspec
+def jmapd_account_deleted(services: Services, account_id: str) -> None:
+    """The account is being deleted (``jmapd user delete``), inside its write
+    transaction: remove what the core cannot (rows of tables that are no
+    declared model, derived indexes, files). Afterwards the core deletes the
+    account's rows from every model declared in ``jmapd_models`` that has an
+    ``account_id`` column."""
+
+
+@hookspec
 def jmapd_account_capabilities(services: Services, account_id: str) -> list[str] | None:
     """Capability URNs an account does NOT have (all enabled ones by default)."""
 

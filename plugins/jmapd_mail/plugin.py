@@ -52,6 +52,22 @@ def jmapd_account_created(services: Any, account_id: str, user_name: str) -> Non
 
 
 @hookimpl
+def jmapd_account_deleted(services: Any, account_id: str) -> None:
+    # Each Email through the destroy path: the full-text indexes are not
+    # declared models (and SQLite's is contentless: only the original text
+    # removes its terms), so the core's per-table deletion cannot reach them.
+    from jmapd.db import tuples
+    from jmapd.state import ChangeLog
+
+    from .models import Email
+    from .store import destroy_email
+
+    changes = ChangeLog()  # never flushed: the account's change log goes with it
+    for (email_id,) in list(tuples(Email.select(Email.id).where(Email.account_id == account_id))):
+        destroy_email(services, changes, account_id, email_id)
+
+
+@hookimpl
 def jmapd_data_types(config: Any) -> list[Any]:
     from .types.email import EmailType
     from .types.mailbox import MailboxType
