@@ -164,3 +164,36 @@ def test_flags_to_keywords(flag, keyword):
     from jmapd_sieve.delivery import keyword as to_keyword
 
     assert to_keyword(flag) == keyword
+
+
+def test_deliver_command_runs_the_script(jmapd_database, jmapd_data_dir, jmap_server, activate):
+    """`jmapd deliver` (a separate process): reject is exit 77 with the
+    reason, fileinto files; the same script, the same rules as LMTP."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    client = jmap_server.client()
+    activate(client, 'require ["reject", "fileinto", "mailbox"];\n'
+                     'if header :is "subject" "go away" { reject "Not here."; }\n'
+                     'else { fileinto :create "Piped"; }\n')
+    config = jmapd_data_dir / f"deliver-{uuid.uuid4().hex[:6]}.yaml"
+    config.write_text(yaml.safe_dump({"server": {"data_dir": str(jmapd_data_dir)}, "database": {"url": jmapd_database}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+
+    def deliver(subject: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "jmapd.cli", "--config", str(config), "deliver", "--user", client.user,
+             "--sender", "s@example.net"],
+            input=message(f"{client.user}@localhost", subject), capture_output=True, env=env, timeout=60,
+        )
+
+    refused = deliver("go away")
+    assert refused.returncode == 77 and b"5.7.1 Not here." in refused.stderr
+    done = deliver("welcome")
+    assert done.returncode == 0, done.stderr.decode()
+    got, names = emails(client), boxes(client)
+    assert set(got) == {"welcome"}
+    assert [names[b] for b in got["welcome"]["mailboxIds"]] == ["Piped"]
