@@ -376,21 +376,19 @@ def _calendar_zones(account_id: str, calendar_ids: Any) -> list[str | None]:
 
 
 def _check_range(event: dict[str, Any], section: Any) -> None:
-    """minDateTime/maxDateTime of the account capability: the first
-    occurrence may not start before the one, a finite series not end after the other."""
-    from .domain.recurrence import series_range
+    """minDateTime/maxDateTime of the account capability, on create and on
+    every update alike: the first occurrence, the end of a finite series
+    and every override (even of an infinite rule) must lie inside them."""
+    from .domain.recurrence import out_of_range
 
     low = datetime.datetime.fromisoformat(section.min_date_time.replace("Z", "+00:00"))
     high = datetime.datetime.fromisoformat(section.max_date_time.replace("Z", "+00:00"))
     try:
-        first, last = series_range(event)
+        bad = out_of_range(event, low, high)
     except ValueError as exc:
         raise invalid_properties("start", description=str(exc)) from None
-    if first < low or first > high:
-        raise invalid_properties("start", description=f"outside {section.min_date_time} .. {section.max_date_time}")
-    if last is not None and last > high:
-        raise invalid_properties("recurrenceRule" if event.get("recurrenceRule") else "duration",
-                                 description=f"ends after maxDateTime {section.max_date_time}")
+    if bad:
+        raise invalid_properties(*bad, description=f"dates outside {section.min_date_time} .. {section.max_date_time}")
 
 
 def _succeeded(response: Any) -> set[str]:

@@ -144,6 +144,19 @@ def update_of(args: dict[str, Any], sid: str) -> dict[str, Any]:
     return patch
 
 
+def _as_instance_error(error: Any, sid: str) -> Any:
+    """The base event's SetError as the instance's: paths into its own
+    override become the instance's properties (``start``, not
+    ``recurrenceOverrides/<id>/start``)."""
+    parts = split_id(sid)
+    if not isinstance(error, dict) or not error.get("properties") or parts is None:
+        return error
+    prefix = f"recurrenceOverrides/{parts[1]}"
+    props = [p[len(prefix) + 1:] if p.startswith(prefix + "/") else "start" if p == prefix else p
+             for p in error["properties"]]
+    return {**error, "properties": list(dict.fromkeys(props))}
+
+
 def map_response(response: dict[str, Any], routed: dict[str, list[tuple[str, str]]], failed: dict[str, Any],
                  explicit: set[str]) -> dict[str, Any]:
     """Report each instance id by its base event's outcome; the base itself
@@ -160,7 +173,7 @@ def map_response(response: dict[str, Any], routed: dict[str, list[tuple[str, str
                 if ok:
                     updated[sid] = None
                 else:
-                    not_updated[sid] = error
+                    not_updated[sid] = _as_instance_error(error, sid)
             elif ok:
                 destroyed.append(sid)
             else:

@@ -156,3 +156,41 @@ def test_dates_outside_min_and_max_date_time(client):
     assert err["properties"] == ["recurrenceRule"]
     endless = {"@type": "RecurrenceRule", "frequency": "yearly"}
     assert ok(client, "CalendarEvent/set", {"create": {"e": event(cal, recurrenceRule=endless)}})["created"]
+
+
+def test_dates_outside_the_range_are_refused_on_update_too(client):
+    """minDateTime/maxDateTime hold for every date stored in the event,
+    however it gets there: an update of the event, a patch of one
+    override (even of an infinite series) or an update of an instance id."""
+    cal = calendars(client)[0]["id"]
+    daily = {"@type": "RecurrenceRule", "frequency": "daily"}
+    eid = ok(client, "CalendarEvent/set", {"create": {"e": event(cal, recurrenceRule=daily)}})["created"]["e"]["id"]
+    rid = "2025-03-04T09:00:00"
+    for update, paths in (
+        ({"start": "2300-01-01T09:00:00"}, ["start"]),
+        ({"start": "1850-01-01T09:00:00"}, ["start"]),
+        ({"utcStart": "2300-01-01T00:00:00Z"}, ["start"]),
+        ({"recurrenceRule": {"@type": "RecurrenceRule", "frequency": "yearly", "count": 300}}, ["recurrenceRule"]),
+        ({"recurrenceRule/until": "2300-01-01T00:00:00"}, ["recurrenceRule/until"]),
+        ({"recurrenceRule": None, "duration": "P100000D"}, ["duration"]),
+        ({"recurrenceOverrides": {rid: {"start": "2300-01-01T09:00:00"}}}, [f"recurrenceOverrides/{rid}/start"]),
+        ({"recurrenceOverrides": {rid: {"start": "1800-01-01T09:00:00"}}}, [f"recurrenceOverrides/{rid}/start"]),
+        ({"recurrenceOverrides": {rid: {"duration": "P100000D"}}}, [f"recurrenceOverrides/{rid}/duration"]),
+        ({"recurrenceOverrides": {"2300-03-04T09:00:00": {}}}, ["recurrenceOverrides/2300-03-04T09:00:00"]),
+    ):
+        err = ok(client, "CalendarEvent/set", {"update": {eid: update}})["notUpdated"][eid]
+        assert (err["type"], err["properties"]) == ("invalidProperties", paths), (update, err)
+    for instance, update, paths in (
+        (f"{eid}_20250305T090000", {"start": "2300-01-01T09:00:00"}, ["start"]),
+        (f"{eid}_20250306T090000", {"duration": "P100000D"}, ["duration"]),
+        (f"{eid}_22500306T090000", {"title": "the rule still runs; the override may not be stored"}, ["start"]),
+    ):
+        err = ok(client, "CalendarEvent/set", {"update": {instance: update}})["notUpdated"][instance]
+        assert (err["type"], err["properties"]) == ("invalidProperties", paths), (update, err)
+    got = ok(client, "CalendarEvent/get", {"ids": [eid]})["list"][0]
+    assert got["start"] == "2025-03-03T09:00:00" and got["recurrenceRule"] == daily and not got["recurrenceOverrides"]
+    # inside the range every one of these goes through
+    moved = ok(client, "CalendarEvent/set", {"update": {
+        f"{eid}_20250305T090000": {"start": "2200-12-31T09:00:00"}}})
+    assert moved["updated"] == {f"{eid}_20250305T090000": None}, moved
+    assert ok(client, "CalendarEvent/set", {"update": {eid: {"start": "2199-01-01T09:00:00"}}})["updated"]

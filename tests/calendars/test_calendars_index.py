@@ -79,3 +79,30 @@ def test_query_reads_the_index(client, db):
     db.execute_sql(f"DELETE FROM calendars_event_range WHERE object_id = {mark}", (march,))
     assert ok(client, "CalendarEvent/query", {"filter": window})["ids"] == [march]
     assert ok(client, "CalendarEvent/query", {"filter": {"operator": "AND", "conditions": [window]}})["ids"] == [march]
+
+
+def test_long_finite_series_ends_where_its_count_does(client, db):
+    """5,000,000 occurrences every 30 s end on 2031-03-03 (count), not never:
+    the index row, a window query and an expanded one all know it."""
+    cal = calendars(client)[0]["id"]
+    rule = {"frequency": "secondly", "interval": 30, "count": 5_000_000}
+    long = make(client, cal, start="2026-06-01T09:00:00", timeZone="Etc/UTC", duration="PT1S", recurrenceRule=rule)
+    last = datetime.datetime(2031, 3, 3, 11, 39, 30)  # 09:00 + 4,999,999 x 30 s
+    assert rows(db, client.account_id)[long] == (datetime.datetime(2026, 6, 1, 9), last + datetime.timedelta(seconds=1))
+
+    def window(after: str, before: str, expand: bool = False) -> list[str]:
+        args: dict[str, Any] = {"filter": {"after": after, "before": before}}
+        if expand:
+            args["expandRecurrences"] = True
+        return ok(client, "CalendarEvent/query", args)["ids"]
+
+    for after, before in (("2099-01-01T00:00:00", "2099-01-01T00:00:10"),
+                          ("2031-03-03T11:39:31", "2031-03-03T11:40:31")):  # just after the last one ends
+        assert window(after, before) == [] and window(after, before, expand=True) == [], (after, before)
+    assert window("2031-03-03T11:39:15", "2031-03-03T11:39:45") == [long]
+    assert window("2031-03-03T11:39:15", "2031-03-03T11:39:45", expand=True) == [
+        f"{long}_20310303T113930"]  # the 5,000,000th, and no 5,000,001st at 11:40:00
+    assert window("2028-02-29T12:00:00", "2028-02-29T12:01:00", expand=True) == [
+        f"{long}_20280229T120000", f"{long}_20280229T120030"]
+    got = ok(client, "CalendarEvent/get", {"ids": [f"{long}_20310303T113930", f"{long}_20310303T114000"]})
+    assert [e["start"] for e in got["list"]] == ["2031-03-03T11:39:30"] and got["notFound"] == [f"{long}_20310303T114000"]

@@ -18,6 +18,7 @@ Public API:
   id is no occurrence (or an excluded one).
 - :func:`is_occurrence` — whether a recurrence id is an (unexcluded) occurrence.
 - :func:`series_range` — ``(first start, last end or None)`` in UTC for an index.
+- :func:`out_of_range` — the paths of dates outside a server's supported range.
 - :func:`split_series` — a "this and future" split at a recurrence id.
 - :func:`apply_patch` — a JSCalendar PatchObject applied to a copy.
 - :func:`event_times` — UTC start and end of a (non-expanded) event dict.
@@ -38,7 +39,7 @@ from typing import Any
 import orjson
 
 from .dates import format_local, local_to_utc, parse_duration, parse_local
-from .rrule import Rule, RuleError, TooMuchWork, iter_rule
+from .rrule import Rule, RuleError, TooMuchWork, bounded, count_before, iter_rule
 from .timezones import get_zone
 
 # Properties an instance never carries and a patch may never touch
@@ -274,9 +275,13 @@ class _Series:
         ):
             rule_json = event["recurrenceRules"][0]  # RFC 8984 form, one rule
         try:
-            self.rule = Rule.from_json(rule_json, self.start) if rule_json is not None else None
+            #: The rule as written (split_series keeps its count).
+            self.source_rule = Rule.from_json(rule_json, self.start) if rule_json is not None else None
         except RuleError as exc:
             raise ValueError(f"recurrenceRule: {exc}") from exc
+        # A count rule is expanded as the until rule of its last occurrence,
+        # so a window far from the start is reached without counting up to it.
+        self.rule = bounded(self.source_rule, self.start) if self.source_rule is not None else None
         ov = event.get("recurrenceOverrides") or {}
         self.overrides: dict[str, Any] = ov if isinstance(ov, dict) else {}
         self.recurring = self.rule is not None or bool(self.overrides)
@@ -457,8 +462,10 @@ def series_range(event: dict[str, Any], floating_tz: str = "UTC") -> tuple[datet
     """UTC start of the first and end of the last occurrence; end ``None`` when unbounded.
 
     Meant for a stored index, so it is cheap and may over-cover but never
-    under-cover: a rule with more than ``RANGE_EXACT_LIMIT`` occurrences is
-    bounded by its ``until`` (or treated as unbounded with a huge ``count``).
+    under-cover: a ``count`` rule ends at its last occurrence (counted by
+    :func:`~.rrule.last_occurrence`; unbounded only when that is too far to
+    find), an ``until`` rule with more than ``RANGE_EXACT_LIMIT``
+    occurrences a day after its ``until``.
     """
     try:
         return _series_range(event, floating_tz)
@@ -474,6 +481,9 @@ def _series_range(event: dict[str, Any], floating_tz: str) -> tuple[datetime, da
         rule = series.rule
         if not rule.is_finite:
             end = None
+        elif rule.until_is_last:
+            assert rule.until is not None
+            end = max(last, series.span(rule.until)[1])
         else:
             n = 0
             last_local = series.start
@@ -506,6 +516,60 @@ def _series_range(event: dict[str, Any], floating_tz: str) -> tuple[datetime, da
     return first, end
 
 
+def out_of_range(event: dict[str, Any], low: datetime, high: datetime, floating_tz: str = "UTC") -> list[str]:
+    """Paths of the dates of ``event`` outside ``[low, high]`` (JMAP
+    Calendars' minDateTime/maxDateTime: "any date stored in a CalendarEvent").
+
+    Checked: the first occurrence (``start``), the end of a finite series
+    (``recurrenceRule``; ``duration`` without a rule) and its ``until``, and
+    every override on its own — its key, and where the patch moves or
+    stretches it (``recurrenceOverrides/<id>/start`` or ``/duration``,
+    ``recurrenceOverrides/<id>`` when the key itself is the bad date). An
+    override is judged even when the rule is infinite.
+
+    :raises ValueError: a malformed start, rule or unknown zone.
+    """
+    try:
+        return _out_of_range(event, low, high, floating_tz)
+    except OverflowError as exc:
+        raise ValueError("date out of the supported range") from exc
+
+
+def _out_of_range(event: dict[str, Any], low: datetime, high: datetime, floating_tz: str) -> list[str]:
+    series = _Series(event, floating_tz)
+    bad: list[str] = []
+    first, last = series.span(series.start)
+    if not low <= first <= high:
+        return ["start"]
+    rule = series.source_rule
+    if rule is not None and rule.until is not None and series.utc(rule.until) > high:
+        bad.append("recurrenceRule/until")
+    plain = {k: v for k, v in event.items() if k != "recurrenceOverrides"}
+    _, end = _series_range(plain, floating_tz) if rule is not None else (first, last)
+    if end is not None and end > high and not bad:
+        bad.append("recurrenceRule" if rule is not None else "duration")
+    for rid, patch in series.overrides.items():
+        path = f"recurrenceOverrides/{rid}"
+        try:
+            key_time = series.utc(parse_local(rid))
+        except ValueError:
+            continue  # the validator names a malformed key
+        if not low <= key_time <= high:
+            bad.append(path)
+            continue
+        if _is_excluded(patch) or not isinstance(patch, dict):
+            continue
+        try:
+            occ = series.override_occurrence(rid, patch)
+        except (ValueError, PatchError):
+            continue
+        if not low <= occ.start <= high:
+            bad.append(f"{path}/start" if "start" in patch else path)
+        elif occ.end > high:
+            bad.append(f"{path}/duration" if "duration" in patch else f"{path}/start" if "start" in patch else path)
+    return bad
+
+
 def split_series(
     event: dict[str, Any], recurrence_id: str, *, new_uid: str | None = None, floating_tz: str = "UTC"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -532,13 +596,15 @@ def split_series(
     head = _copy(event)
     tail = _copy(event)
     rule_key = "recurrenceRule" if "recurrenceRule" in event else None
-    if rule_key and series.rule is not None:
+    if rule_key and series.source_rule is not None:
         head_rule = head[rule_key]
         tail_rule = tail[rule_key]
-        if series.rule.count is not None:
-            done = sum(1 for local in iter_rule(series.rule, series.start) if local < target)
+        if series.source_rule.count is not None and series.rule is not None:
+            counted = count_before(series.source_rule, series.start, target)
+            done = counted if counted is not None else sum(
+                1 for local in iter_rule(series.rule, series.start) if local < target)
             head_rule["count"] = done
-            tail_rule["count"] = max(series.rule.count - done, 1)
+            tail_rule["count"] = max(series.source_rule.count - done, 1)
         else:
             head_rule.pop("count", None)
             head_rule["until"] = format_local(target - timedelta(seconds=1))

@@ -13,6 +13,11 @@ Public API:
 
 - :class:`Rule` — a parsed, normalised rule (``Rule.from_json``).
 - :func:`iter_rule` — naive local occurrence datetimes in order.
+- :func:`last_occurrence` — the last occurrence of a ``count`` rule, counted
+  day by day (or period by period) rather than occurrence by occurrence.
+- :func:`count_before` — how many occurrences start before a given time.
+- :func:`bounded` — a ``count`` rule as the equivalent ``until`` rule, which
+  expansion can start anywhere instead of counting from the first occurrence.
 - :class:`RuleError` — a rule that cannot be expanded (malformed).
 - :class:`TooMuchWork` — the work budget ran out (the caller decides what that means).
 
@@ -24,8 +29,9 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from .dates import MAX_YEAR, parse_local
@@ -39,6 +45,9 @@ WEEKDAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
 _EMPTY_LIMIT = {"yearly": 400, "monthly": 4800, "weekly": 20872, "daily": 146097}
 _EMPTY_DAYS = 146097
 _UNIT = {"hourly": 3600, "minutely": 60, "secondly": 1}
+_EPOCH = datetime(1, 1, 1)
+#: Periods (days for sub-daily rules) :func:`last_occurrence` may look at.
+LAST_WORK = 50_000
 
 
 class RuleError(ValueError):
@@ -49,7 +58,7 @@ class TooMuchWork(Exception):
     """More candidate occurrences than the caller's budget were generated."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Rule:
     """A RecurrenceRule with the implicit byX properties added (for a given start)."""
 
@@ -69,6 +78,8 @@ class Rule:
     count: int | None
     until: datetime | None
     leap_only_months: bool = False
+    #: ``until`` is the last occurrence itself (set by :func:`bounded`).
+    until_is_last: bool = False
 
     @classmethod
     def from_json(cls, rule: dict[str, Any], start: datetime) -> Rule:
@@ -440,41 +451,33 @@ def _periods_calendar(
             d += step
 
 
-def _periods_subdaily(
-    rule: Rule, f: _Filter, start: datetime, from_local: datetime | None
-) -> Iterator[list[datetime]]:
-    """Candidate lists of hourly, minutely or secondly periods, day by day."""
-    unit = _UNIT[rule.frequency]
-    n = rule.interval
-    step = unit * n
-    epoch = datetime(1, 1, 1)
-    t0 = int((start - epoch).total_seconds())
-    p0 = t0 // unit
-    day = start.date()
-    if from_local is not None and from_local.date() > day:
-        day = from_local.date()
-    empty_days = 0
-    hours = set(rule.by_hour) if rule.by_hour else None
-    minutes = set(rule.by_minute) if rule.by_minute else None
-    seconds = set(rule.by_second) if rule.by_second else None
-    last_day = date(MAX_YEAR, 12, 30)
-    while day <= last_day:
-        day_start = (day.toordinal() - 1) * 86400
+class _Subdaily:
+    """The alignment and time filters of an hourly, minutely or secondly rule.
+
+    A day's candidates depend only on where the first aligned period falls
+    in it (its phase) and on whether the day passes the day-level filters,
+    so :func:`last_occurrence` can count a day by its phase alone.
+    """
+
+    def __init__(self, rule: Rule, start: datetime) -> None:
+        self.rule = rule
+        self.unit = _UNIT[rule.frequency]
+        self.n = rule.interval
+        self.step = self.unit * self.n
+        self.p0 = int((start - _EPOCH).total_seconds()) // self.unit
+        self.hours = set(rule.by_hour) if rule.by_hour else None
+        self.minutes = set(rule.by_minute) if rule.by_minute else None
+        self.seconds = set(rule.by_second) if rule.by_second else None
+
+    def first_period(self, day_start: int) -> int:
+        """The first aligned period starting in or after ``day_start`` (seconds since year 1)."""
+        return self.p0 + max(0, -(-(day_start // self.unit - self.p0) // self.n)) * self.n
+
+    def groups(self, day_start: int, first_p: int) -> Iterator[list[datetime]]:
+        """The candidate list of every aligned period starting in the day."""
+        rule, unit, n = self.rule, self.unit, self.n
+        hours, minutes, seconds = self.hours, self.minutes, self.seconds
         day_end = day_start + 86400
-        # First aligned period starting in or overlapping this day.
-        first_p = p0 + max(0, -(-(day_start // unit - p0) // n)) * n
-        if first_p * unit >= day_end:
-            # No aligned period today: jump straight to the day that has one.
-            day = date.fromordinal(first_p * unit // 86400 + 1)
-            continue
-        if not f.day_ok(day):
-            empty_days += 1
-            if empty_days > _EMPTY_DAYS:
-                return
-            yield []
-            day += timedelta(days=1)
-            continue
-        empty_days = 0
         p = first_p
         while p * unit < day_end:
             base = p * unit
@@ -484,13 +487,13 @@ def _periods_subdaily(
                 if hours is None or h in hours:
                     for mi in rule.by_minute or ():
                         for s in rule.by_second or ():
-                            group.append(epoch + timedelta(seconds=base + mi * 60 + min(s, 59)))
+                            group.append(_EPOCH + timedelta(seconds=base + mi * 60 + min(s, 59)))
             elif unit == 60:
                 rel = base - day_start
                 h, mi = rel // 3600, (rel % 3600) // 60
                 if (hours is None or h in hours) and (minutes is None or mi in minutes):
                     for s in rule.by_second or ():
-                        group.append(epoch + timedelta(seconds=base + min(s, 59)))
+                        group.append(_EPOCH + timedelta(seconds=base + min(s, 59)))
             else:
                 rel = base - day_start
                 h, mi, s = rel // 3600, (rel % 3600) // 60, rel % 60
@@ -499,10 +502,10 @@ def _periods_subdaily(
                     and (minutes is None or mi in minutes)
                     and (seconds is None or s in seconds)
                 ):
-                    group.append(epoch + timedelta(seconds=base))
+                    group.append(_EPOCH + timedelta(seconds=base))
             yield group
             p += n
-            if step < 86400 and hours is not None and unit < 3600 and not group:
+            if self.step < 86400 and hours is not None and unit < 3600 and not group:
                 # Skip quickly to the next allowed hour within the day.
                 rel = p * unit - day_start
                 h = rel // 3600
@@ -510,9 +513,46 @@ def _periods_subdaily(
                     nxt_h = next((x for x in sorted(hours) if x > h), None)
                     if nxt_h is None:
                         break
-                    target = day_start + nxt_h * 3600
-                    p = p0 + max(0, -(-(target // unit - p0) // n)) * n
-        day += timedelta(days=1)
+                    p = self.first_period(day_start + nxt_h * 3600)
+
+    def days(self, f: _Filter, start: datetime, from_local: datetime | None) -> Iterator[tuple[date, int, int]]:
+        """(day, its start in seconds, its first aligned period) of every day
+        that has an aligned period and passes the day-level filters; ends
+        after :data:`_EMPTY_DAYS` days in a row fail them."""
+        day = start.date()
+        if from_local is not None and from_local.date() > day:
+            day = from_local.date()
+        empty_days = 0
+        last_day = date(MAX_YEAR, 12, 30)
+        while day <= last_day:
+            day_start = (day.toordinal() - 1) * 86400
+            first_p = self.first_period(day_start)
+            if first_p * self.unit >= day_start + 86400:
+                # No aligned period today: jump straight to the day that has one.
+                day = date.fromordinal(first_p * self.unit // 86400 + 1)
+                continue
+            if not f.day_ok(day):
+                empty_days += 1
+                if empty_days > _EMPTY_DAYS:
+                    return
+                yield day, day_start, -1
+                day += timedelta(days=1)
+                continue
+            empty_days = 0
+            yield day, day_start, first_p
+            day += timedelta(days=1)
+
+
+def _periods_subdaily(
+    rule: Rule, f: _Filter, start: datetime, from_local: datetime | None
+) -> Iterator[list[datetime]]:
+    """Candidate lists of hourly, minutely or secondly periods, day by day."""
+    sub = _Subdaily(rule, start)
+    for _day, day_start, first_p in sub.days(f, start, from_local):
+        if first_p < 0:
+            yield []
+        else:
+            yield from sub.groups(day_start, first_p)
 
 
 def iter_rule(
@@ -579,3 +619,116 @@ def iter_rule(
     except (OverflowError, ValueError):
         # Arithmetic ran past year 9999: nothing representable is left.
         return
+
+
+def _in_order(cands: list[datetime], rule: Rule) -> list[datetime]:
+    return _apply_setpos(sorted(cands), rule.by_set_pos) if rule.by_set_pos else cands
+
+
+def last_occurrence(rule: Rule, start: datetime, *, work: int = LAST_WORK) -> datetime | None:
+    """The local start of the last occurrence of a ``count`` rule, the one
+    :func:`iter_rule` yields last; ``None`` when finding it would take more
+    than ``work`` periods (days for sub-daily rules).
+
+    An every-second rule with a count of millions is finite, and an index
+    or a window query must know where it ends; enumerating every occurrence
+    would take seconds, so whole days are counted instead: a day's count
+    depends only on its phase (see :class:`_Subdaily`) and is computed once.
+    """
+    if rule.count is None:
+        raise ValueError("not a count rule")
+    found = _walk(rule, start, work)
+    return found[0] if found is not None else None
+
+
+def count_before(rule: Rule, start: datetime, target: datetime, *, work: int = LAST_WORK) -> int | None:
+    """How many occurrences start before ``target`` (the start included),
+    counted as :func:`last_occurrence` counts; ``None`` past ``work``."""
+    if target <= start:
+        return 0
+    cut = target - timedelta(seconds=1)  # candidates are whole seconds
+    found = _walk(replace(rule, until=min(rule.until, cut) if rule.until is not None else cut), start, work)
+    return found[1] if found is not None else None
+
+
+def _walk(rule: Rule, start: datetime, work: int) -> tuple[datetime, int] | None:
+    """(last occurrence, number of occurrences) of a finite rule."""
+    if (rule.count is not None and rule.count <= 1) or (rule.until is not None and rule.until < start) \
+            or rule.impossible():
+        return start, 1
+    total = rule.count if rule.count is not None else None
+    needed = total - 1 if total is not None else -1  # after the start, which always comes first; -1: no count
+    until = rule.until
+    f = _Filter(rule)
+    last, seen = start, 1
+
+    def take(cands: list[datetime]) -> list[datetime]:
+        return [c for c in _in_order(cands, rule) if c > start and (until is None or c <= until)]
+
+    try:
+        if rule.frequency in _UNIT:
+            sub = _Subdaily(rule, start)
+            per_phase: dict[int, int] = {}
+            last_day: tuple[int, int] | None = None
+            for steps, (day, day_start, first_p) in enumerate(sub.days(f, start, None)):
+                if steps > work:
+                    return None
+                if until is not None and day > until.date():
+                    break
+                if first_p < 0:
+                    continue
+                exact = day == start.date() or (until is not None and day == until.date())
+                phase = first_p * sub.unit - day_start
+                size = None if exact else per_phase.get(phase)
+                if size is None:
+                    found = [c for g in sub.groups(day_start, first_p) for c in take(g)]
+                    size = len(found)
+                    if not exact:
+                        per_phase[phase] = size
+                    if 0 < needed <= size:
+                        return found[needed - 1], seen + needed
+                elif 0 < needed <= size:
+                    found = [c for g in sub.groups(day_start, first_p) for c in take(g)]
+                    return found[needed - 1], seen + needed
+                if size:
+                    needed -= size if needed >= 0 else 0
+                    seen += size
+                    last_day = (day_start, first_p)
+            if last_day is not None:
+                last = [c for g in sub.groups(*last_day) for c in take(g)][-1]
+            return last, seen
+        empty = 0
+        for steps, cands in enumerate(_periods_calendar(rule, f, start, None)):
+            if steps > work:
+                return None
+            found = take(cands)
+            if 0 < needed <= len(found):
+                return found[needed - 1], seen + needed
+            if found:
+                needed -= len(found) if needed >= 0 else 0
+                seen += len(found)
+                last = found[-1]
+                empty = 0
+            else:
+                if until is not None and any(c > until for c in cands):
+                    break
+                empty += 1
+                if empty > _EMPTY_LIMIT[rule.frequency]:
+                    break
+    except (OverflowError, ValueError):
+        pass  # past year 9999, as in iter_rule
+    return last, seen
+
+
+@lru_cache(maxsize=4096)
+def bounded(rule: Rule, start: datetime) -> Rule:
+    """``rule`` with its ``count`` replaced by the ``until`` of its last
+    occurrence: the same occurrences, but expansion may skip to a window
+    instead of counting from ``start``. The rule itself when the last
+    occurrence is too far to find (or it has no count)."""
+    if rule.count is None:
+        return rule
+    last = last_occurrence(rule, start)
+    if last is None:
+        return rule
+    return replace(rule, count=None, until=last, until_is_last=True)

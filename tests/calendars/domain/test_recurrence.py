@@ -408,3 +408,47 @@ def test_occurrence_event_is_built_lazily_and_independent() -> None:
     assert e["participants"]["p"]["name"] == "A"
     assert occ[2].event["participants"]["p"]["name"] == "A"
     assert occ[1].event["recurrenceId"] == "2026-03-03T09:30:00"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"frequency": "secondly", "interval": 7, "count": 30000},
+        {"frequency": "secondly", "count": 9000, "byHour": [9, 17], "byMinute": [0, 59]},
+        {"frequency": "minutely", "interval": 13, "count": 6000, "byDay": [{"day": "mo"}, {"day": "fr"}]},
+        {"frequency": "minutely", "count": 4000, "byMonth": ["2"], "bySecond": [5, 50]},
+        {"frequency": "hourly", "interval": 5, "count": 2500, "bySetPosition": [-1]},
+        {"frequency": "hourly", "count": 3000, "byMinute": [0, 30], "bySetPosition": [2]},
+        {"frequency": "hourly", "count": 100000, "until": "2026-05-01T00:00:00"},  # until comes first
+        {"frequency": "daily", "interval": 3, "count": 700, "byMonthDay": [1, 15, 31]},
+        {"frequency": "weekly", "count": 900, "byDay": [{"day": "tu"}, {"day": "th"}]},
+        {"frequency": "monthly", "count": 300, "byDay": [{"day": "fr", "nthOfPeriod": -1}]},
+        {"frequency": "yearly", "count": 40, "byMonth": ["2"], "byMonthDay": [29]},
+        {"frequency": "yearly", "interval": 100, "count": 500},  # runs out at year 9999 first
+        {"frequency": "daily", "count": 1},
+    ],
+)
+def test_last_occurrence_is_the_last_one_enumerated(rule: dict) -> None:
+    from jmapd_calendars.domain.rrule import Rule, iter_rule, last_occurrence
+
+    start = datetime(2026, 3, 2, 9, 30, 12)
+    parsed = Rule.from_json(rule, start)
+    assert last_occurrence(parsed, start) == list(iter_rule(parsed, start))[-1]
+
+
+def test_long_count_rule_is_finite_and_reachable_anywhere() -> None:
+    """5,000,000 occurrences every 30 s: counted to their end (2031-03-03)
+    for the index, and a window years after the start expands without
+    counting up to it — inside the series it has instances, after it none."""
+    e = ev(start="2026-06-01T09:00:00", timeZone="UTC", duration="PT1S",
+           recurrenceRule={"frequency": "secondly", "interval": 30, "count": 5_000_000})  # fmt: skip
+    assert series_range(e) == (utc(2026, 6, 1, 9), utc(2031, 3, 3, 11, 39, 31))
+    assert rids(e, utc(2031, 3, 3, 11, 39), utc(2031, 3, 3, 11, 41)) == [
+        "2031-03-03T11:39:00",
+        "2031-03-03T11:39:30",
+    ]
+    assert rids(e, utc(2099, 1, 1), utc(2099, 1, 1, 0, 0, 10)) == []
+    assert rids(e, utc(2029, 1, 1), utc(2029, 1, 1, 0, 1)) == ["2029-01-01T00:00:00", "2029-01-01T00:00:30"]
+    assert is_occurrence(e, "2031-03-03T11:39:30") and not is_occurrence(e, "2031-03-03T11:40:00")
+    head, tail = split_series(e, "2031-03-03T11:39:00")
+    assert (head["recurrenceRule"]["count"], tail["recurrenceRule"]["count"]) == (4_999_998, 2)
