@@ -22,11 +22,13 @@ from jmapd.methods.types import P, Prop
 from jmapd.models import Document
 from jmapd.protocol.errors import MethodError, SetError, invalid_properties
 from jmapd.sharing import access
+from jmapd.state import UPDATED
 
 from . import peruser
 from .calendar import CALENDARS
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
 from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
+from .events import calendar_tags
 from .expand import check_expand, expanded_ids
 from .identity import ensure_identity, identities, normalize_address, own_addresses
 from .index import candidates, drop_event, index_event, window_of
@@ -167,6 +169,11 @@ class CalendarEvent(DocumentType):
         if readable is None:
             return found
         return {k: v for k, v in found.items() if any(c in readable for c in v.get("calendarIds") or {})}
+
+    def visible_changes(self, ctx: Any, account_id: str, since: int, changes: Any) -> tuple[list[str], list[str], list[str]]:
+        from .events import visible_changes
+
+        return visible_changes(ctx, account_id, since, changes)
 
     def in_window(self, ctx: Any, account_id: str, node: Any) -> list[dict[str, Any]]:
         """The readable events a query can match: with an after/before
@@ -330,6 +337,9 @@ class CalendarEvent(DocumentType):
         if overlay is not None:
             peruser.store(account_id, ctx.principal.user_id, old["id"], overlay)
         index_event(account_id, old["id"], new)
+        moved = set(old.get("calendarIds") or {}) ^ set(new.get("calendarIds") or {})
+        if moved:  # an event leaving a calendar a sharee reads is destroyed for them
+            ctx.changes.record(account_id, self.name, old["id"], UPDATED, props=calendar_tags(moved))
         return extra or None
 
     def _stored_doc(self, account_id: str, object_id: str) -> dict[str, Any]:
@@ -347,6 +357,8 @@ class CalendarEvent(DocumentType):
         super().delete(ctx, account_id, obj, args)
         peruser.drop(account_id, obj["id"])
         drop_event(account_id, obj["id"])
+        # The engine records the destruction; this row says where the event was.
+        ctx.changes.record(account_id, self.name, obj["id"], UPDATED, props=calendar_tags(obj.get("calendarIds") or {}))
 
     def schedule(self, ctx: Any, account_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         """sendSchedulingMessages (draft §5.5.1): the iTIP messages of this

@@ -77,6 +77,43 @@ def test_sharee_reads_and_writes_by_calendar_rights(jmap_server):
     assert ok(owner, "CalendarEvent/get", {"ids": [evs["s"]["id"]]})["list"][0]["title"] == "mine"
 
 
+def test_sharee_changes_name_only_events_they_can_read(jmap_server):
+    """RFC 8620 §5.2 with draft §4: a sharee's CalendarEvent/changes never
+    names an event of a calendar not shared with them; an event that leaves
+    their view (moved out, destroyed, its calendar unshared) is destroyed."""
+    owner, sharee = jmap_server.client(), jmap_server.client()
+    made = ok(owner, "Calendar/set", {"create": {"s": {"name": "Shared"}, "p": {"name": "Private"},
+                                                 "o": {"name": "Also shared"}}})["created"]
+    shared, private = made["s"]["id"], made["p"]["id"]
+    for cal in (shared, made["o"]["id"]):  # the second keeps the account theirs once the first is unshared
+        ok(owner, "Calendar/set", {"update": {cal: {f"shareWith/{principal_id(sharee)}": {"mayReadItems": True}}}})
+    sharee._session = None
+    args = {"accountId": owner.account_id}
+
+    def changes_since(state: str) -> tuple[dict[str, Any], str]:
+        got = sharee.ok("CalendarEvent/changes", {**args, "sinceState": state}, USING)
+        return {k: sorted(got[k]) for k in ("created", "updated", "destroyed")}, got["newState"]
+
+    start = sharee.ok("CalendarEvent/get", {**args, "ids": []}, USING)["state"]
+    evs = ok(owner, "CalendarEvent/set", {"create": {
+        "s": event(shared), "p": event(private), "m": event(shared), "d": event(shared)}})["created"]
+    s, p, m, d = (evs[k]["id"] for k in "spmd")
+    seen, state = changes_since(start)
+    assert seen == {"created": sorted([s, m, d]), "updated": [], "destroyed": []}
+    ok(owner, "CalendarEvent/set", {"update": {p: {"title": "secret"}, m: {"calendarIds": {private: True}},
+                                               s: {"title": "visible"}}, "destroy": [d]})
+    ok(owner, "CalendarEvent/set", {"destroy": [p]})
+    seen, state = changes_since(state)
+    assert seen == {"created": [], "updated": [s], "destroyed": sorted([m, d])}
+    ok(owner, "Calendar/set", {"update": {shared: {f"shareWith/{principal_id(sharee)}": None}}})
+    ok(owner, "CalendarEvent/set", {"update": {m: {"title": "still secret"}}})
+    seen, _ = changes_since(state)
+    assert seen == {"created": [], "updated": [], "destroyed": [s]}
+    # the owner sees everything (made and destroyed in the window: not named)
+    mine = ok(owner, "CalendarEvent/changes", {"sinceState": start})
+    assert sorted(mine["created"]) == sorted([s, m]) and not mine["updated"] and not mine["destroyed"]
+
+
 def test_query_filters_and_sorts(client):
     calendars(client)
     made = ok(client, "Calendar/set", {"create": {"q": {"name": "Query"}, "o": {"name": "Other"}}})["created"]
