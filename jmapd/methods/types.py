@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,12 +31,31 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 
 
 class Invalid(Exception):
-    """Raised by a property check; ``path`` is relative to the property."""
+    """Raised by a property check; ``path`` is relative to the property.
 
-    def __init__(self, path: str = "", description: str | None = None) -> None:
+    A check that finds several bad members of one value (the second and
+    fifth address of a list) names the others in ``more``, so the SetError
+    lists them all (RFC 8620 §5.3)."""
+
+    def __init__(
+        self, path: str = "", description: str | None = None, *, more: Sequence[tuple[str, str | None]] = ()
+    ) -> None:
         super().__init__(description or path)
         self.path = path
         self.description = description
+        self.more = list(more)
+
+    @property
+    def problems(self) -> list[tuple[str, str | None]]:
+        """Every (path, description) the check found."""
+        return [(self.path, self.description), *self.more]
+
+    @staticmethod
+    def raise_any(problems: Sequence[tuple[str, str | None]]) -> None:
+        """Raise one Invalid naming all ``problems``, if there are any."""
+        if problems:
+            (path, description), *more = problems
+            raise Invalid(path, description, more=more)
 
 
 def is_id(value: Any) -> bool:

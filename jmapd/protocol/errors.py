@@ -77,3 +77,43 @@ def invalid_properties(*paths: str, description: str | None = None) -> SetError:
         description or "Invalid value for: " + ", ".join(paths_list),
         properties=paths_list,
     )
+
+
+class PropertyProblems:
+    """Every invalid property of one object, gathered before refusing it.
+
+    RFC 8620 §5.3: the invalidProperties SetError SHOULD list all the
+    invalid properties, so a check adds what it found here and goes on,
+    and the object is refused once, by :meth:`check`.
+    """
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.descriptions: list[str] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.paths)
+
+    def add(self, path: str, description: str | None = None) -> None:
+        if path not in self.paths:
+            self.paths.append(path)
+            if description:
+                self.descriptions.append(f"{path}: {description}")
+
+    def absorb(self, error: SetError) -> bool:
+        """Take the paths of an invalidProperties error; False for any other error."""
+        if error.type != "invalidProperties" or not error.properties:
+            return False
+        for path in error.properties:
+            self.add(path)
+        if error.description and not error.description.startswith("Invalid value for: "):
+            self.descriptions.append(error.description)
+        return True
+
+    def error(self) -> SetError:
+        return invalid_properties(*self.paths, description="; ".join(self.descriptions) or None)
+
+    def check(self) -> None:
+        """Refuse the object if anything was found."""
+        if self.paths:
+            raise self.error()

@@ -21,6 +21,22 @@ class UnknownProperty(ValueError):
         self.name = name
 
 
+def unknown_keys(patch: dict[str, Any], known: Callable[[str], bool]) -> dict[str, str]:
+    """The keys of ``patch`` naming a top-level property the type does not
+    have, with that property's name, so an update can name all of them along
+    with its other invalid properties (RFC 8620 §5.3). A key that is no valid
+    pointer is not listed: applying the patch reports it (invalidPatch)."""
+    found: dict[str, str] = {}
+    for key in patch:
+        try:
+            tokens = split(key, implicit_root=True)
+        except PointerError:
+            continue
+        if tokens and tokens[0] != "" and not known(tokens[0]):
+            found[key] = tokens[0]
+    return found
+
+
 def apply_patch(
     obj: dict[str, Any],
     patch: dict[str, Any],

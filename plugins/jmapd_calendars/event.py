@@ -20,7 +20,7 @@ from jmapd.methods.collation import sort_key
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import P, Prop
 from jmapd.models import Document
-from jmapd.protocol.errors import MethodError, SetError, invalid_properties
+from jmapd.protocol.errors import MethodError, PropertyProblems, SetError, invalid_properties
 from jmapd.sharing import access
 from jmapd.state import UPDATED
 
@@ -189,6 +189,14 @@ class CalendarEvent(DocumentType):
         return list(self.readable(ctx, account_id, found).values())
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        try:
+            self._validate(ctx, account_id, obj, old)
+        except BaseException:
+            # what it meant to report goes with the refused object, not to a later update of the id
+            self._reported.pop(obj.get("id"), None)
+            raise
+
+    def _validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         section = ctx.config.section("calendars")
         event = {k: v for k, v in obj.items() if k != "id"}
         reported = apply_utc_times(event, old, lambda: _calendar_zones(account_id, obj.get("calendarIds")))
@@ -198,12 +206,17 @@ class CalendarEvent(DocumentType):
             event = normalize_event(event, Limits(max_participants=section.max_participants_per_event))
         except LimitExceeded as exc:
             raise SetError("tooLarge", str(exc), properties=[exc.path] if exc.path else []) from None
+        problems = PropertyProblems()  # every invalid property, then one refusal (RFC 8620 §5.3)
         bad = validate_event(event, nullable_top_level=True)
-        if bad:
-            raise invalid_properties(*bad, description="invalid JSCalendar: " + ", ".join(bad))
-        _check_range(event, section)
+        for path in bad:
+            problems.add(path, "invalid JSCalendar")
+        if not bad:  # the range of a malformed event means nothing
+            try:
+                _check_range(event, section)
+            except SetError as exc:
+                problems.absorb(exc)
         if "method" in event:
-            raise invalid_properties("method", description="CalendarEvent objects MUST NOT have a method (draft §5)")
+            problems.add("method", "CalendarEvent objects MUST NOT have a method (draft §5)")
         own = own_addresses(account_id)
         if event.get("participants") and not event.get("organizerCalendarAddress"):
             # draft §5.5: the server sets the organizer of an event that gets participants
@@ -214,19 +227,21 @@ class CalendarEvent(DocumentType):
         organizer = event.get("organizerCalendarAddress")
         event["isOrigin"] = not organizer or normalize_address(organizer) in own
         ids = obj.get("calendarIds") or {}
-        if not ids or any(v is not True for v in ids.values()):
-            raise invalid_properties("calendarIds", description="at least one calendar, each mapped to true")
-        if len(ids) > section.max_calendars_per_event:
-            raise invalid_properties("calendarIds", description="more calendars than maxCalendarsPerEvent")
-        known = {
-            r for (r,) in tuples(Document.select(Document.object_id).where(
-                (Document.account_id == account_id) & (Document.type_name == "Calendar")
-                & Document.object_id.in_(list(ids))
-            ))
-        }
-        missing = [c for c in ids if c not in known]
-        if missing:
-            raise invalid_properties(*(f"calendarIds/{c}" for c in missing), description="no such calendar")
+        if not isinstance(ids, dict) or not ids or any(v is not True for v in ids.values()):
+            problems.add("calendarIds", "at least one calendar, each mapped to true")
+        elif len(ids) > section.max_calendars_per_event:
+            problems.add("calendarIds", "more calendars than maxCalendarsPerEvent")
+        else:
+            known = {
+                r for (r,) in tuples(Document.select(Document.object_id).where(
+                    (Document.account_id == account_id) & (Document.type_name == "Calendar")
+                    & Document.object_id.in_(list(ids))
+                ))
+            }
+            for c in ids:
+                if c not in known:
+                    problems.add(f"calendarIds/{c}", "no such calendar")
+        problems.check()
         acc = access(ctx, account_id)
         if old is not None and peruser.only_personal({k: v for k, v in old.items() if k != "id"}, event):
             # draft §4 mayUpdatePrivate: per-user properties on any event of the calendar

@@ -26,7 +26,7 @@ from jmapd.methods.collation import DEFAULT_COLLATION, sort_key
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import P, Prop
 from jmapd.models import Change, Document
-from jmapd.protocol.errors import SetError, invalid_properties
+from jmapd.protocol.errors import PropertyProblems, SetError
 from jmapd.sharing import access, tag, tagged_ids
 from jmapd.state import UPDATED
 
@@ -115,17 +115,20 @@ class ContactCard(DocumentType):
                 obj[key] = old[key]
         card = {k: v for k, v in obj.items() if k != "id"}
         media_bad, for_validation = check_media(ctx, account_id, card)
-        bad = list(dict.fromkeys([*validate_card(for_validation), *media_bad]))
-        if bad:
-            raise invalid_properties(*bad, description="invalid JSContact Card: " + ", ".join(bad))
+        problems = PropertyProblems()  # the card's and the books' faults in one refusal (RFC 8620 §5.3)
+        for path in dict.fromkeys([*validate_card(for_validation), *media_bad]):
+            problems.add(path, "invalid JSContact Card")
         ids = obj.get("addressBookIds") or {}
-        if not ids or any(v is not True for v in ids.values()):
-            raise invalid_properties("addressBookIds", description="at least one address book, each mapped to true")
-        if len(ids) > section.max_address_books_per_card:
-            raise invalid_properties("addressBookIds", description="more address books than maxAddressBooksPerCard")
-        missing = [b for b in ids if b not in _books(ctx, account_id)]
-        if missing:
-            raise invalid_properties(*(f"addressBookIds/{b}" for b in missing), description="no such address book")
+        if not isinstance(ids, dict) or not ids or any(v is not True for v in ids.values()):
+            problems.add("addressBookIds", "at least one address book, each mapped to true")
+        elif len(ids) > section.max_address_books_per_card:
+            problems.add("addressBookIds", "more address books than maxAddressBooksPerCard")
+        else:
+            books = _books(ctx, account_id)
+            for b in ids:
+                if b not in books:
+                    problems.add(f"addressBookIds/{b}", "no such address book")
+        problems.check()
         acc = access(ctx, account_id)
         for book_id in set(ids) | set((old or {}).get("addressBookIds") or {}):
             acc.require("AddressBook", book_id, "mayWrite")

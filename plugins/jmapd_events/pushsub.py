@@ -17,7 +17,7 @@ from typing import Any
 from jmapd.db import database
 from jmapd.methods.standard.args import check_args
 from jmapd.models import Token, User, new_id, now
-from jmapd.protocol.errors import MethodError, SetError, invalid_properties
+from jmapd.protocol.errors import MethodError, PropertyProblems, SetError, invalid_properties
 
 from .config import EventsConfig
 from .domain.ssrf import PushURLRejected, SSRFPolicy, check_push_url
@@ -187,28 +187,39 @@ def _create(
 ) -> tuple[PushSubscription, dict[str, Any]]:
     if not isinstance(obj, dict):
         raise SetError("invalidProperties", "a PushSubscription must be an object")
-    bad = [p for p in obj if p not in ALL_PROPERTIES or p == "id"]
-    if bad:
-        raise invalid_properties(*bad, description="unknown or server-set properties")
+    # every invalid property at once (RFC 8620 §5.3), then one refusal
+    problems = PropertyProblems()
+    for p in obj:
+        if p not in ALL_PROPERTIES or p == "id":
+            problems.add(p, "unknown or server-set property")
     device = obj.get("deviceClientId")
     if not isinstance(device, str) or not device or len(device) > 255:
-        raise invalid_properties("deviceClientId")
+        problems.add("deviceClientId", "a String of 1 to 255 characters")
     url = obj.get("url")
     if not isinstance(url, str) or len(url) > 2048:
-        raise invalid_properties("url")
+        problems.add("url", "a String of at most 2048 characters")
+    else:
+        try:
+            check_push_url(url, ssrf_policy(section))
+        except PushURLRejected as exc:
+            problems.add("url", f"push URL refused: {exc}")
+    p256dh = auth = types = None
     try:
-        check_push_url(url, ssrf_policy(section))
-    except PushURLRejected as exc:
-        raise invalid_properties("url", description=f"push URL refused: {exc}") from None
-    p256dh, auth = _check_keys(obj.get("keys"))
+        p256dh, auth = _check_keys(obj.get("keys"))
+    except SetError as exc:
+        problems.absorb(exc)
     if obj.get("verificationCode") is not None:
-        raise invalid_properties("verificationCode", description="must be null on create")
+        problems.add("verificationCode", "must be null on create")
     requested = None
     if obj.get("expires") is not None:
         requested = parse_utc_date(obj["expires"])
         if requested is None or requested <= now():
-            raise invalid_properties("expires", description="expires must be a future UTCDate")
-    types = _check_types(obj.get("types"))
+            problems.add("expires", "expires must be a future UTCDate")
+    try:
+        types = _check_types(obj.get("types"))
+    except SetError as exc:
+        problems.absorb(exc)
+    problems.check()
     user_id = ctx.principal.user_id
     existing = PushSubscription.get_or_none(
         (PushSubscription.user == user_id)
@@ -258,28 +269,36 @@ def _update(
     for key in patch:
         if "/" in key:
             raise SetError("invalidPatch", f"{key}: only whole properties can be patched")
-    bad = [k for k in patch if k not in UPDATABLE]
-    if bad:
-        raise invalid_properties(*bad, description="immutable or unknown properties")
+    problems = PropertyProblems()  # all of them, and nothing changed unless none (RFC 8620 §5.3)
+    for k in patch:
+        if k not in UPDATABLE:
+            problems.add(k, "immutable or unknown property")
     returned: dict[str, Any] = {}
+    code = patch.get("verificationCode")
+    if "verificationCode" in patch and not verification_code_matches(row.expected_code, code):
+        problems.add("verificationCode", "wrong verification code")
+    requested = None
+    if patch.get("expires") is not None:
+        requested = parse_utc_date(patch["expires"])
+        if requested is None:
+            problems.add("expires", "a UTCDate or null")
+    types = None
+    if "types" in patch:
+        try:
+            types = _check_types(patch["types"])
+        except SetError as exc:
+            problems.absorb(exc)
+    problems.check()
     if "verificationCode" in patch:
-        code = patch["verificationCode"]
-        if not verification_code_matches(row.expected_code, code):
-            raise invalid_properties("verificationCode", description="wrong verification code")
         row.verification_code = code
         row.verified = True
     if "expires" in patch:
-        requested = None
-        if patch["expires"] is not None:
-            requested = parse_utc_date(patch["expires"])
-            if requested is None:
-                raise invalid_properties("expires")
         expires = clamp_expires(requested, section.max_expires_days, credential.expires)
         row.expires = expires
         if patch["expires"] != utc_date(expires):
             returned["expires"] = utc_date(expires)
     if "types" in patch:
-        row.types = _check_types(patch["types"])
+        row.types = types
     row.save()
     return returned or None
 

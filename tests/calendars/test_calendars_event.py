@@ -231,3 +231,18 @@ def test_dates_outside_the_range_are_refused_on_update_too(client):
         f"{eid}_20250305T090000": {"start": "2200-12-31T09:00:00"}}})
     assert moved["updated"] == {f"{eid}_20250305T090000": None}, moved
     assert ok(client, "CalendarEvent/set", {"update": {eid: {"start": "2199-01-01T09:00:00"}}})["updated"]
+
+
+def test_event_and_calendar_faults_in_one_error(client):
+    """#9.5: JSCalendar faults, a method and an unknown calendar in one SetError;
+    a date out of range with an unknown calendar too."""
+    cal = calendars(client)[0]["id"]
+    bad = {**event(cal, timeZone="Mars/Olympus", duration="15 minutes", method="request"),
+           "calendarIds": {cal: True, "cNoSuchCalendar": True}}
+    err = ok(client, "CalendarEvent/set", {"create": {"e": bad}})["notCreated"]["e"]
+    assert err["type"] == "invalidProperties"
+    assert {"timeZone", "duration", "calendarIds/cNoSuchCalendar"} <= set(err["properties"]), err
+    far = {**event(cal, start="2300-01-01T00:00:00", method="request"), "calendarIds": {"cNoSuchCalendar": True}}
+    err = ok(client, "CalendarEvent/set", {"create": {"e": far}})["notCreated"]["e"]
+    assert sorted(err["properties"]) == ["calendarIds/cNoSuchCalendar", "method", "start"], err
+    assert ok(client, "CalendarEvent/query", {})["ids"] == []

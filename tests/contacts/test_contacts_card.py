@@ -214,3 +214,15 @@ def test_sharee_reads_and_writes_by_book_rights(jmap_server):
     assert get(owner, s)["kind"] == "org"
     name, _ = call(sharee, "ContactCard/get", {"ids": [s]})  # the sharee's own account does not have it
     assert sharee.ok("ContactCard/get", {"ids": [s]}, USING)["notFound"] == [s]
+
+
+def test_card_and_address_book_faults_in_one_error(client):
+    """#9.5: a bad card member and an unknown address book were two errors in turn."""
+    book = default_book(client)
+    before = ok(client, "ContactCard/query", {})["ids"]
+    obj = {**card(book), "addressBookIds": {book: True, "bNoSuchBook": True}, "kind": 5,
+           "emails": {"e": {"address": ""}}}
+    err = ok(client, "ContactCard/set", {"create": {"c": obj}})["notCreated"]["c"]
+    assert err["type"] == "invalidProperties"
+    assert {"addressBookIds/bNoSuchBook", "kind", "emails/e/address"} <= set(err["properties"]), err
+    assert ok(client, "ContactCard/query", {})["ids"] == before

@@ -248,4 +248,7 @@ def test_update_lists_every_invalid_property(client):
     err = out["notUpdated"][nid]
     assert err["type"] == "invalidProperties"
     assert sorted(err["properties"]) == ["folderId", "pinned", "revision", "title"]
+    # an unknown property no longer hides the others (it was refused alone)
+    out = client.ok("Note/set", {"update": {nid: {"nosuch": 1, "other/deep": 2, "pinned": "no"}}})
+    assert sorted(out["notUpdated"][nid]["properties"]) == ["nosuch", "other", "pinned"]
     assert client.ok("Note/get", {"ids": [nid]})["list"][0]["title"] == "t"  # nothing half-written

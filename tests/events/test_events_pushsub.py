@@ -424,3 +424,27 @@ def test_types_null_pushes_every_type(fast_server, receiver, new_note):
     new_note(client)
     client.ok("NoteFolder/set", {"create": {"g": {"name": "y"}}})
     assert set(receiver.next_json()["changed"][client.account_id]) == {"NoteFolder"}
+
+
+def test_every_invalid_property_is_named(fast_server, receiver):
+    """#9.5: create and update refuse once, naming every bad property; nothing is made or changed."""
+    client = fast_server.client()
+    name, bad = call(client, "PushSubscription/set", {"create": {"p": {
+        "deviceClientId": "", "url": 5, "keys": {"p256dh": "x"}, "verificationCode": "abc",
+        "expires": "yesterday", "types": "Email", "id": "mine", "colour": 1,
+    }}})
+    err = bad["notCreated"]["p"]
+    assert err["type"] == "invalidProperties"
+    assert sorted(err["properties"]) == sorted([
+        "deviceClientId", "url", "keys", "verificationCode", "expires", "types", "id", "colour",
+    ]), err
+    assert ok(client, "PushSubscription/get", {"ids": None})["list"] == []
+    sub_id = create(client, url=receiver.url)["created"]["p"]["id"]
+    receiver.next()
+    bad = ok(client, "PushSubscription/set", {"update": {sub_id: {
+        "verificationCode": "wrong", "expires": "soon", "types": [5], "url": receiver.url + "&y",
+    }}})
+    err = bad["notUpdated"][sub_id]
+    assert sorted(err["properties"]) == ["expires", "types", "url", "verificationCode"], err
+    got = ok(client, "PushSubscription/get", {"ids": [sub_id]})["list"][0]
+    assert got["verificationCode"] is None and got["types"] is None

@@ -86,13 +86,14 @@ def test_smtp_injection_is_refused(relay, sending, mailer_for):
 
     for bad in (f"{me.address}> SIZE=1", f"{me.address}\r\nRCPT TO:<evil@example.net>", f"<{me.address}>"):
         error = not_created(me, envelope=envelope(mail_from=bad))
-        assert error["type"] == "invalidProperties" and error["properties"] == ["envelope"], bad
+        assert error["type"] == "invalidProperties" and error["properties"] == ["envelope/mailFrom/email"], bad
     for bad in ("x@example.net> NOTIFY=NEVER", "x@example.net\r\nDATA", "x@example.net SIZE=1"):
         error = not_created(me, envelope=envelope(rcpt=bad))
         assert error == {**error, "type": "invalidRecipients", "invalidRecipients": [bad]}, bad
     for params in ({"SIZE": "1 BODY=8BITMIME"}, {"BODY": "8BITMIME\r\nRSET"}, {"X-A=B": None}, {"NOTIFY": "NEVER"}):
         error = not_created(me, envelope=envelope(mail_params=params))
-        assert error["type"] == "invalidProperties" and error["properties"] == ["envelope"], params
+        assert error["type"] == "invalidProperties", params
+        assert [p.rpartition("/")[0] for p in error["properties"]] == ["envelope/mailFrom/parameters"], error
     error = not_created(me, envelope=envelope(rcpt_params={"NOTIFY": "NEVER DATA"}))
     assert error["type"] == "invalidProperties"
     error = not_created(me, envelope={"mailFrom": {"email": me.address}, "rcptTo": "x@example.net"})
@@ -125,3 +126,26 @@ def test_bad_relay_settings_stop_start_up(make_server):
         make_server({"submission": {"smarthost": {"host": "127.0.0.1", "security": "ssl"}}})
     with pytest.raises(ConfigError, match="user and password"):
         make_server({"submission": {"smarthost": {"host": "127.0.0.1", "user": "x"}}})
+
+
+def test_every_invalid_property_is_named(relay, sending, mailer_for):
+    """#9.5: identityId, emailId, undoStatus and each bad envelope path in one
+    SetError, with an unknown property from the generic checks; Identity/set
+    names every bad address member; nothing is queued or created."""
+    me = mailer_for(sending())
+    envelope = {"mailFrom": {"email": 5}, "rcptTo": "x@example.net", "extra": 1}
+    error = not_created(me, identityId="Inope", emailId="Mnope", undoStatus="final", envelope=envelope, nosuch=1)
+    assert sorted(error["properties"]) == sorted([
+        "identityId", "emailId", "undoStatus", "nosuch",
+        "envelope/mailFrom/email", "envelope/rcptTo", "envelope/extra",
+    ]), error
+    assert me.client.ok("EmailSubmission/query", {})["ids"] == []
+    before = me.client.ok("Identity/get")["list"]
+    resp = me.client.ok("Identity/set", {"create": {"i": {
+        "email": me.address, "name": 7, "bcc": "no",
+        "replyTo": [{"email": "not an address"}, {"email": "ok@example.com"}, {"name": 5, "email": "b@example.com", "x": 1}],
+    }}})
+    err = resp["notCreated"]["i"]
+    assert err["type"] == "invalidProperties"
+    assert sorted(err["properties"]) == ["bcc", "name", "replyTo/0/email", "replyTo/2/name", "replyTo/2/x"], err
+    assert me.client.ok("Identity/get")["list"] == before

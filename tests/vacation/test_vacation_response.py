@@ -56,3 +56,15 @@ def test_update_and_singleton_errors(client):
     assert bad["notUpdated"]["singleton"]["type"] == "invalidProperties"
     name, error = client.call("VacationResponse/changes", {"sinceState": "0"})
     assert (name, error["type"]) == ("error", "unknownMethod")
+
+
+def test_update_names_every_invalid_property(client):
+    """#9.5: one SetError for all of them, and nothing changed."""
+    before = client.ok("VacationResponse/get", {"ids": ["singleton"]})["list"][0]
+    out = client.ok("VacationResponse/set", {"update": {"singleton": {
+        "isEnabled": "yes", "fromDate": "tomorrow", "subject": 5, "textBody": ["x"], "nosuch": 1,
+    }}})
+    err = out["notUpdated"]["singleton"]
+    assert err["type"] == "invalidProperties"
+    assert sorted(err["properties"]) == ["fromDate", "isEnabled", "nosuch", "subject", "textBody"], err
+    assert client.ok("VacationResponse/get", {"ids": ["singleton"]})["list"][0] == before

@@ -8,7 +8,7 @@ from ...db import database
 from ...protocol.errors import MethodError, SetError
 from ...state import CREATED, current_state
 from .args import check_args
-from .set import prepare_create, run_set
+from .set import prepare_create, run_set, top_names, type_rule_paths
 
 if TYPE_CHECKING:
     from ..context import CallContext
@@ -67,7 +67,13 @@ def standard_copy(dt: DataType, ctx: CallContext, args: dict[str, Any]) -> Any:
                 with database.atomic():  # the loop's mark/rollback takes back what it buffered
                     result = dt.insert_copy(ctx, from_account.id, account.id, source, obj)
                     if result is None:
-                        full, filled = prepare_create(dt, ctx, obj)
+                        full, filled, problems = prepare_create(dt, ctx, obj)
+                        if problems:
+                            named = top_names(problems.paths)
+                            full.setdefault("id", dt.new_id(ctx, account.id, full))
+                            for path in type_rule_paths(dt, ctx, account.id, full, None, named):
+                                problems.add(path)
+                            problems.check()
                         full["id"] = dt.new_id(ctx, account.id, full)
                         dt.validate(ctx, account.id, full, None)
                         extra = dt.insert(ctx, account.id, full) or {}

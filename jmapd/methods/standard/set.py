@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ... import sharing
 from ...db import database
 from ...protocol.envelope import unstorable_path
-from ...protocol.errors import MethodError, SetError, invalid_properties
-from ...protocol.patch import PatchError, UnknownProperty, apply_patch
+from ...protocol.errors import MethodError, PropertyProblems, SetError, invalid_properties
+from ...protocol.patch import PatchError, UnknownProperty, apply_patch, unknown_keys
 from ...state import CREATED, DESTROYED, UPDATED, current_state
 from ..types import Invalid
 from .args import check_args
@@ -71,10 +71,48 @@ def invalid_props(dt: DataType, obj: dict[str, Any], names: list[str] | set[str]
         try:
             prop.validate(obj.get(name))
         except Invalid as exc:
-            bad.append(f"{name}/{exc.path}" if exc.path else name)
-            if exc.description:
-                descriptions.append(f"{bad[-1]}: {exc.description}")
+            for path, description in exc.problems:
+                bad.append(f"{name}/{path}" if path else name)
+                if description:
+                    descriptions.append(f"{bad[-1]}: {description}")
     return bad, descriptions
+
+
+def top_names(paths: list[str]) -> set[str]:
+    """The properties the paths are in (``textBody/0/type`` is in textBody)."""
+    return {path.split("/", 1)[0] for path in paths}
+
+
+def type_rule_paths(
+    dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None,
+    named: set[str],
+) -> list[str]:
+    """What the type's own rules (:meth:`DataType.validate`) find invalid in an
+    object the engine already refuses, so the one SetError names every
+    invalid property (RFC 8620 §5.3) and not only those of the generic checks.
+
+    ``obj`` holds only what passed those checks (the rest is its default, its
+    old value or absent). A rule may not cope with that: an error other than
+    invalidProperties, or a rule failing outright on a missing property, adds
+    nothing, since the object is refused either way. It runs in a savepoint
+    of its own, so whatever it wrote or failed on is rolled back.
+    """
+    found = PropertyProblems()
+    try:
+        with database.atomic():
+            dt.validate(ctx, account_id, obj, old)
+            raise _Discard
+    except _Discard:
+        pass
+    except SetError as exc:
+        found.absorb(exc)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        log.debug("%s rules skipped on a refused object: %r", dt.name, exc)
+    return [p for p in found.paths if p.split("/", 1)[0] not in named]
+
+
+class _Discard(Exception):
+    """Rolls back the savepoint of a rule run only to find invalid properties."""
 
 
 def validate_props(dt: DataType, obj: dict[str, Any], names: list[str] | set[str]) -> None:
@@ -90,8 +128,12 @@ def refuse_unstorable(obj: dict[str, Any]) -> None:
         raise invalid_properties(bad[0], description=f"{'/'.join(bad)!r} contains U+0000, which cannot be stored")
 
 
-def prepare_create(dt: DataType, ctx: CallContext, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The full object to insert and the defaults the server filled in."""
+def prepare_create(
+    dt: DataType, ctx: CallContext, obj: Any
+) -> tuple[dict[str, Any], dict[str, Any], PropertyProblems]:
+    """The full object to insert, the defaults the server filled in, and
+    every invalid property the generic checks found (the object holds their
+    defaults instead, for the type's rules to look at)."""
     if not isinstance(obj, dict):
         raise SetError("invalidProperties", "object expected")
     refuse_unstorable(obj)
@@ -130,9 +172,22 @@ def prepare_create(dt: DataType, ctx: CallContext, obj: Any) -> tuple[dict[str, 
     more, why = invalid_props(dt, full, list(full))
     bad += more
     descriptions += why
-    if bad:
-        raise invalid_properties(*bad, description="; ".join(descriptions) or None)
-    return full, filled
+    problems = PropertyProblems()
+    for path in bad:
+        problems.add(path)
+    problems.descriptions = descriptions
+    if problems:
+        # what the type's rules see of a refused object: only what passed
+        for name in top_names(bad):
+            prop = dt.property(name)
+            if name in full and prop is not None:
+                if prop.has_default:
+                    full[name] = prop.default_value()
+                elif prop.nullable:
+                    full[name] = None
+                else:
+                    del full[name]
+    return full, filled, problems
 
 
 def create_order(create: dict[str, Any]) -> list[str]:
@@ -197,7 +252,12 @@ def do_create(dt: DataType, ctx: CallContext, account_id: str, cid: str, obj: An
         raise SetError("singleton", f"{dt.name} is a singleton")
     if "create" not in dt.set_verbs:
         raise SetError("forbidden", f"{dt.name} objects cannot be created")
-    full, filled = prepare_create(dt, ctx, obj)
+    full, filled, problems = prepare_create(dt, ctx, obj)
+    if problems:
+        full.setdefault("id", dt.new_id(ctx, account_id, full))
+        for path in type_rule_paths(dt, ctx, account_id, full, None, top_names(problems.paths)):
+            problems.add(path)
+        problems.check()
     with database.atomic():
         full["id"] = dt.new_id(ctx, account_id, full)
         if dt.sharing is not None:
@@ -242,22 +302,30 @@ def do_update(
             return real
         return token
 
+    def known(name: str) -> bool:
+        return dt.property(name) is not None
+
+    unknown = unknown_keys(patch, known)  # named with the rest, not alone
     try:
         new, touched = apply_patch(
-            old, patch, known=lambda n: dt.property(n) is not None, default_for=default_for,
+            old, {k: v for k, v in patch.items() if k not in unknown}, known=known, default_for=default_for,
             resolve_token=resolve_token,
         )
-    except UnknownProperty as exc:
+    except UnknownProperty as exc:  # pragma: no cover - unknown_keys took them out
         raise invalid_properties(exc.name, description=f"unknown property {exc.name}") from None
     except PatchError as exc:
         raise SetError("invalidPatch", str(exc)) from None
-    bad = []
+    bad = list(dict.fromkeys(unknown.values()))
+    descriptions = ["unknown properties: " + ", ".join(bad)] if bad else []
+    fixed = []
     for name in touched:
         prop = dt.property(name)
         assert prop is not None
         if (prop.server_set or prop.immutable) and new.get(name) != old.get(name):
-            bad.append(name)
-    descriptions = ["server-set or immutable: " + ", ".join(bad)] if bad else []
+            fixed.append(name)
+    if fixed:
+        descriptions.append("server-set or immutable: " + ", ".join(fixed))
+    bad += fixed
     for name in touched:
         if name in bad:
             continue
@@ -270,6 +338,9 @@ def do_update(
     more, why = invalid_props(dt, new, [n for n in touched if n not in failed])
     bad += more
     if bad:
+        named = top_names(bad)
+        rest = {**new, **{n: old.get(n) for n in named if n in old}}  # what the rules see: the bad ones unchanged
+        bad += type_rule_paths(dt, ctx, account_id, rest, old, named)
         raise invalid_properties(*bad, description="; ".join(descriptions + why) or None)
     changed = {name for name in touched if new.get(name) != old.get(name)}
     if not changed:

@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import partial
 from typing import Any
 
 from .format import (
@@ -90,69 +91,108 @@ def _content_type_override(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _header_props(obj: dict[str, Any], path: str, seen: dict[str, str], *, top: bool) -> list[str]:
-    """Header lines from `header:` (and, at top level, convenience) properties of obj."""
+def _header_props(
+    obj: dict[str, Any], path: str, seen: dict[str, str], errors: list[ComposeError], *, top: bool
+) -> list[str]:
+    """Header lines from `header:` (and, at top level, convenience) properties
+    of obj; a bad one is added to ``errors`` and the others still checked."""
     lines: list[str] = []
     for key, value in obj.items():
-        if top and key in CONVENIENCE:
-            name, form = CONVENIENCE[key]
-            want_all = False
-        elif key.startswith("header:"):
-            try:
-                name, form, want_all = parse_header_property(key)
-            except ValueError as exc:
-                raise ComposeError(f"{path}{key}", str(exc)) from None
-        else:
-            continue
-        lname = name.lower()
-        if lname in seen:
-            raise ComposeError(f"{path}{key}", f"header field also given as {seen[lname]}")
-        seen[lname] = f"{path}{key}"
-        if top and lname.startswith("content-"):
-            raise ComposeError(f"{path}{key}", "Content-* header fields belong on body parts")
-        if lname == "content-transfer-encoding":
-            raise ComposeError(f"{path}{key}", "Content-Transfer-Encoding must not be given")
-        if value is None:
-            continue
-        values = check_list(value, f"{path}{key}") if want_all else [value]
-        for i, v in enumerate(values):
-            vpath = f"{path}{key}/{i}" if want_all else f"{path}{key}"
-            if v is None:
-                raise ComposeError(vpath, "null is not a header value")
-            lines.append(fold(name, format_form(v, form, vpath)) if form != "asRaw" else f"{name}:{format_form(v, form, vpath)}")
+        try:
+            lines += _header_prop(key, value, path, seen, top=top)
+        except ComposeError as exc:
+            errors.append(exc)
     return lines
 
 
+def _header_prop(key: str, value: Any, path: str, seen: dict[str, str], *, top: bool) -> list[str]:
+    if top and key in CONVENIENCE:
+        name, form = CONVENIENCE[key]
+        want_all = False
+    elif key.startswith("header:"):
+        try:
+            name, form, want_all = parse_header_property(key)
+        except ValueError as exc:
+            raise ComposeError(f"{path}{key}", str(exc)) from None
+    else:
+        return []
+    lname = name.lower()
+    if lname in seen:
+        raise ComposeError(f"{path}{key}", f"header field also given as {seen[lname]}")
+    seen[lname] = f"{path}{key}"
+    if top and lname.startswith("content-"):
+        raise ComposeError(f"{path}{key}", "Content-* header fields belong on body parts")
+    if lname == "content-transfer-encoding":
+        raise ComposeError(f"{path}{key}", "Content-Transfer-Encoding must not be given")
+    if value is None:
+        return []
+    lines: list[str] = []
+    values = check_list(value, f"{path}{key}") if want_all else [value]
+    for i, v in enumerate(values):
+        vpath = f"{path}{key}/{i}" if want_all else f"{path}{key}"
+        if v is None:
+            raise ComposeError(vpath, "null is not a header value")
+        lines.append(fold(name, format_form(v, form, vpath)) if form != "asRaw" else f"{name}:{format_form(v, form, vpath)}")
+    return lines
+
+
+_EMPTY = (["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 7bit"], b"")
+
+
 class _Composer:
+    """Builds the message, checking the whole object: every problem found is
+    kept in ``errors`` and the walk goes on (a bad part stands in as an empty
+    one), so the SetError names every invalid property (RFC 8620 §5.3)."""
+
     def __init__(self, email: dict[str, Any], get_blob: GetBlob) -> None:
         self.email, self.get_blob = email, get_blob
         self.missing: list[str] = []
         self.used_parts: set[str] = set()
+        self.errors: list[ComposeError] = []
         self.values = self._body_values(email.get("bodyValues"))
+
+    def fail(self, path: str, description: str) -> None:
+        self.errors.append(ComposeError(path, description))
+
+    def _guard(self, check: Callable[[], Any]) -> Any:
+        """``check()``, or None with its error kept."""
+        try:
+            return check()
+        except ComposeError as exc:
+            self.errors.append(exc)
+            return None
 
     def _body_values(self, bv: Any) -> dict[str, str]:
         if bv is None:
             return {}
         if not isinstance(bv, dict):
-            raise ComposeError("bodyValues", "must be an object")
+            self.fail("bodyValues", "must be an object")
+            return {}
         out = {}
         for pid, val in bv.items():
             p = f"bodyValues/{pid}"
             if not isinstance(val, dict):
-                raise ComposeError(p, "must be an EmailBodyValue object")
-            unknown = sorted(set(val) - _BODY_VALUE_PROPS)
-            if unknown:
-                raise ComposeError(f"{p}/{unknown[0]}", "unknown EmailBodyValue property")
+                self.fail(p, "must be an EmailBodyValue object")
+                out[pid] = ""  # referenced or not, it is reported once
+                continue
+            for key in sorted(set(val) - _BODY_VALUE_PROPS):
+                self.fail(f"{p}/{key}", "unknown EmailBodyValue property")
             for flag in ("isEncodingProblem", "isTruncated"):
                 if val.get(flag) not in (None, False):
-                    raise ComposeError(f"{p}/{flag}", "must be false or omitted")
-            if not isinstance(val.get("value"), str):
-                raise ComposeError(f"{p}/value", "must be a string")
-            out[pid] = val["value"]  # body text: CR/LF are content here, not injection
+                    self.fail(f"{p}/{flag}", "must be false or omitted")
+            value = val.get("value")
+            if not isinstance(value, str):
+                self.fail(f"{p}/value", "must be a string")
+                value = ""
+            out[pid] = value  # body text: CR/LF are content here, not injection
         return out
 
     # -- parts ------------------------------------------------------------------
     def part(self, obj: Any, path: str, depth: int, *, leaf_only: bool = False, default_type: str | None = None) -> _Node:
+        node = self._guard(lambda: self._part(obj, path, depth, leaf_only=leaf_only, default_type=default_type))
+        return node if node is not None else _Node(list(_EMPTY[0]), body=_EMPTY[1], ctype=default_type or "text/plain")
+
+    def _part(self, obj: Any, path: str, depth: int, *, leaf_only: bool, default_type: str | None) -> _Node:
         if not isinstance(obj, dict):
             raise ComposeError(path, "must be an EmailBodyPart object")
         if depth > MAX_DEPTH:
@@ -160,19 +200,20 @@ class _Composer:
         pre = f"{path}/"
         for key in obj:
             if key == "headers":
-                raise ComposeError(pre + key, "headers must be set as individual header: properties")
-            if key not in _PART_PROPS and not key.startswith("header:"):
-                raise ComposeError(pre + key, "unknown EmailBodyPart property")
+                self.fail(pre + key, "headers must be set as individual header: properties")
+            elif key not in _PART_PROPS and not key.startswith("header:"):
+                self.fail(pre + key, "unknown EmailBodyPart property")
         seen: dict[str, str] = {}
         for prop, hname in _PART_HEADER_OF.items():
             if obj.get(prop) is not None:
                 seen.setdefault(hname, pre + prop)
-        extra = _header_props(obj, pre, seen, top=False)
+        extra = _header_props(obj, pre, seen, self.errors, top=False)
         ctype = obj.get("type")
         if ctype is not None:
-            ctype = check_str(ctype, pre + "type").lower()
-            if not _MEDIA_RE.fullmatch(ctype):
-                raise ComposeError(pre + "type", "invalid media type")
+            ctype = self._guard(lambda: check_str(ctype, pre + "type").lower())
+            if ctype is not None and not _MEDIA_RE.fullmatch(ctype):
+                self.fail(pre + "type", "invalid media type")
+                ctype = None
         subparts = obj.get("subParts")
         if subparts is not None or (ctype or "").startswith("multipart/"):
             if leaf_only:
@@ -183,44 +224,56 @@ class _Composer:
         return self._leaf(obj, pre, ctype or default_type, extra)
 
     def _common(self, obj: dict[str, Any], pre: str) -> tuple[list[str], str | None]:
+        """Header lines of a part's name, disposition, cid, language and
+        location; each bad one is reported and the others still checked."""
         lines: list[str] = []
         name = obj.get("name")
-        if name is not None:
-            check_str(name, pre + "name")
+        if name is not None and self._guard(lambda: check_str(name, pre + "name")) is None:
+            name = None
         disp = obj.get("disposition")
         if disp is not None:
-            disp = check_str(disp, pre + "disposition").lower()
-            if not _TOKEN_RE.fullmatch(disp):
-                raise ComposeError(pre + "disposition", "invalid disposition")
-            lines.append(fold("Content-Disposition", " " + disp + (format_param("filename", name) if name else "")))
+            disp = self._guard(lambda: check_str(disp, pre + "disposition").lower())
+            if disp is not None and not _TOKEN_RE.fullmatch(disp):
+                self.fail(pre + "disposition", "invalid disposition")
+            elif disp is not None:
+                lines.append(fold("Content-Disposition", " " + disp + (format_param("filename", name) if name else "")))
         if obj.get("cid") is not None:
-            cid = check_str(obj["cid"], pre + "cid", allow_empty=False)
-            if re.search(r"[\s<>]", cid):
-                raise ComposeError(pre + "cid", "invalid Content-ID")
-            lines.append(f"Content-ID: <{cid}>")
+            cid = self._guard(lambda: check_str(obj["cid"], pre + "cid", allow_empty=False))
+            if cid is not None and re.search(r"[\s<>]", cid):
+                self.fail(pre + "cid", "invalid Content-ID")
+            elif cid is not None:
+                lines.append(f"Content-ID: <{cid}>")
         if obj.get("language") is not None:
-            langs = check_list(obj["language"], pre + "language")
+            langs = self._guard(lambda: check_list(obj["language"], pre + "language")) or []
+            good = True
             for i, lang in enumerate(langs):
-                if not _TOKEN_RE.fullmatch(check_str(lang, f"{pre}language/{i}")):
-                    raise ComposeError(f"{pre}language/{i}", "invalid language tag")
-            if langs:
+                tag = self._guard(partial(check_str, lang, f"{pre}language/{i}"))
+                if tag is None or not _TOKEN_RE.fullmatch(tag):
+                    if tag is not None:
+                        self.fail(f"{pre}language/{i}", "invalid language tag")
+                    good = False
+            if langs and good:
                 lines.append(fold("Content-Language", " " + ", ".join(langs)))
         if obj.get("location") is not None:
-            loc = check_str(obj["location"], pre + "location", allow_empty=False)
-            if re.search(r"\s", loc):
-                raise ComposeError(pre + "location", "invalid URI")
-            lines.append(fold("Content-Location", " " + loc))
+            loc = self._guard(lambda: check_str(obj["location"], pre + "location", allow_empty=False))
+            if loc is not None and re.search(r"\s", loc):
+                self.fail(pre + "location", "invalid URI")
+            elif loc is not None:
+                lines.append(fold("Content-Location", " " + loc))
         return lines, name
 
     def _multipart(self, obj: dict[str, Any], pre: str, ctype: str, subparts: Any, extra: list[str], depth: int) -> _Node:
         if not ctype.startswith("multipart/"):
-            raise ComposeError(pre + "type", "a part with subParts must be multipart/*")
+            self.fail(pre + "type", "a part with subParts must be multipart/*")
         for key in ("partId", "blobId", "charset", "size"):
             if obj.get(key) is not None:
-                raise ComposeError(pre + key, "not allowed on a multipart part")
-        if subparts is None or not check_list(subparts, pre + "subParts"):
-            raise ComposeError(pre + "subParts", "a multipart part needs at least one sub-part")
-        children = [self.part(s, f"{pre}subParts/{i}", depth + 1) for i, s in enumerate(subparts)]
+                self.fail(pre + key, "not allowed on a multipart part")
+        parts = self._guard(lambda: check_list(subparts, pre + "subParts")) if subparts is not None else None
+        if not parts:
+            if subparts is None or parts is not None:
+                self.fail(pre + "subParts", "a multipart part needs at least one sub-part")
+            parts = []
+        children = [self.part(s, f"{pre}subParts/{i}", depth + 1) for i, s in enumerate(parts)]
         lines, _name = self._common(obj, pre)
         return _Node(lines + extra, children=children, ctype=ctype, origin=(obj, pre))
 
@@ -229,38 +282,43 @@ class _Composer:
         if ct_override is not None:
             ctype = ct_override
         part_id, blob_id = obj.get("partId"), obj.get("blobId")
-        if part_id is not None and blob_id is not None:
-            raise ComposeError(pre + "blobId", "partId and blobId are mutually exclusive")
         charset = obj.get("charset")
+        data = b""
+        if part_id is not None and blob_id is not None:
+            self.fail(pre + "blobId", "partId and blobId are mutually exclusive")
         if part_id is not None:
-            part_id = check_str(part_id, pre + "partId", allow_empty=False)
             for key in ("charset", "size"):
                 if obj.get(key) is not None:
-                    raise ComposeError(pre + key, f"{key} must be omitted when partId is given")
-            if part_id not in self.values:
-                raise ComposeError(pre + "partId", "partId not found in bodyValues")
-            if part_id in self.used_parts:
-                raise ComposeError(pre + "partId", "partId used twice")
-            self.used_parts.add(part_id)
+                    self.fail(pre + key, f"{key} must be omitted when partId is given")
+            part_id = self._guard(lambda: check_str(part_id, pre + "partId", allow_empty=False))
+            if part_id is not None and part_id not in self.values:
+                self.fail(pre + "partId", "partId not found in bodyValues")
+            elif part_id is not None and part_id in self.used_parts:
+                self.fail(pre + "partId", "partId used twice")
+            elif part_id is not None:
+                self.used_parts.add(part_id)
+                text = self.values[part_id].replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+                data = text.encode("utf-8")
             ctype = ctype or "text/plain"
-            text = self.values[part_id].replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
-            data = text.encode("utf-8")
             charset = "utf-8" if ctype.startswith("text/") else None
         elif blob_id is not None:
-            blob_id = check_str(blob_id, pre + "blobId", allow_empty=False)
+            blob_id = self._guard(lambda: check_str(blob_id, pre + "blobId", allow_empty=False))
             ctype = ctype or "application/octet-stream"
             if charset is not None:
-                charset = check_str(charset, pre + "charset")
-                if not _TOKEN_RE.fullmatch(charset):
-                    raise ComposeError(pre + "charset", "invalid charset")
-            blob = self.get_blob(blob_id)
-            if blob is None:
-                if blob_id not in self.missing:
-                    self.missing.append(blob_id)
-                blob = b""
-            data = bytes(blob)
+                charset = self._guard(lambda: check_str(charset, pre + "charset"))
+                if charset is not None and not _TOKEN_RE.fullmatch(charset):
+                    self.fail(pre + "charset", "invalid charset")
+                    charset = None
+            if blob_id is not None:
+                blob = self.get_blob(blob_id)
+                if blob is None:
+                    if blob_id not in self.missing:
+                        self.missing.append(blob_id)
+                    blob = b""
+                data = bytes(blob)
         else:
-            raise ComposeError(pre + "partId", "a body part needs partId or blobId")
+            self.fail(pre + "partId", "a body part needs partId or blobId")
+            ctype = ctype or "text/plain"
         lines, name = self._common(obj, pre)
         ct = " " + ctype + (format_param("charset", charset) if charset else "")
         if name:
@@ -276,7 +334,7 @@ class _Composer:
         if "bodyStructure" in email and email["bodyStructure"] is not None:
             for key in ("textBody", "htmlBody", "attachments"):
                 if email.get(key) is not None:
-                    raise ComposeError(key, "not allowed together with bodyStructure")
+                    self.fail(key, "not allowed together with bodyStructure")
             return self.part(email["bodyStructure"], "bodyStructure", 0)
         alt: list[_Node] = []
         html_node = None
@@ -284,11 +342,16 @@ class _Composer:
             parts = email.get(key)
             if parts is None:
                 continue
-            if len(check_list(parts, key)) != 1:
-                raise ComposeError(key, "must contain exactly one body part")
+            parts = self._guard(partial(check_list, parts, key))
+            if parts is None:
+                continue
+            if len(parts) != 1:
+                self.fail(key, "must contain exactly one body part")
+                continue
+            before = len(self.errors)
             node = self.part(parts[0], f"{key}/0", 0, leaf_only=True, default_type=want)
-            if node.ctype != want:
-                raise ComposeError(f"{key}/0/type", f"must be {want}")
+            if node.ctype != want and all(e.path != f"{key}/0/type" for e in self.errors[before:]):
+                self.fail(f"{key}/0/type", f"must be {want}")
             alt.append(node)
             if want == "text/html":
                 html_node = node
@@ -297,10 +360,11 @@ class _Composer:
         elif alt:
             main = alt[0]
         else:
-            main = _Node(["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 7bit"], body=b"")
+            main = _Node(list(_EMPTY[0]), body=_EMPTY[1])
         inline: list[_Node] = []
         mixed: list[_Node] = []
-        for i, att in enumerate(check_list(email.get("attachments") or [], "attachments")):
+        attachments = self._guard(lambda: check_list(email.get("attachments") or [], "attachments")) or []
+        for i, att in enumerate(attachments):
             node = self.part(att, f"attachments/{i}", 0, leaf_only=True)
             if isinstance(att, dict) and att.get("cid") and att.get("disposition") != "attachment" and html_node:
                 inline.append(node)
@@ -316,21 +380,25 @@ class _Composer:
         email = self.email
         for key in email:
             if key in _SERVER_SET:
-                raise ComposeError(key, "server-set property cannot be given")
-            if key not in _PASSTHROUGH and key not in _BODY_PROPS and key not in CONVENIENCE and not key.startswith("header:"):
-                raise ComposeError(key, "unknown Email property")
+                self.fail(key, "server-set property cannot be given")
+            elif key not in _PASSTHROUGH and key not in _BODY_PROPS and key not in CONVENIENCE and not key.startswith("header:"):
+                self.fail(key, "unknown Email property")
         seen: dict[str, str] = {}
-        top = _header_props(email, "", seen, top=True)
+        top = _header_props(email, "", seen, self.errors, top=True)
         root = self.body()
-        unused = [pid for pid in self.values if pid not in self.used_parts]
-        if unused:
-            raise ComposeError(f"bodyValues/{unused[0]}", "not referenced by any body part")
+        for pid in self.values:
+            if pid not in self.used_parts and not any(e.path.startswith(f"bodyValues/{pid}") for e in self.errors):
+                self.fail(f"bodyValues/{pid}", "not referenced by any body part")
         # Header fields of the root part become message header fields: no clashes allowed.
         if root.origin is not None:
             obj, pre = root.origin
             for key in obj:
                 if key.startswith("header:") and key[7:].split(":", 1)[0].lower() in seen:
-                    raise ComposeError(pre + key, "header field already set on the Email")
+                    self.fail(pre + key, "header field already set on the Email")
+        if self.errors:
+            first = self.errors[0]
+            problems = list(dict.fromkeys((e.path, e.description) for e in self.errors))
+            raise ComposeError(first.path, first.description, problems)
         if self.missing:  # only once the object is otherwise valid
             raise BlobNotFoundError(self.missing)
         emitted = {line.split(":", 1)[0].lower() for line in top}

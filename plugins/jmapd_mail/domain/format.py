@@ -16,12 +16,16 @@ from urllib.parse import quote
 
 
 class ComposeError(ValueError):
-    """A create object the spec calls invalid; `path` is the JMAP property path to report."""
+    """A create object the spec calls invalid; `path` is the JMAP property path to report.
 
-    def __init__(self, path: str, description: str) -> None:
+    The composer checks the whole object and raises once: ``problems`` holds
+    every (path, description) it found, this error's own first."""
+
+    def __init__(self, path: str, description: str, problems: list[tuple[str, str]] | None = None) -> None:
         super().__init__(f"{path}: {description}")
         self.path = path
         self.description = description
+        self.problems = problems or [(path, description)]
 
 
 _FORBIDDEN = re.compile(r"[\r\n\x00]")

@@ -12,7 +12,7 @@ from typing import Any
 
 from jmapd import quota
 from jmapd.methods.types import UTC_DATE_RE
-from jmapd.protocol.errors import SetError, invalid_properties
+from jmapd.protocol.errors import PropertyProblems, SetError, invalid_properties
 
 from .. import rights, store
 from ..blobs import read_any_blob
@@ -72,10 +72,20 @@ def check_keywords(keywords: Any) -> None:
     check_keyword_count(keywords)
 
 
+#: Set by validate() on a created Email: the composed message and the blobs it
+#: took parts from (never stored as a property).
+_COMPOSED = "\0composed"
+
+
 class EmailWriteMixin:
     """Storage hooks for the standard /set and /copy engine."""
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        if old is None:
+            self._compose_checked(ctx, account_id, obj)
+            if rights.readable(ctx, account_id) is None:
+                check_counts(ctx, obj["mailboxIds"], obj.get("keywords") or {})
+                return
         if rights.readable(ctx, account_id) is not None:
             self._validate_sharee(ctx, account_id, obj, old)
             return
@@ -107,9 +117,30 @@ class EmailWriteMixin:
             where = store.email_mailbox_map(account_id, [obj["id"]]).get(obj["id"], {})
             rights.require(ctx, account_id, where, "mayRemoveItems", "destroy this Email")
 
-    def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+    def _compose_checked(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> None:
+        """Compose a created Email, checking the whole object at once: every
+        invalid mailboxIds, keywords and body path in one invalidProperties
+        (RFC 8620 §5.3); missing attachment blobs only once all else is valid."""
+        problems = PropertyProblems()
+        readable = rights.readable(ctx, account_id)
+        for path in mailbox_paths(account_id, obj.get("mailboxIds"), readable) + keyword_paths(obj.get("keywords") or {}):
+            problems.add(path, "an Email must be in at least one existing Mailbox; keywords valid and true")
+        missing: list[str] = []
+        try:
+            obj[_COMPOSED] = self._compose(ctx, account_id, obj)
+        except ComposeError as exc:
+            for path, description in exc.problems:
+                problems.add(path or "bodyStructure", description)
+        except BlobNotFoundError as exc:
+            missing = exc.not_found
+        problems.check()
+        if missing:
+            raise SetError("blobNotFound", "attachment blobs not found", notFound=missing)
+
+    def _compose(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> tuple[bytes, set[str]]:
+        """The message's octets and the blobs it took parts from."""
         services = ctx.services
-        message = {k: v for k, v in obj.items() if k != "id"}
+        message = {k: v for k, v in obj.items() if k != "id" and not k.startswith("\0")}
         attached: set[str] = set()
 
         def read_part(blob_id: str) -> bytes | None:
@@ -119,14 +150,14 @@ class EmailWriteMixin:
             attached.add(blob_id)
             return read_any_blob(services, account_id, blob_id)
 
-        try:
-            raw = compose_message(
-                message, read_part, message_id_domain=message_id_host(ctx.config.section("mail").hostname),
-            )
-        except ComposeError as exc:
-            raise invalid_properties(exc.path or "bodyStructure", description=exc.description) from None
-        except BlobNotFoundError as exc:
-            raise SetError("blobNotFound", "attachment blobs not found", notFound=exc.not_found) from None
+        raw = compose_message(message, read_part, message_id_domain=message_id_host(ctx.config.section("mail").hostname))
+        return raw, attached
+
+    def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+        services = ctx.services
+        if _COMPOSED not in obj:  # validate() composes every create; this is its safety net
+            self._compose_checked(ctx, account_id, obj)
+        raw, attached = obj.pop(_COMPOSED)
         parsed = parse_message(raw)
         limit = ctx.config.section("mail").max_size_attachments_per_email
         if sum(parsed.part(p).size for p in parsed.attachments) > limit:

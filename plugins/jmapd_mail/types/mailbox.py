@@ -18,7 +18,7 @@ from typing import Any
 from jmapd.db import tuples
 from jmapd.methods.collation import sort_key
 from jmapd.methods.types import DataType, Invalid, P, is_id
-from jmapd.protocol.errors import SetError, invalid_properties
+from jmapd.protocol.errors import PropertyProblems, SetError
 from jmapd.sharing import Sharing, access, inherit_shares
 from jmapd.state import UPDATED
 
@@ -172,12 +172,13 @@ class MailboxType(DataType):
     # -- rules ----------------------------------------------------------------
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         section = ctx.config.section("mail")
-        name = obj["name"]
-        if not unicodedata.is_normalized("NFC", name):  # Net-Unicode is NFC (RFC 5198)
+        problems = PropertyProblems()  # every invalid property, not the first (RFC 8620 §5.3)
+        name = obj.get("name")
+        if isinstance(name, str) and not unicodedata.is_normalized("NFC", name):  # Net-Unicode is NFC (RFC 5198)
             name = obj["name"] = unicodedata.normalize("NFC", name)
             obj[_RENAMED] = True
-        if len(name.encode("utf-8")) > section.max_size_mailbox_name:
-            raise invalid_properties("name", description=f"name longer than {section.max_size_mailbox_name} octets")
+        if isinstance(name, str) and len(name.encode("utf-8")) > section.max_size_mailbox_name:
+            problems.add("name", f"name longer than {section.max_size_mailbox_name} octets")
         parent = obj.get("parentId")
         rows = {r.id: r for r in Mailbox.select(Mailbox.id, Mailbox.parent_id, Mailbox.name, Mailbox.role).where(Mailbox.account_id == account_id)}
         moved = old is None or parent != old.get("parentId")
@@ -186,33 +187,38 @@ class MailboxType(DataType):
         acc = access(ctx, account_id)
         if not acc.full:
             self._check_sharee(acc, obj, old, parent, moved)
-        if parent is not None:
-            if parent not in rows:
-                raise invalid_properties("parentId", description=f"no Mailbox {parent}")
-            depth, cursor, seen = 1, parent, set()
+        depth = 1
+        if parent is not None and parent not in rows:
+            problems.add("parentId", f"no Mailbox {parent}")
+        elif parent is not None:
+            cursor, seen = parent, set()
             while cursor is not None:
                 if cursor == obj["id"] or cursor in seen:
-                    raise invalid_properties("parentId", description="a Mailbox cannot be its own ancestor")
+                    problems.add("parentId", "a Mailbox cannot be its own ancestor")
+                    break
                 seen.add(cursor)
                 depth += 1
                 cursor = rows[cursor].parent_id if cursor in rows else None
-        else:
-            depth = 1
         if old is not None and old.get("parentId") != parent:
             depth += self._height(rows, obj["id"])
         if depth > section.max_mailbox_depth:
-            raise invalid_properties("parentId", description=f"Mailboxes nest at most {section.max_mailbox_depth} deep")
+            problems.add("parentId", f"Mailboxes nest at most {section.max_mailbox_depth} deep")
+        duplicate: str | None = None
         for row in rows.values():
             if row.id == obj["id"]:
                 continue
             if row.parent_id == parent and row.name == name:
                 if not acc.full and not acc.has(self.name, row.id, "mayReadItems"):
                     # the clash is real, but the sibling's id is not the sharee's to learn
-                    raise invalid_properties("name", description="a sibling Mailbox already has this name")
-                # RFC 8620 §5.3: the server forbids duplicates and the record exists.
-                raise SetError("alreadyExists", "a sibling Mailbox already has this name", existingId=row.id)
+                    problems.add("name", "a sibling Mailbox already has this name")
+                else:
+                    duplicate = row.id
             if obj.get("role") is not None and row.role == obj["role"]:
-                raise invalid_properties("role", description=f"another Mailbox has role {obj['role']}")
+                problems.add("role", f"another Mailbox has role {obj['role']}")
+        problems.check()
+        if duplicate is not None:
+            # RFC 8620 §5.3: the server forbids duplicates and the record exists.
+            raise SetError("alreadyExists", "a sibling Mailbox already has this name", existingId=duplicate)
 
     def _check_sharee(
         self, acc: Any, obj: dict[str, Any], old: dict[str, Any] | None, parent: str | None, moved: bool

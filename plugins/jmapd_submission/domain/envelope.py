@@ -164,7 +164,8 @@ def parse_envelope(
             tuple(problems),
             {
                 "type": "invalidProperties",
-                "properties": ["envelope"],
+                # every bad path inside it (RFC 8620 §5.3), not only "envelope"
+                "properties": list(dict.fromkeys(f"envelope/{p.path}" if p.path else "envelope" for p in problems)),
                 "description": _describe(problems),
             },
         )

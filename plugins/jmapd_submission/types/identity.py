@@ -33,19 +33,19 @@ def _check_email(value: str) -> None:
 
 
 def _check_addresses(value: list[dict[str, Any]]) -> None:
-    """EmailAddress[]: ``{name: String|null, email: String}`` each."""
+    """EmailAddress[]: ``{name: String|null, email: String}`` each; every bad
+    member of every item is named (RFC 8620 §5.3)."""
+    found: list[tuple[str, str | None]] = []
     for i, item in enumerate(value):
-        unknown = set(item) - {"name", "email"}
-        if unknown:
-            raise Invalid(f"{i}/{sorted(unknown)[0]}", "unknown property")
+        found += [(f"{i}/{key}", "unknown property") for key in sorted(set(item) - {"name", "email"})]
         if item.get("name") is not None and not isinstance(item["name"], str):
-            raise Invalid(f"{i}/name", "expected String or null")
+            found.append((f"{i}/name", "expected String or null"))
         email = item.get("email")
         if not isinstance(email, str):
-            raise Invalid(f"{i}/email", "expected String")
-        problems = validate_mailbox(email)
-        if problems:
-            raise Invalid(f"{i}/email", problems[0].detail)
+            found.append((f"{i}/email", "expected String"))
+        elif problems := validate_mailbox(email):
+            found.append((f"{i}/email", problems[0].detail))
+    Invalid.raise_any(found)
 
 
 class Identity(DocumentType):

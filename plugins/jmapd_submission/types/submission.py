@@ -19,7 +19,7 @@ from jmapd.methods.context import CallContext
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.types import CHECKS, Invalid, P
 from jmapd.models import now
-from jmapd.protocol.errors import MethodError, SetError, invalid_properties
+from jmapd.protocol.errors import MethodError, PropertyProblems, SetError, invalid_properties
 from jmapd.sharing import access
 
 from ..capability import SUBMISSION
@@ -127,12 +127,17 @@ class EmailSubmission(DocumentType):
                 if old["undoStatus"] != "pending":
                     raise SetError("cannotUnsend", f"the submission is already {old['undoStatus']}")
             return
-        if obj["undoStatus"] != "pending":
-            raise invalid_properties("undoStatus", description="a new submission is pending")
-        obj["__send"] = self._prepare(ctx, account_id, obj)
+        problems = PropertyProblems()  # every invalid property at once (RFC 8620 §5.3)
+        if obj.get("undoStatus", "pending") != "pending":
+            problems.add("undoStatus", "a new submission is pending")
+        obj["__send"] = self._prepare(ctx, account_id, obj, problems)
 
-    def _prepare(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """Every check of RFC 8621 §7.5 for a create; returns what to queue."""
+    def _prepare(self, ctx: Any, account_id: str, obj: dict[str, Any], problems: PropertyProblems) -> dict[str, Any]:
+        """Every check of RFC 8621 §7.5 for a create; returns what to queue.
+
+        Rights come first (forbiddenToSend whatever the object); then the
+        Identity, the Email and an explicit envelope are all checked before
+        ``problems`` refuses the object."""
         section = ctx.config.section("submission")
         owner = owner_name(account_id)
         if not access(ctx, account_id).may_submit:
@@ -147,14 +152,26 @@ class EmailSubmission(DocumentType):
             if recent >= section.max_submissions_per_hour:
                 raise SetError("forbiddenToSend", "too many messages sent in the last hour; try again later")
 
-        identity = ctx.services.registry.data_types["Identity"].load(
-            ctx, account_id, [obj["identityId"]], ["email"], {}
-        ).get(obj["identityId"])
-        if identity is None:
-            raise invalid_properties("identityId", description=f"no Identity {obj['identityId']}")
-        email = fetch_email(ctx, account_id, obj["emailId"])
-        if email is None:
-            raise invalid_properties("emailId", description=f"no Email {obj['emailId']}")
+        identity_id, email_id = obj.get("identityId"), obj.get("emailId")
+        identity = None
+        if identity_id is not None:
+            identity = ctx.services.registry.data_types["Identity"].load(
+                ctx, account_id, [identity_id], ["email"], {}
+            ).get(identity_id)
+            if identity is None:
+                problems.add("identityId", f"no Identity {identity_id}")
+        email = fetch_email(ctx, account_id, email_id) if email_id is not None else None
+        if email is None and email_id is not None:
+            problems.add("emailId", f"no Email {email_id}")
+        explicit = None
+        if obj.get("envelope") is not None:
+            explicit = parse_envelope(obj["envelope"], max_recipients=section.max_recipients)
+            if explicit.set_error is not None and explicit.set_error.get("type") == "invalidProperties":
+                for path in explicit.set_error.get("properties") or ["envelope"]:
+                    problems.add(path, explicit.set_error.get("description"))
+        problems.check()
+        if identity is None or email is None:  # named by the generic checks already
+            raise invalid_properties(*(["identityId"] if identity is None else []), *(["emailId"] if email is None else []))
         thread_id, raw = email
         if len(raw) > section.max_message_size:
             raise SetError(
@@ -176,10 +193,10 @@ class EmailSubmission(DocumentType):
         if bad_from:
             raise SetError("forbiddenFrom", f"the identity {identity['email']} may not send as {bad_from[0]}")
 
-        if obj.get("envelope") is None:
+        if explicit is None:
             result = derive_envelope(headers, identity_email=identity["email"], max_recipients=section.max_recipients)
         else:
-            result = parse_envelope(obj["envelope"], max_recipients=section.max_recipients)
+            result = explicit
         if not result.ok or result.envelope is None:
             raise _set_error(result.set_error or {"type": "invalidProperties", "properties": ["envelope"]})
         envelope = result.envelope
