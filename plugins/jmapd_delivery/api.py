@@ -34,6 +34,18 @@ def local_target(config: Any, address: str, local_domains: Collection[str]) -> T
     return resolve(config, address, local_domains=local_domains)
 
 
+def untagged(config: Any, address: str) -> str:
+    """``address`` without the tag the recipient delimiter adds
+    (``bob+lists@example.com`` is ``bob@example.com``): the address a user
+    gave out is theirs with any tag (issue #9.10)."""
+    delimiter = config.section("delivery").recipient_delimiter
+    local, at, domain = address.strip().strip("<>").strip().rpartition("@")
+    if not at or not delimiter or delimiter not in local:
+        return address
+    return f"{local.partition(delimiter)[0]}@{domain}"
+
+
 __all__ = [
     "DeliveryPlan", "OverQuota", "Rejected", "Target", "UnknownRecipient", "deliver", "is_local", "local_target",
+    "untagged",
 ]

@@ -11,7 +11,7 @@ sender, so it can be tested as a table and the server only has to persist
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address as HeaderAddress
@@ -141,11 +141,13 @@ def _mentioned_addresses(headers: Sequence[Header]) -> list[str]:
     return found
 
 
-def _matches_own(address: str, own: Sequence[str]) -> str | None:
-    """Which of the user's addresses covers ``address`` (``*@domain`` allowed)."""
-    for mine in own:
-        if identity_allows(mine, address):
-            return address if mine.startswith("*@") else mine
+def _matches_own(address: str, own: Sequence[str], untag: Callable[[str], str] | None = None) -> str | None:
+    """Which of the user's addresses covers ``address`` (``*@domain`` allowed),
+    also once ``untag`` took a recipient-delimiter tag off it (``bob+lists@``)."""
+    for candidate in dict.fromkeys([address, untag(address) if untag else address]):
+        for mine in own:
+            if identity_allows(mine, candidate):
+                return candidate if mine.startswith("*@") else mine
     return None
 
 
@@ -158,6 +160,7 @@ def decide(
     last_replied: datetime | None = None,
     now: datetime | None = None,
     period: timedelta = DEFAULT_PERIOD,
+    untag: Callable[[str], str] | None = None,
 ) -> Decision:
     """Decide whether to auto-reply to an incoming message.
 
@@ -165,7 +168,9 @@ def decide(
     sender): RFC 3834 §4 says responses go there, never to From or
     Reply-To, which could be forged at no cost to the forger.
     ``last_replied`` is when we last auto-replied to this sender; pass
-    ``settings`` to also apply the isEnabled/fromDate/toDate window.
+    ``settings`` to also apply the isEnabled/fromDate/toDate window;
+    ``untag`` removes a recipient-delimiter tag, so mail to ``bob+lists@`` is
+    addressed to bob.
     """
     now = now or datetime.now(UTC)
     own = [a for a in own_addresses if a]
@@ -178,7 +183,7 @@ def decide(
         return no(Reason.DISABLED)
     if not sender or "@" not in sender:
         return no(Reason.NULL_SENDER)
-    if _matches_own(sender, own):
+    if _matches_own(sender, own, untag):
         return no(Reason.OWN_ADDRESS)
 
     for value in get_all(headers, "Auto-Submitted"):
@@ -202,7 +207,7 @@ def decide(
     # name the user in To/Cc/Bcc (lists, bcc'd spam, forwarded copies).
     addressed_as = None
     for addr in _mentioned_addresses(headers):
-        addressed_as = _matches_own(addr, own)
+        addressed_as = _matches_own(addr, own, untag)
         if addressed_as:
             break
     if addressed_as is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from jmapd.db import tuples, write_transaction
@@ -56,6 +57,15 @@ def _own_addresses(services: Any, account_id: str) -> tuple[list[str], str | Non
         if name is None and data.get("name"):
             name = data["name"]
     return [a for a in addresses if a], name
+
+
+def _untag(services: Any) -> Callable[[str], str] | None:
+    """The delivery plugin's recipient delimiter, undone (``bob+lists@`` is bob's)."""
+    if not services.pm.has_plugin("delivery"):
+        return None
+    from jmapd_delivery.api import untagged
+
+    return lambda address: untagged(services.config, address)
 
 
 def respond(
@@ -118,7 +128,8 @@ def send_reply(
     with write_transaction(account_id):
         row = ReplyLog.get_or_none((ReplyLog.account_id == account_id) & (ReplyLog.sender == sender_key))
         last = row.replied_at.replace(tzinfo=datetime.UTC) if row is not None else None
-        decision = decide(headers, mail_from, own, settings=settings, last_replied=last, now=now, period=period)
+        decision = decide(headers, mail_from, own, settings=settings, last_replied=last, now=now, period=period,
+                          untag=_untag(services))
         if not decision:
             log.info("no vacation response to %r for %s: %s", mail_from, account_id, decision.reason)
             return str(decision.reason)

@@ -5,6 +5,7 @@ mdnAlreadySent, and a received report parses back into an MDN object."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from jmapd.testing import wait_for
@@ -66,6 +67,9 @@ def test_send_the_rfc_sample(relay, make_server):
     assert got["keywords"].get("$mdnsent") is True
     [report] = relay.wait(lambda r: r.rcpt_tos == ["joe@example.com"])
     assert report.mail_from in ("<>", "")  # RFC 8098: nothing may answer an MDN
+    # #9.8: the identity is at localhost; the MDN's own Message-ID names no localhost
+    own_id = re.search(rb"^Message-ID: *<[^>]*@([^>]*)>", report.content, re.M | re.I)
+    assert own_id and own_id.group(1).lower() != b"localhost", report.content[:400]
     assert b"report-type=\"disposition-notification\"" in report.content or \
         b"report-type=disposition-notification" in report.content
     assert b"Disposition: manual-action/mdn-sent-manually; displayed" in report.content

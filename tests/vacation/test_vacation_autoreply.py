@@ -96,3 +96,32 @@ def test_no_reply_outside_the_window_or_when_disabled(reply_relay, make_server):
     assert respond(services, account, incoming(me), "mailer-daemon@example.net") == "robotSender"
     [reply] = reply_relay.wait(lambda r: "a@example.net" in r.rcpt_tos)
     assert b"Subject: Re: Lunch?" in reply.content
+
+
+def test_reply_to_mail_for_a_tagged_address(reply_relay, make_server):
+    """#9.10: mail to ``user+tag@`` is the user's (delivered into their folder),
+    so their vacation answers it, from the address they gave out untagged."""
+    from jmapd_delivery.deliver import lmtp_server
+
+    server = make_server({"submission": reply_relay.config()})
+    client = server.client()
+    client.ok("Mailbox/set", {"create": {"l": {"name": "Lists"}}})
+    me = f"{client.user}@localhost"
+    tagged = f"{client.user}+Lists@LocalHost"
+    client.ok("VacationResponse/set", {"update": {"singleton": {"isEnabled": True, "subject": "Away", "textBody": "Off."}}})
+    lmtp = lmtp_server(server.services, host="127.0.0.1", port=0)
+    lmtp.start()
+    try:
+        sender = f"friend-{uuid.uuid4().hex[:6]}@example.net"
+        deliver(lmtp.port, sender, tagged, incoming(tagged, sender))
+        [reply] = reply_relay.wait(lambda r: sender in r.rcpt_tos)
+        assert f"From: {me}".encode() in reply.content, reply.content[:300]
+        # a tagged envelope sender that is the user's own address is still not answered
+        own = f"{client.user}+x@localhost"
+        deliver(lmtp.port, own, tagged, incoming(tagged, own))
+        control = f"control-{uuid.uuid4().hex[:6]}@example.net"
+        deliver(lmtp.port, control, me, incoming(me, control))
+        reply_relay.wait(lambda r: control in r.rcpt_tos)  # the positive control came after it
+        assert not reply_relay.messages(lambda r: own in r.rcpt_tos)
+    finally:
+        lmtp.stop()
