@@ -26,6 +26,7 @@ import peewee
 
 from .accounts import AccountInfo
 from .db import database
+from .hashslot import HostSlots, SlotBusy, default_slots
 from .models import Account, AccountAccess, LoginFailure, Token, User, new_id
 
 _hasher = argon2.PasswordHasher()
@@ -228,6 +229,10 @@ class Authenticator:
         self._lock = threading.Lock()
         self.throttle = Throttle(config.auth.failure_threshold, config.auth.failure_window, config.auth.max_delay)
         self._verify_slots = threading.BoundedSemaphore(VERIFY_SLOTS)
+        #: ... and one of the host's slots, shared with the other workers (jmapd.hashslot).
+        self.host_slots = HostSlots(
+            config.data_dir / "run", config.auth.verify_slots or default_slots(), config.auth.verify_rest
+        )
         #: Logins that need the hash wait *here*, on the event loop, for one
         #: of the slots: waiting inside the thread pool let 32 guessers hold
         #: every pool thread, so remembered users queued behind them.
@@ -306,10 +311,15 @@ class Authenticator:
                 return user.id
             with self._lock:
                 self._cache.pop(key, None)
+        deadline = time.monotonic() + self.config.auth.verify_wait
         if not self._verify_slots.acquire(timeout=self.config.auth.verify_wait):
             raise VerifyBusy()
         try:
-            ok = verify_password(user.password_hash if user else None, password)
+            with self.host_slots.hold(max(0.0, deadline - time.monotonic())) as outcome:
+                ok = verify_password(user.password_hash if user else None, password)
+                outcome.failed = not ok
+        except SlotBusy:
+            raise VerifyBusy() from None
         finally:
             self._verify_slots.release()
         if not ok or user is None or user.disabled:  # a disabled user costs the hash too: no timing tell

@@ -132,7 +132,15 @@ class AuthConfig:
     max_delay: float = doc("Longest delay, in seconds, added to a failing login.", 5.0)
     cache_seconds: int = doc("Seconds a verified password is remembered in a worker.", 300)
     verify_wait: float = doc(
-        "Seconds a login waits for one of the worker's two password-hash slots before a 503 with Retry-After.", 2.0
+        "Seconds a login waits for a password-hash slot (two per worker, `verify_slots` per host)"
+        " before a 503 with Retry-After.", 2.0
+    )
+    verify_slots: int = doc(
+        "Password verifications (Argon2) running at once on this host, over all workers; 0: one per four cores.", 0
+    )
+    verify_rest: float = doc(
+        "After a failed verification its host slot rests this many times as long as the hash took,"
+        " so guessing holds at most 1/(1 + rest) of it; right passwords rest nothing.", 3.0
     )
 
 

@@ -330,7 +330,10 @@ class ServeProcess:
             f"server:\n  data_dir: {directory / 'data'}\n  threads: 8\n{server_yaml}"
             f"database:\n  url: {database_url}\n"
             "log:\n  access_log: false\n  level: WARNING\n"
-            "auth:\n  failure_threshold: 100000\n" + extra_yaml
+            # Every client is 127.0.0.1 and tests fail logins on purpose (real
+            # Argon2 here): no throttle and no rest after failures, unless a
+            # test's own auth: mapping (the last key wins) asks for them.
+            "auth:\n  failure_threshold: 100000\n  verify_rest: 0\n" + extra_yaml
         )
         self.workers = workers
         self.proc: Any = None

@@ -155,6 +155,42 @@ def test_parallel_logins_wait_for_a_bounded_number_of_hash_slots(make_server):
     assert httpx.get(server.url + "/.well-known/jmap", auth=(name, password + "x")).status_code == 401
 
 
+def test_hash_slots_are_shared_by_the_host_and_rest_after_failures(make_server, tmp_path, monkeypatch):
+    """Finding 1 (bench/hostile.py: 32 guessers made a victim 25x slower on 2
+    cores): verifications also take a host-wide slot (a lock file any worker
+    process may hold), and failed ones leave their slot owing rest, so
+    guessing cannot keep the host's cores hashing. A right password owes
+    nothing; a little owed rest (a typo) delays nobody."""
+    import fcntl
+    import os
+
+    import jmapd.hashslot
+
+    monkeypatch.setattr(jmapd.hashslot, "BURST", 0.5)
+    server = make_server({"server": {"data_dir": str(tmp_path)},
+                          "auth": {"verify_wait": 0.2, "verify_slots": 1, "verify_rest": 2000}})
+    url = server.url + "/.well-known/jmap"
+    users = [server.make_user() for _ in range(4)]
+    remembered = httpx.Client(base_url=server.url, auth=users[0])
+    assert remembered.get("/.well-known/jmap").status_code == 200
+    # Right passwords one after another: no rest between them.
+    assert [httpx.get(url, auth=u).status_code for u in users[1:3]] == [200, 200]
+    # Another process holds the host's one slot: logins that need a hash wait, then 503.
+    fd = os.open(tmp_path / "run" / "verify.0", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        busy = httpx.get(url, auth=(users[3][0], "wrong"))
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        assert remembered.get("/.well-known/jmap").status_code == 200  # no hash needed
+    finally:
+        os.close(fd)
+    # A failure (a few ms of hash, times 2000) leaves the slot owing seconds,
+    # past the burst: the next verification, even a right one, is refused at once.
+    assert httpx.get(url, auth=(users[3][0], "wrong")).status_code == 401
+    assert httpx.get(url, auth=users[3]).status_code == 503
+    assert remembered.get("/.well-known/jmap").status_code == 200
+
+
 def test_filter_node_bound_is_unsupported_filter_naming_it(client):
     """Finding 3: big ORs broke the SQL builder (serverFail) instead of naming a bound."""
     from jmapd.methods.standard.query import MAX_FILTER_NODES
