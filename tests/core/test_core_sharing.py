@@ -415,5 +415,7 @@ class TestShareNotificationConformance(Conformance):
         forbidden=frozenset({"create", "update"}),
         filters=[({"objectType": "Board"}, True), ({"objectType": "Mailbox"}, False)],
         sorts=["created"],
+        other_change=lambda c: c.ok("Note/set", {"create": {"n": {"title": "other type"}}},
+                                    ["urn:ietf:params:jmap:core", "urn:example:notes"]),
         client_fixture="board_client",
     )

@@ -33,4 +33,6 @@ class TestSieveScript(Conformance):
                  ({"name": "zzz"}, False)],
         sorts=["name", "isActive"],
         too_large=_big,
+        other_change=lambda c: c.ok("Mailbox/set", {"create": {"m": {"name": f"other {next(_names)}"}}},
+                                    ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"]),
     )
