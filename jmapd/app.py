@@ -32,7 +32,7 @@ from .resources.common import send_problem
 from .resources.health import LiveResource, ReadyResource
 from .resources.metrics import HttpMetrics, MetricsResource
 from .resources.session import SessionResource
-from .services import THREADS, Services
+from .services import TASK_HEALTH, THREADS, Services
 
 log = logging.getLogger("jmapd")
 access_log = logging.getLogger("jmapd.access")
@@ -136,8 +136,16 @@ class AccessLog:
         )
 
 
+TASK_MAX_DELAY = 30.0
+TASK_STABLE = 60.0
+
+
 class Lifespan:
-    """Runs plugin start-up hooks once the worker's event loop exists."""
+    """Runs plugin start-up hooks once the worker's event loop exists, and
+    keeps the background tasks they return alive: a task that raises is
+    logged and started again (the plugin's ``jmapd_startup`` called anew)
+    after a delay doubling from one second up to 30 s; /readyz reports it
+    meanwhile. A task that returns has finished its work."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -145,9 +153,36 @@ class Lifespan:
 
     async def process_startup(self, scope: Any, event: Any) -> None:
         THREADS.set(self.services.config.server.threads)
-        for result in self.services.hook.jmapd_startup(services=self.services):
+        health = self.services.extensions.setdefault(TASK_HEALTH, {})
+        loop = asyncio.get_running_loop()
+        for impl in reversed(self.services.pm.hook.jmapd_startup.get_hookimpls()):
+            result = impl.function(services=self.services) if impl.argnames else impl.function()
             if inspect.iscoroutine(result):
-                self.tasks.append(asyncio.get_running_loop().create_task(result))
+                health[impl.plugin_name] = "ok"
+                self.tasks.append(loop.create_task(self._supervise(impl, result, health)))
+
+    async def _supervise(self, impl: Any, coro: Any, health: dict[str, str]) -> None:
+        loop = asyncio.get_running_loop()
+        name = impl.plugin_name
+        delay = 0.5
+        while True:
+            started = loop.time()
+            health[name] = "ok"
+            try:
+                await coro
+                health.pop(name, None)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the worker must not lose the task silently
+                delay = 1.0 if loop.time() - started >= TASK_STABLE else min(TASK_MAX_DELAY, delay * 2)
+                health[name] = f"restarting after {type(exc).__name__}: {exc}"[:200]
+                log.error("background task of plugin %r failed; restarting in %.0f s", name, delay, exc_info=True)
+            await asyncio.sleep(delay)
+            coro = impl.function(services=self.services) if impl.argnames else impl.function()
+            if not inspect.iscoroutine(coro):
+                health[name] = "stopped: jmapd_startup returned no task when restarted"
+                return
 
     async def process_shutdown(self, scope: Any, event: Any) -> None:
         for task in self.tasks:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import multiprocessing
 import os
 import sys
 from typing import Any
@@ -233,20 +232,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .hosting import prepare_metrics
 
     prepare_metrics(cfg)  # before the processes below start counting
-    processes = []
-    for result in services.hook.jmapd_serve_processes(config=cfg):
-        for target in result or []:
-            proc = multiprocessing.get_context("spawn").Process(target=target, args=(cfg.source or None,), daemon=True)
-            proc.start()
-            processes.append(proc)
+    from .supervise import Supervisor
+
+    targets = [target for result in services.hook.jmapd_serve_processes(config=cfg) for target in result or []]
+    supervisor = Supervisor(targets, cfg.source or None)  # restarts a background process that dies
+    supervisor.start()
     from .db import database
 
     database.obj.close()  # workers open their own connections after fork
     try:
         serve(cfg, bind, workers)
     finally:
-        for proc in processes:
-            proc.terminate()
+        supervisor.stop()
     return 0
 
 

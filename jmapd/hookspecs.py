@@ -168,6 +168,13 @@ def jmapd_serve_processes(config: CoreConfig) -> list[Callable[[str | None], Non
 
 
 @hookspec
+def jmapd_health(services: Services) -> dict[str, str] | None:
+    """Components for ``/readyz``: name → ``"ok"`` or what is wrong (any
+    other text answers 503). Called in a worker thread on each request to
+    /readyz: keep it to short timeouts."""
+
+
+@hookspec
 def jmapd_metrics(services: Services) -> list[Any] | None:
     """Metric families computed at scrape time (prometheus-client
     ``Metric`` objects, e.g. :func:`jmapd.metrics.gauge_family`), for values

@@ -74,6 +74,10 @@ class Extensions:
         return found
 
 
+#: This worker's background tasks (see app.Lifespan), for /readyz: plugin → "ok" or why not.
+TASK_HEALTH: ExtensionKey[dict[str, str]] = ExtensionKey("core.task_health")
+
+
 @dataclass
 class Services:
     config: CoreConfig

@@ -352,7 +352,9 @@ class ServeProcess:
         )
         return out.stdout
 
-    def start(self, timeout: float = 60) -> ServeProcess:
+    def start(self, timeout: float = 60, ready_path: str = "/readyz") -> ServeProcess:
+        """Start and wait until ``ready_path`` answers 200 (``/healthz`` for a
+        server expected to report itself not ready) and every worker forked."""
         import subprocess
         import sys
 
@@ -366,7 +368,7 @@ class ServeProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/readyz", timeout=1, verify=self.verify).status_code == 200:
+                if httpx.get(self.url + ready_path, timeout=1, verify=self.verify).status_code == 200:
                     # one worker answering does not mean every worker has forked yet
                     wait_for(self.worker_pids, lambda pids: len(pids) >= self.workers, timeout=30)
                     return self

@@ -36,3 +36,21 @@ def check_listener(config: Any, connect: bool) -> list[tuple[str, str]]:
     except OSError as exc:
         return [("error", f"{where}: cannot listen there: {exc.strerror}")]
     return [("ok", f"{where}: nothing listens yet, and the address can be bound")]
+
+
+def lmtp_health(config: Any) -> dict[str, str]:
+    """For ``/readyz``: with ``delivery.lmtp`` on, whether the listener
+    greets on its address (whichever process runs it)."""
+    section = config.section("delivery")
+    if not section.lmtp:
+        return {}
+    try:
+        with socket.create_connection((section.lmtp_host, section.lmtp_port), timeout=2) as conn:
+            conn.settimeout(2)
+            greeting = conn.recv(512).decode("ascii", "replace")
+            conn.sendall(b"QUIT\r\n")
+    except OSError as exc:
+        return {"lmtp": f"not answering on {section.lmtp_host}:{section.lmtp_port}: {exc.strerror or exc}"}
+    if not greeting.startswith("220"):
+        return {"lmtp": f"no LMTP greeting on {section.lmtp_host}:{section.lmtp_port}"}
+    return {"lmtp": "ok"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -194,22 +195,43 @@ def lmtp_server(services: Any, host: str | None = None, port: int | None = None)
 
 
 def serve_lmtp(config_path: str | None) -> None:
-    """`jmapd serve`'s LMTP process: its own services, its own event loop."""
+    """The LMTP listener process (`jmapd serve` supervises it; `jmapd lmtp`
+    runs it alone): its own services, its own event loop. A listener that
+    cannot start says why in one line and exits 1, for the supervisor (or
+    systemd) to restart it."""
     from jmapd.app import build_services, load_config
 
     cfg, pm = load_config(config_path)
     logging.basicConfig(level=cfg.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    services = build_services(cfg, pm)
+    section = cfg.section("delivery")
+    try:
+        services = build_services(cfg, pm)
+    except Exception as exc:  # noqa: BLE001 - the database or a directory: one line, then the restart
+        log.error("LMTP listener cannot start: %s", exc)
+        raise SystemExit(1) from None
     server = lmtp_server(services)
 
     async def main() -> None:
-        await server.start_async()
+        try:
+            await server.start_async()
+        except OSError as exc:
+            # asyncio's strerror repeats the address; the errno's own text does not
+            log.error("LMTP listener cannot listen on %s:%s: %s", section.lmtp_host, section.lmtp_port,
+                      os.strerror(exc.errno) if exc.errno else exc)
+            raise SystemExit(1) from None
         try:
             await asyncio.Event().wait()
         finally:
             await server.stop_async()
 
     asyncio.run(main())
+
+
+def cmd_lmtp(args: Any) -> int:
+    """`jmapd lmtp`: the listener in the foreground, for deployments where
+    something else than `jmapd serve` runs the HTTP side."""
+    serve_lmtp(args.config)
+    return 0
 
 
 # -- `jmapd deliver` ------------------------------------------------------------

@@ -7,9 +7,9 @@ from typing import Any
 from jmapd import hookimpl
 
 from . import hookspecs
-from .checks import check_listener
+from .checks import check_listener, lmtp_health
 from .config import DeliveryConfig
-from .deliver import cmd_deliver, serve_lmtp
+from .deliver import cmd_deliver, cmd_lmtp, serve_lmtp
 
 
 @hookimpl
@@ -45,3 +45,10 @@ def jmapd_commands(subparsers: Any) -> None:
     p.add_argument("--sender", help="envelope sender, for Return-Path and vacation responses")
     p.add_argument("--recipient", help="envelope recipient address (default: the user name)")
     p.set_defaults(func=cmd_deliver)
+    p = subparsers.add_parser("lmtp", help="run the LMTP listener alone (delivery.lmtp_host/lmtp_port), in the foreground")
+    p.set_defaults(func=cmd_lmtp)
+
+
+@hookimpl
+def jmapd_health(services: Any) -> dict[str, str]:
+    return lmtp_health(services.config)

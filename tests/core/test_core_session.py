@@ -165,7 +165,8 @@ def test_repeated_failures_lock_out_for_a_doubling_period(make_server, unlocked_
 
 def test_health_endpoints_need_no_auth(jmap_server):
     assert httpx.get(jmap_server.url + "/healthz").json() == {"status": "ok"}
-    assert httpx.get(jmap_server.url + "/readyz").json() == {"status": "ok"}
+    ready = httpx.get(jmap_server.url + "/readyz").json()
+    assert ready["status"] == "ok" and ready["checks"]["database"] == "ok"
 
 
 def test_another_users_account_is_not_found(jmap_server):
