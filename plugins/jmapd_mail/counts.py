@@ -135,34 +135,41 @@ def for_sharee(account_id: str, stored: dict[str, dict[str, int]], readable: set
 
     The Emails of a readable Mailbox are all visible, so its stored
     totalEmails, unreadEmails and totalThreads are the sharee's too. Only
-    unreadThreads can differ: the owner's counts a Thread unread for an
-    unread Email in a Mailbox the sharee cannot read. Those Threads (unread
-    outside the readable Mailboxes and the trash, and present in a readable
-    one) are few; they are counted again over the readable rows only and
-    the difference applied, so this costs one query, not a scan.
+    unreadThreads can differ: the owner's count holds a Thread unread for an
+    unread Email in a Mailbox the sharee cannot read. Those Threads — unread
+    in a hidden Mailbox other than the trash, unread in no readable one but
+    the trash — are counted per readable Mailbox in one query driven by the
+    hidden Mailboxes' unread rows, and taken off (the trash's own count
+    holds only Threads unread in it, which the sharee sees alike).
     """
-    em, other = EmailMailbox, EmailMailbox.alias()
-    boxes = sorted(readable)
-    if not boxes:
-        return {}
-    trash_id = trash_of(account_id)
-    hidden_unread = tuples(
-        em.select(em.thread_id).distinct()
-        .where((em.account_id == account_id) & em.unread & em.mailbox_id.not_in(boxes) & (em.mailbox_id != trash_id)
-               & pw.fn.EXISTS(other.select(other.email_id).where(
-                   (other.account_id == account_id) & (other.thread_id == em.thread_id) & other.mailbox_id.in_(boxes))))
-    )
-    threads = sorted({r[0] for r in hidden_unread})
     out = {m: dict(c) for m, c in stored.items() if m in readable}
-    if not threads:
+    trash_id = trash_of(account_id)
+    visible = sorted(readable - {trash_id})
+    # Named, so their rows are reached by the (mailbox_id, …) index rather
+    # than a walk over every row of the account.
+    hidden = sorted({r[0] for r in tuples(Mailbox.select(Mailbox.id).where(Mailbox.account_id == account_id))}
+                    - readable - {trash_id})
+    if not visible or not hidden:
         return out
-    full = _snapshot(account_id, threads)
-    seen = {t: {m: v for m, v in per.items() if m in readable} for t, per in full.items()}
-    owner, sharee = _contributions(full, trash_id), _contributions(seen, trash_id)
-    for mailbox_id in readable:
-        delta = sharee.get(mailbox_id, [0, 0, 0, 0])[3] - owner.get(mailbox_id, [0, 0, 0, 0])[3]
-        if delta and mailbox_id in out:
-            out[mailbox_id]["unreadThreads"] += delta
+    h, m, v = EmailMailbox.alias("h"), EmailMailbox.alias("m"), EmailMailbox.alias("v")
+    # A scalar subquery, probed per hidden row through the (account_id,
+    # thread_id) index: as NOT EXISTS, PostgreSQL hashes every unread row of
+    # the readable Mailboxes first.
+    seen_unread = pw.fn.COALESCE(v.select(pw.SQL("1")).where(
+        (v.account_id == account_id) & (v.thread_id == h.thread_id) & v.unread & v.mailbox_id.in_(visible)
+    ).limit(1), 0)
+    rows = tuples(
+        h.select(m.mailbox_id, pw.fn.COUNT(m.thread_id.distinct()))
+        # CROSS: SQLite keeps h (the few hidden unread rows) as the outer loop
+        # instead of walking every row of the readable Mailboxes.
+        .join(m, pw.JOIN.CROSS)
+        .where(h.mailbox_id.in_(hidden) & h.unread & (m.account_id == h.account_id) & (m.thread_id == h.thread_id)
+               & m.mailbox_id.in_(visible) & (seen_unread == 0))
+        .group_by(m.mailbox_id)
+    )
+    for mailbox_id, threads in rows:
+        if mailbox_id in out:
+            out[mailbox_id]["unreadThreads"] -= int(threads)
     return out
 
 
