@@ -20,6 +20,7 @@ from .blobs import BlobStore
 from .config import CoreConfig
 from .db import ensure_connected
 from .hooks import Hooks
+from .inflight import HostCounts
 from .methods.registry import Registry
 
 log = logging.getLogger("jmapd")
@@ -27,6 +28,8 @@ log = logging.getLogger("jmapd")
 THREADS = metrics.gauge("jmapd_worker_threads", "Threads running method code and database work, over every worker.")
 BUSY = metrics.gauge("jmapd_worker_threads_busy", "Of jmapd_worker_threads, those running a task now (or queued for one).")
 T = TypeVar("T")
+#: Request kinds whose per-user cap holds over every worker of the host.
+HOST_KINDS = frozenset({"api", "upload"})
 
 
 class ExtensionKey(Generic[T]):
@@ -88,6 +91,9 @@ class Services:
     executor: ThreadPoolExecutor = field(init=False)
     _busy: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
     _busy_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Descriptors held in :mod:`jmapd.inflight` for requests in flight.
+    _held: dict[tuple[str, int], list[int]] = field(default_factory=lambda: defaultdict(list))
+    _host_counts: HostCounts = field(init=False)
     #: Per-process hints for other plugins (e.g. the events plugin's notifier).
     extensions: Extensions = field(default_factory=lambda: Extensions())
     _hooks: Hooks = field(init=False)
@@ -99,6 +105,7 @@ class Services:
             dt.capability for dt in self.registry.data_types.values() if dt.sharing is not None
         }
         self.executor = ThreadPoolExecutor(self.config.server.threads, thread_name_prefix="jmapd")
+        self._host_counts = HostCounts(self.config.data_dir / "run" / "inflight")
 
     @property
     def hook(self) -> Any:
@@ -131,9 +138,20 @@ class Services:
 
     # -- per-user concurrency -----------------------------------------------
     def acquire(self, kind: str, user_id: int, limit: int) -> bool:
+        """Count one more ``kind`` request of the user if under ``limit``.
+
+        ``api`` and ``upload`` are capped over every worker of the host
+        (:mod:`jmapd.inflight`); push connections, long-lived and capped by
+        their plugin, per worker (a held descriptor each would double theirs).
+        """
         with self._busy_lock:
             if self._busy[(kind, user_id)] >= limit:
                 return False
+            if kind in HOST_KINDS:
+                fd = self._host_counts.take(kind, user_id, limit)
+                if fd is None:
+                    return False
+                self._held[(kind, user_id)].append(fd)
             self._busy[(kind, user_id)] += 1
             return True
 
@@ -142,6 +160,11 @@ class Services:
             self._busy[(kind, user_id)] -= 1
             if self._busy[(kind, user_id)] <= 0:
                 del self._busy[(kind, user_id)]
+            held = self._held.get((kind, user_id))
+            if held:
+                HostCounts.give(held.pop())
+                if not held:
+                    del self._held[(kind, user_id)]
 
     def busy(self, kind: str, user_id: int) -> int:
         """How many ``kind`` requests of the user are running now (what the

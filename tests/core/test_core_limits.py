@@ -29,6 +29,39 @@ def test_max_concurrent_requests(make_server):
     assert server.client().session["capabilities"][CORE]["maxConcurrentRequests"] == 1
 
 
+def test_max_concurrent_requests_holds_across_workers(make_server):
+    """#16: the cap was per worker, so N workers let one user run N times as many
+    requests as the session says (enough to occupy several workers' threads).
+    A request held by another worker process (its lock file) counts here."""
+    import fcntl
+    import os
+
+    from jmapd.db import ensure_connected
+    from jmapd.models import User
+
+    server = make_server({"limits": {"max_concurrent_requests": 2}})
+    client, other = server.client(), server.client()
+    ensure_connected()
+    uid = User.get(User.name == client.user).id
+    inflight = server.services.config.data_dir / "run" / "inflight"
+    assert client.request([["Core/echo", {}, "0"]])["methodResponses"]  # the files exist now
+    held = []
+    try:
+        for place in range(2):  # another worker runs two requests of this user
+            fd = os.open(inflight / f"api.{uid}.{place}", os.O_RDWR | os.O_CREAT, 0o600)
+            held.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        resp = client.post({"using": [CORE], "methodCalls": [["Core/echo", {}, "0"]]})
+        assert resp.status_code == 400 and resp.json()["limit"] == "maxConcurrentRequests"
+        assert other.request([["Core/echo", {}, "0"]])["methodResponses"]  # another user is not affected
+        os.close(held.pop())  # one of them ends
+        assert client.request([["Core/echo", {}, "0"]])["methodResponses"]
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert server.busy("api", client.user) == 0
+
+
 def test_access_log_is_structured(make_server, caplog):
     server = make_server({"log": {"access_log": True}})
     client = server.client()
