@@ -183,6 +183,14 @@ def test_copy_between_accounts(jmap_server, mail, client, make_message):
     })
     assert resp["created"]["c1"]["blobId"] == src["blobId"]
     assert resp["notCreated"]["c2"]["properties"] == ["subject"]
+    # #9.5: every bad override at once, nothing copied
+    bad = other.ok("Email/copy", {
+        "fromAccountId": client.account_id, "accountId": other.account_id,
+        "create": {"c3": {"id": src["id"], "mailboxIds": {target_inbox: True, "nosuchbox": True}, "subject": "no",
+                          "keywords": {"bad keyword": True}, "receivedAt": "today"}},
+    })
+    assert sorted(bad["notCreated"]["c3"]["properties"]) == [
+        "keywords/bad keyword", "mailboxIds/nosuchbox", "receivedAt", "subject"], bad
     got = other.ok("Email/get", {"ids": [resp["created"]["c1"]["id"]], "properties": ["subject", "keywords"]})["list"][0]
     assert got == {"id": resp["created"]["c1"]["id"], "subject": "copy me", "keywords": {"$seen": True}}
 

@@ -186,22 +186,25 @@ class EmailWriteMixin:
     def copy_object(self, ctx: Any, from_account: str, to_account: str, source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(overrides, dict):
             raise SetError("invalidProperties", "object expected")
-        bad = sorted(set(overrides) - COPY_PROPERTIES)
-        if bad:
-            raise invalid_properties(*bad, description="only mailboxIds, keywords and receivedAt may be set by a copy")
-        if "mailboxIds" not in overrides:
-            raise invalid_properties("mailboxIds", description="mailboxIds is required")
-        mailbox_ids = overrides["mailboxIds"]
+        problems = PropertyProblems()  # all of them at once (RFC 8620 §5.3)
+        for key in sorted(set(overrides) - COPY_PROPERTIES):
+            problems.add(key, "only mailboxIds, keywords and receivedAt may be set by a copy")
+        mailbox_ids = overrides.get("mailboxIds")
         if isinstance(mailbox_ids, dict):
             mailbox_ids = {ctx.resolve_id(k): v for k, v in mailbox_ids.items()}
+        if "mailboxIds" not in overrides:
+            problems.add("mailboxIds", "mailboxIds is required")
+        else:
+            for path in mailbox_paths(to_account, mailbox_ids, rights.readable(ctx, to_account)):
+                problems.add(path, "an Email must be in at least one existing Mailbox")
+        keywords = overrides.get("keywords", source.get("keywords") or {})
+        for path in keyword_paths(keywords):
+            problems.add(path, "keywords must be valid and true")
         received = overrides.get("receivedAt", source["receivedAt"])
         if not isinstance(received, str) or not UTC_DATE_RE.match(received):
-            raise invalid_properties("receivedAt")
-        return {
-            "mailboxIds": mailbox_ids,
-            "keywords": overrides.get("keywords", source.get("keywords") or {}),
-            "receivedAt": received,
-        }
+            problems.add("receivedAt", "a UTCDate")
+        problems.check()
+        return {"mailboxIds": mailbox_ids, "keywords": keywords, "receivedAt": received}
 
     def insert_copy(self, ctx: Any, from_account: str, to_account: str, source: dict[str, Any], obj: dict[str, Any]) -> dict[str, Any]:
         check_mailboxes_and_keywords(ctx, to_account, obj["mailboxIds"], obj["keywords"])
