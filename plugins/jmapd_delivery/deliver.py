@@ -129,7 +129,8 @@ def deliver(
         log.info("rejected %s for %s (%s): %s", len(raw), recipient, target.account_id, plan.reject)
         raise Rejected(plan.reject)
     email_id = store(services, target, raw, mail_from, on_stored, plan)
-    log.info("delivered %s for %s (%s) as %s", len(raw), recipient, target.account_id, email_id or "(discarded)")
+    # DEBUG: the LMTP transaction's one INFO line (or jmapd deliver's exit status) reports it
+    log.debug("delivered %s for %s (%s) as %s", len(raw), recipient, target.account_id, email_id or "(discarded)")
     if plan.after_commit is not None:
         try:
             plan.after_commit(email_id)
@@ -203,6 +204,10 @@ def serve_lmtp(config_path: str | None) -> None:
 
     cfg, pm = load_config(config_path)
     logging.basicConfig(level=cfg.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # aiosmtpd logs every command line (raw bytes) and each normal
+        # disconnect at INFO; jmapd's own line per transaction says what happened
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
     section = cfg.section("delivery")
     try:
         services = build_services(cfg, pm)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import email.parser
+import email.policy
 import logging
 import ssl
 import time
@@ -97,6 +99,13 @@ def cancel(account_id: str, submission_id: str) -> bool:
         )
         .execute()
     )
+
+
+def message_id(raw: bytes) -> str:
+    """The Message-ID of ``raw`` for the log (headers only: the first 16 KB)."""
+    head = raw[:16384].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    value = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head).get("Message-ID")
+    return str(value).strip()[:200] if value else "-"
 
 
 def wake(services: Any) -> None:
@@ -274,6 +283,7 @@ class QueueWorker:
         remote = [r for r in remaining if not r.get("local")]
         envelope = _envelope(item, remaining)
         relayed: tuple[RecipientResult, ...] = ()
+        data_reply: str | None = None
         if remote and not self.relay.host:
             relayed = tuple(
                 RecipientResult(r["email"], 451, "451 4.3.5 No relay configured for remote recipients",
@@ -284,14 +294,15 @@ class QueueWorker:
             remote_envelope = _envelope(item, remote)
             try:
                 # The EmailSubmission id as ENVID (RFC 3461) when the relay offers DSN.
-                relayed = self.sender(self.relay, remote_envelope, item.message, envid=item.submission_id).recipients
+                outcome = self.sender(self.relay, remote_envelope, item.message, envid=item.submission_id)
+                relayed, data_reply = outcome.recipients, outcome.data_reply
             except Exception as exc:  # never lose the item to a bug in a relay path
                 log.exception("relay of queue item %s failed", item_id)
                 relayed = tuple(
                     RecipientResult(a.email, 451, f"451 4.3.0 Local error: {exc}", Outcome.TEMPORARY)
                     for a in remote_envelope.rcpt_to
                 )
-        self.record(item, envelope, RelayResult(tuple(done) + relayed))
+        self.record(item, envelope, RelayResult(tuple(done) + relayed, data_reply))
 
     def deliver_local(self, item: QueueItem) -> tuple[list[RecipientResult], list[dict[str, Any]]]:
         """Deliver every ``local`` recipient still in the row, each marked
@@ -360,7 +371,11 @@ class QueueWorker:
             changes.flush()
         for r in results:
             RELAYED.labels(r.outcome.value).inc()
-            log.info("queue item %s to %s: %s", item.id, r.email, r.reply)
+        # one line per attempt, with what the relay answered each recipient (its queue id included)
+        log.info("relay attempt %d of queue item %s message-id=%s from=<%s> %s%s", attempts, item.id,
+                 message_id(bytes(item.message)), item.mail_from,
+                 "; ".join(f"to=<{r.email}> {r.reply}" for r in results) or "no recipients",
+                 f"; data: {result.data_reply}" if result.data_reply else "")
         if changes.committed:
             self.services.changes_committed(changes.committed)
 

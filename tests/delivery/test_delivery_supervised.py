@@ -99,7 +99,7 @@ def test_jmapd_lmtp_runs_the_listener_alone(tmp_path, jmapd_database):
     port = free_port()
     config = tmp_path / "jmapd.yaml"
     config.write_text(f"server:\n  data_dir: {tmp_path / 'data'}\ndatabase:\n  url: {jmapd_database}\n"
-                      f"delivery:\n  lmtp_port: {port}\n")
+                      f"delivery:\n  lmtp_port: {port}\nlog:\n  level: INFO\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
     user = f"u{uuid.uuid4().hex[:8]}@example.com"
     subprocess.run([sys.executable, "-m", "jmapd.cli", "--config", str(config), "user", "add", user, "--password-stdin"],
@@ -123,3 +123,8 @@ def test_jmapd_lmtp_runs_the_listener_alone(tmp_path, jmapd_database):
     finally:
         proc.terminate()
         proc.wait(10)
+    log = proc.stderr.read().decode()
+    # at INFO one line per transaction; no protocol bytes, nothing about a normal QUIT
+    assert len([line for line in log.splitlines() if "LMTP from=<a@example.net>" in line]) == 1, log
+    assert "mail.log" not in log and ">> b'" not in log and "Connection lost" not in log, log
+    assert " ERROR " not in log, log

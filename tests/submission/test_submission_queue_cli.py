@@ -134,3 +134,23 @@ def test_a_row_being_relayed_is_not_deleted(tmp_path, jmapd_database, make_serve
     assert proc.returncode == 1 and f"row {item.id} is being relayed right now" in proc.stderr
     assert QueueItem.get_by_id(item.id).state == SENDING
     assert bytes(QueueItem.get_by_id(item.id).message) == b"Subject: x\r\n\r\nx\r\n"
+
+
+def test_one_log_line_per_relay_attempt(relay, make_server, mailer_for, caplog):
+    import logging
+
+    server = make_server({"submission": relay.config()})
+    me = mailer_for(server)
+    raw = me.message(to="bob@example.net, carol@example.net")
+    message_id = next(line.split(": ", 1)[1] for line in raw.decode().split("\r\n") if line.startswith("Message-ID"))
+    with caplog.at_level(logging.INFO, logger="jmapd.submission"):
+        _, result = me.submit(raw, envelope={"mailFrom": {"email": me.address},
+                                             "rcptTo": [{"email": "bob@example.net"}, {"email": "carol@example.net"}]})
+        sid = str(result["created"]["k"]["id"])
+        relay.wait(lambda r: me.tag.encode() in r.content)
+        wait_for(lambda: me.get(sid), lambda s: s["undoStatus"] == "final")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("relay attempt")]
+    assert len(lines) == 1, lines
+    assert f"message-id={message_id} from=<{me.address}>" in lines[0]
+    assert lines[0].endswith("to=<bob@example.net> 250 2.1.5 Recipient OK; to=<carol@example.net> 250 2.1.5 Recipient OK;"
+                             " data: 250 2.0.0 Queued as T1")  # the relay's queue id

@@ -155,6 +155,8 @@ class RelayResult:
     """Per-recipient results of one SMTP transaction, in envelope order."""
 
     recipients: tuple[RecipientResult, ...]
+    #: The relay's reply to DATA (its queue id, for the log); None if DATA was never sent.
+    data_reply: str | None = None
 
     def delivery_status(self) -> dict[str, dict[str, str]]:
         """JMAP ``deliveryStatus`` map (address -> DeliveryStatus)."""
@@ -319,6 +321,7 @@ def send(
         final[email] = RecipientResult(email, code, reply, outcome, status)
 
     smtp: smtplib.SMTP | None = None
+    data_reply: str | None = None
     try:
         smtp = _open(config)
         _prepare(smtp, config)
@@ -360,6 +363,7 @@ def send(
         except smtplib.SMTPDataError as exc:  # DATA itself refused
             code, text = exc.smtp_code, exc.smtp_error
         reply = flatten_reply(code, text)
+        data_reply = reply
         for email, (rcode, rreply) in rcpt_replies.items():
             if 200 <= code < 300:
                 settle(email, rcode, rreply, Outcome.ACCEPTED)
@@ -378,7 +382,7 @@ def send(
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 smtp.close()
-    return _result(envelope, final, status)
+    return replace(_result(envelope, final, status), data_reply=data_reply)
 
 
 def _result(envelope: Envelope, final: Mapping[str, RecipientResult], status: str) -> RelayResult:
