@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from jmapd.services import Services
 
 __all__ = [
-    "deliver", "find_mailbox", "mailbox_at", "email_raw", "email_headers", "message_id_domain", "MailboxNotFound",
+    "deliver", "find_mailbox", "mailbox_at", "email_raw", "email_blob_id", "emails_with_message_id", "email_headers",
+    "message_id_domain", "MailboxNotFound",
 ]
 
 
@@ -143,6 +144,22 @@ def email_raw(services: Services, account_id: str, email_id: str) -> bytes | Non
     if row is None:
         return None
     return services.blobs.read(row.blob_id)
+
+
+def email_blob_id(account_id: str, email_id: str) -> str | None:
+    """The blobId of an Email's raw message, or None if the account has no such Email."""
+    ensure_connected()
+    row = Email.select(Email.blob_id).where((Email.account_id == account_id) & (Email.id == email_id)).first()
+    return str(row.blob_id) if row is not None else None
+
+
+def emails_with_message_id(account_id: str, message_id: str) -> list[str]:
+    """Ids of the account's Emails whose first Message-ID is ``message_id``
+    (without angle brackets): how a report names the message it is about."""
+    ensure_connected()
+    rows = Email.select(Email.id).where((Email.account_id == account_id) & (Email.message_id == message_id))
+    return [str(r.id) for r in rows.limit(50)]
+
 
 
 def email_headers(account_id: str, email_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from .domain.envelope import Address, Envelope, header_addresses, identity_allow
 from .domain.headers import Header, get_all, get_last, parse_headers
 from .local import local_recipients
 from .queue import enqueue, wake
+from .reports import record_report
 from .senders import allowed_addresses, owner_name
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "mailbox_key",
     "owner_name",
     "parse_headers",
+    "record_report",
     "wake",
 ]
