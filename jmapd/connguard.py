@@ -67,6 +67,15 @@ class GuardedH11Protocol(H11Protocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._bytes_in_head = 0
 
+    def shutdown(self) -> None:
+        """uvicorn asks each connection to finish as the worker stops; a
+        streaming response (EventSource) never would by itself, so the
+        plugins that hold such streams are told first."""
+        from .services import begin_draining
+
+        begin_draining()
+        super().shutdown()
+
     # -- accounting ---------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

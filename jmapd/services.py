@@ -77,6 +77,31 @@ class Extensions:
         return found
 
 
+_draining: list[Callable[[], None]] = []
+_drained = False
+
+
+def on_draining(callback: Callable[[], None]) -> None:
+    """Call ``callback`` (on the worker's event loop) once this worker starts
+    shutting down, before it waits for open requests: a push stream would
+    otherwise hold the worker until gunicorn's graceful timeout kills it.
+    The stream's client reconnects to another worker."""
+    _draining.append(callback)
+
+
+def begin_draining() -> None:
+    """The worker stops: tell everyone :func:`on_draining` registered, once."""
+    global _drained
+    if _drained:
+        return
+    _drained = True
+    for callback in list(_draining):
+        try:
+            callback()
+        except Exception:  # one plugin's callback must not keep the others from closing
+            log.exception("draining callback %r failed", callback)
+
+
 #: This worker's background tasks (see app.Lifespan), for /readyz: plugin → "ok" or why not.
 TASK_HEALTH: ExtensionKey[dict[str, str]] = ExtensionKey("core.task_health")
 

@@ -114,7 +114,7 @@ class EventSourceResource:
             if not sub.pending:
                 yield RawEvent(id_only(sub.push_state()))
             last_event = last_write = time.monotonic()
-            while True:
+            while not notifier.draining:
                 change = sub.take()
                 if change is not None:
                     yield RawEvent(state_event(change, sub.push_state()))

@@ -33,6 +33,7 @@ import orjson
 
 from jmapd.db import database, ensure_connected, is_postgres, tuples
 from jmapd.models import TypeState
+from jmapd.services import on_draining
 from jmapd.state import decode_state, encode_state
 
 from .config import EventsConfig
@@ -155,11 +156,17 @@ class Notifier:
         self._watched: frozenset[str] = frozenset()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Set when the worker shuts down: every stream ends at once (the client reconnects elsewhere).
+        self.draining = False
+        self._drain_registered = False
 
     # -- lifecycle -------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._thread is not None:
             return
+        if not self._drain_registered:
+            on_draining(self.drain)
+            self._drain_registered = True
         self.loop = loop
         self._stop.clear()
         target = self._listen_postgres if is_postgres() else self._poll_sqlite
@@ -169,6 +176,13 @@ class Notifier:
     def stop(self) -> None:
         self._stop.set()
         self._thread = None
+
+    def drain(self) -> None:
+        """The worker is stopping (event loop): wake every stream to end."""
+        self.draining = True
+        for subs in list(self.by_account.values()):
+            for sub in list(subs):
+                sub.wake.set()
 
     @property
     def connections(self) -> int:
