@@ -10,10 +10,14 @@ directory unless --database names PostgreSQL), it prints:
   in events/s, process start-up included;
 - a one-month CalendarEvent/query with expandRecurrences plus a
   back-referenced /get of the instances — p50/p95;
-- a one-week query (not expanded) — p50/p95.
+- a one-week query (not expanded) — p50/p95;
+- Principal/getAvailability of the user for a month — p50/p95, and the
+  number of busy periods, checked against the union of the month's
+  expanded instances computed here (all of them count: the generated
+  events are busy, public, confirmed and without participants).
 
 The issue's targets (#13): import >= 500 events/s; month expand + get p50
-<= 20 ms; week query <= 10 ms; availability (not implemented yet) <= 30 ms.
+<= 20 ms; week query <= 10 ms; availability for a month <= 30 ms.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from _harness import Server, percentile  # noqa: E402
 
-USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:calendars"]
+USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:calendars", "urn:ietf:params:jmap:principals",
+         "urn:ietf:params:jmap:principals:availability"]
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "Europe/London"]
 TITLES = ["Standup", "Review", "Lunch", "1:1", "Planning", "Retro", "Dentist", "Gym", "Call", "Workshop"]
 
@@ -83,6 +88,38 @@ def timed(fn, times: int) -> tuple[float, float]:
     return statistics.median(lat), percentile(lat, 0.95)
 
 
+def _utc(value: str):
+    import datetime
+
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def check_availability(http: httpx.Client, account: str, principal: str, start: str, end: str) -> None:
+    """getAvailability's periods against the union of the same window's
+    instances (utcStart/utcEnd of each, floating ones in UTC as the
+    Principal has no time zone), merged here."""
+    out = post(http, [
+        ["CalendarEvent/query", {"accountId": account, "filter": {"after": start, "before": end},
+                                 "expandRecurrences": True}, "q"],
+        ["CalendarEvent/get", {"accountId": account, "properties": ["utcStart", "utcEnd"],
+                               "#ids": {"resultOf": "q", "name": "CalendarEvent/query", "path": "/ids"}}, "g"],
+        ["Principal/getAvailability", {"accountId": account, "id": principal, "utcStart": start + "Z",
+                                       "utcEnd": end + "Z"}, "a"]])
+    lo, hi = _utc(start + "Z"), _utc(end + "Z")
+    spans = sorted((max(_utc(e["utcStart"]), lo), min(_utc(e["utcEnd"]), hi)) for e in out[1][1]["list"])
+    merged: list[list] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        elif e > s:
+            merged.append([s, e])
+    got = [(_utc(p["utcStart"]), _utc(p["utcEnd"])) for p in out[2][1]["list"]]
+    want = [(s, e) for s, e in merged]
+    verdict = "agree" if got == want else f"DIFFER: server {got[:3]}... union {want[:3]}..."
+    print(f"{'availability check ' + start[:10] + ' +7d':<44} {len(got)} periods from the server, "
+          f"{len(want)} in the union of {len(spans)} instances: {verdict}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000)
@@ -129,6 +166,24 @@ def main() -> None:
               f"   ({statistics.median(sizes):.0f} instances)")
         p50, p95 = timed(week, opts.requests)
         print(f"{'week query (not expanded)':<44} p50 {p50:>7.2f} ms   p95 {p95:>7.2f} ms")
+
+        principal = session["accounts"][account]["accountCapabilities"]["urn:ietf:params:jmap:principals"][
+            "currentUserPrincipalId"]
+        found: list[int] = []
+
+        def availability() -> None:
+            m = rnd.randrange(1, 13)
+            out = post(http, [["Principal/getAvailability", {
+                "accountId": account, "id": principal, "utcStart": f"2025-{m:02d}-01T00:00:00Z",
+                "utcEnd": f"2025-{m:02d}-28T00:00:00Z"}, "a"]])
+            found.append(len(out[0][1]["list"]))
+
+        p50, p95 = timed(availability, opts.requests)
+        print(f"{'month Principal/getAvailability':<44} p50 {p50:>7.2f} ms   p95 {p95:>7.2f} ms"
+              f"   ({statistics.median(found):.0f} busy periods)")
+        for start, end in (("2025-03-01T00:00:00", "2025-03-08T00:00:00"),  # busy: all-day events every day
+                           ("2028-03-01T00:00:00", "2028-03-08T00:00:00")):  # only the infinite weekly series
+            check_availability(http, account, principal, start, end)
         http.close()
     finally:
         server.stop()

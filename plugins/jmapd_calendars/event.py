@@ -26,13 +26,14 @@ from jmapd.state import UPDATED
 
 from . import peruser
 from .calendar import CALENDARS
+from .callcache import one_call
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
 from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
 from .events import calendar_tags
 from .expand import check_expand, expanded_ids
 from .identity import ensure_identity, identities, normalize_address, own_addresses
 from .index import candidates, drop_event, index_event, window_of
-from .instances import map_response, occurrence, rewrite_set, split_id
+from .instances import map_response, occurrences, rewrite_set, split_id
 from .notifications import notify
 from .scheduling import Outbox, flush
 from .views import UTC_TIMES, apply_utc_times
@@ -156,11 +157,13 @@ class CalendarEvent(DocumentType):
         if not access(ctx, account_id).is_owner:
             mine = peruser.overlays(account_id, ctx.principal.user_id, list(found))
             found = {k: {**peruser.view(v, mine.get(k)), "id": k} for k, v in found.items()}
+        by_base: dict[str, dict[str, str]] = {}
         for sid, (base_id, rid) in synthetic.items():
+            by_base.setdefault(base_id, {})[sid] = rid
+        for base_id, wanted in by_base.items():
             base = found.get(base_id)
-            inst = occurrence(base, sid, rid) if base is not None else None
-            if inst is not None:
-                found[sid] = inst
+            if base is not None:
+                found.update(occurrences(base, wanted))
         return found
 
     def readable(self, ctx: Any, account_id: str, found: dict[str, Any]) -> dict[str, Any]:
@@ -326,7 +329,7 @@ class CalendarEvent(DocumentType):
         super().insert(ctx, account_id, doc)
         if overlay is not None:
             peruser.store(account_id, ctx.principal.user_id, obj["id"], overlay)
-        index_event(account_id, obj["id"], doc)
+        index_event(account_id, obj["id"], doc, new=True)
         return extra
 
     def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> Any:
@@ -439,7 +442,8 @@ def calendar_event_set(ctx: Any, args: dict[str, Any]) -> Any:
             and isinstance(args.get("destroy") or [], list)):
         account = ctx.account(args["accountId"], CALENDARS, write=True)
         args, routed, failed = rewrite_set(dt, ctx, account.id, args)
-    response = standard_set(dt, ctx, args)
+    with one_call():
+        response = standard_set(dt, ctx, args)
     flush(ctx.services, dt.outbox, _succeeded(response))
     if not routed and not failed:
         return response

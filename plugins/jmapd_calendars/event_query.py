@@ -116,10 +116,17 @@ def resolve_window(node: Any, zone: datetime.tzinfo) -> Any:
 def _overlaps(event: dict[str, Any], after: datetime.datetime | None, before: datetime.datetime | None) -> bool:
     """Whether any occurrence ends after ``after`` and starts before ``before``;
     floating times (and so all-day events) are read in the query's time zone."""
-    from .domain.recurrence import ExpansionTooLarge, expand
+    from .domain.recurrence import ExpansionTooLarge, event_times, expand
 
     bound = after or before
     floating = str(bound.tzinfo) if bound is not None and bound.tzinfo is not None else "UTC"
+    if not event.get("recurrenceRule") and not event.get("recurrenceOverrides") and not event.get("recurrenceRules"):
+        # one occurrence: its own times, without the expansion machinery
+        try:
+            start, end = event_times(event, floating)
+        except (ValueError, KeyError, TypeError, OverflowError):
+            return False
+        return (after is None or end > after) and (before is None or start < before)
     try:
         return next(iter(expand(event, after, before, max_instances=1, floating_tz=floating)), None) is not None
     except ExpansionTooLarge:

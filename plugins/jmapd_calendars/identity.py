@@ -81,7 +81,10 @@ def identities(account_id: str) -> list[dict[str, Any]]:
 
 def own_addresses(account_id: str) -> set[str]:
     """Normalised calendar addresses of the account's identities."""
-    return {a for a in (normalize_address(i.get("calendarAddress")) for i in identities(account_id)) if a}
+    from .callcache import once
+
+    return set(once(("own_addresses", account_id), lambda: {
+        a for a in (normalize_address(i.get("calendarAddress")) for i in identities(account_id)) if a}))
 
 
 def _sendable(config: Any, pm: Any, account_id: str) -> list[str] | None:

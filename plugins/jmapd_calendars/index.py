@@ -24,10 +24,12 @@ def _naive(value: datetime.datetime) -> datetime.datetime:
     return value.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
-def index_event(account_id: str, object_id: str, event: dict[str, Any]) -> None:
+def index_event(account_id: str, object_id: str, event: dict[str, Any], *, new: bool = False) -> None:
     """(Re)write the event's row; none when its range cannot be computed
-    (it is then a candidate of every query, so nothing is missed)."""
-    drop_event(account_id, object_id)
+    (it is then a candidate of every query, so nothing is missed). A
+    ``new`` event has no row to drop yet (one statement less per import)."""
+    if not new:
+        drop_event(account_id, object_id)
     try:
         first, last = series_range(event)
     except (ValueError, KeyError, TypeError):

@@ -23,7 +23,7 @@ from typing import Any
 from jmapd.protocol.errors import SetError
 from jmapd.protocol.patch import PatchError, UnknownProperty, apply_patch
 
-from .domain.recurrence import _instance, get_occurrence
+from .domain.recurrence import _instance, get_occurrence, get_occurrences
 
 _RID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$")
 #: Properties an occurrence may not override (draft §5: isDraft MUST NOT
@@ -47,6 +47,24 @@ def split_id(object_id: str) -> tuple[str, str] | None:
         return None
     y, mo, d, h, mi, s = match.groups()
     return base, f"{y}-{mo}-{d}T{h}:{mi}:{s}"
+
+
+def occurrences(base: dict[str, Any], wanted: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """:func:`occurrence` of several instance ids (id → recurrenceId) of one
+    base event, which is parsed once; ids naming no occurrence are left out."""
+    if not base.get("recurrenceRule") and not base.get("recurrenceOverrides"):
+        return {}
+    try:
+        found = get_occurrences(base, list(dict.fromkeys(wanted.values())))
+    except (ValueError, KeyError, TypeError):
+        return {}
+    out = {}
+    for object_id, rid in wanted.items():
+        inst = found.get(rid)
+        if inst is not None:
+            out[object_id] = {**inst, "id": object_id, "baseEventId": base["id"], "recurrenceRule": None,
+                              "recurrenceOverrides": None, "excludedRecurrenceRules": None}
+    return out
 
 
 def occurrence(base: dict[str, Any], object_id: str, recurrence_id: str) -> dict[str, Any] | None:

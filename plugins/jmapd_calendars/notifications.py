@@ -31,6 +31,7 @@ from jmapd.sharing import members_of, owner_principal, principal_of_user, tag, t
 from jmapd.state import CREATED, UPDATED
 
 from .calendar import CALENDARS
+from .callcache import once
 from .domain.patch import patch_between
 
 NOTIFICATION_TYPE = "CalendarEventNotification"
@@ -188,7 +189,7 @@ def notify(ctx: Any, account_id: str, old: dict[str, Any] | None, new: dict[str,
     """Record the notifications of one change to a stored event (inside its savepoint)."""
     sender = _sender.get()
     calendar_ids = sorted(set((old or {}).get("calendarIds") or {}) | set((new or {}).get("calendarIds") or {}))
-    targets = recipients(account_id, calendar_ids)
+    targets = set(once(("recipients", account_id, tuple(calendar_ids)), lambda: recipients(account_id, calendar_ids)))
     if sender is None:
         targets.discard(ctx.principal.principal_id or "")
     if not targets:

@@ -16,6 +16,7 @@ Public API:
   start; raises :class:`ExpansionTooLarge` past ``max_instances``.
 - :func:`get_occurrence` — one instance by recurrence id, ``None`` if the
   id is no occurrence (or an excluded one).
+- :func:`get_occurrences` — several instances of one event at once.
 - :func:`is_occurrence` — whether a recurrence id is an (unexcluded) occurrence.
 - :func:`series_range` — ``(first start, last end or None)`` in UTC for an index.
 - :func:`out_of_range` — the paths of dates outside a server's supported range.
@@ -258,6 +259,26 @@ def _instance(master: dict[str, Any], rid: str, patch: dict[str, Any] | None) ->
     return copied
 
 
+_RULES: dict[tuple[bytes, datetime], Rule] = {}
+#: Parsed rules kept (a window query or a /get of many instances parses
+#: the same few hundred rules again and again).
+_RULES_KEPT = 4096
+
+
+def _parse_rule(rule_json: Any, start: datetime) -> Rule:
+    try:
+        key = (orjson.dumps(rule_json, option=orjson.OPT_SORT_KEYS), start)
+    except TypeError:
+        return Rule.from_json(rule_json, start)
+    rule = _RULES.get(key)
+    if rule is None:
+        rule = Rule.from_json(rule_json, start)
+        if len(_RULES) >= _RULES_KEPT:
+            _RULES.clear()
+        _RULES[key] = rule
+    return rule
+
+
 class _Series:
     """What every entry point needs from a master event, parsed once."""
 
@@ -276,7 +297,7 @@ class _Series:
             rule_json = event["recurrenceRules"][0]  # RFC 8984 form, one rule
         try:
             #: The rule as written (split_series keeps its count).
-            self.source_rule = Rule.from_json(rule_json, self.start) if rule_json is not None else None
+            self.source_rule = _parse_rule(rule_json, self.start) if rule_json is not None else None
         except RuleError as exc:
             raise ValueError(f"recurrenceRule: {exc}") from exc
         # A count rule is expanded as the until rule of its last occurrence,
@@ -443,6 +464,19 @@ def _lookup(series: _Series, recurrence_id: str) -> dict[str, Any] | None:
     except TooMuchWork:
         return None
     return None
+
+
+def get_occurrences(
+    event: dict[str, Any], recurrence_ids: list[str], floating_tz: str = "UTC"
+) -> dict[str, dict[str, Any] | None]:
+    """:func:`get_occurrence` of several recurrence ids of one event, the
+    event parsed once (a /get of a month's instances of a daily series)."""
+    series = _Series(event, floating_tz)
+    out: dict[str, dict[str, Any] | None] = {}
+    for rid in recurrence_ids:
+        patch = _lookup(series, rid)
+        out[rid] = None if patch is None else _instance(event, rid, patch or None)
+    return out
 
 
 def get_occurrence(event: dict[str, Any], recurrence_id: str, floating_tz: str = "UTC") -> dict[str, Any] | None:
