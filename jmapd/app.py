@@ -114,7 +114,8 @@ def build_services(cfg: config_mod.CoreConfig, pm: Any) -> Services:
 
 
 class AccessLog:
-    """One JSON line per request: what happened, to whom, how long it took."""
+    """One JSON line per request: what happened, to whom (the authenticated
+    user), which JMAP methods it called, how long it took."""
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         req.context.started = time.monotonic()
@@ -131,6 +132,8 @@ class AccessLog:
                     "status": int(str(resp.status).split()[0]),
                     "ms": round((time.monotonic() - started) * 1000, 2),
                     "remote": req.remote_addr,
+                    "user": getattr(req.context, "user", None),
+                    **({"calls": req.context.calls} if getattr(req.context, "calls", None) else {}),
                 }
             ).decode()
         )

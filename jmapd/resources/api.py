@@ -67,6 +67,15 @@ async def execute_request(services: Services, principal: Any, data: Any, base: s
     return result
 
 
+def method_names(data: Any) -> list[str]:
+    """The method names a Request object asks for, for the access log
+    (whatever the client sent: the log must not fail where the request does)."""
+    calls = data.get("methodCalls") if isinstance(data, dict) else None
+    if not isinstance(calls, list):
+        return []
+    return [str(c[0])[:100] for c in calls[:64] if isinstance(c, list) and c and isinstance(c[0], str)]
+
+
 class ApiResource:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -81,6 +90,7 @@ class ApiResource:
         try:
             body = await read_body(req, limits.max_size_request, "maxSizeRequest")
             data = decode_request(body, req.content_type)
+            req.context.calls = method_names(data)
             result = await execute_request(services, principal, data, base_url(req, services))
         except RequestError as exc:
             log.info("request refused: %s (%s)", exc.type.rsplit(":", 1)[-1], exc.detail)

@@ -160,6 +160,7 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
         raise unauthorized(services)
     if principal.scope == "api":
         principal.scope = scope
+    req.context.user = principal.name  # for the access log
     return principal
 
 
