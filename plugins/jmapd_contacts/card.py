@@ -147,6 +147,15 @@ class ContactCard(DocumentType):
     def blob_ids(self, obj: dict[str, Any]) -> list[str]:
         return media_blob_ids(obj)
 
+    def create_needs_savepoint(self, obj: dict[str, Any]) -> bool:
+        # the document, blob references, index rows and quota delta are all
+        # buffered (defer_inserts); validate() only reads; only a data: URI
+        # stored as a blob (inline_data_uris) is written at once
+        media = obj.get("media")
+        return isinstance(media, dict) and any(
+            isinstance(m, dict) and str(m.get("uri", "")).startswith("data:") for m in media.values()
+        )
+
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
         stamp = now_utc()
         extra = {"media": obj["media"]} if inline_data_uris(ctx, account_id, obj) else {}

@@ -103,10 +103,20 @@ def _join(parts: Any) -> str:
     return fold("\n".join(parts))
 
 
+def _localized_texts(card: dict[str, Any]) -> Iterator[str]:
+    """The text a ``localizations`` patch puts in a searched member: ``text``
+    matches "with text in the card" (RFC 9610 §3.3), in whichever language."""
+    locs = card.get("localizations")
+    for patch in locs.values() if isinstance(locs, dict) else ():
+        for key, value in patch.items() if isinstance(patch, dict) else ():
+            if isinstance(key, str) and key.split("/", 1)[0] in _TEXT_MEMBERS:
+                yield from _all_strings(value)
+
+
 def index_row(account_id: str, object_id: str, card: dict[str, Any]) -> dict[str, Any]:
     keywords = card.get("keywords")
     texts = [*_all_strings({k: card.get(k) for k in _TEXT_MEMBERS if k != "keywords"}),
-             *(keywords if isinstance(keywords, dict) else ())]
+             *(keywords if isinstance(keywords, dict) else ()), *_localized_texts(card)]
     return {
         "account_id": account_id,
         "object_id": object_id,

@@ -90,3 +90,25 @@ def test_count_quota_refuses_cards_past_the_limit_with_nothing_half_written(quot
     out = ok(client, "ContactCard/set", {"create": {"x": _card(book, "Xavi"), "y": _card(book, "Yuki")}})
     assert list(out["created"]) == ["x"] and out["notCreated"]["y"]["type"] == "overQuota"
     assert _used(client) == 3
+
+
+PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+
+
+def _savepoints(caplog: Any, client: Any, create: dict[str, Any]) -> int:
+    caplog.clear()
+    with caplog.at_level("DEBUG", logger="peewee"):
+        out = ok(client, "ContactCard/set", {"create": create})
+    assert not out["notCreated"], out["notCreated"]
+    return sum("SAVEPOINT" in r.getMessage() and "RELEASE" not in r.getMessage() for r in caplog.records)
+
+
+def test_creations_buffer_everything_so_they_need_no_savepoint(client, caplog):
+    """create_needs_savepoint: a card is written only at the end of the /set,
+    so its create skips SAVEPOINT/RELEASE; one with a data: photo, whose blob
+    is stored at once, keeps its savepoint."""
+    book = default_book(client)
+    plain = {f"p{i}": _card(book, f"Plain{i}") for i in range(5)}
+    assert _savepoints(caplog, client, plain) == 0
+    photo = {"f": _card(book, "Foto", media={"m": {"kind": "photo", "uri": PNG}})}
+    assert _savepoints(caplog, client, photo) == 1

@@ -104,6 +104,15 @@ def test_text_tokens_phrases_and_operators(client, people):
     assert q(client, many) == [p["bob"]]  # a long OR (an import looking up uids) is no parser stack overflow
 
 
+def test_text_searches_localizations(client, people):
+    card = person(people["work"], "Ivan", "Vasiliev", localizations={"uk": {"name/full": "Іван Васильєв"}})
+    card["name"]["full"] = "Ivan Vasiliev"
+    made = ok(client, "ContactCard/set", {"create": {"i": card}})["created"]["i"]["id"]
+    assert q(client, {"text": "васильєв"}) == [made]  # casefolded, in any language
+    assert q(client, {"name": "васильєв"}) == []  # name/* conditions: the card's own name
+    assert q(client, {"text": "vasiliev"}) == [made]
+
+
 def test_terms():
     assert terms('a  "b c" \'d \\\' e\' f"g') == ["a", "b c", "d ' e", "f", "g"]
     assert terms("   ") == []

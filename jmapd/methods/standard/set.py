@@ -7,6 +7,7 @@ commit. Changes are logged only for objects that succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -258,7 +259,7 @@ def do_create(dt: DataType, ctx: CallContext, account_id: str, cid: str, obj: An
         for path in type_rule_paths(dt, ctx, account_id, full, None, top_names(problems.paths)):
             problems.add(path)
         problems.check()
-    with database.atomic():
+    with database.atomic() if dt.create_needs_savepoint(full) else contextlib.nullcontext():
         full["id"] = dt.new_id(ctx, account_id, full)
         if dt.sharing is not None:
             sharing.check_create(dt, ctx, account_id, full)

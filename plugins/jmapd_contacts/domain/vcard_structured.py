@@ -49,18 +49,25 @@ def _kind(prop: str, index: int) -> str | None:
 
 def _counted(prop: str, grid: list[list[str]]) -> list[tuple[str, str, Position]]:
     """The values that are components, in the order they convert without JSCOMPS."""
-    cell = [(i, j, v) for i, values in enumerate(grid) for j, v in enumerate(values) if v]
     if prop == "N":
         # RFC 9555 §2.3.7: surname repeats surname2, suffix the generation, for old readers
         copies = {0: set(grid[5]) if len(grid) > 5 else set(), 4: set(grid[6]) if len(grid) > 6 else set()}
         return [
             (N_KINDS[i], v, (i, j))
-            for i, j, v in cell
-            if i < len(N_KINDS) and v not in copies.get(i, ())
+            for i, values in enumerate(grid[: len(N_KINDS)])
+            for j, v in enumerate(values)
+            if v and v not in copies.get(i, ())
         ]
-    has_new = any(i >= 7 for i, _j, _v in cell)  # the street counts only without them
-    order = [2] * (not has_new) + list(range(7, 18)) + [0, 1] + list(range(3, 7))
-    return [(ADR_KINDS[i], v, (i, j)) for i in order for ii, j, v in cell if ii == i]
+    grid = grid[: len(ADR_KINDS)]
+    has_new = any(v for values in grid[7:] for v in values)  # the street counts only without them
+    order = ([] if has_new else [2]) + list(range(7, 18)) + [0, 1, 3, 4, 5, 6]
+    return [
+        (ADR_KINDS[i], v, (i, j))
+        for i in order
+        if i < len(grid)
+        for j, v in enumerate(grid[i])
+        if v
+    ]
 
 
 def read(prop: str, raw: str, jscomps: str | None = None) -> Structured:

@@ -17,6 +17,8 @@ def escape(value: str) -> str:
 
 def split_unescaped(raw: str, sep: str) -> list[str]:
     """Split on ``sep`` where no backslash escapes it; the parts keep their escapes."""
+    if "\\" not in raw:
+        return raw.split(sep)
     parts, buf, i = [], [], 0
     while i < len(raw):
         if raw[i] == "\\" and i + 1 < len(raw):
