@@ -1157,7 +1157,10 @@ def to_vcard(card: dict[str, Any]) -> str:
     head = ["BEGIN:VCARD", "VERSION:4.0"]
     groups: list[Any] = [0, _groups_in(card)]
     body = [_line(o.prop, o.value, o.params, groups) for o in lines]
-    back = _to_card(_lines("\r\n".join(head + body + ["END:VCARD"]) + "\r\n", 1))
+    try:
+        back = _to_card(_lines("\r\n".join(head + body + ["END:VCARD"]) + "\r\n", 1))
+    except _LineError:  # a vCardProps line that cannot be read back: carry the whole card
+        back = {}
     for pointer, value in jsprop.card_patch(back, card).items():
         text = _escape(jsprop.jsprop_value(value))
         body.append(_fold(f"JSPROP;JSPTR={jsprop.encode_pointer(pointer)}:{text}"))

@@ -635,3 +635,11 @@ def test_invalid_jscomps_is_kept_not_applied(jscomps: str) -> None:
     assert "isOrdered" not in card["name"]
     assert card["name"]["vCardParams"] == {"jscomps": jscomps.strip('"')}
     assert parse_vcards(to_vcard(card)).cards == [card]
+
+
+def test_export_survives_a_line_that_cannot_be_read_back() -> None:
+    # the writer reads its output back to find what needs JSPROP; an unreadable
+    # vCardProps entry must not make the export itself fail
+    card = _card(name={"full": "J"}, vCardProps=[["x y", {}, "unknown", "v"]])
+    text = to_vcard(card)
+    assert "FN:J\r\n" in text and "X Y:v\r\n" in text
