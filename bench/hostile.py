@@ -206,7 +206,8 @@ def measure(victim: Callable[[], None], seconds: float) -> tuple[list[float], in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", help="postgresql://... (default: SQLite in a temporary directory)")
+    parser.add_argument("--database", help="postgresql://... of an empty database the bench may fill"
+                        " (default: SQLite in a temporary directory)")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     parser.add_argument("--only", nargs="*", choices=["guessers", "idle", "slowloris", "queries"])
     args = parser.parse_args()
