@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .db import insert_rows
 from .models import AccountBlob, Blob, BlobData, BlobRef, now
 
 PREFIX = "B"
@@ -149,6 +150,34 @@ class BlobStore:
             update={AccountBlob.created: now()},
         ).execute()
         return blob_id
+
+    def put_many(self, account_id: str, datas: list[bytes], content_type: str = "application/octet-stream") -> list[str]:
+        """:meth:`put` for a batch: the files written, then one INSERT per table.
+
+        For bulk writers (``jmapd import``, Email/import), with
+        :meth:`deferred_sync` around the transaction so the bytes are durable
+        before its rows commit, as with :meth:`put`.
+        """
+        ids = [blob_id_for(data) for data in datas]
+        distinct: dict[str, int] = {}
+        for blob_id, data in zip(ids, datas, strict=True):
+            if blob_id in distinct:
+                continue
+            distinct[blob_id] = len(data)
+            if self.kind == "filesystem":
+                self._write_file(blob_id, data)
+            elif not BlobData.select().where(BlobData.blob_id == blob_id).exists():
+                BlobData.insert(blob_id=blob_id, data=data).on_conflict_ignore().execute()
+        stamp, kind = now(), content_type[:255]
+        items = sorted(distinct.items())
+        for chunk in range(0, len(items), 300):
+            part = items[chunk:chunk + 300]
+            insert_rows(Blob, [{"id": b, "size": n, "created": stamp} for b, n in part],
+                        conflict="ON CONFLICT DO NOTHING")
+            insert_rows(AccountBlob, [{"account_id": account_id, "blob_id": b, "type": kind, "created": stamp}
+                                      for b, _ in part],
+                        conflict='ON CONFLICT ("account_id", "blob_id") DO UPDATE SET "created" = excluded."created"')
+        return ids
 
     def visible(self, account_id: str, blob_id: str) -> bool:
         return (

@@ -342,3 +342,39 @@ def tuples(query: Any) -> Iterator[tuple[Any, ...]]:
     place says what they are instead of an ignore at every loop.
     """
     return iter(query.tuples())
+
+
+def insert_rows(
+    model: Any, rows: list[dict[str, Any]], *, returning: tuple[str, ...] = (), conflict: str = "",
+) -> list[tuple[Any, ...]]:
+    """One multi-row INSERT of ``rows`` (each with the same fields); the
+    ``returning`` columns of the inserted rows, in no particular order.
+
+    NOTE(perf): the SQL is written here rather than by ``insert_many``,
+    whose query tree costs Peewee some 20 us per value to render (0.3 ms
+    a card); the values still go through each field's ``db_value``.
+    ``conflict`` is an ``ON CONFLICT ...`` clause both engines understand.
+    Keep a statement under SQLite's 32,766 bound variables (callers chunk).
+    """
+    if not rows:
+        return []
+    names = list(rows[0])
+    if any(list(row) != names for row in rows):
+        if returning or conflict:
+            raise ValueError("insert_rows: rows with different fields")
+        model.insert_many(rows).execute()
+        return []
+    fields = [model._meta.fields[name] for name in names]
+    db = model._meta.database
+    param = getattr(getattr(db, "obj", db), "param", "?")
+    group = "(" + ", ".join([param] * len(fields)) + ")"
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    values = [f.db_value(row[name]) for row in rows for name, f in zip(names, fields, strict=True)]
+    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ' + ", ".join([group] * len(rows))
+    if conflict:
+        sql += " " + conflict
+    if returning:
+        sql += " RETURNING " + ", ".join(f'"{model._meta.fields[name].column_name}"' for name in returning)
+        return [tuple(row) for row in db.execute_sql(sql, values).fetchall()]
+    db.execute_sql(sql, values)
+    return []

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import peewee as pw
+
 from jmapd.db import tuples
 
 from .models import EmailMailbox
@@ -18,30 +20,35 @@ def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
     """Re-mark the newest Email of each (Mailbox, Thread) pair (``EmailMailbox.is_latest``).
 
     Called after every change to memberships, threads or Emails; writes only
-    the rows whose flag actually moves.
+    the rows whose flag actually moves, in one UPDATE per direction (an
+    import batch names hundreds of pairs).
     """
     by_thread: dict[str, set[str]] = {}
     for mailbox_id, thread_id in pairs:
         by_thread.setdefault(thread_id, set()).add(mailbox_id)
     em = EmailMailbox
-    for thread_id in sorted(by_thread):
+    groups: dict[tuple[str, str], list[tuple[Any, int, str, bool]]] = {}
+    threads = sorted(by_thread)
+    for chunk in range(0, len(threads), 300):
         # Filter by Thread only (no ORDER BY): the planner must not walk a
         # Mailbox's (received_at, seq) index to avoid a sort of a few rows.
         rows = tuples(
-            em.select(em.mailbox_id, em.email_id, em.received_at, em.seq, em.is_latest)
-            .where((em.account_id == account_id) & (em.thread_id == thread_id))
+            em.select(em.thread_id, em.mailbox_id, em.email_id, em.received_at, em.seq, em.is_latest)
+            .where((em.account_id == account_id) & em.thread_id.in_(threads[chunk:chunk + 300]))
         )
-        groups: dict[str, list[tuple[Any, int, str, bool]]] = {}
-        for mailbox_id, email_id, received_at, seq, latest in rows:
+        for thread_id, mailbox_id, email_id, received_at, seq, latest in rows:
             if mailbox_id in by_thread[thread_id]:
-                groups.setdefault(mailbox_id, []).append((received_at, seq, email_id, bool(latest)))
-        for mailbox_id in sorted(groups):
-            group = sorted(groups[mailbox_id], reverse=True)
-            stale = [email_id for _, _, email_id, latest in group[1:] if latest]
-            if stale:
-                em.update(is_latest=False).where((em.mailbox_id == mailbox_id) & em.email_id.in_(stale)).execute()
-            if not group[0][3]:
-                em.update(is_latest=True).where((em.mailbox_id == mailbox_id) & (em.email_id == group[0][2])).execute()
+                groups.setdefault((mailbox_id, thread_id), []).append((received_at, seq, email_id, bool(latest)))
+    stale: list[tuple[str, str]] = []
+    fresh: list[tuple[str, str]] = []
+    for (mailbox_id, _), group in sorted(groups.items()):
+        group.sort(reverse=True)
+        stale += [(mailbox_id, email_id) for _, _, email_id, latest in group[1:] if latest]
+        if not group[0][3]:
+            fresh.append((mailbox_id, group[0][2]))
+    for keys, value in ((stale, False), (fresh, True)):
+        for chunk in range(0, len(keys), 300):
+            em.update(is_latest=value).where(pw.Tuple(em.mailbox_id, em.email_id).in_(keys[chunk:chunk + 300])).execute()
 
 
 def thread_pairs(account_id: str, thread_id: str) -> list[tuple[str, str]]:

@@ -61,10 +61,14 @@ def search_text_row(seq: int, account_id: str, fields: dict[str, str]) -> dict[s
     }
 
 
-def index_email(seq: int, account_id: str, fields: dict[str, str]) -> None:
-    """Index one Email's text (inside the creating transaction)."""
+def index_email(seq: int, account_id: str, fields: dict[str, str], changes: Any = None) -> None:
+    """Index one Email's text (inside the creating transaction); with ``changes``
+    its ``SearchText`` row waits for the flush's multi-row INSERT."""
     row = search_text_row(seq, account_id, fields)
-    SearchText.insert(**row).execute()
+    if changes is not None:
+        changes.defer_insert(SearchText, row)
+    else:
+        SearchText.insert(**row).execute()
     if not is_postgres():
         _trigram_write(seq, [row[k] for k in ("subject", "from_", "to", "cc", "bcc")])
     head, body = _texts(fields)
@@ -82,6 +86,38 @@ def index_email(seq: int, account_id: str, fields: dict[str, str]) -> None:
             f"INSERT INTO {FTS_TABLE} (rowid, acct, head, body) VALUES (?, ?, ?, ?)",
             (seq, account_token(account_id), head, body),
         )
+
+
+def index_emails(account_id: str, emails: list[tuple[int, dict[str, str]]], changes: Any) -> None:
+    """:func:`index_email` for a batch (imports): one INSERT per index for many Emails."""
+    if not emails:
+        return
+    for seq, fields in emails:
+        changes.defer_insert(SearchText, search_text_row(seq, account_id, fields))
+    postgres = is_postgres()
+    for chunk in range(0, len(emails), 50):
+        part = emails[chunk:chunk + 50]
+        values: list[Any] = []
+        if postgres:
+            for seq, fields in part:
+                head, body = _texts(fields)
+                values += [seq, account_id, " ".join(words(head))[:200_000], " ".join(words(body))[:800_000]]
+            group = "(%s, %s, setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B'))"
+            database.execute_sql(f"INSERT INTO {FTS_TABLE} (seq, account_id, tsv) VALUES "
+                                 + ", ".join([group] * len(part)), values)
+            continue
+        token = account_token(account_id)
+        trigram: list[Any] = []
+        for seq, fields in part:
+            head, body = _texts(fields)
+            values += [seq, token, head, body]
+            row = search_text_row(seq, account_id, fields)
+            trigram += [seq, *(row[k] for k in ("subject", "from_", "to", "cc", "bcc"))]
+        database.execute_sql(f"INSERT INTO {FTS_TABLE} (rowid, acct, head, body) VALUES "
+                             + ", ".join(["(?, ?, ?, ?)"] * len(part)), values)
+        columns = ", ".join(f'"{c}"' for c in TRIGRAM_COLUMNS)
+        database.execute_sql(f"INSERT INTO {TRIGRAM_TABLE} (rowid, {columns}) VALUES "
+                             + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(part)), trigram)
 
 
 def unindex_email(seq: int, account_id: str, fields: dict[str, str]) -> None:

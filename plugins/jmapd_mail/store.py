@@ -16,7 +16,7 @@ import orjson
 
 from jmapd import quota
 from jmapd.db import database, is_postgres, tuples
-from jmapd.models import new_id
+from jmapd.models import BlobRef, new_id
 from jmapd.sharing import tag
 from jmapd.state import CREATED, DESTROYED, UPDATED
 
@@ -115,6 +115,7 @@ def create_email(
     record_self: bool = True,
     email_id: str | None = None,
     blob_id: str | None = None,
+    defer: bool = False,
 ) -> dict[str, Any]:
     """Store a new Email (caller holds the write transaction); returns id, blobId, threadId, size.
 
@@ -126,6 +127,9 @@ def create_email(
     written; the message is parsed here (or by the caller) exactly once.
     ``record_self=False`` when the /set or /copy engine logs the Email itself;
     ``blob_id`` when ``raw`` is already a stored blob visible to the account.
+    ``defer=True`` (imports) leaves the rows nothing in the transaction reads
+    back (keywords, headers, search text, the blob reference) to one
+    multi-row INSERT per table when ``changes`` is flushed.
     """
     mailbox_ids = list(dict.fromkeys(mailbox_ids))
     keywords = sorted({k.lower() for k in keywords})
@@ -142,23 +146,9 @@ def create_email(
     email_id = email_id or new_id("M")
     props = parsed.props
     thread_id, thread_is_new = assign_thread(changes, account_id, email_id, props)
-    sent_at = None
-    if props.get("sentAt"):
-        try:
-            sent_at = parse_utc(props["sentAt"])
-        except ValueError:
-            sent_at = None
     unread = is_unread(keywords)
-    summary = {k: props.get(k) for k in SUMMARY_KEYS}
-    summary["preview"] = parsed.preview
-    message_ids = props.get("messageId") or []
-    seq = Email.insert(
-        id=email_id, account_id=account_id, thread_id=thread_id, blob_id=blob_id, size=len(raw),
-        received_at=received_at, sent_at=sent_at, message_id=message_ids[0] if message_ids else None,
-        subject_sort=(props.get("subject") or "").casefold(), from_sort=_sort_text(props.get("from")),
-        to_sort=_sort_text(props.get("to")), has_attachment=parsed.has_attachment, unread=unread,
-        keywords=keywords, summary=summary, parsed=parsed.to_json(),
-    ).execute()
+    seq = Email.insert(**email_row(account_id, email_id, thread_id, blob_id, len(raw), received_at, keywords,
+                                   parsed)).execute()
     if mailbox_ids:
         with counts.moving(account_id, [thread_id]):
             EmailMailbox.insert_many(
@@ -169,11 +159,23 @@ def create_email(
                 ]
             ).execute()
         refresh_latest(account_id, [(m, thread_id) for m in mailbox_ids])
-    if keywords:
-        EmailKeyword.insert_many([{"account_id": account_id, "email_id": email_id, "keyword": k} for k in keywords]).execute()
-    _index_headers(account_id, email_id, parsed)
-    search.index_email(seq, account_id, parsed.search_fields(services.config.section("mail").search_max_chars))
-    services.blobs.add_ref(account_id, blob_id, "Email", email_id)
+    keyword_rows = [{"account_id": account_id, "email_id": email_id, "keyword": k} for k in keywords]
+    fields = parsed.search_fields(services.config.section("mail").search_max_chars)
+    if defer:
+        for row in keyword_rows:
+            changes.defer_insert(EmailKeyword, row)
+        for row in header_rows(account_id, email_id, parsed):
+            changes.defer_insert(EmailHeader, row)
+        search.index_email(seq, account_id, fields, changes=changes)
+        # put() made the blob visible to the account (or the caller read it as visible).
+        changes.defer_insert(BlobRef, {"account_id": account_id, "blob_id": blob_id, "type_name": "Email",
+                                       "object_id": email_id})
+    else:
+        if keyword_rows:
+            EmailKeyword.insert_many(keyword_rows).execute()
+        _index_headers(account_id, email_id, parsed)
+        search.index_email(seq, account_id, fields)
+        services.blobs.add_ref(account_id, blob_id, "Email", email_id)
     if record_self:
         changes.record(account_id, "Email", email_id, CREATED)
     changes.record(account_id, "Thread", thread_id, CREATED if thread_is_new else UPDATED)
@@ -184,13 +186,41 @@ def create_email(
     return {"id": email_id, "blobId": blob_id, "threadId": thread_id, "size": len(raw)}
 
 
-def _index_headers(account_id: str, email_id: str, parsed: ParsedMessage) -> None:
+def email_row(
+    account_id: str, email_id: str, thread_id: str, blob_id: str, size: int, received_at: datetime.datetime,
+    keywords: list[str], parsed: ParsedMessage,
+) -> dict[str, Any]:
+    """The ``mail_email`` row of a new Email (its seq is the database's)."""
+    props = parsed.props
+    sent_at = None
+    if props.get("sentAt"):
+        try:
+            sent_at = parse_utc(props["sentAt"])
+        except ValueError:
+            sent_at = None
+    summary = {k: props.get(k) for k in SUMMARY_KEYS}
+    summary["preview"] = parsed.preview
+    message_ids = props.get("messageId") or []
+    return {
+        "id": email_id, "account_id": account_id, "thread_id": thread_id, "blob_id": blob_id, "size": size,
+        "received_at": received_at, "sent_at": sent_at, "message_id": message_ids[0] if message_ids else None,
+        "subject_sort": (props.get("subject") or "").casefold(), "from_sort": _sort_text(props.get("from")),
+        "to_sort": _sort_text(props.get("to")), "has_attachment": parsed.has_attachment,
+        "unread": is_unread(keywords), "keywords": keywords, "summary": summary, "parsed": parsed.to_json(),
+    }
+
+
+def header_rows(account_id: str, email_id: str, parsed: ParsedMessage) -> list[dict[str, Any]]:
     from .domain.headers import as_text
 
-    rows = [
+    return [
         {"account_id": account_id, "email_id": email_id, "name": name.lower()[:255], "value": as_text(value)[:2000]}
         for name, value in parsed.headers[:200]
     ]
+
+
+def _index_headers(account_id: str, email_id: str, parsed: ParsedMessage) -> None:
+    rows = header_rows(account_id, email_id, parsed)
     if rows:
         EmailHeader.insert_many(rows).execute()
 

@@ -65,6 +65,52 @@ def assign_thread(changes: Any, account_id: str, email_id: str, props: dict[str,
     return thread_id, is_new
 
 
+def thread_keys(props: dict[str, Any]) -> tuple[list[str], str]:
+    """The hashed Message-IDs an Email links by and its hashed base subject."""
+    return [_h(r) for r in thread_ids_of(props)], _h(base_subject(props.get("subject")))
+
+
+class ThreadPlan:
+    """Threads for a batch of new Emails, decided in memory after one lookup.
+
+    The same rule as :func:`assign_thread` (a linked id with an agreeing or
+    empty subject), applied to the stored references and to those of the
+    Emails planned before in the batch. An Email that would join two
+    Threads gets no plan (:meth:`assign` returns None): merging moves
+    stored rows, so the caller writes what is planned and stores that one
+    through :func:`assign_thread`.
+    """
+
+    def __init__(self, account_id: str, keys: list[tuple[list[str], str]]) -> None:
+        self.account_id = account_id
+        self.known: dict[str, list[tuple[str, str]]] = {}
+        self.rows: list[dict[str, Any]] = []
+        refs = sorted({r for refs, _ in keys for r in refs})
+        for chunk in range(0, len(refs), 300):
+            rows = tuples(ThreadRef.select(ThreadRef.msgid, ThreadRef.subject, ThreadRef.thread_id).where(
+                (ThreadRef.account_id == account_id) & ThreadRef.msgid.in_(refs[chunk:chunk + 300])).distinct())
+            for msgid, subject, thread_id in rows:
+                self.known.setdefault(msgid, []).append((subject, thread_id))
+
+    def assign(self, email_id: str, refs: list[str], subject: str) -> tuple[str, bool] | None:
+        """(thread id, is new) for the next Email of the batch; None when it would merge Threads."""
+        found = {
+            thread_id
+            for r in refs
+            for other, thread_id in self.known.get(r, ())
+            if subject == EMPTY or other == subject or other == EMPTY
+        }
+        if len(found) > 1:
+            return None
+        is_new = not found
+        thread_id = new_id("T") if is_new else found.pop()
+        for r in refs:
+            self.known.setdefault(r, []).append((subject, thread_id))
+            self.rows.append({"account_id": self.account_id, "msgid": r, "subject": subject, "email_id": email_id,
+                              "thread_id": thread_id})
+        return thread_id, is_new
+
+
 def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
     # The Mailboxes the vanishing Thread was in, for sharees' Thread/changes (jmapd_mail.rights).
     boxes = tuples(EmailMailbox.select(EmailMailbox.mailbox_id).where(
@@ -90,4 +136,4 @@ def _merge(changes: Any, account_id: str, source: str, target: str) -> None:
     changes.record(account_id, "Thread", target, UPDATED)
 
 
-__all__ = ["assign_thread", "base_subject", "CREATED"]
+__all__ = ["assign_thread", "base_subject", "thread_keys", "ThreadPlan", "CREATED"]

@@ -15,7 +15,7 @@ import datetime
 import hashlib
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,8 @@ from jmapd.db import tuples, write_transaction
 from jmapd.models import new_id
 from jmapd.state import CREATED, UPDATED, ChangeLog
 
-from .. import store
+from .. import bulk, store
+from ..bulk import NewEmail
 from ..domain.parse import parse_message
 from ..models import EmailMailbox, ImportKey, ImportState, Mailbox
 from .sources import SourceFolder, SourceMessage
@@ -240,6 +241,9 @@ class Importer:
             present = self._present(batch)
             by_digest = self._by_digest([key for i, (_, _, key) in enumerate(batch) if i in parsed])
             keys = []
+            # New content is stored in one bulk write; the same bytes for another Mailbox
+            # of the batch join that Email's Mailboxes, as for an Email stored before.
+            fresh: dict[str, tuple[NewEmail, list[tuple[str, SourceMessage]]]] = {}
             for i, (mailbox_id, message, key) in enumerate(batch):
                 if i not in parsed:
                     continue
@@ -247,25 +251,34 @@ class Importer:
                     present_count += 1
                     continue
                 present.add((mailbox_id, key))
+                if key in fresh:
+                    fresh[key][0].mailbox_ids.append(mailbox_id)
+                    fresh[key][1].append((mailbox_id, message))
+                    continue
+                email_id = by_digest.get(key)
+                if email_id is None:
+                    fresh[key] = (NewEmail(message.raw, [mailbox_id], clean_keywords(message.keywords), parsed[i],
+                                           received_at(message)), [(mailbox_id, message)])
+                    continue
                 try:
                     with self.changes.savepoint():
-                        email_id = by_digest.get(key)
-                        if email_id is not None:
-                            mailboxes = {r[0] for r in tuples(EmailMailbox.select(EmailMailbox.mailbox_id).where(
-                                EmailMailbox.email_id == email_id))}
-                            if store.set_mailboxes(self.changes, self.account_id, email_id, mailboxes | {mailbox_id}):
-                                self.changes.record(self.account_id, "Email", email_id, UPDATED, props=["mailboxIds"])
-                        else:
-                            created = store.create_email(
-                                self.services, self.changes, self.account_id, message.raw, [mailbox_id],
-                                clean_keywords(message.keywords), received_at(message), parsed=parsed[i],
-                            )
-                            email_id = by_digest[key] = created["id"]
+                        mailboxes = {r[0] for r in tuples(EmailMailbox.select(EmailMailbox.mailbox_id).where(
+                            EmailMailbox.email_id == email_id))}
+                        if store.set_mailboxes(self.changes, self.account_id, email_id, mailboxes | {mailbox_id}):
+                            self.changes.record(self.account_id, "Email", email_id, UPDATED, props=["mailboxIds"])
                 except Exception as exc:  # one broken message never stops the run
                     self._fail(message, f"{type(exc).__name__}: {exc}")
                     continue
                 keys.append({"account_id": self.account_id, "mailbox_id": mailbox_id, "digest": key, "email_id": email_id})
                 imported += 1
+            for key, result, sources in self._create(list(fresh.items())):
+                for mailbox_id, message in sources:
+                    if isinstance(result, Exception):
+                        self._fail(message, f"{type(result).__name__}: {result}")
+                        continue
+                    keys.append({"account_id": self.account_id, "mailbox_id": mailbox_id, "digest": key,
+                                 "email_id": result["id"]})
+                    imported += 1
             for chunk in range(0, len(keys), 300):
                 ImportKey.insert_many(keys[chunk:chunk + 300]).execute()
             for (source, folder), (uidvalidity, uid) in resume.items():
@@ -280,6 +293,27 @@ class Importer:
         self.report.present += present_count
         if self.progress:
             self.progress.update(len(batch))
+
+    def _create(self, fresh: list[tuple[str, tuple[NewEmail, list[tuple[str, SourceMessage]]]]]) -> Iterator[
+            tuple[str, dict[str, Any] | Exception, list[tuple[str, SourceMessage]]]]:
+        """Store the batch's new Emails: in one bulk write, or (when that fails) one at a time,
+        so that a message the database refuses is reported alone."""
+        if not fresh:
+            return
+        try:
+            with self.changes.savepoint():
+                results: list[dict[str, Any] | Exception] = list(bulk.create_emails(
+                    self.services, self.changes, self.account_id, [item for _, (item, _) in fresh]))
+        except Exception:
+            results = []
+            for _, (item, _) in fresh:
+                try:
+                    with self.changes.savepoint():
+                        results.append(bulk.create_one(self.services, self.changes, self.account_id, item))
+                except Exception as exc:  # one broken message never stops the run
+                    results.append(exc)
+        for (key, (_, sources)), result in zip(fresh, results, strict=True):
+            yield key, result, sources
 
     def _fail(self, message: SourceMessage, reason: str) -> None:
         self.report.failed.append((message.origin, reason))
