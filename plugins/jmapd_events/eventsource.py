@@ -37,7 +37,7 @@ from .domain.sse import (
     state_event,
 )
 from .metrics import CONNECTIONS
-from .notifier import Subscriber, decode_push_state, read_modseqs
+from .notifier import Subscriber, decode_push_state, follow_shares, read_modseqs
 from .runtime import runtime
 
 EVENTSOURCE_PATH = "/jmap/eventsource"
@@ -115,6 +115,8 @@ class EventSourceResource:
                 yield RawEvent(id_only(sub.push_state()))
             last_event = last_write = time.monotonic()
             while not notifier.draining:
+                if sub.shares_moved:
+                    await follow_shares(self.services, notifier, sub, user_id)
                 change = sub.take()
                 if change is not None:
                     yield RawEvent(state_event(change, sub.push_state()))

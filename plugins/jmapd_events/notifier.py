@@ -34,6 +34,7 @@ import orjson
 from jmapd.db import database, ensure_connected, is_postgres, tuples
 from jmapd.models import TypeState
 from jmapd.services import on_draining
+from jmapd.sharing import NOTIFICATION_TYPE
 from jmapd.state import decode_state, encode_state
 
 from .config import EventsConfig
@@ -93,7 +94,7 @@ def read_modseqs(account_ids: Iterable[str]) -> Modseqs:
 class Subscriber:
     """One client channel: what it may see, what it has seen, what is pending."""
 
-    __slots__ = ("accounts", "types", "seen", "pending", "wake")
+    __slots__ = ("accounts", "types", "seen", "pending", "wake", "shares_moved")
 
     def __init__(self, accounts: Iterable[str], types: frozenset[str] | None) -> None:
         self.accounts = frozenset(accounts)
@@ -104,6 +105,9 @@ class Subscriber:
         #: Coalesced states not yet sent (subscribed types only).
         self.pending: dict[str, dict[str, str]] = {}
         self.wake = asyncio.Event()
+        #: A ShareNotification arrived: the accounts the user may use may have
+        #: changed, so the channel re-reads them (:func:`follow_shares`).
+        self.shares_moved = False
 
     def offer(self, account_id: str, changed: Mapping[str, int]) -> None:
         """Merge a change; a later state of the same type replaces an earlier one."""
@@ -111,8 +115,29 @@ class Subscriber:
         for type_name, modseq in changed.items():
             if modseq > seen.get(type_name, 0):
                 seen[type_name] = modseq
+                if type_name == NOTIFICATION_TYPE:
+                    self.shares_moved = True
                 if self.types is None or type_name in self.types:
                     self.pending.setdefault(account_id, {})[type_name] = encode_state(modseq)
+        if self.pending or self.shares_moved:
+            self.wake.set()
+
+    def move_to(self, accounts: frozenset[str], current: Modseqs) -> None:
+        """Watch ``accounts`` from now on (``current``: the new ones' states).
+
+        An account shared since is announced with its current states, so the
+        client knows there is something to fetch; one no longer shared is
+        forgotten, and nothing of it is sent again."""
+        for gone in self.accounts - accounts:
+            self.seen.pop(gone, None)
+            self.pending.pop(gone, None)
+        for added in accounts - self.accounts:
+            now = current.get(added, {})
+            self.seen[added] = dict(now)
+            wanted = {t: encode_state(m) for t, m in now.items() if self.types is None or t in self.types}
+            if wanted:
+                self.pending[added] = wanted
+        self.accounts = accounts
         if self.pending:
             self.wake.set()
 
@@ -350,3 +375,21 @@ class Notifier:
                 for account_id, type_name, modseq in cur.fetchall():
                     batch.setdefault(account_id, {})[type_name] = modseq
         self.post(batch)
+
+
+async def follow_shares(services: Any, notifier: Notifier, sub: Subscriber, user_id: int) -> None:
+    """Move ``sub`` to the accounts its user may use now.
+
+    A share granted or revoked while a push channel is open (every such
+    change records a ShareNotification for the sharee) changes the accounts
+    it must carry: the channel follows without the client reconnecting, and
+    a revoked share's changes stop reaching it."""
+    sub.shares_moved = False
+    principal = await services.run(services.auth.principal, user_id)
+    accounts = frozenset(principal.accounts) if principal is not None else frozenset()
+    if accounts == sub.accounts:
+        return
+    current = await services.run(read_modseqs, accounts - sub.accounts)
+    notifier.remove(sub)
+    sub.move_to(accounts, current)
+    notifier.add(sub, current)

@@ -27,7 +27,7 @@ from jmapd.resources.common import authenticate, base_url, limit_problem
 
 from .config import EventsConfig
 from .metrics import CONNECTIONS
-from .notifier import Subscriber, decode_push_state, read_modseqs
+from .notifier import Subscriber, decode_push_state, follow_shares, read_modseqs
 from .runtime import runtime
 
 log = logging.getLogger("jmapd.events.ws")
@@ -178,6 +178,8 @@ class Connection:
     async def push_loop(self, sub: Subscriber) -> None:
         while True:
             await sub.wake.wait()
+            if sub.shares_moved:
+                await follow_shares(self.services, runtime(self.services).notifier, sub, self.principal.user_id)
             change = sub.take()
             if change is not None:
                 change["pushState"] = sub.push_state()
