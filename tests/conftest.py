@@ -2,4 +2,28 @@
 
 # The recording SMTP relay of one test (submission, vacation, calendar
 # scheduling); defined once, in the submission plugin's testing module.
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 from jmapd_submission.testing import relay  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _no_mail_left_in_the_queue(request: Any) -> Iterator[None]:
+    """Cancel what a test left queued for relaying once it is over.
+
+    Every test shares the session's database, and every server's queue
+    worker sends whatever is due in it: a message a test queued for a relay
+    that never answered would otherwise be sent, minutes later, by another
+    test's server to that test's recording relay (the port may even be the
+    same), and break its count of what was sent."""
+    yield
+    if "jmapd_database" not in request.fixturenames:
+        return
+    from jmapd_submission.models import CANCELED, DONE, QueueItem
+
+    try:
+        QueueItem.update(state=CANCELED).where(QueueItem.state.not_in([DONE, CANCELED])).execute()
+    except Exception:  # the database was never opened in this process
+        pass
