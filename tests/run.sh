@@ -29,6 +29,12 @@ if ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ] && [ "$(id -u)"
     || echo "could not install dovecot-imapd: the IMAP import tests will skip" >&2
 fi
 
+# The suite starts hundreds of Python processes (the CLI, jmapd serve and its
+# workers): from bytecode each starts ~0.3 s sooner than from source, and some
+# environments set PYTHONDONTWRITEBYTECODE. Compile the tree once.
+unset PYTHONDONTWRITEBYTECODE
+"$VENV/bin/python" -m compileall -q -j 0 jmapd plugins tests/example_plugin >/dev/null
+
 echo "== ruff"
 "$VENV/bin/ruff" check jmapd plugins tests bench
 
