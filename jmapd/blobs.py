@@ -65,6 +65,8 @@ class BlobStore:
         self.path = path
         #: Per thread: files written inside :meth:`deferred_sync`, not yet durable.
         self._local = threading.local()
+        #: Fan-out directories known to exist (nothing removes them).
+        self._dirs: set[Path] = set()
         if kind == "filesystem":
             try:
                 path.mkdir(mode=0o700, parents=True, exist_ok=True)  # blob files are private (mkstemp: 0600)
@@ -86,8 +88,10 @@ class BlobStore:
         target = self._file(blob_id)
         if target.exists():
             return
-        for directory in (target.parent.parent, target.parent):  # mkdir(parents=True) ignores mode for parents
-            directory.mkdir(mode=0o700, exist_ok=True)
+        if target.parent not in self._dirs:  # two syscalls a blob saved on a bulk import
+            for directory in (target.parent.parent, target.parent):  # mkdir(parents=True) ignores mode for parents
+                directory.mkdir(mode=0o700, exist_ok=True)
+            self._dirs.add(target.parent)
         pending: list[Path] | None = getattr(self._local, "pending", None)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
@@ -151,14 +155,17 @@ class BlobStore:
         ).execute()
         return blob_id
 
-    def put_many(self, account_id: str, datas: list[bytes], content_type: str = "application/octet-stream") -> list[str]:
+    def put_many(self, account_id: str, datas: list[bytes], content_type: str = "application/octet-stream",
+                 ids: list[str] | None = None) -> list[str]:
         """:meth:`put` for a batch: the files written, then one INSERT per table.
 
         For bulk writers (``jmapd import``, Email/import), with
         :meth:`deferred_sync` around the transaction so the bytes are durable
-        before its rows commit, as with :meth:`put`.
+        before its rows commit, as with :meth:`put`. ``ids``: the blob ids the
+        caller already computed (:meth:`id_for` of each), to hash each once.
         """
-        ids = [blob_id_for(data) for data in datas]
+        if ids is None:
+            ids = [blob_id_for(data) for data in datas]
         distinct: dict[str, int] = {}
         for blob_id, data in zip(ids, datas, strict=True):
             if blob_id in distinct:

@@ -78,15 +78,16 @@ def create_emails(services: Any, changes: ChangeLog, account_id: str, items: lis
     (overQuota) that left it out. Other errors propagate: the caller's savepoint takes the batch back."""
     results: list[dict[str, Any] | SetError] = []
     rest = list(enumerate(items))
-    uploads = _upload_charges(account_id, [item.blob_id or services.blobs.id_for(item.raw) for item in items])
+    blobs = [item.blob_id or services.blobs.id_for(item.raw) for item in items]  # each message hashed once
+    uploads = _upload_charges(account_id, blobs)
     released: set[str] = set()
     while rest:
-        done, out = _segment(services, changes, account_id, rest, uploads, released)
+        done, out = _segment(services, changes, account_id, rest, blobs, uploads, released)
         results += out
         rest = rest[done:]
         if rest:  # it would merge Threads: stored the careful way
-            _, item = rest.pop(0)
-            blob = item.blob_id or services.blobs.id_for(item.raw)
+            index, item = rest.pop(0)
+            blob = blobs[index]
             try:
                 with changes.savepoint():
                     results.append(create_one(services, changes, account_id, item))
@@ -118,7 +119,7 @@ def _upload_charges(account_id: str, blob_ids: list[str]) -> dict[str, int]:
 
 
 def _segment(
-    services: Any, changes: ChangeLog, account_id: str, items: list[tuple[int, NewEmail]],
+    services: Any, changes: ChangeLog, account_id: str, items: list[tuple[int, NewEmail]], blobs: list[str],
     uploads: dict[str, int], released: set[str],
 ) -> tuple[int, list[dict[str, Any] | SetError]]:
     """Write the items up to the first that would merge Threads; (how many were handled, results)."""
@@ -130,7 +131,7 @@ def _segment(
     releasing: list[str] = []
     done = 0
     for (index, item), (refs, subject) in zip(items, keys, strict=True):
-        blob = item.blob_id or services.blobs.id_for(item.raw)
+        blob = blobs[index]
         mark = changes.mark()
         try:
             # As create_email: the upload's own charge goes, the Email's is checked, before anything is stored.
@@ -151,7 +152,7 @@ def _segment(
             released.add(blob)
             releasing.append(blob)
         planned.append(_Planned(index, item, email_id, thread[0], thread[1], sorted({k.lower() for k in item.keywords}),
-                                (item.received_at or utcnow()).replace(microsecond=0)))
+                                (item.received_at or utcnow()).replace(microsecond=0), blob))
         results.append({})  # filled in below
         done += 1
     if planned:
@@ -174,12 +175,7 @@ def _write(
         UploadCharge.delete().where((UploadCharge.account_id == account_id)
                                     & UploadCharge.blob_id.in_(releasing[chunk:chunk + 300])).execute()
     fresh = [p for p in planned if p.item.blob_id is None]
-    for p, blob_id in zip(fresh, services.blobs.put_many(account_id, [p.item.raw for p in fresh], "message/rfc822"),
-                          strict=True):
-        p.blob_id = blob_id
-    for p in planned:
-        if p.item.blob_id is not None:
-            p.blob_id = p.item.blob_id
+    services.blobs.put_many(account_id, [p.item.raw for p in fresh], "message/rfc822", ids=[p.blob_id for p in fresh])
     for chunk in range(0, len(thread_rows), 300):
         insert_rows(ThreadRef, thread_rows[chunk:chunk + 300])
     seqs: dict[str, int] = {}
