@@ -9,6 +9,7 @@ before starting (``jmapd serve`` does both).
 
 from jmapd.app import load_config
 from jmapd.hosting import check_tls, child_exit, prepare_metrics  # noqa: F401 (child_exit is a gunicorn hook)
+from jmapd.logformat import gunicorn_logconfig
 
 _config, _ = load_config()  # a configuration error stops gunicorn here, naming the key
 check_tls(_config)
@@ -25,6 +26,8 @@ graceful_timeout = 10
 timeout = 60
 keepalive = 75
 errorlog = "-"
+# log.format (text or JSON lines) for gunicorn's, uvicorn's and jmapd's loggers alike
+logconfig_dict = gunicorn_logconfig(_config.log.format, _config.log.level)
 # X-Forwarded-* only from server.trusted_proxies (gunicorn's default trusts loopback)
 forwarded_allow_ips = ",".join(_config.server.trusted_proxies)
 # server.tls; each worker reads the files as it boots, so SIGHUP picks up a renewed certificate

@@ -22,6 +22,7 @@ import orjson
 from . import config as config_mod
 from .blobs import BlobStore
 from .db import database, open_database, probe_database
+from .logformat import configure as configure_logging
 from .methods.registry import Registry
 from .migrate import check_models
 from .plugins import installed, make_plugin_manager
@@ -124,19 +125,17 @@ class AccessLog:
         started = getattr(req.context, "started", None)
         if started is None:
             return
-        access_log.info(
-            orjson.dumps(
-                {
-                    "method": req.method,
-                    "path": req.path,
-                    "status": int(str(resp.status).split()[0]),
-                    "ms": round((time.monotonic() - started) * 1000, 2),
-                    "remote": req.remote_addr,
-                    "user": getattr(req.context, "user", None),
-                    **({"calls": req.context.calls} if getattr(req.context, "calls", None) else {}),
-                }
-            ).decode()
-        )
+        fields = {
+            "method": req.method,
+            "path": req.path,
+            "status": int(str(resp.status).split()[0]),
+            "ms": round((time.monotonic() - started) * 1000, 2),
+            "remote": req.remote_addr,
+            "user": getattr(req.context, "user", None),
+            **({"calls": req.context.calls} if getattr(req.context, "calls", None) else {}),
+        }
+        # the fields ride as ``extra``: top-level keys of a JSON line (log.format), appended to a text one
+        access_log.info("%s %s %s", fields["method"], fields["path"], fields["status"], extra=fields)
 
 
 TASK_MAX_DELAY = 30.0
@@ -247,5 +246,5 @@ def create_app(cfg: config_mod.CoreConfig | None = None, pm: Any = None, service
 def get_app() -> falcon.asgi.App[Any, Any]:
     """The gunicorn entry point: configuration from ``JMAPD_CONFIG``/environment."""
     cfg, pm = load_config()
-    logging.basicConfig(level=cfg.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(cfg.log.format, cfg.log.level)
     return create_app(cfg, pm)

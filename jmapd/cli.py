@@ -15,6 +15,7 @@ from . import __version__
 from .cli_setup import _load, _services, run_migrations  # noqa: F401 (run_migrations is used by jmapd.testing)
 from .config import ConfigError
 from .db import DatabaseUnavailable
+from .logformat import configure as configure_logging
 from .plugins import PluginError
 
 log = logging.getLogger("jmapd.cli")
@@ -313,7 +314,8 @@ def _plugin_manager_for_commands(config_path: str | None) -> tuple[Any, Exceptio
     from .plugins import make_plugin_manager
 
     try:
-        _, pm = load_config(config_path)
+        cfg, pm = load_config(config_path)
+        configure_logging(cfg.log.format, "INFO")
         return pm, None
     except (ConfigError, PluginError) as exc:
         error: Exception = exc
@@ -335,7 +337,7 @@ def _lazy_services(args: argparse.Namespace) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("text", "INFO")  # until the configuration names log.format
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         pre = argparse.ArgumentParser(add_help=False)

@@ -147,7 +147,16 @@ class AuthConfig:
 @dataclass
 class LogConfig:
     level: str = doc("Log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
-    access_log: bool = doc("One structured (JSON) line per HTTP request.", True)
+    access_log: bool = doc("One line per HTTP request (method, path, status, ms, user, JMAP method names).", True)
+    format: str = doc(
+        "text: classic lines; json: one JSON object per line (time, level, logger, message, exception,"
+        " fields), for jmapd's, gunicorn's and uvicorn's loggers alike.",
+        "text",
+    )
+
+    def __post_init__(self) -> None:
+        if self.format not in ("text", "json"):
+            raise ConfigError(f"log.format: expected text or json, got {self.format!r}")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from .config import ConfigError, CoreConfig
+from .logformat import gunicorn_logconfig
 
 
 # gunicorn publishes no types, so BaseApplication is Any: subclassing it is an
@@ -83,6 +84,8 @@ def gunicorn_options(config: CoreConfig, bind: str, workers: int) -> dict[str, A
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "info",
+        # log.format for the master and the workers (gunicorn's, uvicorn's and jmapd's loggers)
+        "logconfig_dict": gunicorn_logconfig(config.log.format, config.log.level),
         "proc_name": "jmapd",
         # one control socket path per user would be shared by every instance on the host
         "control_socket_disable": True,

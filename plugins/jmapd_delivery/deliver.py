@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jmapd.db import ensure_connected, write_transaction
+from jmapd.logformat import configure as configure_logging
 from jmapd.quota import OverQuota
 
 from .plan import DeliveryPlan, Rejected
@@ -203,7 +204,7 @@ def serve_lmtp(config_path: str | None) -> None:
     from jmapd.app import build_services, load_config
 
     cfg, pm = load_config(config_path)
-    logging.basicConfig(level=cfg.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(cfg.log.format, cfg.log.level)
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # aiosmtpd logs every command line (raw bytes) and each normal
         # disconnect at INFO; jmapd's own line per transaction says what happened

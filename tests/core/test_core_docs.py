@@ -151,6 +151,7 @@ def public_modules() -> set[str]:
 #: shrink: a third-party plugin (tests/example_plugin) gets none of them.
 IN_TREE_INTERNALS = {
     "jmapd.app": {"jmapd_delivery"},  # the LMTP process and `jmapd deliver` build their own Services
+    "jmapd.logformat": {"jmapd_delivery"},  # the LMTP process writes log.format like every other
     "jmapd.cli_setup": {"jmapd_calendars", "jmapd_contacts", "jmapd_mail"},  # import CLIs: UserSession
     "jmapd.methods.dispatch": {"jmapd_calendars"},  # iMIP runs CalendarEvent/set in-process
     "jmapd.methods.paging": {"jmapd_mail"},  # Email/query pages in SQL

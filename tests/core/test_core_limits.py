@@ -1,9 +1,9 @@
 """Per-user concurrency limits and the access log."""
 
-import json
 import logging
 import threading
 
+from jmapd.logformat import extra_fields
 from jmapd.testing import wait_for
 
 CORE = "urn:ietf:params:jmap:core"
@@ -69,6 +69,6 @@ def test_access_log_is_structured(make_server, caplog):
         client.request([["Core/echo", {}, "0"]])
         # The access line is written once the response is sent: wait for it.
         wait_for(lambda: [r for r in caplog.records if r.name == "jmapd.access" and "/jmap/api" in r.getMessage()])
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "jmapd.access"]
+    lines = [extra_fields(r) for r in caplog.records if r.name == "jmapd.access"]
     api = [line for line in lines if line["path"] == "/jmap/api"]
     assert api and api[-1]["status"] == 200 and api[-1]["method"] == "POST" and api[-1]["ms"] >= 0
