@@ -88,11 +88,17 @@ class BlobStore:
         target = self._file(blob_id)
         if target.exists():
             return
+        pending: list[Path] | None = getattr(self._local, "pending", None)
         if target.parent not in self._dirs:  # two syscalls a blob saved on a bulk import
             for directory in (target.parent.parent, target.parent):  # mkdir(parents=True) ignores mode for parents
-                directory.mkdir(mode=0o700, exist_ok=True)
+                if not directory.is_dir():
+                    directory.mkdir(mode=0o700, exist_ok=True)
+                    # A new directory's entry lives in its parent: unsynced, a
+                    # crash could take the directory, and the blob a success
+                    # answer promised, with it (deferred_sync's syncfs covers it).
+                    if pending is None:
+                        _fsync_dir(directory.parent)
             self._dirs.add(target.parent)
-        pending: list[Path] | None = getattr(self._local, "pending", None)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:

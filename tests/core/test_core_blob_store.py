@@ -20,8 +20,8 @@ def test_deferred_sync_writes_every_blob_and_syncs_once_at_the_end(tmp_path, mon
     real_syncfs = blobs._syncfs
     monkeypatch.setattr(blobs, "_syncfs", lambda path: (synced.append(str(path)), real_syncfs(path))[1])
 
-    store._write_file(blob_id_for(b"single"), b"single")  # outside the block: file and directory fsynced
-    assert len(fsyncs) == 2 and synced == []
+    store._write_file(blob_id_for(b"single"), b"single")  # outside the block: file and directory fsynced,
+    assert len(fsyncs) == 4 and synced == []  # and the two new fan-out directories' parents
     fsyncs.clear()
     datas = [f"blob {i}".encode() for i in range(20)]
     with store.deferred_sync():
@@ -53,5 +53,22 @@ def test_deferred_sync_after_an_error_syncs_nothing_and_leaves_normal_mode(tmp_p
     fsyncs: list[int] = []
     real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+    leaf = store._file(blob_id_for(b"b")).parent
+    new_dirs = sum(not d.is_dir() for d in (leaf.parent, leaf))
     store._write_file(blob_id_for(b"b"), b"b")
-    assert len(fsyncs) == 2  # back to fsync per blob
+    assert len(fsyncs) == 2 + new_dirs  # back to fsync per blob (and per new directory)
+
+
+def test_new_fan_out_directories_are_made_durable(tmp_path, monkeypatch):
+    """A blob in a new fan-out directory survives a crash only if the new
+    directory's entry in its parent is synced too."""
+    import jmapd.blobs as blobs
+
+    store = BlobStore("filesystem", tmp_path / "blobs")
+    synced: list[str] = []
+    real = blobs._fsync_dir
+    monkeypatch.setattr(blobs, "_fsync_dir", lambda d: (synced.append(str(d)), real(d))[1])
+    blob_id = blob_id_for(b"first")
+    store._write_file(blob_id, b"first")
+    leaf = store._file(blob_id).parent
+    assert synced == [str(leaf.parent.parent), str(leaf.parent), str(leaf)]
