@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_sharing import add_commands
 
     add_commands(sub)
+    from .cli_backup import add_commands as add_backup_commands
+
+    add_backup_commands(sub)
     return parser
 
 

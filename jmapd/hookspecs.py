@@ -48,6 +48,13 @@ def jmapd_config_check(config: CoreConfig, connect: bool) -> list[tuple[str, str
 
 
 @hookspec
+def jmapd_backup_files(config: CoreConfig) -> list[str] | None:
+    """Files beside the data that ``jmapd backup`` must keep and ``jmapd
+    restore`` put back (the events plugin's VAPID key): paths, absolute or
+    relative to the working directory; missing ones are skipped."""
+
+
+@hookspec
 def jmapd_config_schema() -> tuple[str, type] | None:
     """Declare the plugin's YAML section: ``(section name, dataclass)``.
 

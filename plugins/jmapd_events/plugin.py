@@ -23,7 +23,7 @@ from .eventsource import (
 )
 from .models import MODELS
 from .pushsub import make_push_set, push_get
-from .runtime import runtime, vapid_key
+from .runtime import runtime, vapid_key, vapid_key_path
 from .websocket import CAPABILITY as WS_CAPABILITY
 from .websocket import WS_PATH, WebSocketResource, capability_session
 
@@ -31,6 +31,11 @@ from .websocket import WS_PATH, WebSocketResource, capability_session
 @hookimpl
 def jmapd_config_schema() -> tuple[str, type]:
     return ("events", EventsConfig)
+
+
+@hookimpl
+def jmapd_backup_files(config: Any) -> list[str]:
+    return [vapid_key_path(config)]
 
 
 @hookimpl

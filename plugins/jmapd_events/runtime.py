@@ -24,14 +24,14 @@ _lock = threading.RLock()
 _vapid: dict[str, VapidKey] = {}
 
 
+def vapid_key_path(config: Any) -> str:
+    section = config.section(EventsConfig)
+    return str(Path(section.vapid_key_file) if section.vapid_key_file else config.data_dir / "events-vapid.pem")
+
+
 def vapid_key(config: Any) -> VapidKey:
     """The server's VAPID key (created on first use; shared by all workers via the file)."""
-    section = config.section(EventsConfig)
-    path = str(
-        Path(section.vapid_key_file)
-        if section.vapid_key_file
-        else config.data_dir / "events-vapid.pem"
-    )
+    path = vapid_key_path(config)
     with _lock:
         key = _vapid.get(path)
         if key is None:
