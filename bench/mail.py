@@ -297,32 +297,38 @@ class Bench:
         self.figures["import_call_msgs_s"] = self.count / import_seconds if import_seconds else 0
         self.figures["raw_bytes"] = raw_total
 
-    def _run(self, server: Server, auth: Any, measure_all: bool) -> dict[str, Any]:
-        args = self.args
-        http = httpx.Client(base_url=server.url, auth=auth, timeout=300)
-        session = http.get("/.well-known/jmap").json()
-        account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+    def fill(self, server: Server, auth: Any, http: httpx.Client, account: str) -> str:
+        """Import the corpus into ``account`` (unless reusing a data directory); the Inbox's id."""
         boxes = self.api(http, [["Mailbox/get", {"accountId": account, "ids": None}, "0"]])[0][1]["list"]
         inbox = next(m["id"] for m in boxes if m["role"] == "inbox")
         others = [m["id"] for m in boxes if m["role"] in ("archive", "sent")]
         if getattr(self, "reused", False):
             self.log(f"reusing {server.dir}")
+            return str(inbox)
+        self.log(f"importing {self.count} messages ({'PostgreSQL' if self.database else 'SQLite'})")
+        self._import(server, auth, account, inbox, others)
+        if self.database:
+            # What autovacuum does a little later, and an operator after a bulk migration:
+            # without fresh statistics the planner guesses an account has a few hundred rows.
+            import psycopg2
+
+            conn = psycopg2.connect(self.database)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("ANALYZE")
+            conn.close()
+            self.log("ANALYZE done")
+        return str(inbox)
+
+    def _run(self, server: Server, auth: Any, measure_all: bool) -> dict[str, Any]:
+        args = self.args
+        http = httpx.Client(base_url=server.url, auth=auth, timeout=300)
+        session = http.get("/.well-known/jmap").json()
+        account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+        inbox = self.fill(server, auth, http, account)
+        if getattr(self, "reused", False):
             self.figures.update(import_msgs_s=float("nan"), import_call_msgs_s=float("nan"),
                                 raw_bytes=dir_bytes(server.dir / "data")[0])
-        else:
-            self.log(f"importing {self.count} messages ({'PostgreSQL' if self.database else 'SQLite'})")
-            self._import(server, auth, account, inbox, others)
-            if self.database:
-                # What autovacuum does a little later, and an operator after a bulk migration:
-                # without fresh statistics the planner guesses an account has a few hundred rows.
-                import psycopg2
-
-                conn = psycopg2.connect(self.database)
-                conn.autocommit = True
-                with conn.cursor() as cur:
-                    cur.execute("ANALYZE")
-                conn.close()
-                self.log("ANALYZE done")
         f = self.figures
         self.log(f"import: {f['import_msgs_s']:.0f} msg/s end to end, {f['import_call_msgs_s']:.0f} msg/s in Email/import")
         rng = random.Random(7)

@@ -55,22 +55,7 @@ class SharingBench(Bench):
         owner = httpx.Client(base_url=server.url, auth=auth, timeout=300)
         session = owner.get("/.well-known/jmap").json()
         account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
-        boxes = self.api(owner, [["Mailbox/get", {"accountId": account, "ids": None}, "0"]])[0][1]["list"]
-        inbox = next(m["id"] for m in boxes if m["role"] == "inbox")
-        others = [m["id"] for m in boxes if m["role"] in ("archive", "sent")]
-        if getattr(self, "reused", False):
-            self.log(f"reusing {server.dir}")
-        else:
-            self.log(f"importing {self.count} messages ({'PostgreSQL' if self.database else 'SQLite'})")
-            self._import(server, auth, account, inbox, others)
-            if self.database:
-                import psycopg2
-
-                conn = psycopg2.connect(self.database)
-                conn.autocommit = True
-                with conn.cursor() as cur:
-                    cur.execute("ANALYZE")
-                conn.close()
+        inbox = self.fill(server, auth, owner, account)
         try:
             sharee_auth = server.user("sharee", "sharee-password")
         except Exception:  # --reuse: made by the earlier run
