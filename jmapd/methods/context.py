@@ -105,3 +105,21 @@ class CallContext:
     def creation_ref(self, value: str) -> str | None:
         """The real id for ``#creationId``; None if it names no creation."""
         return self.request.created_ids.get(value[1:]) if value.startswith("#") else value
+
+    def call(self, name: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Run another plugin's method in the same request, as the dispatcher
+        would (an implicit Email/set, an Identity/get): ``(name, arguments)``
+        of its first response, ``("error", {...})`` for a method error or a
+        method that is not enabled."""
+        method = self.services.registry.methods.get(name)
+        if method is None:
+            return "error", {"type": "unknownMethod", "description": f"{name} is not enabled"}
+        sub = CallContext(request=self.request, method=name, call_id=self.call_id)
+        try:
+            result = method.handler(sub, args)
+        except MethodError as exc:
+            return "error", exc.to_args()
+        if isinstance(result, list):
+            first: tuple[str, dict[str, Any]] = result[0]
+            return first
+        return name, result

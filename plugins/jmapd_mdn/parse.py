@@ -7,7 +7,6 @@ from typing import Any
 from jmapd.methods.standard.args import check_args
 from jmapd.protocol.errors import MethodError
 
-from .calls import call
 from .capability import MDN
 from .domain.report import NotAReport, parse
 
@@ -56,13 +55,13 @@ def _email_with(ctx: Any, account_id: str, message_id: str | None) -> str | None
     if not message_id:
         return None
     bare = message_id.strip().strip("<>")
-    name, result = call(ctx, "Email/query", {"accountId": account_id, "filter": {"header": ["Message-ID", bare]},
+    name, result = ctx.call("Email/query", {"accountId": account_id, "filter": {"header": ["Message-ID", bare]},
                                              "limit": 3})
     if name == "error":
         return None
     ids = result.get("ids") or []
     if len(ids) != 1:
         return None
-    got = call(ctx, "Email/get", {"accountId": account_id, "ids": ids, "properties": ["messageId"]})[1]
+    got = ctx.call("Email/get", {"accountId": account_id, "ids": ids, "properties": ["messageId"]})[1]
     found = (got.get("list") or [{}])[0]
     return str(ids[0]) if bare in (found.get("messageId") or []) else None

@@ -16,7 +16,6 @@ from jmapd.methods.standard.args import check_args
 from jmapd.methods.types import CHECKS
 from jmapd.protocol.errors import MethodError, SetError, invalid_properties
 
-from .calls import call
 from .capability import MAIL, MDN
 from .domain.report import ACTION_MODES, SENDING_MODES, TYPES, Report, compose, valid_field_name
 
@@ -34,7 +33,7 @@ def mdn_send(ctx: Any, args: dict[str, Any]) -> Any:
     args = check_args(args, {"accountId": ("Id", True), "identityId": ("Id", True), "send": ("Object", True),
                              "onSuccessUpdateEmail": ("Object", False)}, {})
     account = ctx.account(args["accountId"], MDN, write=True, not_found="invalidArguments")
-    name, got = call(ctx, "Identity/get", {"accountId": account.id, "ids": [args["identityId"]]})
+    name, got = ctx.call("Identity/get", {"accountId": account.id, "ids": [args["identityId"]]})
     identities = got.get("list") or [] if name != "error" else []
     if not identities:
         raise MethodError("invalidArguments", f"no Identity {args['identityId']}")
@@ -66,7 +65,7 @@ def mdn_send(ctx: Any, args: dict[str, Any]) -> Any:
             email_update[email_id] = patch
     if not email_update:
         return response
-    return [("MDN/send", response), call(ctx, "Email/set", {"accountId": account.id, "update": email_update})]
+    return [("MDN/send", response), ctx.call("Email/set", {"accountId": account.id, "update": email_update})]
 
 
 def _sets_mdnsent(patch: Any) -> bool:
@@ -125,7 +124,7 @@ def _send_one(ctx: Any, account_id: str, identity: dict[str, Any], given: Any) -
     mdn = _check(given)
     props = ["keywords", "subject", "messageId", "header:Disposition-Notification-To:asAddresses",
              "header:Original-Recipient:asText"]
-    name, got = call(ctx, "Email/get", {"accountId": account_id, "ids": [mdn["forEmailId"]], "properties": props})
+    name, got = ctx.call("Email/get", {"accountId": account_id, "ids": [mdn["forEmailId"]], "properties": props})
     found = (got.get("list") or []) if name != "error" else []
     if not found:
         raise SetError("notFound", f"no Email {mdn['forEmailId']}")

@@ -309,7 +309,7 @@ class EmailSubmission(DocumentType):
             email_set["update"] = update
         if destroy:
             email_set["destroy"] = destroy
-        return [call_method(ctx, "Email/set", email_set)]
+        return [ctx.call("Email/set", email_set)]
 
 
 def _destroyed(ctx: Any) -> dict[str, str]:
@@ -344,22 +344,6 @@ def _hold_seconds(params: dict[str, Any], max_delay: int) -> float | None:
     return seconds
 
 
-def call_method(ctx: Any, name: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Run another plugin's method in the same request, as the dispatcher would."""
-    method = ctx.services.registry.methods.get(name)
-    if method is None:
-        return "error", {"type": "unknownMethod", "description": f"{name} is not enabled"}
-    sub = CallContext(request=ctx.request, method=name, call_id=ctx.call_id)
-    try:
-        result = method.handler(sub, args)
-    except MethodError as exc:
-        return "error", exc.to_args()
-    if isinstance(result, list):
-        first: tuple[str, dict[str, Any]] = result[0]
-        return first
-    return name, result
-
-
 def fetch_email(ctx: Any, account_id: str, email_id: str) -> tuple[str | None, bytes] | None:
     """threadId and raw bytes of an Email of the account, or None.
 
@@ -374,6 +358,6 @@ def fetch_email(ctx: Any, account_id: str, email_id: str) -> tuple[str | None, b
     raw = mail_api.email_raw(ctx.services, account_id, email_id)
     if raw is None:
         return None
-    name, got = call_method(ctx, "Email/get", {"accountId": account_id, "ids": [email_id], "properties": ["threadId"]})
+    name, got = ctx.call("Email/get", {"accountId": account_id, "ids": [email_id], "properties": ["threadId"]})
     thread_id = got["list"][0].get("threadId") if name != "error" and got.get("list") else None
     return thread_id, bytes(raw)
