@@ -27,3 +27,22 @@ def _no_mail_left_in_the_queue(request: Any) -> Iterator[None]:
         QueueItem.update(state=CANCELED).where(QueueItem.state.not_in([DONE, CANCELED])).execute()
     except Exception:  # the database was never opened in this process
         pass
+
+
+@pytest.fixture
+def lmtp_for() -> Iterator[Any]:
+    """``lmtp_for(server) -> port``: a real LMTP listener on a loopback port,
+    delivering into ``server`` (delivery and Sieve tests)."""
+    from jmapd_delivery.deliver import lmtp_server
+
+    started = []
+
+    def start(server: Any) -> int:
+        lmtp = lmtp_server(server.services, host="127.0.0.1", port=0)
+        lmtp.start()
+        started.append(lmtp)
+        return int(lmtp.port)
+
+    yield start
+    for lmtp in started:
+        lmtp.stop()
