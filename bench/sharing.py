@@ -30,7 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _harness import Server, percentile  # noqa: E402
-from mail import COMMON, INBOX_GET_PROPS, USING, Bench, _fresh_pg, fmt, verdict  # noqa: E402
+from mail import COMMON, INBOX_GET_PROPS, USING, Bench, _fresh_pg, fmt, reused, verdict  # noqa: E402
 
 PRINCIPALS = "urn:ietf:params:jmap:principals"
 SHARE_USING = [*USING, PRINCIPALS, "urn:ietf:params:jmap:mail:share"]
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--reuse", type=Path, default=None, help="measure an earlier run's data directory")
     args = parser.parse_args()
     args.upload = "blob"
-    db = _fresh_pg(args.database, "_share") if args.database and not args.reuse else args.database
+    db = _fresh_pg(args.database, "_share") if args.database and not reused(args.reuse) else args.database
     f = SharingBench(args, args.count, db).run(reuse=args.reuse)
     print()
     print(f"jmapd sharing benchmark: {args.count} messages ({f['inbox_total']} threads in the shared Inbox), "
