@@ -22,6 +22,7 @@ the event's organizer. Anything else is logged and left as mail.
 from __future__ import annotations
 
 import logging
+import re
 from email import policy
 from email.parser import BytesParser
 from typing import Any
@@ -40,8 +41,19 @@ USING = ["urn:ietf:params:jmap:core", CALENDARS]
 _STORE = frozenset({"id", "calendarIds", "isDraft", "isOrigin", "baseEventId", "uid", "created", "method", "iCalendar"})
 
 
+#: A text/calendar part's Content-Type names the subtype literally (a MIME
+#: token is never encoded), so a message without the word has none.
+_MAYBE_CALENDAR = re.compile(rb"calendar", re.IGNORECASE)
+
+
 def itip_parts(raw: bytes) -> list[str]:
-    """The text/calendar bodies of a message."""
+    """The text/calendar bodies of a message.
+
+    Runs for every delivered message: those that cannot hold a calendar
+    part are answered by one byte scan instead of a full MIME parse (the
+    parse was a fifth of an LMTP delivery's time)."""
+    if not _MAYBE_CALENDAR.search(raw):
+        return []
     message = BytesParser(policy=policy.default).parsebytes(raw)
     out = []
     for part in message.walk():

@@ -286,3 +286,16 @@ def test_applied_itip_messages_are_notified_as_changes_by_their_sender(sched, re
     assert reply["eventPatch"]["participants/a0/participationStatus"] == "accepted"
     # bob's own answer made no notification for him
     assert len(ok(bob, "CalendarEventNotification/query", {})["ids"]) == 1
+
+
+def test_calendar_parts_are_found_nested_and_in_any_case_and_plain_mail_has_none():
+    """The byte scan that spares ordinary deliveries the MIME parse misses no text/calendar part."""
+    from jmapd_calendars.inbound import itip_parts
+
+    nested = (b"From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n"
+              b"--o\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n"
+              b"--i\r\nContent-Type: text/plain\r\n\r\nInvite\r\n"
+              b"--i\r\nContent-Type: TEXT/Calendar; method=REQUEST\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+              b"--i--\r\n--o--\r\n")
+    assert [p.strip() for p in itip_parts(nested)] == ["BEGIN:VCALENDAR\r\nEND:VCALENDAR"]
+    assert itip_parts(b"From: a@example.com\r\nSubject: lunch\r\n\r\nsee you\r\n") == []

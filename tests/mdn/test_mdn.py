@@ -157,3 +157,19 @@ def test_parse_not_parsable_and_unknown_original(client):
     assert mdn["forEmailId"] is None and mdn["error"] == ["disk full"] and mdn["textBody"] == "Shown."
     name, error = client.call("MDN/parse", {"accountId": "nobody", "blobIds": []}, USING)
     assert (name, error["type"]) == ("error", "invalidArguments")
+
+
+def test_a_report_is_read_whatever_its_line_endings_and_folding_and_other_mail_is_not():
+    """The byte scan that spares ordinary deliveries the MIME parse turns away no report."""
+    from jmapd_mdn.domain.dsn import read
+
+    report = (b"From: MAILER-DAEMON@example.org\nTo: a@example.com\nMIME-Version: 1.0\n"
+              b"Content-Type: MULTIPART/Report;\n\treport-type=delivery-status; boundary=b\n\n"
+              b"--b\nContent-Type: text/plain\n\nNo.\n--b\nContent-Type: message/delivery-status\n\n"
+              b"Original-Envelope-Id: S1\nReporting-MTA: dns; mx.example.org\n\n"
+              b"Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1\n\n--b--\n")
+    outcome = read(report)
+    assert outcome is not None and outcome.envelope_id == "S1"
+    assert outcome.statuses == {"bob@example.net": {"delivered": "no"}}
+    # "report" in the body only: plain mail, not a report
+    assert read(b"From: a@example.com\r\nSubject: hi\r\n\r\nthe multipart/report you asked for\r\n") is None

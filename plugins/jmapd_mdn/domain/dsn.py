@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -37,8 +38,24 @@ def _bare(value: object) -> str | None:
     return text or None
 
 
+#: Both are multipart/report (RFC 6522): the top-level header names it
+#: literally (a MIME token is never encoded).
+_MAYBE_REPORT = re.compile(rb"report", re.IGNORECASE)
+
+
+def _head(raw: bytes) -> bytes:
+    """The top-level header section (up to the first empty line, either line ending)."""
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+    return raw[:end]
+
+
 def read(raw: bytes) -> Outcome | None:
-    """The outcome of a DSN or MDN, or None for any other message."""
+    """The outcome of a DSN or MDN, or None for any other message.
+
+    Runs for every delivered message: one scan of the header section turns
+    away those that cannot be a report before the full MIME parse."""
+    if not _MAYBE_REPORT.search(_head(raw)):
+        return None
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     if msg.get_content_type() != "multipart/report":
         return None
