@@ -1,0 +1,1 @@
+"""S/MIME signature verification (RFC 9219, ``urn:ietf:params:jmap:smimeverify``)."""

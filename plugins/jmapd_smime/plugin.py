@@ -1,0 +1,1 @@
+"""Hook implementations of the smime plugin, and nothing else."""

@@ -1,0 +1,3 @@
+"""The test PKI (jmapd_smime.testing) for every S/MIME test."""
+
+from jmapd_smime.testing import pki  # noqa: F401
