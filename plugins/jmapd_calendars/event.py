@@ -26,7 +26,7 @@ from jmapd.state import UPDATED
 
 from . import peruser
 from .calendar import CALENDARS
-from .callcache import one_call
+from .callcache import once, one_call
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
 from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
 from .events import calendar_tags
@@ -35,6 +35,7 @@ from .identity import ensure_identity, identities, normalize_address, own_addres
 from .index import candidates, drop_event, index_event, window_of
 from .instances import map_response, occurrences, rewrite_set, split_id
 from .notifications import notify
+from .notifications import targets as notification_targets
 from .scheduling import Outbox, flush
 from .views import UTC_TIMES, apply_utc_times
 
@@ -81,6 +82,10 @@ class CalendarEvent(DocumentType):
         "hideAttendees": P("Boolean", nullable=True),
     }
     quota_resources = frozenset({"count", "octets"})
+    #: NOTE(bulk): a new event's document and range row go in with the
+    #: other creations of its /set, many rows per statement (an .ics import
+    #: creates 200 a call); see :meth:`create_needs_savepoint`.
+    defer_inserts = True
 
     def property(self, name: str) -> Prop | None:
         found = self.properties.get(name)
@@ -100,6 +105,8 @@ class CalendarEvent(DocumentType):
     #: Set by :func:`calendar_event_set` for the one call this instance serves.
     send_scheduling = False
     outbox: Outbox | None = None
+    #: (ctx, account id) of that call, for :meth:`create_needs_savepoint`.
+    serving: tuple[Any, str] | None = None
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
@@ -235,12 +242,7 @@ class CalendarEvent(DocumentType):
         elif len(ids) > section.max_calendars_per_event:
             problems.add("calendarIds", "more calendars than maxCalendarsPerEvent")
         else:
-            known = {
-                r for (r,) in tuples(Document.select(Document.object_id).where(
-                    (Document.account_id == account_id) & (Document.type_name == "Calendar")
-                    & Document.object_id.in_(list(ids))
-                ))
-            }
+            known = once(("calendar ids", account_id), lambda: _calendar_ids(account_id))
             for c in ids:
                 if c not in known:
                     problems.add(f"calendarIds/{c}", "no such calendar")
@@ -259,6 +261,21 @@ class CalendarEvent(DocumentType):
         obj.update(event)
         if object_id is not None:
             obj["id"] = object_id
+
+    def create_needs_savepoint(self, obj: dict[str, Any]) -> bool:
+        """Whether creating ``obj`` writes at once (else the engine's
+        mark/rollback takes back what a refused one buffered, and each event
+        saves a SAVEPOINT and a RELEASE). An owner's event that sends no
+        scheduling message and tells no one buffers everything (document,
+        range row, quota) and validate() only reads; a sharee's per-user
+        overlay, a notification or a queued iTIP message is written at once."""
+        if self.serving is None or self.send_scheduling:
+            return True
+        ctx, account_id = self.serving
+        ids = obj.get("calendarIds")
+        if not isinstance(ids, dict) or not access(ctx, account_id).is_owner:
+            return True
+        return bool(notification_targets(ctx, account_id, None, obj))
 
     def check_filter(self, name: str, value: Any) -> bool:
         if name in ("after", "before"):
@@ -329,7 +346,7 @@ class CalendarEvent(DocumentType):
         super().insert(ctx, account_id, doc)
         if overlay is not None:
             peruser.store(account_id, ctx.principal.user_id, obj["id"], overlay)
-        index_event(account_id, obj["id"], doc, new=True)
+        index_event(account_id, obj["id"], doc, changes=ctx.changes)
         return extra
 
     def replace(self, ctx: Any, account_id: str, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> Any:
@@ -394,6 +411,12 @@ class CalendarEvent(DocumentType):
         dispatch(ctx.services, account_id, (new or old or {})["id"], messages, self.outbox)
 
 
+def _calendar_ids(account_id: str) -> frozenset[str]:
+    """The account's calendars (a /set of events creates none)."""
+    return frozenset(r for (r,) in tuples(Document.select(Document.object_id).where(
+        (Document.account_id == account_id) & (Document.type_name == "Calendar"))))
+
+
 def _calendar_zones(account_id: str, calendar_ids: Any) -> list[str | None]:
     """The timeZone of each calendar an event is in (draft §5.1 utcStart)."""
     ids = list(calendar_ids or {})
@@ -441,6 +464,7 @@ def calendar_event_set(ctx: Any, args: dict[str, Any]) -> Any:
     if (isinstance(args.get("accountId"), str) and isinstance(args.get("update") or {}, dict)
             and isinstance(args.get("destroy") or [], list)):
         account = ctx.account(args["accountId"], CALENDARS, write=True)
+        dt.serving = (ctx, account.id)
         args, routed, failed = rewrite_set(dt, ctx, account.id, args)
     with one_call():
         response = standard_set(dt, ctx, args)

@@ -24,18 +24,30 @@ def _naive(value: datetime.datetime) -> datetime.datetime:
     return value.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
-def index_event(account_id: str, object_id: str, event: dict[str, Any], *, new: bool = False) -> None:
-    """(Re)write the event's row; none when its range cannot be computed
-    (it is then a candidate of every query, so nothing is missed). A
-    ``new`` event has no row to drop yet (one statement less per import)."""
-    if not new:
-        drop_event(account_id, object_id)
+def range_row(account_id: str, object_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The event's row of the index; None when its range cannot be computed
+    (it is then a candidate of every query, so nothing is missed)."""
     try:
         first, last = series_range(event)
     except (ValueError, KeyError, TypeError):
+        return None
+    return {"account_id": account_id, "object_id": object_id, "first_start": _naive(first),
+            "last_end": _naive(last) if last is not None else None}
+
+
+def index_event(account_id: str, object_id: str, event: dict[str, Any], *, changes: Any = None) -> None:
+    """(Re)write the event's row. With ``changes`` (a new event: no row to
+    drop yet) the row waits in that ChangeLog and goes in with the other
+    creations of the /set, many per statement
+    (:meth:`jmapd.state.ChangeLog.defer_insert`)."""
+    row = range_row(account_id, object_id, event)
+    if changes is not None:
+        if row is not None:
+            changes.defer_insert(EventRange, row)
         return
-    EventRange.insert(account_id=account_id, object_id=object_id, first_start=_naive(first),
-                      last_end=_naive(last) if last is not None else None).execute()
+    drop_event(account_id, object_id)
+    if row is not None:
+        EventRange.insert(**row).execute()
 
 
 def drop_event(account_id: str, object_id: str) -> None:

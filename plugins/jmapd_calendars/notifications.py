@@ -185,14 +185,21 @@ def _actor(ctx: Any) -> dict[str, Any]:
             "calendarAddress": own[0]["calendarAddress"] if own else None}
 
 
+def targets(ctx: Any, account_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> set[str]:
+    """Who is told of a change to an event (everyone who reads one of its
+    calendars and is subscribed to it, but not the one making it)."""
+    calendar_ids = sorted(set((old or {}).get("calendarIds") or {}) | set((new or {}).get("calendarIds") or {}))
+    found = set(once(("recipients", account_id, tuple(calendar_ids)), lambda: recipients(account_id, calendar_ids)))
+    if _sender.get() is None:
+        found.discard(ctx.principal.principal_id or "")
+    return found
+
+
 def notify(ctx: Any, account_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
     """Record the notifications of one change to a stored event (inside its savepoint)."""
     sender = _sender.get()
-    calendar_ids = sorted(set((old or {}).get("calendarIds") or {}) | set((new or {}).get("calendarIds") or {}))
-    targets = set(once(("recipients", account_id, tuple(calendar_ids)), lambda: recipients(account_id, calendar_ids)))
-    if sender is None:
-        targets.discard(ctx.principal.principal_id or "")
-    if not targets:
+    to = targets(ctx, account_id, old, new)
+    if not to:
         return
     if old is None:
         assert new is not None
@@ -211,7 +218,7 @@ def notify(ctx: Any, account_id: str, old: dict[str, Any] | None, new: dict[str,
     if new is not None:
         body["isDraft"] = bool(new.get("isDraft"))
     limit = ctx.config.section("calendars").max_event_notifications
-    for pid in sorted(targets):
+    for pid in sorted(to):
         note_id = new_id(CalendarEventNotification.id_prefix)
         Document.insert(account_id=account_id, type_name=NOTIFICATION_TYPE, object_id=note_id,
                         data={**body, RECIPIENT: pid}).execute()

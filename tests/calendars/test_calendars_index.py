@@ -106,3 +106,26 @@ def test_long_finite_series_ends_where_its_count_does(client, db):
         f"{long}_20280229T120000", f"{long}_20280229T120030"]
     got = ok(client, "CalendarEvent/get", {"ids": [f"{long}_20310303T113930", f"{long}_20310303T114000"]})
     assert [e["start"] for e in got["list"]] == ["2031-03-03T11:39:30"] and got["notFound"] == [f"{long}_20310303T114000"]
+
+
+def test_batch_with_refused_events_leaves_nothing_of_them(client, db):
+    """The bulk create path buffers each event's document and range row
+    without a savepoint: a refused event in the middle of a batch must
+    take its rows back, and the others' rows must all be written."""
+    cal = calendars(client)[0]["id"]
+    create: dict[str, Any] = {}
+    for n in range(6):
+        create[f"e{n}"] = {"calendarIds": {cal: True}, "title": f"E{n}", "duration": "PT1H",
+                           "start": f"2025-05-0{n + 1}T09:00:00", "timeZone": "Europe/Berlin"}
+    create["e2"]["timeZone"] = "Nowhere/Atlantis"  # refused by the validator
+    create["e4"]["calendarIds"] = {"cNoSuchCalendar": True}  # refused after the generic checks
+    made = ok(client, "CalendarEvent/set", {"create": create})
+    assert sorted(made["notCreated"]) == ["e2", "e4"], made
+    ids = {made["created"][k]["id"] for k in ("e0", "e1", "e3", "e5")}
+    assert set(rows(db, client.account_id)) == ids
+    found = ok(client, "CalendarEvent/query", {"filter": {"after": "2025-05-01T00:00:00", "before": "2025-05-07T00:00:00"}})
+    assert set(found["ids"]) == ids
+    total = ok(client, "CalendarEvent/query", {"calculateTotal": True})["total"]
+    assert total == 4
+    changes = ok(client, "CalendarEvent/changes", {"sinceState": made["oldState"]})
+    assert set(changes["created"]) == ids
