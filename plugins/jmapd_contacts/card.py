@@ -33,7 +33,7 @@ from jmapd.state import UPDATED
 from .addressbook import CONTACTS, ensure_default
 from .card_query import FILTERS, FOLDED_SORT_COLUMNS, SORT_COLUMNS, SORTS, where
 from .domain.validate import CARD_MEMBERS, is_vendor
-from .index import defer_index, drop_index, write_index
+from .index import defer_index, drop_index, uid_holders, write_index
 from .media import check_media, inline_data_uris, media_blob_ids
 from .models import ContactBook, ContactIndex
 
@@ -326,11 +326,7 @@ def _uid_holder(ctx: Any, account_id: str, uid: str, own_id: str, *, creating: b
     if creating and uid in wanted:
         held: dict[str, str] | None = ctx.__dict__.get("_contacts_uid_holders")
         if held is None:
-            held = ctx.__dict__["_contacts_uid_holders"] = {}
-            pending = sorted(wanted)
-            for chunk in range(0, len(pending), 500):
-                held.update(tuples(ContactIndex.select(ContactIndex.uid, ContactIndex.object_id).where(
-                    (ContactIndex.account_id == account_id) & ContactIndex.uid.in_(pending[chunk:chunk + 500]))))
+            held = ctx.__dict__["_contacts_uid_holders"] = uid_holders(account_id, sorted(wanted))
         holder = held.get(uid)
         return holder if holder is not None and holder != own_id else None
     clash = tuples(ContactIndex.select(ContactIndex.object_id).where(

@@ -64,6 +64,7 @@ KEPT = frozenset({"id", "uid", "addressBookIds", "created", "updated", "@type", 
 def import_text(session: Session, text: str, book_name: str | None, out: Any = sys.stderr) -> dict[str, int]:
     """Import every card of ``text``; returns the counts the summary prints."""
     from .domain.vcard import parse_vcards
+    from .index import uid_holders
 
     result = parse_vcards(text, validate=False)  # ContactCard/set judges each card
     for error in result.errors:
@@ -79,8 +80,7 @@ def import_text(session: Session, text: str, book_name: str | None, out: Any = s
         existing: dict[str, str] = {}
         previous: dict[str, dict[str, Any]] = {}
         if uids:
-            found = session.call("ContactCard/query", {"filter": {"operator": "OR", "conditions": [
-                {"uid": u} for u in uids]}})["ids"]
+            found = sorted(set(uid_holders(session.account_id, uids).values()))
             if found:
                 stored = session.call("ContactCard/get", {"ids": found})["list"]
                 existing = {c["uid"]: c["id"] for c in stored}

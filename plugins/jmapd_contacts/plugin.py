@@ -27,7 +27,10 @@ def _account(config: Any) -> dict[str, Any]:
 
 @hookimpl
 def jmapd_capabilities(config: Any) -> list[Capability]:
-    return [Capability(CONTACTS, session={}, account=_account(config))]
+    from .vcards import CONTACTS_PARSE
+
+    return [Capability(CONTACTS, session={}, account=_account(config)),
+            Capability(CONTACTS_PARSE, session={}, account={}, requires=(CONTACTS,))]
 
 
 @hookimpl
@@ -55,9 +58,9 @@ def jmapd_migrations() -> tuple[str, Any]:
 def jmapd_methods(config: Any) -> list[Any]:
     from jmapd.methods.registry import Method
 
-    from .vcards import contact_card_parse
+    from .vcards import CONTACTS_PARSE, contact_card_parse
 
-    return [Method("ContactCard/parse", contact_card_parse, CONTACTS)]
+    return [Method("ContactCard/parse", contact_card_parse, CONTACTS_PARSE)]
 
 
 @hookimpl

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 CONTACTS = "urn:ietf:params:jmap:contacts"
+CONTACTS_PARSE = "urn:ietf:params:jmap:contacts:parse"
 PRINCIPALS = "urn:ietf:params:jmap:principals"
-USING = ["urn:ietf:params:jmap:core", CONTACTS, PRINCIPALS]
+USING = ["urn:ietf:params:jmap:core", CONTACTS, CONTACTS_PARSE, PRINCIPALS]
 
 
 def call(client: Any, method: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:

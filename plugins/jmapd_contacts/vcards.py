@@ -1,9 +1,13 @@
 """vCard in and out of the JMAP API (RFC 9555 through :mod:`.domain.vcard`).
 
-* ``ContactCard/parse`` — a vendor method with the shape Stalwart offers
-  (and CalendarEvent/parse in the calendars draft): ``blobIds`` of uploaded
-  vCard files in, ``parsed`` (blobId → the list of cards in that file),
-  ``notParsable`` and ``notFound`` out. Nothing is stored.
+* ``ContactCard/parse`` — a vendor method under the capability Stalwart
+  announces it with, ``urn:ietf:params:jmap:contacts:parse`` (no RFC
+  defines either), in its shape: ``blobIds`` of uploaded vCard files in,
+  ``parsed`` (blobId → the one Card the file holds, the first of several),
+  ``notParsable`` and ``notFound`` out; ``properties`` keeps only the
+  listed members a card has. A client written for Stalwart reads
+  ``parsed[blobId]`` as a Card, so a list there (what this method answered
+  before) broke it. Nothing is stored.
 * Export — derived blob ids the download URL serves: ``V`` + a card id is
   that card as a vCard 4.0, ``V`` + an address book id every card in the
   book. Media held as blobs are written back as ``data:`` URIs, so the file
@@ -23,11 +27,12 @@ from jmapd.methods.types import is_id
 from jmapd.models import Document
 from jmapd.protocol.errors import MethodError
 
-from .addressbook import CONTACTS
 from .domain.vcard import parse_vcards, to_vcard
 from .models import ContactBook
 
 EXPORT_PREFIX = "V"
+#: Stalwart's URN for ContactCard/parse, announced in the session and each account.
+CONTACTS_PARSE = "urn:ietf:params:jmap:contacts:parse"
 
 
 def decode_text(raw: bytes) -> str:
@@ -42,7 +47,7 @@ def decode_text(raw: bytes) -> str:
 
 def contact_card_parse(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     args = check_args(args, {"accountId": ("Id", True), "blobIds": ("Id[]", True), "properties": ("String[]", False)}, {})
-    account = ctx.account(args["accountId"], CONTACTS)
+    account = ctx.account(args["accountId"], CONTACTS_PARSE)
     card_type = ctx.services.registry.data_types["ContactCard"]
     props = args.get("properties")
     if props is not None:
@@ -63,8 +68,8 @@ def contact_card_parse(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
         if not result.cards:
             not_parsable.append(blob_id)
             continue
-        cards = result.cards if props is None else [{p: c.get(p) for p in props} for c in result.cards]
-        parsed[blob_id] = cards
+        card = result.cards[0]
+        parsed[blob_id] = card if props is None else {p: card[p] for p in props if p in card}
     return {"accountId": account.id, "parsed": parsed or None, "notParsable": not_parsable or None,
             "notFound": not_found or None}
 

@@ -112,3 +112,26 @@ def test_creations_buffer_everything_so_they_need_no_savepoint(client, caplog):
     assert _savepoints(caplog, client, plain) == 0
     photo = {"f": _card(book, "Foto", media={"m": {"kind": "photo", "uri": PNG}})}
     assert _savepoints(caplog, client, photo) == 1
+
+
+def test_after_an_import_the_planner_knows_every_table_it_filled(client):
+    """PostgreSQL: with an empty table's statistics the planner read all of
+    an account's cards for a ContactCard/get of 50 (bench/contacts.py); the
+    import's analyze() renews them for each table it wrote."""
+    from jmapd_contacts.index import analyze, uid_holders
+
+    from jmapd.db import database, ensure_connected, is_postgres
+
+    book = default_book(client)
+    made = ok(client, "ContactCard/set", {"create": {
+        f"c{i}": _card(book, f"Stats{i}", uid=f"urn:uuid:stats-{i}") for i in range(3)}})["created"]
+    ensure_connected()
+    assert uid_holders(client.account_id, ["urn:uuid:stats-0", "urn:uuid:stats-2", "urn:uuid:none"]) == {
+        "urn:uuid:stats-0": made["c0"]["id"], "urn:uuid:stats-2": made["c2"]["id"]}
+    if not is_postgres():
+        return
+    analyze()
+    for table in ("jmap_document", "jmap_change", "contacts_card_index", "contacts_card_book"):
+        (estimate,) = database.execute_sql("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,)).fetchone()
+        (count,) = database.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()
+        assert estimate == count, table

@@ -133,3 +133,28 @@ def test_revoked_share_destroys_its_cards_for_the_sharee_once(jmap_server):
     again = _changes(sharee, "ContactCard/changes", args, changes["newState"])
     assert again["destroyed"] == [] and again["newState"] == changes["newState"]
     assert sharee.ok("ContactCard/get", {**args, "ids": [cards["t"]["id"]]}, USING)["notFound"] == [cards["t"]["id"]]
+
+
+def test_has_member_matches_uids_within_the_account_queried(jmap_server):
+    """RFC 9610 §3.3: hasMember matches a card whose ``members`` holds the
+    string as a uid. A uid is a string, not a reference: a group may name
+    cards of another account (a shared book) and matches in its own account;
+    in the other account only groups the caller may read match."""
+    owner, sharee, b, args = _setup(jmap_server)
+    ann = ok(owner, "ContactCard/set", {"create": {"a": _card(b["team"], "Ann", uid="urn:uuid:ann")}})["created"]["a"]
+    mine = default_book(sharee)
+    made = ok(sharee, "ContactCard/set", {"create": {
+        "me": _card(mine, "Sam", uid="urn:uuid:sam"),
+        "g": _card(mine, "Team I follow", kind="group", members={"urn:uuid:ann": True, "urn:uuid:sam": True})}})["created"]
+    assert ok(sharee, "ContactCard/query", {"filter": {"hasMember": "urn:uuid:ann"}})["ids"] == [made["g"]["id"]]
+    shared = sharee.ok("ContactCard/query", {**args, "filter": {"hasMember": "urn:uuid:ann"}}, USING)
+    assert shared["ids"] == []  # no group in the owner's account names Ann
+    groups = ok(owner, "ContactCard/set", {"create": {
+        "t": _card(b["team"], "Visitors", kind="group", members={"urn:uuid:sam": True}),
+        "p": _card(b["private"], "Watched", kind="group", members={"urn:uuid:sam": True})}})["created"]
+    seen = sharee.ok("ContactCard/query", {**args, "filter": {"hasMember": "urn:uuid:sam"}}, USING)
+    assert seen["ids"] == [groups["t"]["id"]]  # not the group in the unshared book
+    everything = ok(owner, "ContactCard/query", {"filter": {"hasMember": "urn:uuid:sam"}})["ids"]
+    assert set(everything) == {groups["t"]["id"], groups["p"]["id"]}
+    assert ok(owner, "ContactCard/query", {"filter": {"hasMember": "urn:uuid:ann"}})["ids"] == []
+    assert ann["id"] not in everything

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from jmapd_contacts.testing import books, call, default_book, download, ok
+from jmapd_contacts.testing import CONTACTS, CONTACTS_PARSE, books, call, default_book, download, ok
 
 DATA = Path(__file__).parent / "domain" / "data"
 VCF = """BEGIN:VCARD\r
@@ -42,21 +42,37 @@ def test_parse_real_exporters_without_storing(client):
     junk = client.upload(b"hello, not a vcard", "text/plain")["blobId"]
     response = ok(client, "ContactCard/parse", {"blobIds": [*blobs.values(), junk, "Gmissing"]})
     assert set(response["parsed"]) == set(blobs.values())
-    assert len(response["parsed"][blobs["google.vcf"]]) == 2
-    apple = response["parsed"][blobs["apple.vcf"]][0]
+    # Stalwart's shape: each blob parses to one Card (the first of a file of several)
+    google = response["parsed"][blobs["google.vcf"]]
+    assert google["@type"] == "Card" and "Pérez" in str(google["name"]), google
+    apple = response["parsed"][blobs["apple.vcf"]]
     assert apple["@type"] == "Card" and "Appleseed" in str(apple["name"])
     assert response["notParsable"] == [junk] and response["notFound"] == ["Gmissing"]
     assert ok(client, "ContactCard/query", {})["ids"] == []  # nothing stored
-    some = ok(client, "ContactCard/parse", {"blobIds": [blobs["apple.vcf"]], "properties": ["uid"]})
-    assert list(some["parsed"][blobs["apple.vcf"]][0]) == ["uid"]
+    some = ok(client, "ContactCard/parse", {"blobIds": [blobs["apple.vcf"]], "properties": ["uid", "cryptoKeys"]})
+    assert list(some["parsed"][blobs["apple.vcf"]]) == ["uid"]  # listed members the card has
     name, err = call(client, "ContactCard/parse", {"blobIds": [junk], "properties": ["extra"]})
     assert (name, err["type"]) == ("error", "invalidArguments")
+
+
+def test_parse_is_announced_and_needs_only_its_own_capability(client):
+    """A client written for Stalwart checks the session for
+    urn:ietf:params:jmap:contacts:parse and names only it (with core) in ``using``."""
+    session = client.session
+    assert session["capabilities"][CONTACTS_PARSE] == {}
+    assert session["accounts"][client.account_id]["accountCapabilities"][CONTACTS_PARSE] == {}
+    blob = client.upload((DATA / "apple.vcf").read_bytes(), "text/vcard")["blobId"]
+    args = {"accountId": client.account_id, "blobIds": [blob]}
+    name, out = client.call("ContactCard/parse", args, ["urn:ietf:params:jmap:core", CONTACTS_PARSE])
+    assert name == "ContactCard/parse" and out["parsed"][blob]["@type"] == "Card", out
+    name, out = client.call("ContactCard/parse", args, ["urn:ietf:params:jmap:core", CONTACTS])
+    assert (name, out["type"]) == ("error", "unknownMethod")
 
 
 def test_parsed_cards_store_and_export_round_trip(client):
     book = default_book(client)
     blob = client.upload((DATA / "apple.vcf").read_bytes(), "text/vcard")["blobId"]
-    parsed = ok(client, "ContactCard/parse", {"blobIds": [blob]})["parsed"][blob][0]
+    parsed = ok(client, "ContactCard/parse", {"blobIds": [blob]})["parsed"][blob]
     made = ok(client, "ContactCard/set", {"create": {"c": {**parsed, "addressBookIds": {book: True}}}})["created"]["c"]
     stored = ok(client, "ContactCard/get", {"ids": [made["id"]]})["list"][0]
     photo = next(m for m in stored["media"].values() if m["kind"] == "photo")
@@ -64,7 +80,7 @@ def test_parsed_cards_store_and_export_round_trip(client):
     exported = download(client, "V" + made["id"], "card.vcf", "text/vcard")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/vcard")
     again = client.upload(exported.content, "text/vcard")["blobId"]
-    back = ok(client, "ContactCard/parse", {"blobIds": [again]})["parsed"][again][0]
+    back = ok(client, "ContactCard/parse", {"blobIds": [again]})["parsed"][again]
     for key in ("name", "emails", "phones", "addresses", "uid", "notes", "organizations"):
         assert back.get(key) == parsed.get(key), key
     assert any(m.get("uri", "").startswith("data:image/jpeg;base64,") for m in back["media"].values())
