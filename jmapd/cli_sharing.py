@@ -45,9 +45,8 @@ def _fail(message: str) -> int:
 
 def cmd_share(args: argparse.Namespace) -> int:
     from .cli_setup import _services, run_migrations
-    from .db import database
+    from .delegation import change_delegation
     from .models import User
-    from .sharing import delegate, undelegate
 
     services = _services(args)
     run_migrations(services)
@@ -59,14 +58,13 @@ def cmd_share(args: argparse.Namespace) -> int:
         return _fail(f"no user {args.to}")
     if user.id == account.owner_id:
         return _fail("the owner already has every right")
-    with database.obj.atomic():
-        if args.action == "grant":
-            delegate(account.id, user.id, args.rights)
-            print(f"{args.to} may now {args.rights} account {account.id} ({account.name})")
-        elif not undelegate(account.id, user.id):
-            return _fail(f"{args.to} had no delegation of {account.id}")
-        else:
-            print(f"{args.to} no longer has account {account.id}")
+    if args.action == "grant":
+        change_delegation(services, account.id, user.id, args.rights)
+        print(f"{args.to} may now {args.rights} account {account.id} ({account.name})")
+    elif not change_delegation(services, account.id, user.id, None):
+        return _fail(f"{args.to} had no delegation of {account.id}")
+    else:
+        print(f"{args.to} no longer has account {account.id}")
     return 0
 
 

@@ -47,7 +47,7 @@ from .state import CREATED, DESTROYED, UPDATED
 if TYPE_CHECKING:
     from .methods.context import CallContext
     from .methods.types import DataType
-    from .state import ChangeSet
+    from .state import ChangeLog, ChangeSet
 
 #: The change log of Principals lives in this account (owned by a disabled
 #: system user), so a Principal change is one row, not one per user.
@@ -656,21 +656,35 @@ def _notify(
         home = homes.get(pid)
         if home is None or pid == me:
             continue
-        note_id = new_id("N")
-        Document.insert(
-            account_id=home, type_name=NOTIFICATION_TYPE, object_id=note_id,
-            data={
-                "created": now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "changedBy": changed_by,
-                "objectType": dt.name,
-                "objectAccountId": account_id,
-                "objectId": obj["id"],
-                "oldRights": old,
-                "newRights": new,
-                "name": str(obj.get(sharing.name_property) or ""),
-            },
-        ).execute()
-        ctx.changes.record(home, NOTIFICATION_TYPE, note_id, CREATED)
+        record_notification(
+            ctx.changes, home, changed_by, dt.name, account_id, obj["id"], old, new,
+            str(obj.get(sharing.name_property) or ""),
+        )
+
+
+def record_notification(
+    log: ChangeLog, home: str, changed_by: dict[str, Any], object_type: str, account_id: str, object_id: str,
+    old: dict[str, bool] | None, new: dict[str, bool] | None, name: str,
+) -> None:
+    """Store one ShareNotification in the sharee's personal account ``home``.
+
+    Its change row is also what moves the sharee's open push channels to
+    the accounts they may use now (a push plugin watches that type)."""
+    note_id = new_id("N")
+    Document.insert(
+        account_id=home, type_name=NOTIFICATION_TYPE, object_id=note_id,
+        data={
+            "created": now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "changedBy": changed_by,
+            "objectType": object_type,
+            "objectAccountId": account_id,
+            "objectId": object_id,
+            "oldRights": old,
+            "newRights": new,
+            "name": name,
+        },
+    ).execute()
+    log.record(home, NOTIFICATION_TYPE, note_id, CREATED)
 
 
 def drop_grants_of(principal_id: str) -> None:

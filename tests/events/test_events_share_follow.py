@@ -64,3 +64,48 @@ def test_websocket_push_follows_a_share(fast_server):
                 break
         else:
             raise AssertionError("the shared account's change never arrived")
+
+
+def test_stream_follows_a_delegation_from_the_command_line(fast_server, sse, tmp_path, jmapd_database, jmapd_data_dir):
+    """``jmapd share grant`` in another process reaches an open stream (and
+    the session state), ``revoke`` stops it — no reconnect."""
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "jmapd.yaml"
+    config.write_text(f"server:\n  data_dir: {jmapd_data_dir}\ndatabase:\n  url: {jmapd_database}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+
+    def share(*args):
+        subprocess.run([sys.executable, "-m", "jmapd.cli", "--config", str(config), "share", *args],
+                       check=True, capture_output=True, env=env, timeout=120)
+
+    owner, sharee = fast_server.client(), fast_server.client()
+    inbox = owner.ok("Mailbox/get", {"ids": None})["list"][0]
+    stream = sse(sharee.http, ALL)
+    stream.wait_id()
+    session_state = sharee.request([["Core/echo", {}, "0"]])["sessionState"]
+
+    share("grant", owner.user, "--to", sharee.user, "--rights", "read")
+    announced = next_with(stream, owner.account_id, "Mailbox")
+    shared_state = sharee.ok("Mailbox/get", {"accountId": owner.account_id, "ids": []})["state"]
+    assert announced["changed"][owner.account_id]["Mailbox"] == shared_state
+    assert sharee.request([["Core/echo", {}, "0"]])["sessionState"] != session_state
+    notes = sharee.ok("ShareNotification/get", {"ids": None})["list"]
+    note = next(n for n in notes if n["objectId"] == inbox["id"])
+    assert (note["objectType"], note["objectAccountId"], note["oldRights"]) == ("Mailbox", owner.account_id, None)
+    assert note["newRights"]["mayReadItems"] and not note["newRights"]["mayDelete"]
+    assert note["changedBy"]["principalId"] is None
+    # then heard like any account of theirs
+    owner.ok("Mailbox/set", {"create": {"m": {"name": "Projects"}}})
+    change = next_with(stream, owner.account_id, "Mailbox")
+    assert change["changed"][owner.account_id]["Mailbox"] == owner.ok("Mailbox/get", {"ids": []})["state"]
+
+    # revoked: told through their ShareNotification, and the owner's account is heard no more
+    share("revoke", owner.user, "--to", sharee.user)
+    next_with(stream, sharee.account_id, "ShareNotification")
+    owner.ok("Mailbox/set", {"create": {"m": {"name": "Later"}}})
+    sharee.ok("Mailbox/set", {"create": {"m": {"name": "Mine"}}})
+    assert set(stream.next()["changed"]) == {sharee.account_id}
+    assert owner.account_id not in sharee.http.get("/.well-known/jmap").json()["accounts"]
