@@ -1,6 +1,6 @@
 """Calendars benchmark at N events in one account (default 10,000, 500 recurring).
 
-    python bench/calendars.py [--events 10000] [--recurring 500] [--database URL] [--requests 100]
+    python bench/calendars.py [--events 10000] [--recurring 500] [--database URL] [--requests 100] [--reuse DIR]
 
 Against `jmapd serve` (2 workers) over loopback HTTP (SQLite in a temporary
 directory unless --database names PostgreSQL), it prints:
@@ -15,6 +15,11 @@ directory unless --database names PostgreSQL), it prints:
   number of busy periods, checked against the union of the month's
   expanded instances computed here (all of them count: the generated
   events are busy, public, confirmed and without participants).
+
+``--reuse DIR`` measures an earlier run's data directory (printed at the
+end; the same --database for PostgreSQL) without importing: migrations
+apply as an upgrade would, so two builds can be compared in alternating
+runs over the same data.
 
 The issue's targets (#13): import >= 500 events/s; month expand + get p50
 <= 20 ms; week query <= 10 ms; availability for a month <= 30 ms.
@@ -126,17 +131,26 @@ def main() -> None:
     parser.add_argument("--recurring", type=int, default=500)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="measure an earlier run's data directory without importing")
     opts = parser.parse_args()
-    server = Server(workers=2, database=opts.database).start()
+    server = Server(workers=2, database=opts.database, directory=opts.reuse)
+    if opts.reuse:
+        server.cli("migrate")
+    server.start()
     try:
-        user, password = server.user()
-        path = server.dir / "bench.ics"
-        path.write_text(ics(opts.events, opts.recurring))
-        started = time.perf_counter()
-        server.cli("calendars", "import", str(path), "--user", user)
-        elapsed = time.perf_counter() - started
-        print(f"{'import (jmapd calendars import)':<44} {opts.events / elapsed:>9.0f} events/s  "
-              f"({opts.events} in {elapsed:.1f} s)")
+        if opts.reuse:
+            user, password = "bench", "bench-password"
+            print(f"{'import':<44} skipped (reusing {opts.reuse})")
+        else:
+            user, password = server.user()
+            path = server.dir / "bench.ics"
+            path.write_text(ics(opts.events, opts.recurring))
+            started = time.perf_counter()
+            server.cli("calendars", "import", str(path), "--user", user)
+            elapsed = time.perf_counter() - started
+            print(f"{'import (jmapd calendars import)':<44} {opts.events / elapsed:>9.0f} events/s  "
+                  f"({opts.events} in {elapsed:.1f} s)")
         http = httpx.Client(base_url=server.url, auth=(user, password), timeout=120)
         session = http.get("/.well-known/jmap").json()
         account = next(i for i, a in session["accounts"].items() if a["isPersonal"])
@@ -187,6 +201,7 @@ def main() -> None:
         http.close()
     finally:
         server.stop()
+    print(f"data directory: {server.dir}")
 
 
 if __name__ == "__main__":

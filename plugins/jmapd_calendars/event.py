@@ -28,11 +28,11 @@ from . import peruser
 from .calendar import CALENDARS
 from .callcache import once, one_call
 from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_event, validate_event
-from .event_query import FILTERS, PREDICATES, is_local_datetime, resolve_window, start_key
+from .event_query import FILTERS, PREDICATES, is_local_datetime, overlaps, resolve_window, start_key
 from .events import calendar_tags
 from .expand import check_expand, expanded_ids
 from .identity import ensure_identity, identities, normalize_address, own_addresses
-from .index import candidates, drop_event, index_event, window_of
+from .index import Candidate, drop_event, index_event, window_candidates, window_of
 from .instances import map_response, occurrences, rewrite_set, split_id
 from .notifications import notify
 from .notifications import targets as notification_targets
@@ -192,11 +192,31 @@ class CalendarEvent(DocumentType):
         if after is None and before is None:
             return list(self.load(ctx, account_id, None, self.default_properties(), {}).values())
         found = {}
-        for object_id, data in candidates(account_id, after, before):
-            obj = self.decode(data)
-            obj["id"] = object_id
-            found[object_id] = obj
+        for cand in window_candidates(account_id, after, before, lean=False):
+            obj = self.decode(cand.data)
+            obj["id"] = cand.object_id
+            found[cand.object_id] = obj
         return list(self.readable(ctx, account_id, found).values())
+
+    def _lean(self, ctx: Any, account_id: str, node: Any, sort: list[dict[str, Any]], expanding: bool) -> bool:
+        """Whether exact index rows can stand for their events: a window and
+        nothing else to match, sorted by start (or recurrenceId, which a
+        non-recurring event lacks, when expanding), and every event readable."""
+        if not isinstance(node, dict) or "operator" in node or not node or set(node) - {"after", "before"}:
+            return False
+        sortable = {"start", "recurrenceId"} if expanding else {"start"}
+        if any(c["property"] not in sortable for c in sort):
+            return False
+        return access(ctx, account_id).with_right("Calendar", "mayReadItems") is None
+
+    def matches(self, obj: dict[str, Any], node: Any) -> bool:
+        """A condition with both after and before parses the event once for the two."""
+        if isinstance(node, dict) and "operator" not in node and "after" in node and "before" in node:
+            if not overlaps(obj, node["after"], node["before"]):
+                return False
+            return all(self.predicates[name](obj, value) for name, value in node.items()
+                       if name not in ("after", "before"))
+        return super().matches(obj, node)
 
     def validate(self, ctx: Any, account_id: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         try:
@@ -304,8 +324,17 @@ class CalendarEvent(DocumentType):
         if zone is None:  # validate_query_arguments refused an unknown zone already
             raise MethodError("invalidArguments", f"unknown timeZone {zone_name!r}")
         node = resolve_window(filter, zone)
+        expanding = bool(args.get("expandRecurrences"))
+        if self._lean(ctx, account_id, node, sort, expanding):
+            cands = window_candidates(account_id, *window_of(node), lean=True)
+            if not expanding:
+                return self._lean_ids(cands, node, sort)
+            events = [{**self.decode(c.data), "id": c.object_id} for c in cands if c.data is not None]
+            fixed = [(c.object_id, c.first_start.replace(tzinfo=datetime.UTC)) for c in cands
+                     if c.data is None and c.overlaps(node["after"], node["before"])]
+            return expanded_ids(events, node, zone_name, sort, fixed)
         events = self.in_window(ctx, account_id, node)
-        if args.get("expandRecurrences"):
+        if expanding:
             return expanded_ids(events, node, zone_name, sort)
         events = [e for e in events if self.matches(e, node)]
         for comparator in reversed(sort):
@@ -316,6 +345,29 @@ class CalendarEvent(DocumentType):
 
             events.sort(key=by, reverse=not comparator.get("isAscending", True))
         return [e["id"] for e in events]
+
+    def _lean_ids(self, cands: list[Candidate], node: dict[str, Any], sort: list[dict[str, Any]]) -> list[str]:
+        """A window-only query over index rows: exact rows judged by their
+        range, the others by their events; in creation order, then by start
+        (the row's first start is what :func:`start_key` computes)."""
+        after, before = node.get("after"), node.get("before")
+        keys: dict[str, str] = {}
+        for cand in cands:
+            if cand.data is None:
+                if not cand.overlaps(after, before):
+                    continue
+            elif not self.matches({**self.decode(cand.data), "id": cand.object_id}, node):
+                continue
+            keys[cand.object_id] = cand.start_key()
+        ids = list(keys)
+        for comparator in reversed(sort):
+            collation = comparator.get("collation")
+
+            def by(object_id: str, collation: Any = collation) -> Any:
+                return sort_key(keys[object_id], collation)
+
+            ids.sort(key=by, reverse=not comparator.get("isAscending", True))
+        return ids
 
     def sort_value(self, obj: dict[str, Any], prop: str) -> Any:
         if prop == "start":

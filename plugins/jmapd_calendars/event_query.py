@@ -113,10 +113,13 @@ def resolve_window(node: Any, zone: datetime.tzinfo) -> Any:
     return out
 
 
-def _overlaps(event: dict[str, Any], after: datetime.datetime | None, before: datetime.datetime | None) -> bool:
-    """Whether any occurrence ends after ``after`` and starts before ``before``;
-    floating times (and so all-day events) are read in the query's time zone."""
-    from .domain.recurrence import ExpansionTooLarge, event_times, expand
+def overlaps(event: dict[str, Any], after: datetime.datetime | None, before: datetime.datetime | None) -> bool:
+    """Whether any occurrence ends after ``after`` and any (maybe another)
+    starts before ``before`` — each condition on its own, as the draft has
+    them without expandRecurrences; floating times (and so all-day events)
+    are read in the query's time zone. A condition with both bounds parses
+    the event once."""
+    from .domain.recurrence import event_times, reaches
 
     bound = after or before
     floating = str(bound.tzinfo) if bound is not None and bound.tzinfo is not None else "UTC"
@@ -128,13 +131,11 @@ def _overlaps(event: dict[str, Any], after: datetime.datetime | None, before: da
             return False
         return (after is None or end > after) and (before is None or start < before)
     try:
-        return next(iter(expand(event, after, before, max_instances=1, floating_tz=floating)), None) is not None
-    except ExpansionTooLarge:
-        return True  # more than one occurrence in the window, or too far to walk: over-cover
+        return reaches(event, after, before, floating)
     except (ValueError, KeyError, TypeError):
         return False
 
 
-PREDICATES["after"] = lambda event, value: _overlaps(event, value, None)
-PREDICATES["before"] = lambda event, value: _overlaps(event, None, value)
+PREDICATES["after"] = lambda event, value: overlaps(event, value, None)
+PREDICATES["before"] = lambda event, value: overlaps(event, None, value)
 FILTERS["after"] = FILTERS["before"] = "LocalDateTime"

@@ -11,6 +11,7 @@ with ``showWithoutTime`` are stored) are placed in the query's
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from jmapd.methods.collation import sort_key
@@ -45,12 +46,15 @@ def check_expand(args: dict[str, Any], max_duration: str) -> None:
 
 
 def expanded_ids(events: list[dict[str, Any]], node: dict[str, Any], zone_name: str,
-                 sort: list[dict[str, Any]]) -> list[str]:
+                 sort: list[dict[str, Any]], fixed: Sequence[tuple[str, datetime.datetime]] = ()) -> list[str]:
     """Ids of every matching occurrence in ``sort`` order; a non-recurring
-    event keeps its own id."""
+    event keeps its own id. ``fixed`` are (id, UTC start) of single
+    occurrences already known to match (exact index rows, when nothing but
+    the window is asked)."""
     after, before = node["after"], node["before"]
     others = {k: v for k, v in node.items() if k not in ("after", "before")}
-    rows: list[tuple[str, dict[str, Any], datetime.datetime, str | None]] = []
+    rows: list[tuple[str, dict[str, Any], datetime.datetime, str | None]] = [
+        (object_id, {}, start, None) for object_id, start in fixed]
     for event in events:
         try:
             occurrences = list(expand(event, after, before, max_instances=MAX_INSTANCES, floating_tz=zone_name))

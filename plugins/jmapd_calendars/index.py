@@ -1,6 +1,10 @@
 """The occurrence-range index (:class:`~.models.EventRange`): kept in the
 same transaction as the event document, read by time-range queries so
 only events whose series can reach the window are loaded and expanded.
+
+Every event has a row (an unbounded one when its range cannot be
+computed), so a window query reads this table alone, through its
+(account_id, first_start) index, instead of every document of the account.
 """
 
 from __future__ import annotations
@@ -18,21 +22,31 @@ from .models import EventRange
 EVENT_TYPE = "CalendarEvent"
 #: Floating events are indexed as if in UTC; local time is at most this far from it.
 FLOATING_SLACK = datetime.timedelta(hours=14)
+#: first_start of a row whose range cannot be computed (with no last_end: every window's candidate).
+UNBOUNDED_START = datetime.datetime(1, 1, 1)
 
 
 def _naive(value: datetime.datetime) -> datetime.datetime:
     return value.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
-def range_row(account_id: str, object_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
-    """The event's row of the index; None when its range cannot be computed
-    (it is then a candidate of every query, so nothing is missed)."""
+def is_exact(event: dict[str, Any]) -> bool:
+    """Whether the event's range is its one occurrence in UTC, whatever
+    the query's time zone: not recurring, not floating."""
+    return bool(event.get("timeZone")) and not (
+        event.get("recurrenceRule") or event.get("recurrenceOverrides") or event.get("recurrenceRules"))
+
+
+def range_row(account_id: str, object_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The event's row of the index: an unbounded one (a candidate of
+    every window) when its range cannot be computed."""
+    row: dict[str, Any] = {"account_id": account_id, "object_id": object_id}
     try:
         first, last = series_range(event)
     except (ValueError, KeyError, TypeError):
-        return None
-    return {"account_id": account_id, "object_id": object_id, "first_start": _naive(first),
-            "last_end": _naive(last) if last is not None else None}
+        return {**row, "first_start": UNBOUNDED_START, "last_end": None, "exact": False}
+    return {**row, "first_start": _naive(first), "last_end": _naive(last) if last is not None else None,
+            "exact": is_exact(event)}
 
 
 def index_event(account_id: str, object_id: str, event: dict[str, Any], *, changes: Any = None) -> None:
@@ -42,12 +56,10 @@ def index_event(account_id: str, object_id: str, event: dict[str, Any], *, chang
     (:meth:`jmapd.state.ChangeLog.defer_insert`)."""
     row = range_row(account_id, object_id, event)
     if changes is not None:
-        if row is not None:
-            changes.defer_insert(EventRange, row)
+        changes.defer_insert(EventRange, row)
         return
     drop_event(account_id, object_id)
-    if row is not None:
-        EventRange.insert(**row).execute()
+    EventRange.insert(**row).execute()
 
 
 def drop_event(account_id: str, object_id: str) -> None:
@@ -79,18 +91,62 @@ def window_of(node: Any) -> tuple[datetime.datetime | None, datetime.datetime | 
     return node.get("after"), node.get("before")
 
 
-def candidates(account_id: str, after: datetime.datetime | None, before: datetime.datetime | None) -> Any:
-    """(object_id, data) of the account's events whose indexed range
-    overlaps the window widened by :data:`FLOATING_SLACK`, and of those
-    without a row."""
-    on = (EventRange.account_id == Document.account_id) & (EventRange.object_id == Document.object_id)
-    where = (Document.account_id == account_id) & (Document.type_name == EVENT_TYPE)
-    overlap = EventRange.id.is_null(False)
+def _overlap(after: datetime.datetime | None, before: datetime.datetime | None) -> Any:
+    overlap = EventRange.account_id.is_null(False)
     if before is not None:
         overlap &= EventRange.first_start < _naive(before) + FLOATING_SLACK
     if after is not None:
         overlap &= EventRange.last_end.is_null() | (EventRange.last_end > _naive(after) - FLOATING_SLACK)
-    return (Document.select(Document.object_id, Document.data)
-            .join(EventRange, pw.JOIN.LEFT_OUTER, on=on)
-            .where(where & (EventRange.id.is_null() | overlap))
+    return overlap
+
+
+def _window_query(account_id: str, after: datetime.datetime | None, before: datetime.datetime | None,
+                  *columns: Any) -> Any:
+    on = ((Document.account_id == EventRange.account_id) & (Document.type_name == EVENT_TYPE)
+          & (Document.object_id == EventRange.object_id))
+    return (EventRange.select(*columns).join(Document, on=on)
+            .where((EventRange.account_id == account_id) & _overlap(after, before))
             .order_by(Document.id).tuples())
+
+
+def candidates(account_id: str, after: datetime.datetime | None, before: datetime.datetime | None) -> Any:
+    """(object_id, data) of the account's events whose indexed range
+    overlaps the window widened by :data:`FLOATING_SLACK`, in creation order."""
+    return _window_query(account_id, after, before, Document.object_id, Document.data)
+
+
+class Candidate:
+    """One event a window can reach: its index row, and its document
+    unless the row decides the window alone (``exact`` rows, when the
+    query needs nothing else of the event)."""
+
+    __slots__ = ("object_id", "data", "first_start", "last_end", "exact")
+
+    def __init__(self, object_id: str, data: Any, first_start: datetime.datetime,
+                 last_end: datetime.datetime | None, exact: bool) -> None:
+        self.object_id = object_id
+        self.data = data
+        self.first_start = first_start
+        self.last_end = last_end
+        self.exact = bool(exact)
+
+    def overlaps(self, after: datetime.datetime | None, before: datetime.datetime | None) -> bool:
+        """The window test of an exact row: it ends after ``after`` and starts before ``before``."""
+        return ((after is None or (self.last_end is not None and self.last_end > _naive(after)))
+                and (before is None or self.first_start < _naive(before)))
+
+    def start_key(self) -> str:
+        """What :func:`~.event_query.start_key` gives for the event (both are series_range's first)."""
+        if self.first_start == UNBOUNDED_START:
+            return ""
+        return self.first_start.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def window_candidates(account_id: str, after: datetime.datetime | None, before: datetime.datetime | None,
+                      *, lean: bool) -> list[Candidate]:
+    """The :class:`Candidate` events of a window in creation order; with
+    ``lean`` the documents of exact rows are not read."""
+    data = pw.Case(None, [(~EventRange.exact, Document.data)]) if lean else Document.data
+    return [Candidate(*row) for row in _window_query(account_id, after, before, Document.object_id, data,
+                                                     EventRange.first_start, EventRange.last_end,
+                                                     EventRange.exact)]

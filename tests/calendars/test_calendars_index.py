@@ -74,11 +74,94 @@ def test_query_reads_the_index(client, db):
                    (datetime.datetime(1990, 1, 1), datetime.datetime(1990, 1, 2), march))
     assert ok(client, "CalendarEvent/query", {"filter": window})["ids"] == []
     assert ok(client, "CalendarEvent/query", {"filter": window, "expandRecurrences": True})["ids"] == []
-    # without a window every event is read; an event without a row is always a candidate
+    # without a window every event is read
     assert ok(client, "CalendarEvent/query", {"filter": {"title": ""}})["ids"] == [march]
-    db.execute_sql(f"DELETE FROM calendars_event_range WHERE object_id = {mark}", (march,))
+    # an unbounded row (what an event whose range cannot be computed gets) is a candidate of every window
+    db.execute_sql(f"UPDATE calendars_event_range SET first_start = {mark}, last_end = NULL, exact = {mark} "
+                   f"WHERE object_id = {mark}", (datetime.datetime(1, 1, 1), False, march))
     assert ok(client, "CalendarEvent/query", {"filter": window})["ids"] == [march]
+    assert ok(client, "CalendarEvent/query", {"filter": window, "expandRecurrences": True})["ids"] == [march]
     assert ok(client, "CalendarEvent/query", {"filter": {"operator": "AND", "conditions": [window]}})["ids"] == [march]
+    assert ok(client, "CalendarEvent/query", {"filter": {"after": "2030-01-01T00:00:00"}})["ids"] == []
+
+
+def test_exact_rows_answer_window_only_queries(client, db):
+    """An exact row (single occurrence, own time zone) decides a query that
+    asks nothing but the window without the event being read; one that
+    needs the event (another condition) reads it and judges its own times."""
+    cal = calendars(client)[0]["id"]
+    april = make(client, cal, start="2025-04-15T09:00:00", timeZone="Etc/UTC")
+    assert rows(db, client.account_id)[april] == (datetime.datetime(2025, 4, 15, 9), datetime.datetime(2025, 4, 15, 10))
+    mark = _mark(db)
+    db.execute_sql(f"UPDATE calendars_event_range SET first_start = {mark}, last_end = {mark} WHERE object_id = {mark}",
+                   (datetime.datetime(2025, 3, 10), datetime.datetime(2025, 3, 10, 1), april))
+    window = {"after": "2025-03-01T00:00:00", "before": "2025-04-01T00:00:00"}
+
+    def ids(**extra: Any) -> list[str]:
+        return ok(client, "CalendarEvent/query", {"filter": {**window, **extra.pop("filter", {})}, **extra})["ids"]
+
+    assert ids() == [april] and ids(expandRecurrences=True) == [april]  # the row was believed
+    assert ids(filter={"title": ""}) == [] and ids(filter={"title": ""}, expandRecurrences=True) == []
+    db.execute_sql(f"UPDATE calendars_event_range SET exact = {mark} WHERE object_id = {mark}", (False, april))
+    assert ids() == [] and ids(expandRecurrences=True) == []  # not exact: the event itself is read
+
+
+#: A window-only query may answer from exact index rows; the same query with a
+#: condition every event matches (``title: ""``) reads every candidate event.
+EDGE_EVENTS: dict[str, dict[str, Any]] = {
+    "inside": {"start": "2025-03-10T09:00:00", "timeZone": "Europe/Berlin"},
+    "spans_start": {"start": "2025-02-28T22:00:00", "timeZone": "Etc/UTC", "duration": "PT4H"},
+    "ends_at_after": {"start": "2025-02-28T23:00:00", "timeZone": "Etc/UTC"},  # 1 h, ends exactly at after
+    "zero_at_after": {"start": "2025-03-01T00:00:00", "timeZone": "Etc/UTC", "duration": "PT0S"},
+    "zero_inside": {"start": "2025-03-02T00:00:00", "timeZone": "Etc/UTC", "duration": "PT0S"},
+    "starts_at_before": {"start": "2025-03-15T00:00:00", "timeZone": "Etc/UTC"},
+    "tokyo_edge": {"start": "2025-03-01T08:30:00", "timeZone": "Asia/Tokyo"},  # 23:30 UTC the day before
+    "floating_edge": {"start": "2025-03-01T00:30:00"},  # inside in UTC, outside in New York
+    "all_day": {"start": "2025-03-14T00:00:00", "showWithoutTime": True, "duration": "P1D"},
+    "infinite": {"start": "2024-01-01T10:00:00", "timeZone": "America/New_York", "recurrenceRule": {"frequency": "weekly"}},
+    "moved_in": {"start": "2025-02-03T10:00:00", "timeZone": "Etc/UTC",
+                 "recurrenceRule": {"frequency": "weekly", "count": 3},
+                 "recurrenceOverrides": {"2025-02-10T10:00:00": {"start": "2025-03-05T10:00:00"}}},
+    "moved_out": {"start": "2025-03-03T10:00:00", "timeZone": "Etc/UTC",
+                  "recurrenceRule": {"frequency": "daily", "count": 2},
+                  "recurrenceOverrides": {"2025-03-03T10:00:00": {"start": "2025-05-01T10:00:00"},
+                                          "2025-03-04T10:00:00": {"excluded": True}}},
+    "dst_daily": {"start": "2025-03-08T01:30:00", "timeZone": "America/New_York",
+                  "recurrenceRule": {"frequency": "daily", "count": 4}},
+}
+
+
+@pytest.mark.parametrize("expand", [False, True])
+def test_window_only_queries_agree_with_reading_every_event(client, expand):
+    cal = calendars(client)[0]["id"]
+    ok(client, "Calendar/set", {"update": {cal: {"timeZone": "Asia/Tokyo"}}})
+    made = {name: make(client, cal, title=name, **{"duration": "PT1H", **event}) for name, event in EDGE_EVENTS.items()}
+    names = {v: k for k, v in made.items()}
+    windows = [("2025-03-01T00:00:00", "2025-03-15T00:00:00"), ("2025-03-09T00:00:00", "2025-03-10T00:00:00"),
+               ("2025-02-01T00:00:00", "2025-02-28T23:00:00"), ("2025-04-30T00:00:00", "2025-05-02T00:00:00")]
+    seen: set[str] = set()
+    for after, before in windows:
+        for zone in ("Etc/UTC", "America/New_York", "Asia/Tokyo"):
+            for sort in ([], [{"property": "start"}], [{"property": "start", "isAscending": False}]):
+                base = {"timeZone": zone, "sort": sort, "expandRecurrences": expand}
+                if expand and not sort:
+                    base["sort"] = [{"property": "recurrenceId"}]
+                lean = ok(client, "CalendarEvent/query", {**base, "filter": {"after": after, "before": before}})["ids"]
+                full = ok(client, "CalendarEvent/query", {**base, "filter": {"after": after, "before": before,
+                                                                            "title": ""}})["ids"]
+                assert lean == full, (after, before, zone, sort)
+                seen.update(names[i.split("_2")[0]] if i not in names else names[i] for i in lean)
+    first = ok(client, "CalendarEvent/query", {"filter": {"after": "2025-03-01T00:00:00",
+                                                          "before": "2025-03-15T00:00:00"}})["ids"]
+    got = {names[i] for i in first}
+    assert {"inside", "zero_inside", "spans_start", "floating_edge", "all_day", "infinite", "moved_in",
+            "dst_daily", "tokyo_edge"} <= got, got
+    assert not got & {"ends_at_after", "zero_at_after", "starts_at_before"}, got  # an end must be after "after"
+    in_ny = ok(client, "CalendarEvent/query", {"timeZone": "America/New_York", "filter": {
+        "after": "2025-03-01T00:00:00", "before": "2025-03-15T00:00:00"}})["ids"]
+    # a floating event keeps its wall-clock place in the query's zone; a zoned one does not
+    assert "floating_edge" in {names[i] for i in in_ny} and "tokyo_edge" not in {names[i] for i in in_ny}
+    assert "moved_out" in seen
 
 
 def test_long_finite_series_ends_where_its_count_does(client, db):

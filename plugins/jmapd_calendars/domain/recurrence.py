@@ -17,6 +17,7 @@ Public API:
 - :func:`get_occurrence` — one instance by recurrence id, ``None`` if the
   id is no occurrence (or an excluded one).
 - :func:`get_occurrences` — several instances of one event at once.
+- :func:`reaches` — the query's separate after/before conditions at once.
 - :func:`is_occurrence` — whether a recurrence id is an (unexcluded) occurrence.
 - :func:`series_range` — ``(first start, last end or None)`` in UTC for an index.
 - :func:`out_of_range` — the paths of dates outside a server's supported range.
@@ -383,6 +384,29 @@ def _overlaps(s: datetime, e: datetime, after: datetime | None, before: datetime
     return (after is None or e > after) and (before is None or s < before)
 
 
+def reaches(
+    event: dict[str, Any], after: datetime | None, before: datetime | None, floating_tz: str = "UTC"
+) -> bool:
+    """Whether some occurrence ends after ``after`` and some (maybe another)
+    starts before ``before`` — CalendarEvent/query's after and before
+    conditions without expandRecurrences — with the event parsed once.
+
+    :raises ValueError: an unknown time zone or a malformed start/rule.
+    """
+    try:
+        series = _Series(event, floating_tz)
+
+        def any_in(a: datetime | None, b: datetime | None) -> bool:
+            try:
+                return bool(_expand_series(series, a, b, 1, DEFAULT_WORK_BUDGET))
+            except ExpansionTooLarge:
+                return True  # more than one occurrence, or too far to walk: over-cover
+
+        return (after is None or any_in(after, None)) and (before is None or any_in(None, before))
+    except OverflowError as exc:
+        raise ValueError("date out of the supported range") from exc
+
+
 def _expand_list(
     event: dict[str, Any],
     after: datetime | None,
@@ -391,7 +415,17 @@ def _expand_list(
     floating_tz: str,
     work_budget: int,
 ) -> list[Occurrence]:
-    series = _Series(event, floating_tz)
+    return _expand_series(_Series(event, floating_tz), after, before, max_instances, work_budget)
+
+
+def _expand_series(
+    series: _Series,
+    after: datetime | None,
+    before: datetime | None,
+    max_instances: int,
+    work_budget: int,
+) -> list[Occurrence]:
+    event = series.event
     if not series.recurring:
         s, e = series.span(series.start)
         return [Occurrence(None, s, e, master=event)] if _overlaps(s, e, after, before) else []
