@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +83,9 @@ class ChangeLog:
     usage: list[tuple[str, str, int, int]] = field(default_factory=list)
     #: What a transaction read once and may reuse (quota limits, usage).
     memo: dict[Any, Any] = field(default_factory=dict)
+    #: Work for the end of the transaction (:meth:`defer`): (function, item), each
+    #: function run once with all its items; dropped with their object's savepoint.
+    jobs: list[tuple[Callable[[list[Any]], None], Any]] = field(default_factory=list)
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -102,14 +105,15 @@ class ChangeLog:
             self.rollback(mark)
             raise
 
-    def mark(self) -> tuple[int, int, int]:
+    def mark(self) -> tuple[int, int, int, int]:
         """Where an object's savepoint starts; :meth:`rollback` forgets what it buffered since."""
-        return len(self.pending), len(self.deferred), len(self.usage)
+        return len(self.pending), len(self.deferred), len(self.usage), len(self.jobs)
 
-    def rollback(self, mark: tuple[int, int, int]) -> None:
+    def rollback(self, mark: tuple[int, int, int, int]) -> None:
         del self.pending[mark[0]:]
         del self.deferred[mark[1]:]
         del self.usage[mark[2]:]
+        del self.jobs[mark[3]:]
         self.memo.clear()  # it may hold what a rolled-back write read
 
     def defer_insert(self, model: Any, row: dict[str, Any]) -> None:
@@ -125,6 +129,18 @@ class ChangeLog:
         """
         self.deferred.append((model, row))
 
+    def defer(self, job: Callable[[list[Any]], None], item: Any) -> None:
+        """Have ``job`` run once, before the transaction ends, with every item
+        deferred to it (in order) since it last ran.
+
+        For per-object work that costs a few statements each time but one
+        batch for a hundred objects (a bulk keyword change moving Mailbox
+        counts). Runs in :meth:`write_deferred`, after the deferred rows are
+        written; a job may record changes and defer more. Only for work
+        nothing in the transaction reads back before then.
+        """
+        self.jobs.append((job, item))
+
     def deferred_rows(self, model: Any) -> Iterator[dict[str, Any]]:
         """Rows of ``model`` buffered and not written yet (to check against them)."""
         return (row for m, row in self.deferred if m is model)
@@ -139,6 +155,15 @@ class ChangeLog:
             for model, rows in by_model.items():
                 for chunk in range(0, len(rows), 200):
                     _insert_rows(model, rows[chunk:chunk + 200])
+        while self.jobs:
+            jobs, self.jobs = self.jobs, []
+            by_job: dict[Callable[[list[Any]], None], list[Any]] = {}
+            for job, item in jobs:
+                by_job.setdefault(job, []).append(item)
+            for job, items in by_job.items():
+                job(items)
+            if self.deferred:
+                self.write_deferred()
         if self.usage:
             totals: dict[tuple[str, str], list[int]] = {}
             for account_id, type_name, count, octets in self.usage:

@@ -99,13 +99,42 @@ def moving(account_id: str, thread_ids: Iterable[str]) -> Iterator[None]:
     before = _contributions(_snapshot(account_id, ids), trash_id)
     yield
     after = _contributions(_snapshot(account_id, ids), trash_id)
+    _add(account_id, _difference(before, after))
+
+
+def mark_unread(account_id: str, flags: dict[str, tuple[str, bool]]) -> set[str]:
+    """Set the unread flag of these Emails' membership rows (email id -> (thread id,
+    unread)) and move the counts: one diff and two UPDATEs for a whole batch.
+
+    The Mailboxes holding any Email of their Threads are returned (their
+    unreadThreads may have moved, so their state does)."""
+    threads = sorted({thread_id for thread_id, _ in flags.values()})
+    if not threads:
+        return set()
+    trash_id = trash_of(account_id)
+    before = _snapshot(account_id, threads)
+    mark = "%s" if is_postgres() else "?"
+    for value in (True, False):
+        ids = sorted(e for e, (_, unread) in flags.items() if unread is value)
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            database.execute_sql(
+                f"UPDATE mail_email_mailbox SET unread = {mark} WHERE email_id IN ({', '.join([mark] * len(part))})",
+                (value, *part),
+            )
+    after = _snapshot(account_id, threads)
+    _add(account_id, _difference(_contributions(before, trash_id), _contributions(after, trash_id)))
+    return {m for per_mailbox in after.values() for m in per_mailbox}
+
+
+def _difference(before: dict[str, list[int]], after: dict[str, list[int]]) -> dict[str, list[int]]:
     deltas = {}
     for mailbox_id in set(before) | set(after):
         old, new = before.get(mailbox_id, [0, 0, 0, 0]), after.get(mailbox_id, [0, 0, 0, 0])
         delta = [n - o for n, o in zip(new, old, strict=True)]
         if any(delta):
             deltas[mailbox_id] = delta
-    _add(account_id, deltas)
+    return deltas
 
 
 def _add(account_id: str, deltas: dict[str, list[int]]) -> None:

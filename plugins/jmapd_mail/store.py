@@ -261,18 +261,44 @@ def set_keywords(
         f"UPDATE mail_email SET keywords = {mark}, unread = {mark} WHERE account_id = {mark} AND id = {mark}",
         (orjson.dumps(sorted(new)).decode(), unread, account_id, email_id),
     )
-    for keyword in sorted(before - new):
-        run(f"DELETE FROM mail_email_keyword WHERE email_id = {mark} AND keyword = {mark}", (email_id, keyword))
+    # The keyword rows and the membership rows' unread flag (with the counts it
+    # moves) are written once for the whole /set, before it commits: a bulk
+    # flag change then costs one counts diff, not one per Email. Nothing in
+    # the call reads them back (its Emails were loaded first; a Mailbox
+    # change diffs the rows as they are, and the batch diffs them again).
+    removed = sorted(before - new)
+    if removed:
+        changes.defer(_remove_keywords, (email_id, removed))
     for keyword in sorted(new - before):
-        run(
-            f"INSERT INTO mail_email_keyword (account_id, email_id, keyword) VALUES ({mark}, {mark}, {mark})",
-            (account_id, email_id, keyword),
-        )
+        changes.defer_insert(EmailKeyword, {"account_id": account_id, "email_id": email_id, "keyword": keyword})
     if unread != is_unread(before):
-        with counts.moving(account_id, [thread_id]):
-            run(f"UPDATE mail_email_mailbox SET unread = {mark} WHERE email_id = {mark}", (unread, email_id))
-        touch_mailboxes(changes, account_id, thread_mailboxes(account_id, [thread_id]))
+        changes.defer(_mark_unread, (changes, account_id, email_id, thread_id, unread))
     return True
+
+
+def _remove_keywords(items: list[tuple[str, list[str]]]) -> None:
+    """The keyword rows a batch of keyword changes took away, one DELETE per keyword."""
+    by_keyword: dict[str, list[str]] = {}
+    for email_id, keywords in items:
+        for keyword in keywords:
+            by_keyword.setdefault(keyword, []).append(email_id)
+    mark = "%s" if is_postgres() else "?"
+    for keyword, ids in sorted(by_keyword.items()):
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            database.execute_sql(
+                f"DELETE FROM mail_email_keyword WHERE keyword = {mark} AND email_id IN ({', '.join([mark] * len(part))})",
+                (keyword, *part),
+            )
+
+
+def _mark_unread(items: list[tuple[Any, str, str, str, bool]]) -> None:
+    """A batch's unread flips, per account: rows, counts, and the Mailboxes' state."""
+    by_account: dict[str, tuple[Any, dict[str, tuple[str, bool]]]] = {}
+    for changes, account_id, email_id, thread_id, unread in items:
+        by_account.setdefault(account_id, (changes, {}))[1][email_id] = (thread_id, unread)
+    for account_id, (changes, flags) in by_account.items():
+        touch_mailboxes(changes, account_id, counts.mark_unread(account_id, flags))
 
 
 def set_mailboxes(changes: Any, account_id: str, email_id: str, mailbox_ids: Iterable[str]) -> bool:
