@@ -54,6 +54,12 @@ class Hooks:
         data: bytes | None = self._hook.jmapd_resolve_blob(services=services, account_id=account_id, blob_id=blob_id)
         return data
 
+    def resolve_shared_blob(self, services: Services, principal: Principal, account_id: str, blob_id: str) -> bytes | None:
+        """The bytes of a derived blob a sharee of single objects may read, else None."""
+        data: bytes | None = self._hook.jmapd_resolve_shared_blob(
+            services=services, principal=principal, account_id=account_id, blob_id=blob_id)
+        return data
+
     def changes_committed(self, services: Services, account_id: str, changed: dict[str, str]) -> None:
         self._hook.jmapd_changes_committed(services=services, account_id=account_id, changed=changed)
 

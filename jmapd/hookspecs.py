@@ -143,6 +143,16 @@ def jmapd_resolve_blob(services: Services, account_id: str, blob_id: str) -> byt
     """Bytes of a blob the plugin derives (e.g. a MIME part of a stored email)."""
 
 
+@hookspec(firstresult=True)
+def jmapd_resolve_shared_blob(services: Services, principal: Principal, account_id: str, blob_id: str) -> bytes | None:
+    """Bytes of a derived blob for a sharee of single objects of ``account_id``.
+
+    Such a caller reaches no stored blob of the account (its ids would show
+    them the rest of it); a plugin answers only for blobs derived from
+    objects ``principal`` may read, and from nothing else of the account.
+    """
+
+
 @hookspec
 def jmapd_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``argparse`` sub-commands (prefix them with the plugin name)."""

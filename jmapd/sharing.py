@@ -72,6 +72,10 @@ class Sharing:
     :param read_only: rights of a read-only delegate (default: just ``read``).
     :param per_user: properties each sharee keeps for themselves (RFC 9670
         ``isSubscribed``); changing them needs no right.
+    :param sharee_defaults: (property, value) pairs of per-user properties
+        that anyone but the owner sees until they set their own (the JMAP
+        Calendars draft's ``isSubscribed``, false in shared accounts),
+        instead of the owner's value.
     :param name_property: the property named in ShareNotifications.
     :param items: types whose objects a sharee reaches through this one
         (AddressBook: ContactCard; Mailbox: Email, Thread). A share change moves their states too, so a
@@ -85,6 +89,7 @@ class Sharing:
     destroy: str | None = "mayDelete"
     read_only: tuple[str, ...] | None = None
     per_user: tuple[str, ...] = ("isSubscribed",)
+    sharee_defaults: tuple[tuple[str, Any], ...] = ()
     name_property: str = "name"
     items: tuple[str, ...] = ()
 
@@ -369,6 +374,8 @@ def decorate(
             obj["shareWith"] = shares.get(object_id) or None
         else:
             obj["shareWith"] = None
+        if not acc.is_owner:
+            obj.update(sharing.sharee_defaults)
         obj.update(overlays.get(object_id, {}))
         out[object_id] = obj
     return out
@@ -501,10 +508,16 @@ def apply_update(
         _set_shares(dt, ctx, account_id, new, old.get("shareWith") or {}, new.get("shareWith") or {})
         left.discard("shareWith")
     personal = {p for p in left if p in sharing.per_user}
-    if personal and not acc.is_owner:
-        _store_per_user(ctx, account_id, dt.name, object_id, {p: new.get(p) for p in personal})
-        for p in personal:
-            new[p] = raw.get(p)
+    if not acc.is_owner:
+        if personal:
+            _store_per_user(ctx, account_id, dt.name, object_id, {p: new.get(p) for p in personal})
+        # what the caller sees of every per-user property is theirs (their
+        # value, else a sharee default): the stored object keeps the owner's
+        for p in sharing.per_user:
+            if p in raw:
+                new[p] = raw[p]
+            else:
+                new.pop(p, None)
         left -= personal
     if left and not acc.full:
         if sharing.update is None or not acc.has(dt.name, object_id, sharing.update):

@@ -102,12 +102,15 @@ class DownloadResource:
         services = self.services
         principal = await authenticate(req, services)
         account = principal.accounts.get(account_id)
-        # NOTE(sharing): a sharee of single objects cannot yet download through
-        # them; blob ids of the rest of the account must not be reachable.
-        if account is None or account.level == "shared":
+        if account is None:
             raise falcon.HTTPNotFound(title="Not found", description="No such blob.")
 
         def fetch() -> bytes | None:
+            if account.level == "shared":
+                # NOTE(sharing): a sharee of single objects reaches only what a
+                # plugin derives from objects they may read, never a stored
+                # blob id of the rest of the account
+                return services.hooks.resolve_shared_blob(services, principal, account.id, blob_id)
             data = services.blobs.get(account.id, blob_id)
             if data is None:
                 data = services.hooks.resolve_blob(services, account.id, blob_id)

@@ -138,6 +138,9 @@ class Calendar(DocumentType):
         destroy="mayDelete",
         read_only=("mayReadFreeBusy", "mayReadItems"),
         per_user=PER_USER,
+        # draft §4 isSubscribed: "SHOULD default to false for Calendars in
+        # shared accounts"; the sharee's own value replaces it
+        sharee_defaults=(("isSubscribed", False),),
     )
 
     def prologue(self, ctx: Any, verb: str, account_id: str, args: dict[str, Any]) -> None:

@@ -10,6 +10,8 @@ which follows draft-ietf-calext-jscalendar-icalendar).
   (the client names the type in the URL): ``I`` + an event id is that
   event (its overrides as RECURRENCE-ID components), ``I`` + a calendar id
   every event in the calendar, one VCALENDAR with a VTIMEZONE per zone used.
+  A sharee of single calendars gets only events and calendars they may read
+  items of, with their own per-user values.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import orjson
 from jmapd.db import tuples
 from jmapd.methods.standard.args import check_args
 from jmapd.methods.types import is_id
-from jmapd.models import Document
+from jmapd.models import Document, PerUserValue, ShareGrant
 from jmapd.protocol.errors import MethodError
 
 PARSE = "urn:ietf:params:jmap:calendars:parse"
@@ -102,7 +104,25 @@ def events_of(account_id: str, calendar_id: str | None = None) -> list[dict[str,
 
 
 def export_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
-    """Bytes of an export blob id, or None when it is not one of ours."""
+    """Bytes of an export blob id, or None when it is not one of ours (a
+    caller with access to the whole account: owner or delegate)."""
+    return _export(account_id, blob_id, None, None)
+
+
+def export_blob_for_sharee(services: Any, principal: Any, account_id: str, blob_id: str) -> bytes | None:
+    """An export blob for a sharee of single calendars of the account: an
+    event in a calendar they may read items of, or such a calendar; each
+    event as they see it (their own per-user values, none of the owner's)."""
+    readable = {oid for oid, rights in tuples(ShareGrant.select(ShareGrant.object_id, ShareGrant.rights).where(
+        (ShareGrant.account_id == account_id) & (ShareGrant.type_name == "Calendar")
+        & ShareGrant.principal.in_(list(principal.principal_ids)))) if (rights or {}).get("mayReadItems")}
+    if not readable:
+        return None
+    return _export(account_id, blob_id, readable, principal.user_id)
+
+
+def _export(account_id: str, blob_id: str, readable: set[str] | None, viewer: int | None) -> bytes | None:
+    """The export of ``blob_id``; with ``readable``, only from those calendars, as user ``viewer`` sees them."""
     from .domain.ical import to_ics
 
     if not blob_id.startswith(EXPORT_PREFIX) or not is_id(blob_id[1:]):
@@ -114,7 +134,33 @@ def export_blob(services: Any, account_id: str, blob_id: str) -> bytes | None:
     if row is None:
         return None
     if row[0] == "CalendarEvent":
-        return to_ics([bare(_decode(row[1]))])
+        event = {**_decode(row[1]), "id": object_id}
+        if readable is not None and not readable.intersection(event.get("calendarIds") or {}):
+            return None
+        return to_ics([bare(e) for e in _as_seen([event], account_id, viewer)])
+    if readable is not None and object_id not in readable:
+        return None
     calendar = _decode(row[1])
-    return to_ics([bare(e) for e in events_of(account_id, object_id)],
-                  calendar={"title": calendar.get("name")} if calendar.get("name") else None)
+    name = calendar.get("name")
+    if viewer is not None:
+        name = (peruser_calendar(account_id, viewer, object_id) or {}).get("name") or name
+    events = _as_seen(events_of(account_id, object_id), account_id, viewer)
+    return to_ics([bare(e) for e in events], calendar={"title": name} if name else None)
+
+
+def _as_seen(events: list[dict[str, Any]], account_id: str, viewer: int | None) -> list[dict[str, Any]]:
+    """The events as user ``viewer`` (not the owner) sees them; None: as stored."""
+    if viewer is None:
+        return events
+    from . import peruser
+
+    mine = peruser.overlays(account_id, viewer, [e["id"] for e in events])
+    return [peruser.view(e, mine.get(e["id"])) for e in events]
+
+
+def peruser_calendar(account_id: str, user_id: int, calendar_id: str) -> dict[str, Any] | None:
+    """A user's own values of a calendar they do not own (its name, color...)."""
+    data = PerUserValue.select(PerUserValue.data).where(
+        (PerUserValue.account_id == account_id) & (PerUserValue.type_name == "Calendar")
+        & (PerUserValue.user == user_id) & (PerUserValue.object_id == calendar_id)).scalar()
+    return _decode(data) if data is not None else None

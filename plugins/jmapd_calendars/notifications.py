@@ -161,8 +161,11 @@ def recipients(account_id: str, calendar_ids: list[str]) -> set[str]:
     for pid, readable in readers.items():
         user = users.get(pid)
         for calendar_id in readable:
-            own = overlays.get((user, calendar_id), {}) if pid != owner and user is not None else {}
-            if own.get("isSubscribed", calendars[calendar_id].get("isSubscribed", True)):
+            if pid == owner or user is None:
+                subscribed = calendars[calendar_id].get("isSubscribed", True)
+            else:  # anyone else is not subscribed until they say so (Calendar sharee_defaults)
+                subscribed = overlays.get((user, calendar_id), {}).get("isSubscribed", False)
+            if subscribed:
                 out.add(pid)
                 break
     return out

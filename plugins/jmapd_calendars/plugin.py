@@ -76,6 +76,13 @@ def jmapd_resolve_blob(services: Any, account_id: str, blob_id: str) -> bytes | 
 
 
 @hookimpl
+def jmapd_resolve_shared_blob(services: Any, principal: Any, account_id: str, blob_id: str) -> bytes | None:
+    from .ics import export_blob_for_sharee
+
+    return export_blob_for_sharee(services, principal, account_id, blob_id)
+
+
+@hookimpl
 def jmapd_models() -> list[Any]:
     from .models import EventRange
 

@@ -127,3 +127,53 @@ def test_free_busy_only_is_invisible(jmap_server):
     ok(owner, "Calendar/set", {"update": {cal: {f"shareWith/{principal_id(sharee)}": {"mayReadFreeBusy": True}}}})
     name, response = sharee.call("Calendar/get", {"accountId": owner.account_id, "ids": [cal]}, USING)
     assert name == "error" or response["notFound"] == [cal]
+
+
+def test_is_subscribed_is_false_for_a_sharee_until_they_set_it(jmap_server):
+    """Draft §4: isSubscribed "SHOULD default to false for Calendars in
+    shared accounts"; per user, so neither side's value reaches the other."""
+    owner, sharee = jmap_server.client(), jmap_server.client()
+    cal = ok(owner, "Calendar/set", {"create": {"t": {"name": "Team"}}})["created"]["t"]["id"]
+    assert ok(owner, "Calendar/get", {"ids": [cal]})["list"][0]["isSubscribed"] is True  # the owner's own
+    ok(owner, "Calendar/set", {"update": {cal: {f"shareWith/{principal_id(sharee)}": {
+        "mayReadItems": True, "mayReadFreeBusy": True}}}})
+    sharee._session = None
+    args = {"accountId": owner.account_id}
+    assert sharee.ok("Calendar/get", {**args, "ids": [cal]}, USING)["list"][0]["isSubscribed"] is False
+    done = sharee.ok("Calendar/set", {**args, "update": {cal: {"isSubscribed": True}}}, USING)
+    assert cal in done["updated"], done
+    assert sharee.ok("Calendar/get", {**args, "ids": [cal]}, USING)["list"][0]["isSubscribed"] is True
+    ok(owner, "Calendar/set", {"update": {cal: {"isSubscribed": False}}})
+    assert sharee.ok("Calendar/get", {**args, "ids": [cal]}, USING)["list"][0]["isSubscribed"] is True
+    assert ok(owner, "Calendar/get", {"ids": [cal]})["list"][0]["isSubscribed"] is False
+    # a sharee's change of another per-user property leaves the owner's isSubscribed alone
+    sharee.ok("Calendar/set", {**args, "update": {cal: {"isSubscribed": False, "color": "blue"}}}, USING)
+    assert ok(owner, "Calendar/get", {"ids": [cal]})["list"][0]["isSubscribed"] is False
+    ok(owner, "Calendar/set", {"update": {cal: {"isSubscribed": True}}})
+    sharee.ok("Calendar/set", {**args, "update": {cal: {"color": "green"}}}, USING)
+    assert ok(owner, "Calendar/get", {"ids": [cal]})["list"][0]["isSubscribed"] is True
+    assert sharee.ok("Calendar/get", {**args, "ids": [cal]}, USING)["list"][0]["isSubscribed"] is False
+
+
+def test_write_delegate_keeps_the_owners_per_user_values(jmap_server):
+    """A write delegate edits the calendar itself; what they see of per-user
+    properties (their own value, or the sharee default) is not written
+    over the owner's."""
+    from jmapd.db import database, ensure_connected
+    from jmapd.models import User
+    from jmapd.sharing import delegate
+
+    owner, helper = jmap_server.client(), jmap_server.client()
+    cal = ok(owner, "Calendar/set", {"create": {"t": {"name": "Team", "color": "red"}}})["created"]["t"]["id"]
+    ensure_connected()
+    with database.obj.atomic():
+        delegate(owner.account_id, User.get(User.name == helper.user).id, "write")
+    helper._session = None
+    args = {"accountId": owner.account_id}
+    seen = helper.ok("Calendar/get", {**args, "ids": [cal]}, USING)["list"][0]
+    assert seen["isSubscribed"] is False
+    helper.ok("Calendar/set", {**args, "update": {cal: {"color": "blue"}}}, USING)
+    done = helper.ok("Calendar/set", {**args, "update": {cal: {"description": "Shared by all"}}}, USING)
+    assert cal in done["updated"], done
+    mine = ok(owner, "Calendar/get", {"ids": [cal]})["list"][0]
+    assert (mine["description"], mine["color"], mine["isSubscribed"]) == ("Shared by all", "red", True)

@@ -19,6 +19,8 @@ def shared(jmap_server: Any, **rights: bool) -> tuple[Any, Any, str]:
     grant = {"mayReadItems": True, "mayReadFreeBusy": True, "mayWriteAll": True, **rights}
     ok(owner, "Calendar/set", {"update": {cal: {f"shareWith/{principal_id(sharee)}": grant}}})
     sharee._session = None
+    # a sharee is told of changes to calendars they subscribed to (draft §8), and is not subscribed by default
+    as_sharee(sharee, owner.account_id, "Calendar/set", {"update": {cal: {"isSubscribed": True}}})
     return owner, sharee, cal
 
 
@@ -139,16 +141,21 @@ def test_only_subscribed_readers_are_notified(jmap_server):
     ok(owner, "Calendar/set", {"update": {cal: {f"shareWith/{principal_id(other)}": {
         "mayReadItems": True, "mayReadFreeBusy": True}}}})
     other._session = None
-    as_sharee(other, acct, "Calendar/set", {"update": {cal: {"isSubscribed": False}}})
+    # other never subscribed (a sharee's isSubscribed is false until they set it)
     ok(owner, "CalendarEvent/set", {"create": {"e": standup(cal)}})
     assert len(notes(sharee, acct)) == 1  # positive control: a subscribed sharee is told
     assert notes(other, acct) == []
+    as_sharee(other, acct, "Calendar/set", {"update": {cal: {"isSubscribed": True}}})
+    ok(owner, "CalendarEvent/set", {"create": {"s": standup(cal)}})
+    assert len(notes(other, acct)) == 1
+    as_sharee(other, acct, "Calendar/set", {"update": {cal: {"isSubscribed": False}}})
     # one who may read only free/busy is not told either
     busy_only = jmap_server.client()
     ok(owner, "Calendar/set", {"update": {cal: {f"shareWith/{principal_id(busy_only)}": {"mayReadFreeBusy": True}}}})
     busy_only._session = None
     ok(owner, "CalendarEvent/set", {"create": {"f": standup(cal)}})
-    assert len(notes(sharee, acct)) == 2
+    assert len(notes(sharee, acct)) == 3
+    assert len(notes(other, acct)) == 1  # unsubscribed again
     name, response = busy_only.call(f"{NOTE}/query", {"accountId": acct}, USING)
     assert name == "error" or response["ids"] == []
 
