@@ -89,6 +89,56 @@ class Server:
                     out.append(int(line.split()[1]) / 1024)
         return out
 
+    def pss_mb(self) -> dict[int, float]:
+        """Proportional set size of the master and every process under it
+        (workers, the LMTP listener...), in MB: shared pages (what workers
+        inherit from the master by fork) count once across them, so the sum
+        is the server's real footprint, unlike a sum of RSS."""
+        assert self.proc is not None
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        tree = {self.proc.pid}
+        grown = True
+        while grown:
+            below = {pid for pid, parent in parents.items() if parent in tree} - tree
+            tree |= below
+            grown = bool(below)
+        out = {}
+        for pid in tree:
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            out[pid] = next((int(line.split()[1]) / 1024 for line in rollup.splitlines() if line.startswith("Pss:")), 0.0)
+        return out
+
+    def sample_pss(self, interval: float = 0.5) -> Callable[[], tuple[float, float]]:
+        """Sample the summed PSS in a thread until the returned function is
+        called; it answers (peak, last) in MB."""
+        stop = threading.Event()
+        seen = [0.0, 0.0]
+
+        def watch() -> None:
+            while not stop.wait(interval):
+                total = sum(self.pss_mb().values())
+                seen[0], seen[1] = max(seen[0], total), total
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
+
+        def done() -> tuple[float, float]:
+            stop.set()
+            thread.join()
+            return seen[0], seen[1]
+
+        return done
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)

@@ -237,9 +237,11 @@ class Bench:
         server.cli("migrate")
         auth = ("bench", "bench-password") if self.reused else server.user()
         server.start()
+        pss = server.sample_pss()
         try:
             return self._run(server, auth, measure_all)
         finally:
+            self.figures["pss_mb"] = pss()
             server.stop()
 
     def _import(self, server: Server, auth: Any, account: str, inbox: str, others: list[str]) -> None:
@@ -633,6 +635,8 @@ def main() -> None:
           f"({int(c['requests'])} ok, {int(c['errors'])} errors)   {verdict(c['rps'] >= 150 and not c['errors'])} >= 150")
     rss = f["rss_mb"]
     print(f"{'worker RSS (MB)':<52} {', '.join(f'{m:.0f}' for m in rss)}   {verdict(bool(rss) and max(rss) <= 250)} <= 250")
+    peak, last = f["pss_mb"]
+    print(f"{'server PSS, all processes (MB): peak, at the end':<52} {peak:8.0f} {last:8.0f}   {verdict(peak <= 300)} <= 300")
     raw = f["raw_bytes"]
     total = f["db_bytes"] + f["blob_bytes"]
     print(f"{'disk: database + blobs vs raw message bytes':<52} {total / raw:8.2f}x (db {f['db_bytes'] / 1e6:.0f} MB, "

@@ -8,9 +8,12 @@ before starting (``jmapd serve`` does both).
 """
 
 from jmapd.app import load_config
+from jmapd.footprint import bound_malloc_arenas
 from jmapd.hosting import check_tls, child_exit, prepare_metrics  # noqa: F401 (child_exit is a gunicorn hook)
 from jmapd.logformat import gunicorn_logconfig
 
+# two malloc arenas a process, as under `jmapd serve` (MALLOC_ARENA_MAX overrides)
+bound_malloc_arenas()
 _config, _ = load_config()  # a configuration error stops gunicorn here, naming the key
 check_tls(_config)
 # metrics.enabled: prometheus-client's multi-process files in data_dir/metrics, wiped here

@@ -208,8 +208,10 @@ def ensure_demo(services: Any) -> tuple[str, str] | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .footprint import bound_malloc_arenas, freeze_before_fork
     from .hosting import serve
 
+    bound_malloc_arenas()  # before any thread, connection or worker exists
     services = _services(args)
     run_migrations(services)
     from .db import database
@@ -241,6 +243,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .db import database
 
     database.obj.close()  # workers open their own connections after fork
+    freeze_before_fork()
     try:
         serve(cfg, bind, workers)
     finally:

@@ -164,6 +164,10 @@ def probe_database(url: str) -> None:
             db.close()
 
 
+#: Page cache of each SQLite connection, in KiB (``PRAGMA cache_size`` negative).
+SQLITE_CACHE_KIB = 2000
+
+
 def open_database(url: str) -> peewee.Database:
     """Create the database for ``url`` and bind the proxy to it."""
     parsed = urlparse(url)
@@ -184,7 +188,12 @@ def open_database(url: str) -> peewee.Database:
                 "foreign_keys": 1,
                 "busy_timeout": 30000,
                 "synchronous": "full",
-                "cache_size": -16000,
+                # NOTE(operator): SQLite's page cache is per connection, and a worker
+                # holds up to server.threads + 2 of them: at 16 MB each a large
+                # mailbox filled 2 x 18 x 16 MB of private memory (issue #17). 2 MB
+                # (SQLite's default) bounds that to 36 MB a worker; the file's pages
+                # stay in the kernel's page cache, shared by every process.
+                "cache_size": -SQLITE_CACHE_KIB,
             },
             check_same_thread=False,
             timeout=30,
