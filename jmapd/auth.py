@@ -239,7 +239,7 @@ class Authenticator:
         self.verify_gate = asyncio.Semaphore(VERIFY_SLOTS)
         #: ``account_id -> {urn: account capability value}``, built by the app.
         self.account_capabilities = account_capabilities
-        #: Capabilities with a shareable type: all a sharee of single objects gets.
+        #: Capabilities with a shareable type, and blobs: all a sharee of single objects gets.
         self.shareable_capabilities: set[str] = set()
 
     # -- credentials ------------------------------------------------------

@@ -17,6 +17,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .auth import Principal
+    from .methods.context import CallContext
     from .services import Services
 
 
@@ -59,6 +60,18 @@ class Hooks:
         data: bytes | None = self._hook.jmapd_resolve_shared_blob(
             services=services, principal=principal, account_id=account_id, blob_id=blob_id)
         return data
+
+    def shared_blob(self, ctx: CallContext, account_id: str, blob_id: str) -> dict[str, list[str]] | None:
+        """What lets a sharee of single objects read a blob: every plugin's
+        referencing objects merged, or None when no plugin opens it."""
+        merged: dict[str, list[str]] | None = None
+        for found in self._hook.jmapd_shared_blob(ctx=ctx, account_id=account_id, blob_id=blob_id):
+            if found is None:
+                continue
+            merged = merged if merged is not None else {}
+            for type_name, ids in found.items():
+                merged.setdefault(type_name, []).extend(i for i in ids if i not in merged[type_name])
+        return merged
 
     def changes_committed(self, services: Services, account_id: str, changed: dict[str, str]) -> None:
         self._hook.jmapd_changes_committed(services=services, account_id=account_id, changed=changed)

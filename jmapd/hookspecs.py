@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # type-only: the core imports this module before any of these
     from .auth import Principal
     from .config import CoreConfig
     from .db import BaseModel
+    from .methods.context import CallContext
     from .methods.registry import Capability, Method
     from .methods.types import DataType
     from .services import Services
@@ -151,6 +152,14 @@ def jmapd_resolve_shared_blob(services: Services, principal: Principal, account_
     them the rest of it); a plugin answers only for blobs derived from
     objects ``principal`` may read, and from nothing else of the account.
     """
+
+
+@hookspec
+def jmapd_shared_blob(ctx: CallContext, account_id: str, blob_id: str) -> dict[str, list[str]] | None:
+    """For a sharee of single objects in ``account_id``: None when nothing of
+    the plugin's lets them read ``blob_id``; else type name → ids of the
+    objects they may read that reference it (empty lists for a blob derived
+    from one). Any plugin's answer opens the blob to them."""
 
 
 @hookspec

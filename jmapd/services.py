@@ -126,9 +126,13 @@ class Services:
     def __post_init__(self) -> None:
         self._hooks = Hooks(self.pm)
         self.auth = Authenticator(self.config, self.account_capabilities)
+        from .builtin.blob import BLOB
+
+        # Blobs too: a sharee reads only those an object they may read opens
+        # (jmapd_shared_blob, checked by every Blob method and the download URL).
         self.auth.shareable_capabilities = {
             dt.capability for dt in self.registry.data_types.values() if dt.sharing is not None
-        }
+        } | {BLOB}
         self.executor = ThreadPoolExecutor(self.config.server.threads, thread_name_prefix="jmapd")
         self._host_counts = HostCounts(self.config.data_dir / "run" / "inflight")
 

@@ -228,8 +228,9 @@ def viewer_capabilities(principal: Any, shareable: set[str]) -> None:
     """Per-viewer account capabilities (RFC 9670 §2): Principals are read in
     the viewer's own account, so only it has ``principals``; every account
     names its owner under ``principals:owner``. A sharee of single objects
-    gets only the capabilities whose types enforce rights: the others
-    (and blobs) would show them the whole account."""
+    gets only the capabilities whose types enforce rights (and blobs, each
+    opened by an object they may read through ``jmapd_shared_blob``): the
+    others would show them the whole account."""
     home = principal.primary_account
     enabled = home is not None and PRINCIPALS in principal.accounts[home].capabilities
     for account in principal.accounts.values():

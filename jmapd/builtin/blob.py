@@ -29,11 +29,19 @@ def _account_value(account_id: str, services: Any) -> dict[str, Any]:
     }
 
 
+def is_sharee(ctx: CallContext, account_id: str) -> bool:
+    """A sharee of single objects, who reads only the blobs of what they may read."""
+    account = ctx.principal.accounts.get(account_id)
+    return account is not None and account.level == "shared"
+
+
 def read_blob(ctx: CallContext, account_id: str, blob_id: Any) -> bytes | None:
     if not isinstance(blob_id, str):
         return None
     blob_id = ctx.resolve_id(blob_id)
     services = ctx.services
+    if is_sharee(ctx, account_id) and services.hooks.shared_blob(ctx, account_id, blob_id) is None:
+        return None
     data = services.blobs.get(account_id, blob_id)
     if data is None:
         data = services.hooks.resolve_blob(services, account_id, blob_id)
@@ -92,6 +100,8 @@ def _source_bytes(ctx: CallContext, account_id: str, source: Any, path: str) -> 
 def blob_upload(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     args = check_args(args, {"accountId": ("Id", True), "create": ("Object", True)}, {})
     account = ctx.account(args["accountId"], BLOB, write=True)
+    if is_sharee(ctx, account.id):  # as the upload URL: a sharee stores nothing in the account
+        raise MethodError("forbidden", "a sharee of single objects cannot store blobs in this account")
     limit = ctx.config.limits.max_size_upload
     created: dict[str, Any] = {}
     not_created: dict[str, Any] = {}
@@ -195,8 +205,16 @@ def blob_lookup(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise MethodError("unknownDataType", f"unknown type {unknown[0]}")
     listed, not_found = [], []
+    sharee = is_sharee(ctx, account.id)
     for blob_id in dict.fromkeys(ctx.resolve_id(i) for i in args["ids"]):
         real = blob_id
+        if sharee:  # only the objects they may read, and only if one of them opens the blob
+            opened = ctx.services.hooks.shared_blob(ctx, account.id, real)
+            if opened is None:
+                not_found.append(blob_id)
+            else:
+                listed.append({"id": blob_id, "matchedIds": {t: list(opened.get(t, [])) for t in args["typeNames"]}})
+            continue
         visible = ctx.services.blobs.visible(account.id, real) or read_blob(ctx, account.id, real) is not None
         if not visible:
             not_found.append(blob_id)

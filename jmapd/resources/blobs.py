@@ -108,9 +108,18 @@ class DownloadResource:
         def fetch() -> bytes | None:
             if account.level == "shared":
                 # NOTE(sharing): a sharee of single objects reaches only what a
-                # plugin derives from objects they may read, never a stored
-                # blob id of the rest of the account
-                return services.hooks.resolve_shared_blob(services, principal, account.id, blob_id)
+                # plugin derives for them from objects they may read, or a blob
+                # such an object opens to them (jmapd_shared_blob), never the
+                # rest of the account
+                derived = services.hooks.resolve_shared_blob(services, principal, account.id, blob_id)
+                if derived is not None:
+                    return derived
+                from ..methods.context import CallContext, RequestContext
+
+                ctx = CallContext(RequestContext(principal=principal, services=services, using=set()),
+                                  method="download", call_id="")
+                if services.hooks.shared_blob(ctx, account.id, blob_id) is None:
+                    return None
             data = services.blobs.get(account.id, blob_id)
             if data is None:
                 data = services.hooks.resolve_blob(services, account.id, blob_id)

@@ -319,9 +319,9 @@ def _uid_holder(ctx: Any, account_id: str, uid: str, own_id: str, *, creating: b
     the creations come before the /set's updates and destroys, so that read
     stays true while they run.
     """
-    for row in ctx.changes.deferred_rows(ContactIndex):
-        if row["account_id"] == account_id and row["uid"] == uid and row["object_id"] != own_id:
-            return str(row["object_id"])
+    pending = _deferred_uids(ctx).get((account_id, uid))
+    if pending is not None and pending != own_id:
+        return pending
     wanted: set[str] = ctx.__dict__.get("_contacts_create_uids") or set()
     if creating and uid in wanted:
         held: dict[str, str] | None = ctx.__dict__.get("_contacts_uid_holders")
@@ -333,6 +333,45 @@ def _uid_holder(ctx: Any, account_id: str, uid: str, own_id: str, *, creating: b
         (ContactIndex.account_id == account_id) & (ContactIndex.uid == uid) & (ContactIndex.object_id != own_id)
     ).limit(1))
     return next((str(r[0]) for r in clash), None)
+
+
+class _DeferredUids:
+    """(account, uid) → card id of the index rows buffered so far, read on
+    from where the last look stopped.
+
+    NOTE(perf): scanning every buffered row for each creation made a /set
+    of 200 cards compare 20,000 rows (cProfile of an import: 1,000,000
+    generator steps per 10,000 cards). Only rows of creations that
+    completed are read (the next creation's validation looks); should a
+    rollback ever drop rows already read (it truncates the buffer, and
+    others may be appended in the same places), the last row read is no
+    longer there and the map is rebuilt.
+    """
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+        self.upto = 0
+        self.last: Any = None
+        self.uids: dict[tuple[str, str], str] = {}
+
+    def still_valid(self, rows: list[Any]) -> bool:
+        return rows is self.rows and self.upto <= len(rows) and (self.upto == 0 or rows[self.upto - 1] is self.last)
+
+    def read_on(self) -> dict[tuple[str, str], str]:
+        for model, row in self.rows[self.upto:]:
+            if model is ContactIndex and isinstance(row.get("uid"), str):
+                self.uids.setdefault((row["account_id"], row["uid"]), str(row["object_id"]))
+        self.upto = len(self.rows)
+        self.last = self.rows[-1] if self.rows else None
+        return self.uids
+
+
+def _deferred_uids(ctx: Any) -> dict[tuple[str, str], str]:
+    rows = ctx.changes.deferred
+    cache: _DeferredUids | None = ctx.__dict__.get("_contacts_deferred_uids")
+    if cache is None or not cache.still_valid(rows):
+        cache = ctx.__dict__["_contacts_deferred_uids"] = _DeferredUids(rows)
+    return cache.read_on()
 
 
 def _books(ctx: Any, account_id: str) -> set[str]:

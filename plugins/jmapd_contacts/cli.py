@@ -5,8 +5,8 @@ exactly the API's validation, uid uniqueness, change log and push
 notifications. A card whose uid the account already has is updated (its
 members replaced by the file's), so running an import twice duplicates
 nothing. A malformed vCard is reported with its line and reason and the
-rest still import. On a terminal a progress bar (tqdm, if installed) shows
-the cards going in; a summary line ends every run.
+rest still import. On a terminal a progress bar (tqdm) shows the cards
+going in or out, on stderr; a summary line ends every run.
 """
 
 from __future__ import annotations
@@ -134,8 +134,13 @@ def cmd_export(args: Any) -> int:
     session = Session(getattr(args, "config", None), args.user)
     book = session.book(args.address_book, create=False) if args.address_book else None
     cards = cards_of(session.account_id, book)
+    bar = progress(len(cards), "card")  # on stderr, so the .vcf on stdout stays clean
     for card in cards:
         sys.stdout.write(to_vcard(exportable(session.services, session.account_id, _bare(card))))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     sys.stdout.flush()
     print(f"{len(cards)} cards exported", file=sys.stderr)
     return 0

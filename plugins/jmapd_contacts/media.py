@@ -52,21 +52,26 @@ def check_media(ctx: Any, account_id: str, card: dict[str, Any]) -> tuple[list[s
     """(bad paths, the card as the JSContact validator should see it).
 
     A Media with a ``blobId`` gets a stand-in ``uri`` for validation only
-    (JSContact requires one); the blob must be visible to the account and,
-    for a photo or logo, be an image.
+    (JSContact requires one); the blob must be visible to the account (to a
+    sharee: opened to them) and, for a photo or logo, be an image.
     """
     bad: list[str] = []
     media = _media(card)
     if not media:
         return bad, card
     shown = dict(media)
+    # a sharee may name only a blob opened to them: else a card of theirs
+    # would open any blob of the account whose id they had learnt
+    account = ctx.principal.accounts.get(account_id)
+    sharee = account is not None and account.level == "shared"
     for media_id, item in media.items():
         if not isinstance(item, dict):
             continue
         path = f"media/{media_id}"
         if "blobId" in item:
             blob_id = item["blobId"]
-            if not is_id(blob_id) or not ctx.services.blobs.visible(account_id, blob_id):
+            if not is_id(blob_id) or not ctx.services.blobs.visible(account_id, blob_id) \
+                    or (sharee and ctx.services.hooks.shared_blob(ctx, account_id, blob_id) is None):
                 bad.append(f"{path}/blobId")
                 continue
             if item.get("kind") in IMAGE_KINDS:

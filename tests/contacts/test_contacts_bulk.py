@@ -135,3 +135,19 @@ def test_after_an_import_the_planner_knows_every_table_it_filled(client):
         (estimate,) = database.execute_sql("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,)).fetchone()
         (count,) = database.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()
         assert estimate == count, table
+
+
+def test_a_uid_whose_creation_was_rolled_back_is_free_again(make_server):
+    """A creation refused after its rows were buffered (over the storage
+    quota) leaves no trace for the uid check of the next one in the /set."""
+    client = make_server({"quota": {"storage": 4000}}).client()
+    book = default_book(client)
+    out = ok(client, "ContactCard/set", {"create": {
+        "a": _card(book, "Ann", uid="urn:uuid:roll-a"),
+        "big": _card(book, "Big", uid="urn:uuid:roll-same", notes={"n": {"note": "x" * 6000}}),
+        "small": _card(book, "Small", uid="urn:uuid:roll-same"),
+        "again": _card(book, "Again", uid="urn:uuid:roll-a")}})
+    assert out["notCreated"]["big"]["type"] == "overQuota", out
+    assert "small" in out["created"], out
+    assert out["notCreated"]["again"]["type"] == "alreadyExists"
+    assert out["notCreated"]["again"]["existingId"] == out["created"]["a"]["id"]

@@ -5,7 +5,8 @@ not name cards or books the sharee cannot read, not even as ``destroyed``
 (the ids of unshared objects would leak); what the sharee could read and
 then lost (a card leaving the shared book, destroyed in it, the book's
 share revoked) must still be reported destroyed. Downloads of a card's
-vCard or photo go through the account: a sharee gets 404.
+vCard or photo open to a sharee who may read a book the card is in, and
+only those.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from jmapd_contacts.testing import USING, default_book, download, ok, principal_id
+
+BLOB_USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:blob"]
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -105,19 +108,55 @@ def test_address_book_changes_hide_unshared_books(jmap_server):
     assert set(owner_view["updated"]) == {b["private"], b["team"]} and owner_view["created"] == []
 
 
-def test_sharee_cannot_download_a_cards_vcard_or_photo(jmap_server):
+def test_sharee_downloads_and_looks_up_blobs_of_readable_cards_only(jmap_server):
+    """Over HTTP: a sharee reads a photo and the vCard exports of cards in a
+    book they may read (download URL, Blob/get, Blob/lookup) and nothing of
+    the books they may not: those are 404 / notFound, and Blob/lookup names
+    only the cards they can see. A revoked share closes them again."""
     owner, sharee, b, args = _setup(jmap_server)
     photo = owner.upload(PNG, "image/png")["blobId"]
+    hidden = owner.upload(PNG + b"hidden", "image/png")["blobId"]
+    loose = owner.upload(b"the owner's own bytes", "text/plain")["blobId"]
+    media = {"p": {"kind": "photo", "blobId": photo, "mediaType": "image/png"}}
     made = ok(owner, "ContactCard/set", {"create": {
-        "s": _card(b["team"], "Ann", media={"p": {"kind": "photo", "blobId": photo, "mediaType": "image/png"}}),
-        "p": _card(b["private"], "Pat")}})["created"]
-    for blob in (photo, "V" + made["s"]["id"], "V" + made["p"]["id"], "V" + b["private"]):
-        assert download(owner, blob).status_code == 200, blob
-        url = sharee.session["downloadUrl"]
-        for account in (owner.account_id, sharee.account_id):
-            got = sharee.http.get(url.format(accountId=account, blobId=blob, name="f", type="text/plain"))
-            assert got.status_code == 404, (account, blob)
-    assert default_book(owner)
+        "s": _card(b["team"], "Ann", media=media),
+        "p": _card(b["private"], "Pat", media=media),  # the same photo, in a book not shared
+        "h": _card(b["private"], "Hal", media={"p": {"kind": "photo", "blobId": hidden, "mediaType": "image/png"}})}})
+    ids = {k: v["id"] for k, v in made["created"].items()}
+    url = sharee.session["downloadUrl"]
+
+    def fetch(blob: str, account: str = owner.account_id) -> Any:
+        return sharee.http.get(url.format(accountId=account, blobId=blob, name="f", type="text/vcard"))
+
+    assert fetch(photo).content == PNG
+    card = fetch("V" + ids["s"])
+    assert card.status_code == 200 and "Ann" in card.text and "Pat" not in card.text
+    book = fetch("V" + b["team"])
+    assert book.status_code == 200 and book.text.count("BEGIN:VCARD") == 1 and "Ann" in book.text
+    closed = [hidden, loose, "V" + ids["p"], "V" + ids["h"], "V" + b["private"], "V" + b["other"] + "x"]
+    for blob in closed:
+        assert download(owner, blob).status_code == (404 if blob.endswith("x") else 200), blob
+        assert fetch(blob).status_code == 404, blob
+        assert fetch(blob, sharee.account_id).status_code == 404, blob
+    looked = sharee.ok("Blob/lookup", {**args, "typeNames": ["ContactCard"], "ids": [photo, hidden, loose]}, BLOB_USING)
+    assert looked["list"] == [{"id": photo, "matchedIds": {"ContactCard": [ids["s"]]}}]
+    assert sorted(looked["notFound"]) == sorted([hidden, loose])
+    mine = owner.ok("Blob/lookup", {"typeNames": ["ContactCard"], "ids": [photo]}, BLOB_USING)["list"][0]["matchedIds"]
+    assert sorted(mine["ContactCard"]) == sorted([ids["s"], ids["p"]])
+    got = sharee.ok("Blob/get", {**args, "ids": [photo, hidden], "properties": ["size"]}, BLOB_USING)
+    assert got["list"] == [{"id": photo, "size": len(PNG)}] and got["notFound"] == [hidden]
+    name, err = sharee.call("Blob/upload", {**args, "create": {"u": {"data": [{"data:asText": "x"}]}}}, BLOB_USING)
+    assert (name, err["type"]) == ("error", "forbidden")
+    # with mayWrite a sharee may reuse a photo opened to them, not one they only know the id of
+    ok(owner, "AddressBook/set", {"update": {b["team"]: {f"shareWith/{principal_id(sharee)}/mayWrite": True}}})
+    tried = sharee.ok("ContactCard/set", {**args, "create": {
+        "ok": _card(b["team"], "Reuse", media=media),
+        "no": _card(b["team"], "Peek", media={"p": {"kind": "photo", "blobId": hidden, "mediaType": "image/png"}})}},
+        USING)
+    assert "ok" in tried["created"] and "media/p/blobId" in tried["notCreated"]["no"]["properties"], tried
+    assert fetch(hidden).status_code == 404
+    ok(owner, "AddressBook/set", {"update": {b["team"]: {f"shareWith/{principal_id(sharee)}": None}}})
+    assert fetch(photo).status_code == 404 and fetch("V" + b["team"]).status_code == 404
 
 
 def test_revoked_share_destroys_its_cards_for_the_sharee_once(jmap_server):

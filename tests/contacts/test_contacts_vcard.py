@@ -146,3 +146,47 @@ def test_reimport_of_a_changed_vcard_removes_what_it_no_longer_has(jmapd_databas
     assert not {"notes", "phones", "vCardProps", "keywords"} & set(again), again
     assert again["name"] == {"full": "Ada King"}
     assert [e["address"] for e in again["emails"].values()] == ["ada@example.org"]
+
+
+def test_cli_import_draws_a_progress_bar_on_a_terminal(jmapd_database, jmapd_data_dir, jmap_server, tmp_path):
+    """On a terminal (stderr a pty) the import shows tqdm's bar, then the summary."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    client = jmap_server.client()
+    books(client)
+    config = tmp_path / "jmapd.yaml"
+    config.write_text(yaml.safe_dump({"server": {"data_dir": str(jmapd_data_dir)}, "database": {"url": jmapd_database}}))
+    vcf = tmp_path / "bar.vcf"
+    vcf.write_text("".join(f"BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:bar-{i}\r\nFN:Bar {i}\r\nEND:VCARD\r\n"
+                           for i in range(3)))
+    def on_terminal(*args: str) -> tuple[int, str, bytes]:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # a terminal has a width
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+        try:
+            done = subprocess.run([sys.executable, "-m", "jmapd.cli", "--config", str(config), "contacts", *args,
+                                   "--user", client.user], stderr=slave, stdout=subprocess.PIPE, env=env, timeout=120)
+            os.close(slave)
+            shown = b""
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the terminal's other end is closed and drained
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(master)
+        return done.returncode, shown.decode("utf-8", "replace"), done.stdout
+
+    status, text, _ = on_terminal("import", str(vcf))
+    assert status == 0, text
+    assert "3/3" in text and "card" in text and "\r" in text, text  # tqdm's bar, redrawn in place
+    assert "3 created, 0 updated, 0 failed" in text, text
+    status, text, out = on_terminal("export")
+    assert status == 0 and "3/3" in text and "3 cards exported" in text, text
+    assert out.count(b"BEGIN:VCARD") == 3 and b"3/3" not in out  # the bar stays off the .vcf

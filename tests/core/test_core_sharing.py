@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from jmapd import hookimpl
+from jmapd.builtin.blob import BLOB
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.registry import Capability
 from jmapd.methods.types import P
+from jmapd.protocol.envelope import CORE
 from jmapd.sharing import Sharing, access
 from jmapd.testing import Conformance, TypeSpec
 
@@ -139,15 +141,22 @@ def test_sharee_sees_only_what_is_shared(pair, server):
     assert ok(sharee, "Board/query", {"accountId": owner.account_id})["ids"] == [board]
     cards = ok(sharee, "Card/get", {"accountId": owner.account_id, "ids": [card, secret_card]})
     assert [c["id"] for c in cards["list"]] == [card] and cards["notFound"] == [secret_card]
-    # nothing but the shareable capabilities, no blobs, no capability-less methods
+    # nothing but the shareable capabilities and blobs (each opened by an
+    # object they may read: none here), no capability-less methods
     shareable = {dt.capability for dt in server.services.registry.data_types.values() if dt.sharing is not None}
     own = fresh(owner).session["accounts"][owner.account_id]["accountCapabilities"]
-    assert BOARDS in shareable and set(own) - shareable - {PRINCIPALS, "urn:ietf:params:jmap:principals:owner"}
-    assert set(account["accountCapabilities"]) == shareable | {"urn:ietf:params:jmap:principals:owner"}
+    assert BOARDS in shareable and set(own) - shareable - {PRINCIPALS, "urn:ietf:params:jmap:principals:owner", BLOB}
+    assert set(account["accountCapabilities"]) == shareable | {"urn:ietf:params:jmap:principals:owner", BLOB}
     blob = owner.upload(b"owner's private bytes")["blobId"]
     assert sharee.http.get(f"/jmap/download/{owner.account_id}/{blob}/x").status_code == 404
     assert owner.http.get(f"/jmap/download/{owner.account_id}/{blob}/x").status_code == 200
     assert sharee.http.post(f"/jmap/upload/{owner.account_id}", content=b"x").status_code == 404
+    blob_args = {"accountId": owner.account_id, "ids": [blob]}
+    assert sharee.ok("Blob/get", blob_args, [CORE, BLOB])["notFound"] == [blob]
+    assert sharee.ok("Blob/lookup", {**blob_args, "typeNames": ["Card"]}, [CORE, BLOB])["notFound"] == [blob]
+    name, err = sharee.call("Blob/upload", {"accountId": owner.account_id, "create": {"u": {"data": [
+        {"blobId": blob}]}}}, [CORE, BLOB])
+    assert (name, err["type"]) == ("error", "forbidden")
     name, err = call(sharee, "Blob/copy", {"fromAccountId": owner.account_id, "accountId": sharee.account_id,
                                           "blobIds": [blob]})
     assert (name, err["type"]) == ("error", "fromAccountNotFound")
