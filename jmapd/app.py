@@ -99,6 +99,9 @@ def build_registry(pm: Any, cfg: config_mod.CoreConfig) -> Registry:
     for plugin, types in _per_plugin(pm.hook.jmapd_data_types, config=cfg):
         for data_type in types:
             registry.add_data_type(data_type, plugin)
+    for plugin, extensions in _per_plugin(pm.hook.jmapd_type_extensions, config=cfg):
+        for extension in extensions:
+            registry.extend_type(extension, plugin)
     for plugin, methods in _per_plugin(pm.hook.jmapd_methods, config=cfg):
         for method in methods:
             registry.add_method(method, plugin)

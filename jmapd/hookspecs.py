@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # type-only: the core imports this module before any of these
     from .db import BaseModel
     from .methods.context import CallContext
     from .methods.registry import Capability, Method
-    from .methods.types import DataType
+    from .methods.types import DataType, TypeExtension
     from .services import Services
 
 hookspec = pluggy.HookspecMarker("jmapd")
@@ -73,6 +73,12 @@ def jmapd_capabilities(config: CoreConfig) -> list[Capability] | None:
 def jmapd_data_types(config: CoreConfig) -> list[DataType] | None:
     """Return :class:`~jmapd.methods.types.DataType` instances; their standard
     methods are derived by the core."""
+
+
+@hookspec
+def jmapd_type_extensions(config: CoreConfig) -> list[TypeExtension] | None:
+    """Return :class:`~jmapd.methods.types.TypeExtension` objects: additions to
+    data types other plugins declare, each handed to its type's ``extend``."""
 
 
 @hookspec

@@ -13,7 +13,7 @@ from .types import CHECKS, STANDARD_VERBS
 
 if TYPE_CHECKING:
     from .context import CallContext
-    from .types import DataType
+    from .types import DataType, TypeExtension
 
 REFS = (None, "id", "ids", "idmap")
 
@@ -129,6 +129,20 @@ class Registry:
         self.origin[f"type:{data_type.name}"] = plugin
         for name, handler in handlers_for(data_type).items():
             self.add_method(Method(name, handler, data_type.capability), plugin)
+
+    def extend_type(self, extension: TypeExtension, plugin: str = "?") -> None:
+        """Hand ``extension`` to its type; a type that is not enabled or takes no
+        such extension stops start-up naming both plugins."""
+        data_type = self.data_types.get(extension.type_name)
+        if data_type is None:
+            raise PluginError(
+                f"plugin {plugin!r} extends data type {extension.type_name}, which no enabled plugin declares"
+            )
+        try:
+            data_type.extend(extension)
+        except (TypeError, ValueError) as exc:
+            owner = self.origin.get(f"type:{extension.type_name}", "?")
+            raise PluginError(f"plugin {plugin!r} extends data type {extension.type_name} of plugin {owner!r}: {exc}") from None
 
     def check(self) -> None:
         """Every method's capability and every requirement must be registered,

@@ -142,6 +142,21 @@ def P(type: str = "Any", **kwargs: Any) -> Prop:
     return Prop(type=type, **kwargs)
 
 
+@dataclass(frozen=True)
+class TypeExtension:
+    """What one plugin adds to a data type another plugin declares (an RFC
+    extending an existing type: properties of Email, filter conditions of
+    Email/query), returned from ``jmapd_type_extensions``.
+
+    The core only hands it to the named type (:meth:`DataType.extend`); the
+    type documents which subclass it accepts and what it does with it.
+    ``capability`` is the URN a client must be ``using`` to see the additions.
+    """
+
+    type_name: str
+    capability: str
+
+
 #: The standard methods a type may list in :attr:`DataType.verbs`.
 STANDARD_VERBS = ("get", "changes", "set", "copy", "query", "queryChanges")
 
@@ -214,6 +229,13 @@ class DataType:
                 "myRights": P("String[Boolean]", server_set=True),
                 "shareWith": P("Object", nullable=True, default=None),
             }
+
+    def extend(self, extension: TypeExtension) -> None:
+        """Take an extension another plugin offers for this type
+        (``jmapd_type_extensions``), at start-up. A type that can be extended
+        documents the :class:`TypeExtension` subclass it accepts; by default
+        none is, and start-up stops naming both plugins."""
+        raise TypeError(f"data type {self.name} takes no extensions")
 
     # -- properties -------------------------------------------------------
     def property(self, name: str) -> Prop | None:

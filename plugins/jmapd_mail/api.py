@@ -18,6 +18,7 @@ from jmapd.state import CREATED, ChangeLog
 
 from . import defaults, store
 from .domain.parse import parse_message
+from .extensions import EmailExtension
 from .models import Email, Mailbox
 from .msgid import message_id_domain
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "deliver", "find_mailbox", "mailbox_at", "email_raw", "email_blob_id", "emails_with_message_id", "email_headers",
-    "message_id_domain", "MailboxNotFound",
+    "message_id_domain", "MailboxNotFound", "EmailExtension",
 ]
 
 

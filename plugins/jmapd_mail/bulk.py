@@ -29,7 +29,7 @@ from jmapd.models import BlobRef, new_id
 from jmapd.protocol.errors import SetError
 from jmapd.state import CREATED, UPDATED, ChangeLog
 
-from . import counts, search
+from . import counts, extensions, search
 from .domain.parse import ParsedMessage
 from .latest import refresh_latest
 from .models import Email, EmailHeader, EmailKeyword, EmailMailbox, ThreadRef
@@ -183,6 +183,8 @@ def _write(
         rows = [email_row(account_id, p.email_id, p.thread_id, p.blob_id, len(p.item.raw), p.received_at, p.keywords,
                           p.item.parsed) for p in planned[chunk:chunk + CHUNK]]
         seqs.update((email_id, int(seq)) for seq, email_id in insert_rows(Email, rows, returning=("seq", "id")))
+    for p in planned:
+        extensions.stored(services, account_id, p.email_id, p.item.raw, p.received_at)
     memberships = [
         {"account_id": account_id, "email_id": p.email_id, "mailbox_id": m, "thread_id": p.thread_id,
          "received_at": p.received_at, "unread": is_unread(p.keywords), "seq": seqs[p.email_id], "is_latest": False}

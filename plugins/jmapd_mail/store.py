@@ -20,7 +20,7 @@ from jmapd.models import BlobRef, new_id
 from jmapd.sharing import tag
 from jmapd.state import CREATED, DESTROYED, UPDATED
 
-from . import counts, search
+from . import counts, extensions, search
 from .domain.parse import ParsedMessage, parse_message
 from .latest import refresh_latest, thread_pairs  # noqa: F401 (thread_pairs kept importable here)
 from .models import Email, EmailHeader, EmailKeyword, EmailMailbox, Mailbox, ThreadRef
@@ -149,6 +149,7 @@ def create_email(
     unread = is_unread(keywords)
     seq = Email.insert(**email_row(account_id, email_id, thread_id, blob_id, len(raw), received_at, keywords,
                                    parsed)).execute()
+    extensions.stored(services, account_id, email_id, raw, received_at)
     if mailbox_ids:
         with counts.moving(account_id, [thread_id]):
             EmailMailbox.insert_many(
@@ -346,6 +347,7 @@ def destroy_email(services: Any, changes: Any, account_id: str, email_id: str, r
     ThreadRef.delete().where(ThreadRef.email_id == email_id).execute()
     search.unindex_email(row.seq, account_id, index_fields(services, row))
     Email.delete().where(Email.seq == row.seq).execute()
+    extensions.destroyed(services, account_id, email_id)
     services.blobs.drop_refs(account_id, "Email", email_id)
     quota.charge(services.config, changes, account_id, "Email", count=-1, octets=-int(row.size))
     remaining = Email.select().where((Email.account_id == account_id) & (Email.thread_id == row.thread_id)).exists()

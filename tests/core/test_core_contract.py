@@ -112,3 +112,43 @@ def test_every_declared_hook_is_used():
     declared = [n for n in vars(DataType) if not n.startswith("_") and n != "id_prefix"]
     unused = [n for n in declared if text.count(f".{n}") < 1]
     assert not unused, f"declared on DataType but never used: {unused}"
+
+
+class Extender:
+    """A plugin extending a type another plugin declares (jmapd_type_extensions)."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+    @hookimpl
+    def jmapd_type_extensions(self, config):
+        from jmapd.methods.types import TypeExtension
+
+        return [TypeExtension(type_name=self.type_name, capability=URN)]
+
+
+def _build_with(tmp_path, *plugins):
+    path = tmp_path / "jmapd.yaml"
+    path.write_text("capabilities: []\n")
+    cfg, pm = load_config(str(path), {}, extra_plugins=list(plugins))
+    return build_registry(pm, cfg)
+
+
+def test_an_extension_reaches_its_type(tmp_path):
+    taken = []
+
+    class Extensible(_type()):
+        def extend(self, extension):
+            taken.append(extension)
+
+    _build_with(tmp_path, Plugin(Extensible), Extender("Thing"))
+    assert [(e.type_name, e.capability) for e in taken] == [("Thing", URN)]
+
+
+@pytest.mark.parametrize("type_name, expected", [
+    ("Thing", "extends data type Thing of plugin"),
+    ("Nothing", "extends data type Nothing, which no enabled plugin declares"),
+])
+def test_a_bad_extension_stops_start_up(tmp_path, type_name, expected):
+    with pytest.raises(PluginError, match=expected):
+        _build_with(tmp_path, Plugin(_type()), Extender(type_name))

@@ -12,7 +12,7 @@ from typing import Any
 from jmapd.methods.types import DataType, P
 from jmapd.protocol.errors import MethodError
 
-from .. import rights
+from .. import extensions, rights
 from ..blobs import part_blob_id
 from ..capability import MAIL
 from ..domain.headers import parse_header_property
@@ -116,8 +116,27 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
         "maxBodyValueBytes": 0,
     }
 
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        #: What other plugins added (:meth:`extend`), in registration order.
+        self.extensions: list[extensions.EmailExtension] = []
+        self._extension_props: dict[str, Any] = {}
+
+    def extend(self, extension: Any) -> None:
+        """Take a :class:`jmapd_mail.api.EmailExtension`: its properties join
+        /get (only when asked for), its conditions Email/query."""
+        if not isinstance(extension, extensions.EmailExtension):
+            raise TypeError("Email takes a jmapd_mail.api.EmailExtension")
+        clash = (set(extension.properties) & (set(self.properties) | MESSAGE_PROPS | set(self._extension_props))) | (
+            set(extension.filters) & set(self.filters))
+        if clash:
+            raise ValueError(f"{sorted(clash)[0]} is already an Email property or filter")
+        self.extensions.append(extension)
+        self._extension_props.update(extension.properties)
+        self.filters = {**self.filters, **{name: "Any" for name in extension.filters}}
+
     def property(self, name: str) -> Any:
-        prop = self.properties.get(name)
+        prop = self.properties.get(name) or self._extension_props.get(name)
         if prop is not None:
             return prop
         if name in MESSAGE_PROPS and name != "headers":
@@ -135,6 +154,7 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
 
     def check_get_args(self, ctx: Any, args: dict[str, Any]) -> None:
         check_body_fetch_args(args)
+        extensions.require_using(self.extensions, ctx, args.get("properties") or [], None)
 
     def load(self, ctx: Any, account_id: str, ids: list[str] | None, properties: list[str], args: dict[str, Any]) -> dict[str, dict[str, Any]]:
         # The engine's own loads (for /set, /copy) pass no arguments: they
@@ -180,6 +200,13 @@ class EmailType(EmailWriteMixin, EmailQueryMixin, DataType):
                 parsed = ParsedMessage.from_json(row.parsed, raw=raw)
                 obj.update(message_view(parsed, [p for p in properties if p in PARSED_PROPS or p.startswith("header:")], args, row.blob_id))
             out[row.id] = obj
+        for extension in self.extensions:
+            wanted = [p for p in properties if p in extension.properties]
+            if wanted and out and extension.load is not None:
+                found = extension.load(ctx, account_id, list(out.values()), wanted)
+                for email_id, values in found.items():
+                    if email_id in out:
+                        out[email_id].update(values)
         return out
 
     def visible_changes(self, ctx: Any, account_id: str, since: int, changes: Any) -> tuple[list[str], list[str], list[str]]:

@@ -18,8 +18,9 @@ from jmapd.protocol.errors import MethodError
 from jmapd.sharing import tagged_ids
 from jmapd.state import CannotCalculate, ChangeSet, changes_since, decode_state
 
-from .. import rights, search
+from .. import extensions, rights, search
 from ..capability import EMAIL_SORTS
+from ..extensions import EmailExtension, Extended
 from ..models import Email, EmailHeader, EmailKeyword, EmailMailbox, Mailbox
 from ..store import parse_utc, valid_keyword
 
@@ -70,11 +71,15 @@ def _threads_missing_keyword(account_id: str, keyword: str, readable: set[str] |
     return inner.select(inner.thread_id).where(where)
 
 
-def condition(account_id: str, name: str, value: Any, readable: set[str] | None = None) -> Any:
+def condition(account_id: str, name: str, value: Any, readable: set[str] | None = None,
+              extra: dict[str, Any] | None = None) -> Any:
     """The SQL condition on ``Email`` for one FilterCondition property.
 
     ``readable``: for a sharee, the Mailboxes they read; the others (and the
-    Emails only in them) take part in no condition."""
+    Emails only in them) take part in no condition. ``extra``: the conditions
+    other plugins add (name → ``fn(value)``, see :mod:`..extensions`)."""
+    if extra and name in extra:
+        return extra[name](value)
     em = EmailMailbox
     if name == "inMailbox":
         return Email.id.in_(em.select(em.email_id).where((em.account_id == account_id) & (em.mailbox_id == value)))
@@ -111,14 +116,15 @@ def condition(account_id: str, name: str, value: Any, readable: set[str] | None 
     return search.condition(account_id, name, value)
 
 
-def compile_filter(account_id: str, node: Any, readable: set[str] | None = None) -> Any:
+def compile_filter(account_id: str, node: Any, readable: set[str] | None = None,
+                   extra: dict[str, Any] | None = None) -> Any:
     if "operator" in node:
-        parts = [compile_filter(account_id, c, readable) for c in node["conditions"]]
+        parts = [compile_filter(account_id, c, readable, extra) for c in node["conditions"]]
         if node["operator"] == "AND":
             return _balanced(operator.and_, parts) if parts else pw.SQL("1 = 1")
         combined = _balanced(operator.or_, parts) if parts else pw.SQL("1 = 0")
         return combined if node["operator"] == "OR" else ~combined
-    parts = [condition(account_id, name, value, readable) for name, value in node.items()]
+    parts = [condition(account_id, name, value, readable, extra) for name, value in node.items()]
     return _balanced(operator.and_, parts) if parts else pw.SQL("1 = 1")
 
 
@@ -149,12 +155,15 @@ def order_by(account_id: str, sort: list[dict[str, Any]], readable: set[str] | N
     return out
 
 
-class EmailQueryMixin:
+class EmailQueryMixin(Extended):
     filters = {name: "Any" for name in FILTERS}
     sorts = frozenset(EMAIL_SORTS)
     query_arguments = {"collapseThreads": False}
 
     def check_filter(self, name: str, value: Any) -> bool:
+        for extension in self._extensions():
+            if name in extension.filters:
+                return bool(CHECKS[extension.filters[name]](value))
         kind = FILTERS[name]
         if kind == "keyword":
             return valid_keyword(value)
@@ -178,10 +187,28 @@ class EmailQueryMixin:
     def check_query_args(self, ctx: Any, args: dict[str, Any]) -> None:
         if not isinstance(args.get("collapseThreads", False), bool):
             raise MethodError("invalidArguments", "collapseThreads must be a boolean")
+        extensions.require_using(self._extensions(), ctx, [], args.get("filter"))
 
     def can_calculate_changes(self, args: dict[str, Any]) -> bool:
-        """Email/queryChanges tracks Thread-dependent results too (query_changes_touched)."""
-        return True
+        """Email/queryChanges tracks Thread-dependent results too (query_changes_touched),
+        but not the matches of an extension's condition that change with no Email change."""
+        used = extensions.filter_names(args.get("filter"))
+        return not any(used & extension.changing_filters for extension in self._extensions())
+
+    def _extensions(self) -> list[EmailExtension]:
+        return self.extensions
+
+    def _extra_conditions(self, ctx: Any, account_id: str) -> dict[str, Any]:
+        """Each extension condition as ``fn(value)`` for :func:`compile_filter`."""
+        extra: dict[str, Any] = {}
+        for extension in self._extensions():
+            if extension.condition is None:
+                continue
+            for name in extension.filters:
+                def run(value: Any, name: str = name, extension: EmailExtension = extension) -> Any:
+                    return extension.condition(ctx, account_id, name, value, Email.id)  # type: ignore[misc]
+                extra[name] = run
+        return extra
 
     def query_changes_touched(self, ctx: Any, account_id: str, since: int, state: str, changes: ChangeSet,
                               args: dict[str, Any], sort: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
@@ -190,13 +217,14 @@ class EmailQueryMixin:
     def query_page(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any],
                    limit: int, want_total: bool) -> tuple[int, list[str], int | None]:
         """The page in SQL rather than every id in Python (:func:`query_page`)."""
-        return query_page(ctx, account_id, filter, sort, args, limit, want_total)
+        return query_page(ctx, account_id, filter, sort, args, limit, want_total,
+                          self._extra_conditions(ctx, account_id))
 
     def query(self, ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
         query = Email.select(Email.id, Email.thread_id).where(Email.account_id == account_id)
         readable = rights.readable(ctx, account_id)
         if filter:
-            query = query.where(compile_filter(account_id, filter, readable))
+            query = query.where(compile_filter(account_id, filter, readable, self._extra_conditions(ctx, account_id)))
         if readable is not None:
             query = query.where(Email.id.in_(rights.readable_emails(readable)))
         rows = tuples(query.order_by(*order_by(account_id, sort, readable)))
@@ -280,7 +308,7 @@ def _positive_text(node: Any) -> bool:
 
 
 def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any],
-               limit: int, want_total: bool) -> tuple[int, list[str], int | None]:
+               limit: int, want_total: bool, extra: dict[str, Any] | None = None) -> tuple[int, list[str], int | None]:
     """(position, ids of the page, total or None) for a checked Email/query."""
     collapse = bool(args.get("collapseThreads"))
     readable = rights.readable(ctx, account_id)
@@ -304,7 +332,7 @@ def query_page(ctx: Any, account_id: str, filter: Any, sort: list[dict[str, Any]
     hits: list[bool] = []
     token = search.few_hits.set(hits)
     try:
-        condition = compile_filter(account_id, filter, readable) if filter else None
+        condition = compile_filter(account_id, filter, readable, extra) if filter else None
     finally:
         search.few_hits.reset(token)
     account = Email.account_id == account_id
