@@ -7,7 +7,8 @@ values, i.e. the owner's), on which the caller has ``mayReadFreeBusy``;
 not ``secret``, ``freeBusyStatus`` busy, not ``cancelled`` — judged per
 occurrence, since an override may cancel one. Candidates come from the
 occurrence-range index, so only events that can reach the window are
-expanded. Details (``showDetails``) are given only for events that are
+read; an exact row (a zoned event that does not recur) is its occurrence,
+so only recurring and floating events are expanded. Details (``showDetails``) are given only for events that are
 not ``private`` in a calendar the caller may read items of; everything
 else becomes anonymous busy time, merged as the draft says.
 """
@@ -15,7 +16,11 @@ else becomes anonymous busy time, merged as the draft says.
 from __future__ import annotations
 
 import datetime
+import functools
+from collections.abc import Callable
 from typing import Any
+
+import peewee as pw
 
 from jmapd.db import tuples
 from jmapd.methods.standard.args import check_args
@@ -26,9 +31,9 @@ from jmapd.sharing import access
 from . import peruser
 from .calendar import CALENDARS
 from .domain.dates import UTC_RE, parse_duration
-from .domain.recurrence import ExpansionTooLarge, expand
+from .domain.recurrence import ExpansionTooLarge, Occurrence, expand
 from .identity import identities, normalize_address, own_addresses
-from .index import candidates
+from .index import window_candidates
 from .instances import instance_id
 
 AVAILABILITY = "urn:ietf:params:jmap:principals:availability"
@@ -95,13 +100,27 @@ def _decode(data: Any) -> dict[str, Any]:
     return orjson.loads(data) if isinstance(data, (str, bytes)) else dict(data)
 
 
-def _status_of(event: dict[str, Any], own: set[str]) -> tuple[bool, str | None]:
+def _status_of(event: dict[str, Any], own: Callable[[], set[str]]) -> tuple[bool, str | None]:
     """(whether the Principal takes part, their participationStatus) in one occurrence."""
     parts = event.get("participants") or {}
-    mine = [p for p in parts.values() if isinstance(p, dict) and normalize_address(p.get("calendarAddress")) in own]
+    if not parts:
+        return True, None  # an event without participants is the Principal's own
+    mine = [p for p in parts.values() if isinstance(p, dict) and normalize_address(p.get("calendarAddress")) in own()]
     if not mine:
         return not parts, None  # an event without participants is the Principal's own
     return True, mine[0].get("participationStatus") or "needs-action"
+
+
+def _counts(inst: dict[str, Any], modes: set[str], own: Callable[[], set[str]]) -> str | None:
+    """The busyStatus of an occurrence that counts (draft §2.3's list), else None."""
+    if inst.get("privacy") == "secret" or (inst.get("freeBusyStatus") or "busy") != "busy":
+        return None
+    if inst.get("status") == "cancelled":
+        return None
+    takes_part, partstat = _status_of(inst, own)
+    if "all" not in modes and not (takes_part and partstat in ("accepted", "tentative")):
+        return None
+    return _busy_status(inst, partstat)
 
 
 def _busy_status(event: dict[str, Any], partstat: str | None) -> str:
@@ -156,10 +175,15 @@ def get_availability(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     days, secs = parse_duration(ctx.config.section("calendars").max_availability_duration)
     if end - start > datetime.timedelta(days=days, seconds=secs):
         raise MethodError("tooLarge", "the period is longer than maxAvailabilityDuration")
-    record = PrincipalRecord.get_or_none(PrincipalRecord.id == args["id"])
-    if record is None:
+    # the Principal and its personal account in one round trip
+    found = (PrincipalRecord.select(PrincipalRecord.id, PrincipalRecord.user, PrincipalRecord.time_zone, Account.id)
+             .join(Account, pw.JOIN.LEFT_OUTER,
+                   on=(Account.owner == PrincipalRecord.user) & (Account.is_personal == True))  # noqa: E712
+             .where(PrincipalRecord.id == args["id"]).tuples().first())
+    if found is None:
         raise MethodError("notFound", "no such Principal")
-    home = home_account(record.id) if record.user_id is not None else None
+    _, user_id, time_zone, home = found
+    home = str(home) if user_id is not None and home else None
     if home is None or not may_read_free_busy(ctx.principal, home):
         raise MethodError("forbidden", "you may not read this Principal's availability")
     acc = access(ctx, home)
@@ -168,36 +192,41 @@ def get_availability(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     counted = {cid: c.get("includeInAvailability") or "all" for cid, c in calendars.items()
                if c.get("isSubscribed", True) and (c.get("includeInAvailability") or "all") in ("all", "attending")
                and acc.has("Calendar", cid, "mayReadFreeBusy")}
-    own = own_addresses(home)
-    floating = record.time_zone or "Etc/UTC"
+    own = functools.cache(lambda: own_addresses(home))  # read only for an event with participants
+    floating = time_zone or "Etc/UTC"
     show = bool(args.get("showDetails"))
     wanted = args.get("eventProperties")
     busy: list[tuple[datetime.datetime, datetime.datetime, str]] = []
     detailed: list[dict[str, Any]] = []
-    for object_id, data in candidates(home, start, end) if counted else []:
-        event = _decode(data)
+    for cand in window_candidates(home, start, end, lean=False) if counted else []:
+        object_id, event = cand.object_id, _decode(cand.data)
         modes = {counted[c] for c in event.get("calendarIds") or {} if c in counted}
         if not modes:
             continue
         readable = show and any(acc.has("Calendar", c, "mayReadItems") for c in event.get("calendarIds") or {})
         overrides = event.get("recurrenceOverrides") or {}
-        try:
-            occurrences = list(expand(event, start, end, max_instances=MAX_INSTANCES,
-                                      floating_tz=_floating(event, calendars, floating)))
-        except ExpansionTooLarge:
-            raise MethodError("tooLarge", f"event {object_id} has too many occurrences in the period") from None
-        except (ValueError, KeyError, TypeError):
-            continue
+        if cand.exact:
+            # NOTE(perf): an exact row is the one occurrence of a zoned,
+            # non-recurring event in UTC (index.range_row): nothing to expand
+            first, last = cand.first_start.replace(tzinfo=datetime.UTC), cand.last_end
+            occurrences = ([Occurrence(None, first, last.replace(tzinfo=datetime.UTC), master=event)]
+                           if last is not None and first < end and last.replace(tzinfo=datetime.UTC) > start else [])
+        else:
+            try:
+                occurrences = list(expand(event, start, end, max_instances=MAX_INSTANCES,
+                                          floating_tz=_floating(event, calendars, floating)))
+            except ExpansionTooLarge:
+                raise MethodError("tooLarge", f"event {object_id} has too many occurrences in the period") from None
+            except (ValueError, KeyError, TypeError):
+                continue
+        # every occurrence the rule makes is the master's: judged once, overrides each on their own
+        master_status = _counts(event, modes, own)
         for occ in occurrences:
-            inst = occ.event if occ.recurrence_id in overrides else event
-            if inst.get("privacy") == "secret" or (inst.get("freeBusyStatus") or "busy") != "busy":
+            overridden = occ.recurrence_id in overrides
+            inst = occ.event if overridden else event
+            status = _counts(inst, modes, own) if overridden else master_status
+            if status is None:
                 continue
-            if inst.get("status") == "cancelled":
-                continue
-            takes_part, partstat = _status_of(inst, own)
-            if "all" not in modes and not (takes_part and partstat in ("accepted", "tentative")):
-                continue
-            status = _busy_status(inst, partstat)
             s, e = max(occ.start, start), min(occ.end, end)
             if e <= s:
                 continue  # an instant takes no time

@@ -135,3 +135,38 @@ def test_error_cases_of_the_draft(client):
     assert availability(client, pid)[0] == "Principal/getAvailability"
     caps = client.session["accounts"][client.account_id]["accountCapabilities"]
     assert caps[AVAIL] == {"maxAvailabilityDuration": "P400D"}
+
+
+def test_index_rows_and_overrides_give_the_expanded_answer(client):
+    """Zoned events that do not recur are answered from their index row,
+    the rest expanded: the two agree across a DST change and at the edges
+    of the window, and an override is judged on its own, not as its master."""
+    cal = calendars(client)[0]["id"]
+    pid = principal_id(client)
+    night = {"utcStart": "2031-03-30T00:00:00Z", "utcEnd": "2031-03-30T04:00:00Z"}
+    # 01:30 CET is 00:30 UTC; two hours later the clocks have gone forward (02:30 UTC = 04:30 CEST)
+    zoned = {"calendarIds": {cal: True}, "title": "Night shift", "start": "2031-03-30T01:30:00",
+             "timeZone": "Europe/Berlin", "duration": "PT2H"}
+    [night_id] = make(client, zoned)
+    assert spans(periods(client, pid, **night)) == [("00:30", "02:30", "confirmed")]
+    # the same occurrence through expansion (a rule with one instance) gives the same period
+    ok(client, "CalendarEvent/set", {"update": {night_id: {
+        "recurrenceRule": {"@type": "RecurrenceRule", "frequency": "daily", "count": 1}}}})
+    assert spans(periods(client, pid, **night)) == [("00:30", "02:30", "confirmed")]
+    # an event that ends as the window starts, and one that starts as it ends, take none of it
+    make(client, {**zoned, "start": "2031-03-29T23:00:00", "duration": "PT2H"},  # ends at 00:00Z
+         {**zoned, "start": "2031-03-30T06:00:00", "duration": "PT1H"})  # starts at 04:00Z
+    assert spans(periods(client, pid, **night)) == [("00:30", "02:30", "confirmed")]
+
+    # a free master counts nowhere, but an override made busy counts; a busy master's
+    # occurrence cancelled by its override does not (privacy cannot be patched: JSCalendar)
+    week = {"utcStart": "2031-06-02T00:00:00Z", "utcEnd": "2031-06-05T00:00:00Z"}
+    daily = {"calendarIds": {cal: True}, "title": "Daily", "start": "2031-06-02T08:00:00", "timeZone": "Etc/UTC",
+             "duration": "PT30M", "recurrenceRule": {"@type": "RecurrenceRule", "frequency": "daily", "count": 3}}
+    make(client, {**daily, "freeBusyStatus": "free",
+                  "recurrenceOverrides": {"2031-06-03T08:00:00": {"freeBusyStatus": "busy", "status": "tentative"}}},
+         {**daily, "start": "2031-06-02T10:00:00",
+          "recurrenceOverrides": {"2031-06-04T10:00:00": {"status": "cancelled"}}})
+    found = [(p["utcStart"][5:16], p["utcEnd"][11:16], p["busyStatus"]) for p in periods(client, pid, **week)]
+    assert found == [("06-02T10:00", "10:30", "confirmed"), ("06-03T08:00", "08:30", "tentative"),
+                     ("06-03T10:00", "10:30", "confirmed")]

@@ -422,6 +422,15 @@ def _periods_calendar(
         w = w0 + timedelta(days=7 * k * n)
         step = timedelta(days=7 * n)
         limit = date(MAX_YEAR, 12, 24)
+        if f.has_day and not f.nth_days and f.by_month is None and f.wn is None and f.yd is None and f.md is None:
+            # NOTE(perf): only weekdays filter the week (the common weekly
+            # rule): its days are fixed offsets from the week's start, no
+            # need to test all seven (a tenth of an availability month)
+            offsets = sorted({(wd - rule.wkst) % 7 for wd in f.plain_days})
+            while w <= limit:
+                yield _combine([w + timedelta(days=o) for o in offsets], times)
+                w += step
+            return
         while w <= limit:
             days = [w + timedelta(days=i) for i in range(7)]
             yield _combine([d for d in days if f.day_ok(d)], times)

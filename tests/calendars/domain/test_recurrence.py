@@ -226,6 +226,12 @@ def test_apply_patch_rejects_bad_patches_whole() -> None:
          ["1997-01-01", "1997-04-10", "1997-07-19", "1998-01-01"]),
         ({"frequency": "weekly", "interval": 2, "byDay": [{"day": "tu"}, {"day": "th"}], "firstDayOfWeek": "su",
           "count": 4}, "1997-09-02T09:00:00", ["1997-09-02", "1997-09-04", "1997-09-16", "1997-09-18"]),
+        # RFC 5545 §3.8.5.3: WKST changes which weeks an interval of 2 keeps
+        ({"frequency": "weekly", "interval": 2, "byDay": [{"day": "tu"}, {"day": "su"}], "firstDayOfWeek": "mo",
+          "count": 4}, "1997-08-05T09:00:00", ["1997-08-05", "1997-08-10", "1997-08-19", "1997-08-24"]),
+        ({"frequency": "weekly", "interval": 2, "byDay": [{"day": "tu"}, {"day": "su"}], "firstDayOfWeek": "su",
+          "count": 4}, "1997-08-05T09:00:00", ["1997-08-05", "1997-08-17", "1997-08-19", "1997-08-31"]),
+        ({"frequency": "weekly", "count": 3}, "2025-12-31T09:00:00", ["2025-12-31", "2026-01-07", "2026-01-14"]),
         ({"frequency": "daily", "interval": 10, "count": 3}, "1997-09-02T09:00:00", ["1997-09-02", "1997-09-12", "1997-09-22"]),
         ({"frequency": "monthly", "byDay": [{"day": "fr"}], "byMonthDay": [13], "count": 3}, "1997-09-02T09:00:00",
          ["1997-09-02", "1998-02-13", "1998-03-13"]),
