@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", default=None, help="PostgreSQL URL (default: SQLite in a temp dir)")
     parser.add_argument("--reuse", type=Path, default=None, help="measure an earlier run's data directory")
+    parser.add_argument("--fill", choices=("jmap", "maildir"), default="jmap", help="as bench/mail.py --fill")
     args = parser.parse_args()
     args.upload = "blob"
     db = _fresh_pg(args.database, "_share") if args.database and not reused(args.reuse) else args.database

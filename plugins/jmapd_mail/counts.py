@@ -21,12 +21,14 @@ compare the two after random writes.
 from __future__ import annotations
 
 import contextlib
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
 
 import peewee as pw
 
 from jmapd.db import database, is_postgres, tuples
+from jmapd.state import type_modseq
 
 from .models import EmailMailbox, Mailbox
 
@@ -157,6 +159,40 @@ def read(account_id: str) -> dict[str, dict[str, int]]:
         f"SELECT mailbox_id, {', '.join(_COLUMNS)} FROM {TABLE} WHERE account_id = {mark}", (account_id,)
     )
     return {row[0]: dict(zip(COUNTS, (int(v) for v in row[1:]), strict=True)) for row in cursor.fetchall()}
+
+
+#: Sharee counts already worked out, by (account, Mailbox modseq, readable Mailboxes);
+#: oldest dropped first. Per worker process.
+_SHAREE_VIEWS: OrderedDict[tuple[str, int, frozenset[str]], dict[str, dict[str, int]]] = OrderedDict()
+_SHAREE_VIEWS_MAX = 512
+_SHAREE_LOCK = threading.Lock()
+
+
+def for_reader(account_id: str, readable: set[str]) -> dict[str, dict[str, int]]:
+    """The counts a sharee who reads only ``readable`` Mailboxes sees, worked out
+    once per Mailbox state.
+
+    Every write that can move a count — of any Mailbox, including one the
+    sharee cannot read, which can make a Thread they see unread — records
+    a change of each Mailbox of the Threads it touches, so the Mailbox
+    state names the rows the view was computed from: a sharee polling
+    Mailbox/get pays :func:`for_sharee` once per change, not per request.
+    The state is read before the rows, so a view is never filed under a
+    state newer than its rows."""
+    if database.in_transaction():  # rows this transaction moved are not under any state yet
+        return for_sharee(account_id, read(account_id), readable)
+    key = (account_id, type_modseq(account_id, "Mailbox"), frozenset(readable))
+    with _SHAREE_LOCK:
+        view = _SHAREE_VIEWS.get(key)
+        if view is not None:
+            _SHAREE_VIEWS.move_to_end(key)
+    if view is None:
+        view = for_sharee(account_id, read(account_id), readable)
+        with _SHAREE_LOCK:
+            _SHAREE_VIEWS[key] = view
+            while len(_SHAREE_VIEWS) > _SHAREE_VIEWS_MAX:
+                _SHAREE_VIEWS.popitem(last=False)
+    return {m: dict(c) for m, c in view.items()}
 
 
 def for_sharee(account_id: str, stored: dict[str, dict[str, int]], readable: set[str]) -> dict[str, dict[str, int]]:

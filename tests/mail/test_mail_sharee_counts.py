@@ -83,3 +83,34 @@ def test_sharee_counts_match_the_definition_over_random_mail(shared: Shared, mai
     # the owner's own counts are the same definition over everything
     assert {b: counts(owner, acc, b) for b in boxes} == {
         b: v for b, v in by_definition(owner, acc, trash).items() if b in boxes}
+
+
+def test_sharee_counts_follow_every_write_after_a_read(shared: Shared, mail: Any) -> None:  # noqa: F811
+    """A sharee's view is worked out once per Mailbox state: the owner's
+    writes between two reads (flags, moves in and out of the shared Mailbox,
+    a destroy, a delivery into the Thread) each give the sharee new counts."""
+    import random
+
+    owner, sharee, acc, team = shared.owner, shared.sharee, shared.acc, shared.team
+    rng = random.Random(3)
+    trash = mail.role("trash")
+    grant(owner, team, sharee, "mayReadItems")
+    emails = [shared.team_mail, shared.private, shared.both]
+    boxes = [team, shared.inbox, trash]
+    ops = set()
+    for step in range(14):
+        op = ["seen", "move", "seen", "move", "destroy", "deliver"][step % 6]
+        target = rng.choice(emails)
+        if op == "seen":
+            owner.ok("Email/set", {"update": {target: {"keywords/$seen": rng.choice([True, None])}}})
+        elif op == "move":
+            owner.ok("Email/set", {"update": {target: {"mailboxIds": {b: True for b in rng.sample(boxes, rng.randint(1, 2))}}}})
+        elif op == "destroy" and len(emails) > 2:
+            emails.remove(target)
+            owner.ok("Email/set", {"destroy": [target]})
+        else:
+            emails.append(mail.import_(shared.make_message("Re: Team news", message_id=f"late{step}@x",
+                                                           in_reply_to="team@x"), rng.choice([team, shared.inbox]))["id"])
+        ops.add(op)
+        assert counts(sharee, acc, team) == by_definition(sharee, acc, None).get(team, dict.fromkeys(COUNTS, 0)), step
+    assert ops == {"seen", "move", "destroy", "deliver"}
