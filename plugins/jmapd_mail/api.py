@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from jmapd.db import ensure_connected, write_transaction
+from jmapd.db import ensure_connected, tuples, write_transaction
 from jmapd.models import new_id
 from jmapd.state import CREATED, ChangeLog
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "deliver", "find_mailbox", "mailbox_at", "email_raw", "email_blob_id", "emails_with_message_id", "email_headers",
-    "message_id_domain", "MailboxNotFound", "EmailExtension",
+    "message_id_domain", "MailboxNotFound", "EmailExtension", "email_blobs",
 ]
 
 
@@ -176,3 +176,13 @@ def email_headers(account_id: str, email_id: str) -> dict[str, Any]:
         return {}
     summary = row.summary
     return {key: summary.get(key) for key in ("from", "sender", "to", "cc", "bcc", "messageId", "subject")}
+
+
+def email_blobs(account_id: str, after: str = "", limit: int = 500) -> list[tuple[str, str, datetime.datetime]]:
+    """``(email id, blob id, receivedAt)`` of up to ``limit`` of the account's
+    Emails with ids after ``after``, in id order: for a plugin that goes over
+    stored mail once (``jmapd smime scan``) in pages."""
+    ensure_connected()
+    rows = (Email.select(Email.id, Email.blob_id, Email.received_at)
+            .where((Email.account_id == account_id) & (Email.id > after)).order_by(Email.id).limit(limit))
+    return [(str(i), str(b), r) for i, b, r in tuples(rows)]

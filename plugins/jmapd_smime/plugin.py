@@ -64,3 +64,10 @@ def jmapd_config_check(config: Any, connect: bool) -> list[tuple[str, str]]:
         return [("note", "smime: no trust anchors (system_trust is off or finds no bundle, and ca_file names none):"
                          " every signature will be signed/failed")]
     return [("ok", f"smime: {len(store.anchors)} trust anchors")]
+
+
+@hookimpl
+def jmapd_commands(subparsers: Any) -> None:
+    from .cli import register
+
+    register(subparsers)

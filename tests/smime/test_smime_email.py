@@ -211,3 +211,35 @@ def test_config_check_names_the_anchors(tmp_path, pki):
     assert good.returncode == 0 and "smime: 2 trust anchors" in good.stdout, good
     bad = check(str(tmp_path / "missing.pem"))
     assert bad.returncode == 1 and "smime.ca_file" in bad.stdout + bad.stderr, bad
+
+
+def test_scan_records_mail_stored_before_the_plugin(make_server, pki, tmp_path, jmapd_database, jmapd_data_dir):
+    """``jmapd smime scan`` (the real CLI) gives mail imported while the plugin
+    was off its status at delivery; a second run records nothing more."""
+    before = make_server({"capabilities": ["mail"]})
+    client = before.client()
+    signed_at = NOW - 700 * DAY
+    old = multipart_signed(signed_data_at(pki.expired, BODY, signed_at), "carol@example.org", "old")
+    blob = client.upload(old, "message/rfc822")["blobId"]
+    made = client.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": {inbox(client): True},
+                                                       "receivedAt": utc(signed_at + DAY)}}},
+                     ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"])
+    old_id = made["created"]["k"]["id"]
+    bundle = tmp_path / "anchors.pem"
+    bundle.write_bytes(pki.bundle())
+    config = tmp_path / "jmapd.yaml"
+    config.write_text(f"server:\n  data_dir: {jmapd_data_dir}\ndatabase:\n  url: {jmapd_database}\n"
+                      f"smime:\n  system_trust: false\n  ca_file: {bundle}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+
+    def scan() -> str:
+        proc = subprocess.run([sys.executable, "-m", "jmapd.cli", "--config", str(config), "smime", "scan",
+                               "--user", client.user], capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "recorded 1 S/MIME statuses" in scan()
+    assert "recorded 0 S/MIME statuses" in scan()
+    after = make_server({"smime": {"system_trust": False, "ca_file": str(bundle)}})
+    e = get(after.client(client.user, client.password), [old_id])[old_id]
+    assert (e["smimeStatusAtDelivery"], e["smimeStatus"]) == ("signed/verified", "signed/failed")
