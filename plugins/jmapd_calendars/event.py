@@ -32,10 +32,11 @@ from .event_query import FILTERS, PREDICATES, is_local_datetime, overlaps, resol
 from .events import calendar_tags
 from .expand import check_expand, expanded_ids
 from .identity import ensure_identity, identities, normalize_address, own_addresses
-from .index import Candidate, drop_event, index_event, window_candidates, window_of
+from .index import Candidate, documents, drop_event, index_event, window_candidates, window_of
 from .instances import map_response, occurrences, rewrite_set, split_id
 from .notifications import notify
 from .notifications import targets as notification_targets
+from .parsed import Parsed, fresh, parsed
 from .scheduling import Outbox, flush
 from .views import UTC_TIMES, apply_utc_times
 
@@ -160,6 +161,8 @@ class CalendarEvent(DocumentType):
         synthetic = {i: parts for i, parts in split.items() if parts is not None}
         if synthetic:
             ids = list(dict.fromkeys([i for i in ids if i not in synthetic] + [b for b, _ in synthetic.values()]))
+        if synthetic and access(ctx, account_id).is_owner:
+            return self._load_instances(ctx, account_id, ids, synthetic)
         found = self.readable(ctx, account_id, super().load(ctx, account_id, ids, properties, args))
         if not access(ctx, account_id).is_owner:
             mine = peruser.overlays(account_id, ctx.principal.user_id, list(found))
@@ -171,6 +174,28 @@ class CalendarEvent(DocumentType):
             base = found.get(base_id)
             if base is not None:
                 found.update(occurrences(base, wanted))
+        return found
+
+    def _load_instances(self, ctx: Any, account_id: str, ids: list[str],
+                        synthetic: dict[str, tuple[str, str]]) -> dict[str, Any]:
+        """The owner's /get with instance ids: the stored text of each event
+        read in one statement, base events through the worker's parsed
+        series (:mod:`.parsed`: the occurrences a query just expanded are
+        not looked up again), the plain ids decoded afresh for the caller."""
+        raw = documents(account_id, ids)
+        plain = {i for i in ids if i not in synthetic}
+        found: dict[str, Any] = {}
+        for object_id in plain & raw.keys():
+            obj = self.decode(raw[object_id])
+            obj["id"] = object_id
+            found[object_id] = self.computed(ctx, account_id, obj)
+        by_base: dict[str, dict[str, str]] = {}
+        for sid, (base_id, rid) in synthetic.items():
+            by_base.setdefault(base_id, {})[sid] = rid
+        for base_id, wanted in by_base.items():
+            if base_id in raw:
+                entry = parsed(base_id, raw[base_id])
+                found.update(occurrences(entry.event, wanted, entry))
         return found
 
     def readable(self, ctx: Any, account_id: str, found: dict[str, Any]) -> dict[str, Any]:
@@ -185,18 +210,16 @@ class CalendarEvent(DocumentType):
 
         return visible_changes(ctx, account_id, since, changes)
 
-    def in_window(self, ctx: Any, account_id: str, node: Any) -> list[dict[str, Any]]:
+    def in_window(self, ctx: Any, account_id: str, node: Any) -> list[Parsed]:
         """The readable events a query can match: with an after/before
-        window, only those the range index says can reach it."""
+        window, only those the range index says can reach it (parsed
+        through the worker's cache: read them, never change them)."""
         after, before = window_of(node)
         if after is None and before is None:
-            return list(self.load(ctx, account_id, None, self.default_properties(), {}).values())
-        found = {}
-        for cand in window_candidates(account_id, after, before, lean=False):
-            obj = self.decode(cand.data)
-            obj["id"] = cand.object_id
-            found[cand.object_id] = obj
-        return list(self.readable(ctx, account_id, found).values())
+            return [fresh(e) for e in self.load(ctx, account_id, None, self.default_properties(), {}).values()]
+        found = {c.object_id: parsed(c.object_id, c.data) for c in window_candidates(account_id, after, before, lean=False)}
+        readable = self.readable(ctx, account_id, {k: p.event for k, p in found.items()})
+        return [p for k, p in found.items() if k in readable]
 
     def _lean(self, ctx: Any, account_id: str, node: Any, sort: list[dict[str, Any]], expanding: bool) -> bool:
         """Whether exact index rows can stand for their events: a window and
@@ -208,6 +231,15 @@ class CalendarEvent(DocumentType):
         if any(c["property"] not in sortable for c in sort):
             return False
         return access(ctx, account_id).with_right("Calendar", "mayReadItems") is None
+
+    def _matches(self, entry: Parsed, node: Any) -> bool:
+        """:meth:`matches` of a parsed event, its series reused for after+before."""
+        if isinstance(node, dict) and "operator" not in node and "after" in node and "before" in node:
+            if not overlaps(entry.event, node["after"], node["before"], entry.series):
+                return False
+            return all(self.predicates[name](entry.event, value) for name, value in node.items()
+                       if name not in ("after", "before"))
+        return self.matches(entry.event, node)
 
     def matches(self, obj: dict[str, Any], node: Any) -> bool:
         """A condition with both after and before parses the event once for the two."""
@@ -329,14 +361,14 @@ class CalendarEvent(DocumentType):
             cands = window_candidates(account_id, *window_of(node), lean=True)
             if not expanding:
                 return self._lean_ids(cands, node, sort)
-            events = [{**self.decode(c.data), "id": c.object_id} for c in cands if c.data is not None]
+            entries = [parsed(c.object_id, c.data) for c in cands if c.data is not None]
             fixed = [(c.object_id, c.first_start.replace(tzinfo=datetime.UTC)) for c in cands
                      if c.data is None and c.overlaps(node["after"], node["before"])]
-            return expanded_ids(events, node, zone_name, sort, fixed)
-        events = self.in_window(ctx, account_id, node)
+            return expanded_ids(entries, node, zone_name, sort, fixed)
+        found = self.in_window(ctx, account_id, node)
         if expanding:
-            return expanded_ids(events, node, zone_name, sort)
-        events = [e for e in events if self.matches(e, node)]
+            return expanded_ids(found, node, zone_name, sort)
+        events = [p.event for p in found if self._matches(p, node)]
         for comparator in reversed(sort):
             prop, collation = comparator["property"], comparator.get("collation")
 
@@ -356,7 +388,7 @@ class CalendarEvent(DocumentType):
             if cand.data is None:
                 if not cand.overlaps(after, before):
                     continue
-            elif not self.matches({**self.decode(cand.data), "id": cand.object_id}, node):
+            elif not self._matches(parsed(cand.object_id, cand.data), node):
                 continue
             keys[cand.object_id] = cand.start_key()
         ids = list(keys)

@@ -113,12 +113,13 @@ def resolve_window(node: Any, zone: datetime.tzinfo) -> Any:
     return out
 
 
-def overlaps(event: dict[str, Any], after: datetime.datetime | None, before: datetime.datetime | None) -> bool:
+def overlaps(event: dict[str, Any], after: datetime.datetime | None, before: datetime.datetime | None,
+             series_of: Callable[[str], Any] | None = None) -> bool:
     """Whether any occurrence ends after ``after`` and any (maybe another)
     starts before ``before`` — each condition on its own, as the draft has
     them without expandRecurrences; floating times (and so all-day events)
     are read in the query's time zone. A condition with both bounds parses
-    the event once."""
+    the event once (or not at all: ``series_of(floating zone)`` gives it parsed)."""
     from .domain.recurrence import event_times, reaches
 
     bound = after or before
@@ -131,7 +132,7 @@ def overlaps(event: dict[str, Any], after: datetime.datetime | None, before: dat
             return False
         return (after is None or end > after) and (before is None or start < before)
     try:
-        return reaches(event, after, before, floating)
+        return reaches(event, after, before, floating, series=series_of(floating) if series_of else None)
     except (ValueError, KeyError, TypeError):
         return False
 

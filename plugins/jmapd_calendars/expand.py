@@ -18,9 +18,10 @@ from jmapd.methods.collation import sort_key
 from jmapd.protocol.errors import MethodError
 
 from .domain.dates import parse_duration
-from .domain.recurrence import ExpansionTooLarge, expand
+from .domain.recurrence import ExpansionTooLarge, expand_series
 from .event_query import PREDICATES
 from .instances import instance_id
+from .parsed import Parsed
 
 #: Occurrences one query may produce before it is refused (cannotCalculateOccurrences).
 MAX_INSTANCES = 100_000
@@ -45,7 +46,7 @@ def check_expand(args: dict[str, Any], max_duration: str) -> None:
                           f"the window is longer than maxExpandedQueryDuration {max_duration}")
 
 
-def expanded_ids(events: list[dict[str, Any]], node: dict[str, Any], zone_name: str,
+def expanded_ids(events: list[Parsed], node: dict[str, Any], zone_name: str,
                  sort: list[dict[str, Any]], fixed: Sequence[tuple[str, datetime.datetime]] = ()) -> list[str]:
     """Ids of every matching occurrence in ``sort`` order; a non-recurring
     event keeps its own id. ``fixed`` are (id, UTC start) of single
@@ -55,13 +56,16 @@ def expanded_ids(events: list[dict[str, Any]], node: dict[str, Any], zone_name: 
     others = {k: v for k, v in node.items() if k not in ("after", "before")}
     rows: list[tuple[str, dict[str, Any], datetime.datetime, str | None]] = [
         (object_id, {}, start, None) for object_id, start in fixed]
-    for event in events:
+    for parsed in events:
+        event = parsed.event
         try:
-            occurrences = list(expand(event, after, before, max_instances=MAX_INSTANCES, floating_tz=zone_name))
+            series = parsed.series(zone_name)
+            occurrences = expand_series(series, after, before, max_instances=MAX_INSTANCES)
         except ExpansionTooLarge:
             raise MethodError("cannotCalculateOccurrences", f"event {event['id']} has too many occurrences") from None
         except (ValueError, KeyError, TypeError):
             continue
+        parsed.learn(series, occurrences)
         recurring = bool(event.get("recurrenceRule") or event.get("recurrenceOverrides"))
         for occ in occurrences:
             inst = occ.event if others else event
@@ -75,7 +79,8 @@ def expanded_ids(events: list[dict[str, Any]], node: dict[str, Any], zone_name: 
 
     def value(row: tuple[str, dict[str, Any], datetime.datetime, str | None], prop: str) -> Any:
         if prop == "start":
-            return row[2].strftime("%Y-%m-%dT%H:%M:%S")
+            # the UTC start to the second, as the LocalDateTime text would sort
+            return row[2].replace(microsecond=0)
         if prop == "recurrenceId":
             return row[3] or ""
         return row[1].get(prop)
@@ -86,7 +91,8 @@ def expanded_ids(events: list[dict[str, Any]], node: dict[str, Any], zone_name: 
 
         def by(row: tuple[str, dict[str, Any], datetime.datetime, str | None],
                prop: str = prop, collation: Any = collation) -> Any:
-            return sort_key(value(row, prop), collation)
+            found = value(row, prop)
+            return found if prop == "start" else sort_key(found, collation)
 
         rows.sort(key=by, reverse=not comparator.get("isAscending", True))
     return [r[0] for r in rows]

@@ -24,6 +24,7 @@ from jmapd.protocol.errors import SetError
 from jmapd.protocol.patch import PatchError, UnknownProperty, apply_patch
 
 from .domain.recurrence import _instance, get_occurrence, get_occurrences
+from .parsed import Parsed
 
 _RID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$")
 #: Properties an occurrence may not override (draft §5: isDraft MUST NOT
@@ -49,13 +50,18 @@ def split_id(object_id: str) -> tuple[str, str] | None:
     return base, f"{y}-{mo}-{d}T{h}:{mi}:{s}"
 
 
-def occurrences(base: dict[str, Any], wanted: dict[str, str]) -> dict[str, dict[str, Any]]:
+def occurrences(base: dict[str, Any], wanted: dict[str, str], parsed: Parsed | None = None) -> dict[str, dict[str, Any]]:
     """:func:`occurrence` of several instance ids (id → recurrenceId) of one
-    base event, which is parsed once; ids naming no occurrence are left out."""
+    base event, which is parsed once (or was: ``parsed``, whose known
+    occurrences are not looked up again); ids naming no occurrence are left out."""
     if not base.get("recurrenceRule") and not base.get("recurrenceOverrides"):
         return {}
     try:
-        found = get_occurrences(base, list(dict.fromkeys(wanted.values())))
+        rids = list(dict.fromkeys(wanted.values()))
+        if parsed is None:
+            found = get_occurrences(base, rids)
+        else:
+            found = get_occurrences(base, rids, series=parsed.series("UTC"), known=parsed.occurrences)
     except (ValueError, KeyError, TypeError):
         return {}
     out = {}

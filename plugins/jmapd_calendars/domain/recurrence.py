@@ -17,6 +17,8 @@ Public API:
 - :func:`get_occurrence` — one instance by recurrence id, ``None`` if the
   id is no occurrence (or an excluded one).
 - :func:`get_occurrences` — several instances of one event at once.
+- :func:`parse_series`, :func:`expand_series`, :func:`override_of` — the same
+  with the event parsed once and kept (a query, then a /get of its instances).
 - :func:`reaches` — the query's separate after/before conditions at once.
 - :func:`is_occurrence` — whether a recurrence id is an (unexcluded) occurrence.
 - :func:`series_range` — ``(first start, last end or None)`` in UTC for an index.
@@ -281,7 +283,8 @@ def _parse_rule(rule_json: Any, start: datetime) -> Rule:
 
 
 class _Series:
-    """What every entry point needs from a master event, parsed once."""
+    """What every entry point needs from a master event, parsed once.
+    Read-only once built, so one may serve many calls (:func:`parse_series`)."""
 
     def __init__(self, event: dict[str, Any], floating_tz: str | None) -> None:
         self.event = event
@@ -349,6 +352,10 @@ class _Series:
         return longest + timedelta(hours=3)
 
 
+#: The public name of a parsed event (see :func:`parse_series`).
+Series = _Series
+
+
 def expand(
     event: dict[str, Any],
     after: datetime | None,
@@ -385,7 +392,8 @@ def _overlaps(s: datetime, e: datetime, after: datetime | None, before: datetime
 
 
 def reaches(
-    event: dict[str, Any], after: datetime | None, before: datetime | None, floating_tz: str = "UTC"
+    event: dict[str, Any], after: datetime | None, before: datetime | None, floating_tz: str = "UTC",
+    *, series: Series | None = None,
 ) -> bool:
     """Whether some occurrence ends after ``after`` and some (maybe another)
     starts before ``before`` — CalendarEvent/query's after and before
@@ -394,7 +402,7 @@ def reaches(
     :raises ValueError: an unknown time zone or a malformed start/rule.
     """
     try:
-        series = _Series(event, floating_tz)
+        series = series or _Series(event, floating_tz)
 
         def any_in(a: datetime | None, b: datetime | None) -> bool:
             try:
@@ -501,16 +509,53 @@ def _lookup(series: _Series, recurrence_id: str) -> dict[str, Any] | None:
 
 
 def get_occurrences(
-    event: dict[str, Any], recurrence_ids: list[str], floating_tz: str = "UTC"
+    event: dict[str, Any], recurrence_ids: list[str], floating_tz: str = "UTC", *,
+    series: Series | None = None, known: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any] | None]:
     """:func:`get_occurrence` of several recurrence ids of one event, the
-    event parsed once (a /get of a month's instances of a daily series)."""
-    series = _Series(event, floating_tz)
+    event parsed once (a /get of a month's instances of a daily series).
+
+    ``series`` is the event already parsed; ``known`` maps recurrence ids
+    already found to be occurrences (by :func:`expand_series`) to their
+    override patch, so they are not looked up again.
+    """
+    series = series or _Series(event, floating_tz)
     out: dict[str, dict[str, Any] | None] = {}
     for rid in recurrence_ids:
-        patch = _lookup(series, rid)
+        patch = known.get(rid) if known is not None else None
+        if patch is None:
+            patch = _lookup(series, rid)
         out[rid] = None if patch is None else _instance(event, rid, patch or None)
     return out
+
+
+def parse_series(event: dict[str, Any], floating_tz: str = "UTC") -> Series:
+    """The event parsed for :func:`expand_series` and :func:`get_occurrences`
+    (zone, duration, rule); worth keeping while the event is unchanged.
+
+    :raises ValueError: an unknown time zone or a malformed start/rule.
+    """
+    try:
+        return _Series(event, floating_tz)
+    except OverflowError as exc:
+        raise ValueError("date out of the supported range") from exc
+
+
+def expand_series(
+    series: Series, after: datetime | None, before: datetime | None, *, max_instances: int,
+    work_budget: int = DEFAULT_WORK_BUDGET,
+) -> list[Occurrence]:
+    """:func:`expand` of an event parsed by :func:`parse_series`."""
+    try:
+        return _expand_series(series, after, before, max_instances, work_budget)
+    except OverflowError as exc:
+        raise ValueError("date out of the supported range") from exc
+
+
+def override_of(series: Series, recurrence_id: str) -> dict[str, Any]:
+    """The patch an occurrence :func:`expand_series` produced carries (``{}`` for none)."""
+    patch = series.overrides.get(recurrence_id)
+    return patch if isinstance(patch, dict) else {}
 
 
 def get_occurrence(event: dict[str, Any], recurrence_id: str, floating_tz: str = "UTC") -> dict[str, Any] | None:
