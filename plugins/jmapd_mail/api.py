@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "deliver", "find_mailbox", "mailbox_at", "email_raw", "email_blob_id", "emails_with_message_id", "email_headers",
-    "message_id_domain", "MailboxNotFound", "EmailExtension", "email_blobs",
+    "message_id_domain", "MailboxNotFound", "EmailExtension", "email_blobs", "email_blob_ids",
 ]
 
 
@@ -186,3 +186,15 @@ def email_blobs(account_id: str, after: str = "", limit: int = 500) -> list[tupl
     rows = (Email.select(Email.id, Email.blob_id, Email.received_at)
             .where((Email.account_id == account_id) & (Email.id > after)).order_by(Email.id).limit(limit))
     return [(str(i), str(b), r) for i, b, r in tuples(rows)]
+
+
+def email_blob_ids(account_id: str, email_ids: Sequence[str]) -> dict[str, str]:
+    """The blobId of each of ``email_ids`` the account has (one query per 500)."""
+    ensure_connected()
+    out: dict[str, str] = {}
+    ids = list(email_ids)
+    for start in range(0, len(ids), 500):
+        rows = Email.select(Email.id, Email.blob_id).where(
+            (Email.account_id == account_id) & Email.id.in_(ids[start:start + 500]))
+        out.update((str(i), str(b)) for i, b in tuples(rows))
+    return out

@@ -110,15 +110,12 @@ def load(ctx: Any, account_id: str, emails: list[dict[str, Any]], properties: li
 
 def _verified_now(services: Any, account_id: str) -> list[str]:
     """The account's Emails whose current status is verified (RFC 9219 §4.2 hasVerifiedSmime)."""
-    from jmapd_mail.api import email_blob_id
+    from jmapd_mail.api import email_blob_ids
 
     query = SmimeEmail.select(SmimeEmail.email_id).where(SmimeEmail.account_id == account_id)
-    out = []
-    for (email_id,) in list(tuples(query)):
-        blob_id = email_blob_id(account_id, email_id)
-        if blob_id is not None and CURRENT.get(services, account_id, blob_id)[0].status in VERIFIED_STATUSES:
-            out.append(email_id)
-    return out
+    blobs = email_blob_ids(account_id, [str(e) for (e,) in tuples(query)])
+    return [email_id for email_id, blob_id in blobs.items()
+            if CURRENT.get(services, account_id, blob_id)[0].status in VERIFIED_STATUSES]
 
 
 def condition(ctx: Any, account_id: str, name: str, value: bool, email_id: Any) -> Any:

@@ -243,3 +243,21 @@ def test_scan_records_mail_stored_before_the_plugin(make_server, pki, tmp_path, 
     after = make_server({"smime": {"system_trust": False, "ca_file": str(bundle)}})
     e = get(after.client(client.user, client.password), [old_id])[old_id]
     assert (e["smimeStatusAtDelivery"], e["smimeStatus"]) == ("signed/verified", "signed/failed")
+
+
+def test_jmapd_deliver_records_status_at_delivery(server, pki, tmp_path, jmapd_database, jmapd_data_dir):
+    client = server.client()
+    bundle = tmp_path / "anchors.pem"
+    bundle.write_bytes(pki.bundle())
+    config = tmp_path / "deliver.yaml"
+    config.write_text(f"server:\n  data_dir: {jmapd_data_dir}\ndatabase:\n  url: {jmapd_database}\n"
+                      f"smime:\n  system_trust: false\n  ca_file: {bundle}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+    raw = opaque(pki.alice_subject, "alice@example.org", "by jmapd deliver")
+    done = subprocess.run([sys.executable, "-m", "jmapd.cli", "--config", str(config), "deliver", "--user", client.user],
+                          input=raw, capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    email_id = done.stdout.decode().strip().splitlines()[-1]
+    e = get(client, [email_id])[email_id]
+    assert (e["subject"], e["smimeStatusAtDelivery"], e["smimeStatus"]) == ("by jmapd deliver", "signed/verified",
+                                                                             "signed/verified")
