@@ -99,3 +99,19 @@ def jmapd_commands(subparsers: Any) -> None:
     from .transfer.cli import register
 
     register(subparsers)
+
+
+@hookimpl
+def jmapd_changes_committed(services: Any, account_id: str, changed: dict[str, str]) -> None:
+    if "Email" in changed:
+        from .planner_stats import note_write
+
+        note_write()
+
+
+@hookimpl
+def jmapd_startup(services: Any) -> None:
+    # A bulk load by `jmapd import`, or a restored database, before this start.
+    from .planner_stats import note_write
+
+    note_write()
