@@ -212,3 +212,26 @@ def test_batch_with_refused_events_leaves_nothing_of_them(client, db):
     assert total == 4
     changes = ok(client, "CalendarEvent/changes", {"sinceState": made["oldState"]})
     assert set(changes["created"]) == ids
+
+
+def test_after_an_import_the_planner_knows_the_tables_it_filled(client):
+    """PostgreSQL: right after a bulk import the planner had an empty
+    range table's statistics and joined every row by nested loop; the
+    import's analyze() renews them."""
+    from jmapd_calendars.cli import ANALYZED, analyze
+
+    from jmapd.db import database, ensure_connected, is_postgres
+
+    cal = calendars(client)[0]["id"]
+    ok(client, "CalendarEvent/set", {"create": {f"e{n}": {
+        "calendarIds": {cal: True}, "title": f"E{n}", "start": f"2025-06-0{n + 1}T09:00:00", "duration": "PT1H",
+        "timeZone": "Europe/Berlin"} for n in range(3)}})
+    ensure_connected()
+    if not is_postgres():
+        analyze()  # nothing to do, and nothing fails
+        return
+    analyze()
+    for table in ANALYZED:
+        (estimate,) = database.execute_sql("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,)).fetchone()
+        (count,) = database.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()
+        assert estimate == count, table
