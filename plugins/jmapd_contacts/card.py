@@ -211,6 +211,8 @@ class ContactCard(DocumentType):
         but the id); addressBookIds must name books of the target account."""
         obj = {k: v for k, v in source.items() if k not in ("id", "created", "updated")}
         obj.update({k: v for k, v in overrides.items() if k != "id"})
+        if isinstance(obj.get("media"), dict):
+            obj["media"] = {k: _carried(ctx, from_account, to_account, v) for k, v in obj["media"].items()}
         return obj
 
     def _matching(self, ctx: Any, account_id: str, filter: Any, columns: list[Any]) -> Any:
@@ -255,6 +257,27 @@ class ContactCard(DocumentType):
         page = [r for (r,) in query.order_by(*_order(sort)).offset(position).limit(limit).tuples()]
         total = query.count() if want_total else None
         return position, page, total
+
+
+def _carried(ctx: Any, from_account: str, to_account: str, item: Any) -> Any:
+    """A Media whose blob the target account lacks, as a ``data:`` URI of its
+    bytes: the copy then stores it there as any inline photo is (checked
+    and sniffed the same way). Without it a copy with a photo was refused,
+    the blobId naming nothing in the target account."""
+    if not isinstance(item, dict) or not isinstance(item.get("blobId"), str) or "uri" in item:
+        return item
+    blob_id = item["blobId"]
+    if ctx.services.blobs.visible(to_account, blob_id):
+        return item
+    data = ctx.services.blobs.get(from_account, blob_id)  # the caller could read the card, so its media
+    if data is None:
+        return item
+    import base64
+
+    media_type = item.get("mediaType") or "application/octet-stream"
+    out = {k: v for k, v in item.items() if k != "blobId"}
+    out["uri"] = f"data:{media_type};base64,{base64.b64encode(data).decode()}"
+    return out
 
 
 def book_tags(book_ids: Any) -> list[str]:

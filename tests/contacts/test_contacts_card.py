@@ -189,6 +189,34 @@ def test_copy_between_accounts(jmap_server):
     assert got["addressBookIds"] == {theirs: True}
 
 
+def test_copy_carries_photos_into_the_other_account(jmap_server):
+    """A copied card's photo blob is stored in the target account (as an
+    inline photo would be), both ways between a sharee and a shared book."""
+    owner, sharee = jmap_server.client(), jmap_server.client()
+    theirs = ok(owner, "AddressBook/set", {"create": {"t": {"name": "Team"}}})["created"]["t"]["id"]
+    ok(owner, "AddressBook/set", {"update": {theirs: {f"shareWith/{principal_id(sharee)}": {
+        "mayRead": True, "mayWrite": True}}}})
+    mine = default_book(sharee)
+    owners_photo = owner.upload(PNG, "image/png")["blobId"]
+    sharees_photo = sharee.upload(PNG + b"mine", "image/png")["blobId"]
+    theirs_card = create(owner, card(theirs, media={"p": {"kind": "photo", "blobId": owners_photo,
+                                                          "mediaType": "image/png"}}))
+    mine_card = create(sharee, card(mine, media={"p": {"kind": "photo", "blobId": sharees_photo,
+                                                       "mediaType": "image/png"}}))
+    sharee._session = None
+    into_mine = sharee.ok("ContactCard/copy", {"fromAccountId": owner.account_id, "accountId": sharee.account_id,
+                                               "create": {"x": {"id": theirs_card["id"],
+                                                                "addressBookIds": {mine: True}}}}, USING)
+    copied = get(sharee, into_mine["created"]["x"]["id"])["media"]["p"]
+    assert copied == {"kind": "photo", "blobId": owners_photo, "mediaType": "image/png"}, into_mine
+    assert download(sharee, owners_photo).content == PNG  # now in the sharee's own account
+    into_theirs = sharee.ok("ContactCard/copy", {"fromAccountId": sharee.account_id, "accountId": owner.account_id,
+                                                 "create": {"y": {"id": mine_card["id"],
+                                                                  "addressBookIds": {theirs: True}}}}, USING)
+    copied = get(owner, into_theirs["created"]["y"]["id"])["media"]["p"]
+    assert copied["blobId"] == sharees_photo and download(owner, sharees_photo).content == PNG + b"mine"
+
+
 def test_sharee_reads_and_writes_by_book_rights(jmap_server):
     owner, sharee = jmap_server.client(), jmap_server.client()
     made = ok(owner, "AddressBook/set", {"create": {"s": {"name": "Shared"}, "p": {"name": "Private"}}})["created"]
