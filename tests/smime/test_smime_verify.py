@@ -6,12 +6,17 @@ from __future__ import annotations
 import base64
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtensionOID, NameOID
 from jmapd_smime.domain.trust import TrustStore, load_pem_bundle, signer_addresses
 from jmapd_smime.domain.verify import FAILED, UNKNOWN, VERIFIED, verify
 from jmapd_smime.testing import (
     BODY,
     DAY,
     NOW,
+    Identity,
     detached,
     headers,
     make_leaf,
@@ -178,3 +183,21 @@ def test_certificate_not_yet_valid(pki, trust):
 def test_pem_bundle_skips_what_does_not_parse(pki):
     pem = pki.bundle() + b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" + pki.bundle()
     assert len(load_pem_bundle(pem)) == 2
+
+
+@pytest.mark.parametrize("oid, value", [
+    (ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x03\x02\x01"),
+    (ExtensionOID.KEY_USAGE, b"\xff\xff"),
+    (ExtensionOID.EXTENDED_KEY_USAGE, b"\x04\x00"),
+    (ExtensionOID.BASIC_CONSTRAINTS, b"\x01"),
+])
+def test_malformed_certificate_extension_fails_the_chain(pki, trust, oid, value):
+    """A signer certificate with a garbled extension, issued by a trusted CA: failed, with why."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.EMAIL_ADDRESS, "h@example.org")]))
+            .issuer_name(pki.root.cert.subject).public_key(key.public_key()).serial_number(5)
+            .not_valid_before(NOW - DAY).not_valid_after(NOW + DAY)
+            .add_extension(x509.UnrecognizedExtension(oid, value), critical=False).sign(pki.root.key, hashes.SHA256()))
+    verdict = verify(detached(Identity(cert, key), "h@example.org"), trust, NOW)
+    assert verdict.status == FAILED
+    assert any("not trusted" in e for e in verdict.errors), verdict.errors

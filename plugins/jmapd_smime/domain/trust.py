@@ -72,11 +72,18 @@ def _check_key_usage(policy: Any, cert: x509.Certificate, value: x509.KeyUsage |
         raise ValueError("the certificate's key may not sign (Key Usage)")
 
 
+def _parsed(policy: Any, cert: x509.Certificate, value: Any) -> None:
+    """Nothing to check: a validator makes the library parse the extension."""
+
+
 def _ee_policy() -> ExtensionPolicy:
     return (
         ExtensionPolicy.permit_all()
         .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _check_eku)
         .may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, _check_key_usage)
+        # Parsed, so a malformed one fails the chain instead of passing unread.
+        .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, _parsed)
+        .may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, _parsed)
     )
 
 

@@ -11,7 +11,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from .cms import read_signed_data
-from .mime import locate, looks_signed
+from .mime import SignedEntity, locate, looks_signed
 from .trust import TrustStore, same_address, signer_addresses
 
 UNKNOWN = "unknown"
@@ -52,6 +52,14 @@ def verify(raw: bytes, trust: TrustStore, now: datetime.datetime, delivered_at: 
         entity = locate(raw)
     except Exception as exc:  # a header block the email package cannot read
         return Verdict(FAILED, (f"the message structure cannot be read: {exc}",))
+    try:
+        return _verify(entity, trust, now, delivered_at)
+    except Exception as exc:  # hostile certificates reach corners of the libraries: fail, never raise
+        return Verdict(FAILED, (f"the signature cannot be verified: {type(exc).__name__}: {exc}",))
+
+
+def _verify(entity: SignedEntity, trust: TrustStore, now: datetime.datetime,
+            delivered_at: datetime.datetime | None) -> Verdict:
     if entity.kind is None:
         return NOT_SIGNED
     if entity.kind == "other":
