@@ -261,3 +261,24 @@ def test_jmapd_deliver_records_status_at_delivery(server, pki, tmp_path, jmapd_d
     e = get(client, [email_id])[email_id]
     assert (e["subject"], e["smimeStatusAtDelivery"], e["smimeStatus"]) == ("by jmapd deliver", "signed/verified",
                                                                              "signed/verified")
+
+
+def test_local_delivery_of_a_submission_records_status_at_delivery(server, pki):
+    """A signed message one local user sends another is verified as it is delivered."""
+    from jmapd_smime.testing import make_leaf
+
+    from jmapd.testing import wait_for
+
+    alice, bob = server.client(), server.client()
+    sub = [*USING, "urn:ietf:params:jmap:submission"]
+    identity = alice.ok("Identity/get", {}, sub)["list"][0]
+    signer = make_leaf(pki.root, identity["email"])
+    email_id = import_(alice, detached(signer, identity["email"], "signed locally"))
+    to = f"{bob.user}@localhost"
+    made = alice.ok("EmailSubmission/set", {"create": {"k": {
+        "identityId": identity["id"], "emailId": email_id,
+        "envelope": {"mailFrom": {"email": identity["email"]}, "rcptTo": [{"email": to}]}}}}, sub)
+    assert "k" in (made.get("created") or {}), made
+    ids = wait_for(lambda: bob.ok("Email/query", {"filter": {"subject": "signed locally"}}, USING)["ids"], bool)
+    e = get(bob, ids)[ids[0]]
+    assert (e["smimeStatusAtDelivery"], e["smimeStatus"]) == ("signed/verified", "signed/verified"), e
