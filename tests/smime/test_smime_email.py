@@ -282,3 +282,26 @@ def test_local_delivery_of_a_submission_records_status_at_delivery(server, pki):
     ids = wait_for(lambda: bob.ok("Email/query", {"filter": {"subject": "signed locally"}}, USING)["ids"], bool)
     e = get(bob, ids)[ids[0]]
     assert (e["smimeStatusAtDelivery"], e["smimeStatus"]) == ("signed/verified", "signed/verified"), e
+
+
+def test_a_sharee_sees_the_status_of_what_they_may_read_only(server, pki):
+    """Through a shared Mailbox the properties and filters cover the Emails the
+    sharee reads; a private signed Email of the owner stays out of every answer."""
+    owner, sharee = server.client(), server.client()
+    team = owner.ok("Mailbox/set", {"create": {"t": {"name": "Team"}}}, USING)["created"]["t"]["id"]
+    shared_raw = opaque(pki.alice_subject, "alice@example.org", "shared signed")
+    blob = owner.upload(shared_raw, "message/rfc822")["blobId"]
+    shared = owner.ok("Email/import", {"emails": {"k": {"blobId": blob, "mailboxIds": {team: True}}}},
+                      USING)["created"]["k"]["id"]
+    private = import_(owner, opaque(pki.alice_subject, "alice@example.org", "private signed"))
+    sharee_pid = sharee.session["accounts"][sharee.account_id]["accountCapabilities"][
+        "urn:ietf:params:jmap:principals"]["currentUserPrincipalId"]
+    owner.ok("Mailbox/set", {"update": {team: {f"shareWith/{sharee_pid}": {"mayReadItems": True}}}}, USING)
+    sharee._session = None
+    both = {"accountId": owner.account_id}
+    got = sharee.ok("Email/get", {**both, "ids": [shared, private], "properties": PROPS}, USING)
+    assert [e["id"] for e in got["list"]] == [shared] and got["notFound"] == [private]
+    assert got["list"][0]["smimeStatusAtDelivery"] == "signed/verified"
+    for name in ("hasSmime", "hasVerifiedSmime", "hasVerifiedSmimeAtDelivery"):
+        assert sharee.ok("Email/query", {**both, "filter": {name: True}}, USING)["ids"] == [shared], name
+        assert sharee.ok("Email/query", {**both, "filter": {name: False}}, USING)["ids"] == [], name
