@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import platform
 import subprocess
 import sys
 
@@ -34,7 +35,7 @@ def arenas(mode: str) -> int:
     return sum(1 for line in out.stderr.splitlines() if line.startswith("Arena "))
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or os.uname().sysname != "Linux", reason="glibc only")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's arenas")
 def test_malloc_arenas_are_bounded():
     # the positive control: unbounded, eight allocating threads get arenas of their own
     assert arenas("free") > 2
