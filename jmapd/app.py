@@ -113,7 +113,7 @@ def build_services(cfg: config_mod.CoreConfig, pm: Any) -> Services:
     open_database(cfg.database_url)
     probe_database(cfg.database_url)  # one line naming the database, not a traceback later
     registry = build_registry(pm, cfg)
-    blobs = BlobStore(cfg.blobs.store, cfg.blob_path)
+    blobs = BlobStore(cfg.blobs.store, cfg.blob_path, cfg.blobs.inline_max)
     return Services(config=cfg, pm=pm, registry=registry, blobs=blobs)
 
 

@@ -112,9 +112,11 @@ def charge(config: Any, changes: ChangeLog, account_id: str, type_name: str, *, 
     if not count and not octets:
         return
     changes.usage.append((account_id, type_name, count, octets))
-    storage = _memo(changes, ("limit", account_id, "octets", ""), lambda: account_limit(config, account_id, "octets"))
+    # Only the limits this charge can touch (an upload has no count, a flag change no octets).
+    storage = _memo(changes, ("limit", account_id, "octets", ""),
+                    lambda: account_limit(config, account_id, "octets")) if octets else None
     counted = _memo(changes, ("limit", account_id, "count", type_name),
-                    lambda: account_limit(config, account_id, "count", type_name))
+                    lambda: account_limit(config, account_id, "count", type_name)) if count else None
     if octets > 0:
         if storage is not None:
             used = _memo(changes, ("octets", account_id), lambda: _used_octets(QuotaUsage.account_id == account_id))

@@ -226,7 +226,7 @@ def start_server(raw_config: dict[str, Any], data_dir: Path, database_url: str, 
     schemas = {r[0]: r[1] for r in pm.hook.jmapd_config_schema() if r}
     cfg = config_mod.load(raw, schemas)
     services = Services(
-        config=cfg, pm=pm, registry=build_registry(pm, cfg), blobs=BlobStore(cfg.blobs.store, cfg.blob_path)
+        config=cfg, pm=pm, registry=build_registry(pm, cfg), blobs=BlobStore(cfg.blobs.store, cfg.blob_path, cfg.blobs.inline_max)
     )
     app = create_app(services=services)
     port = free_port()

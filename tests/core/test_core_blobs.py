@@ -189,3 +189,50 @@ def test_max_concurrent_upload(make_server):
     release.set()
     first.join()
     assert client.upload(b"after")["size"] == 5
+
+
+def test_small_blobs_written_alone_live_in_the_database_large_ones_in_files(make_server):
+    """blobs.inline_max: a small upload rides in its transaction's commit, a large one is a file;
+    both download, the same bytes again are stored once, and gc removes either kind."""
+    from jmapd.db import ensure_connected
+    from jmapd.models import BlobData
+
+    server = make_server({"blobs": {"inline_max": 1000}})
+    client = server.client()
+    small, large = (client.user.encode() + b"s" * 1000)[:1000], client.user.encode() + b"L" * 5000
+    ups = [client.upload(data) for data in (small, large, small)]
+    assert ups[0]["blobId"] == ups[2]["blobId"]
+    files = {p.name for p in server.services.blobs.path.rglob("*") if p.is_file()}
+    assert files == {ups[1]["blobId"][1:]}
+    ensure_connected()
+    assert [r.data for r in BlobData.select().where(BlobData.blob_id == ups[0]["blobId"])] == [small]
+    assert not BlobData.select().where(BlobData.blob_id == ups[1]["blobId"]).exists()
+    for up, data in zip(ups, (small, large, small), strict=True):
+        assert client.http.get(f"/jmap/download/{client.account_id}/{up['blobId']}/x").content == data
+    assert server.services.blobs.gc(-1) >= 2  # (and any other test's uploads in this database)
+    assert not BlobData.select().where(BlobData.blob_id == ups[0]["blobId"]).exists()
+    assert not [p for p in server.services.blobs.path.rglob("*") if p.is_file()]
+
+
+@pytest.mark.slow
+def test_uploads_answered_201_survive_kill_9(tmp_path, jmapd_database):
+    """A real `jmapd serve` killed with SIGKILL right after the 201s: every upload, the one kept
+    in the database and the one in a file, is there after the restart."""
+    import httpx
+
+    from jmapd.testing import ServeProcess
+
+    server = ServeProcess(tmp_path, jmapd_database, workers=1, extra_yaml="blobs:\n  inline_max: 4096\n")
+    server.cli("user", "add", "crash", "--password-stdin", stdin="crash-password\n")
+    datas = [b"small " * 100, b"large " * 2000]
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, auth=("crash", "crash-password"), timeout=30) as http:
+            account = next(iter(http.get("/.well-known/jmap").json()["primaryAccounts"].values()))
+            ids = [http.post(f"/jmap/upload/{account}", content=d).json()["blobId"] for d in datas]
+        server.kill9()
+        server.start()
+        with httpx.Client(base_url=server.url, auth=("crash", "crash-password"), timeout=30) as http:
+            assert [http.get(f"/jmap/download/{account}/{i}/x").content for i in ids] == datas
+    finally:
+        server.stop()
