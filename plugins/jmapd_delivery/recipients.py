@@ -23,6 +23,7 @@ from typing import Any
 
 import peewee as pw
 
+from jmapd.db import tuples
 from jmapd.models import Account, User
 
 
@@ -77,8 +78,38 @@ def resolve(config: Any, address: str, *, local_domains: Collection[str] | None 
     candidates = [f"{base}@{domain}", f"{base}@{domain.lower()}"]
     if domain_ok:
         candidates.append(base)
-    for name in dict.fromkeys(candidates):
-        account_id = personal_account(name, fold=section.fold_local_part)
+    names = list(dict.fromkeys(candidates))
+    found = _personal_accounts(names, fold=section.fold_local_part)
+    for name in names:
+        account_id = _first(found, name, fold=section.fold_local_part)
         if account_id is not None:
             return Target(name, account_id, folder)
+    return None
+
+
+def _personal_accounts(names: list[str], fold: bool) -> list[tuple[str, str]]:
+    """(user name, personal account) of the enabled users any of ``names``
+    could mean, in :func:`personal_account`'s order: one query for every
+    candidate of a recipient (twice per LMTP recipient: RCPT and DATA)."""
+    match: Any = User.name.in_(names)
+    if fold:
+        match = match | pw.fn.LOWER(User.name).in_(sorted({n.lower() for n in names}))
+    rows = tuples(
+        Account.select(User.name, Account.id)
+        .join(User, on=(Account.owner == User.id))
+        .where(match & (User.disabled == False) & (Account.is_personal == True))  # noqa: E712
+        .order_by(User.id, Account.id)
+    )
+    return [(str(n), str(a)) for n, a in rows]
+
+
+def _first(found: list[tuple[str, str]], user_name: str, fold: bool) -> str | None:
+    """:func:`personal_account` of ``user_name`` among ``found``: an exact name wins over a folded one."""
+    for name, account_id in found:
+        if name == user_name:
+            return account_id
+    if fold:
+        for name, account_id in found:
+            if name.lower() == user_name.lower():
+                return account_id
     return None

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from jmapd.db import ensure_connected, tuples, write_transaction
 from jmapd.models import new_id
+from jmapd.protocol.errors import SetError
 from jmapd.state import CREATED, ChangeLog
 
-from . import defaults, store
+from . import bulk, defaults, store
 from .domain.parse import parse_message
 from .extensions import EmailExtension
 from .models import Email, Mailbox
@@ -85,9 +86,12 @@ def deliver(
         targets = list(dict.fromkeys([target, *mailbox_ids]))
         if mailbox_ids and len(store.existing_mailboxes(account_id, targets)) != len(targets):
             raise MailboxNotFound(f"a mailbox of {targets} is not in account {account_id}")
-        result = store.create_email(
-            services, changes, account_id, raw, targets, list(keywords), received_at, parsed=parsed
-        )
+        # The batch writer with a batch of one: the same rows as create_email, written with
+        # fewer and cheaper statements (this runs for every delivered message).
+        [result] = bulk.create_emails(services, changes, account_id,
+                                      [bulk.NewEmail(raw, targets, list(keywords), parsed, received_at)])
+        if isinstance(result, SetError):
+            raise result  # OverQuota: nothing was written
         if on_stored is not None:
             on_stored(str(result["id"]))
         changes.flush()

@@ -209,3 +209,31 @@ def test_recipients_match_case_insensitively(make_server, lmtp_for):
         lmtp.mail("sender@example.net")
         assert lmtp.rcpt(f"{other.user.upper()}@example.com")[0] == 550
         assert lmtp.rcpt(f"{other.user}@Example.COM")[0] == 250
+
+
+def test_a_recipient_resolves_to_the_most_exact_user_name(make_server):
+    """One query for every candidate, the same choice: the address-named user before the bare
+    name, an exact name before a case-folded one, a disabled user never."""
+    from jmapd_delivery.recipients import personal_account, resolve
+
+    from jmapd.db import ensure_connected
+    from jmapd.models import User
+
+    server = make_server({"delivery": {"domains": ["example.com"]}})
+    cfg = server.services.config
+    base = "r" + uuid.uuid4().hex[:8]
+    for name in (base, f"{base}@example.com", f"{base}X", f"{base}x"):
+        server.make_user(name)
+    ensure_connected()
+    at = resolve(cfg, f"{base}@example.com")
+    assert at is not None and at.user_name == f"{base}@example.com"
+    assert at.account_id == personal_account(f"{base}@example.com")
+    bare = resolve(cfg, f"{base}+Lists@EXAMPLE.com")
+    assert bare is not None and (bare.account_id, bare.folder) == (at.account_id, "Lists")
+    exact = resolve(cfg, f"{base}X@example.com")
+    assert exact is not None and exact.user_name == f"{base}X" and exact.account_id == personal_account(f"{base}X")
+    assert resolve(cfg, f"{base}x@example.com").account_id == personal_account(f"{base}x")
+    User.update(disabled=True).where(User.name == f"{base}x").execute()
+    # folded: "…x" is disabled, "…X" is the one left
+    assert resolve(cfg, f"{base}x@example.com").account_id == personal_account(f"{base}X")
+    assert resolve(cfg, f"nobody{base}@example.com") is None
