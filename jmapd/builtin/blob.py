@@ -52,8 +52,12 @@ def blob_copy(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     args = check_args(
         args, {"fromAccountId": ("Id", True), "accountId": ("Id", True), "blobIds": ("String[]", True)}, {}
     )
-    from_account = ctx.account(args["fromAccountId"], not_found="fromAccountNotFound")
-    account = ctx.account(args["accountId"], write=True)
+    # a sharee of single objects copies out of the account only the blobs an
+    # object they may read opens to them (read_blob asks jmapd_shared_blob)
+    shared = is_sharee(ctx, args["fromAccountId"]) if isinstance(args["fromAccountId"], str) else False
+    from_account = ctx.account(args["fromAccountId"], BLOB if shared else None, not_found="fromAccountNotFound",
+                               not_supported="fromAccountNotFound")
+    account = ctx.account(args["accountId"], write=True)  # never a shared account: nothing is stored there
     copied: dict[str, str] = {}
     not_copied: dict[str, Any] = {}
     for blob_id in args["blobIds"]:

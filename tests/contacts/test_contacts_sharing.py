@@ -147,6 +147,10 @@ def test_sharee_downloads_and_looks_up_blobs_of_readable_cards_only(jmap_server)
     assert got["list"] == [{"id": photo, "size": len(PNG)}] and got["notFound"] == [hidden]
     name, err = sharee.call("Blob/upload", {**args, "create": {"u": {"data": [{"data:asText": "x"}]}}}, BLOB_USING)
     assert (name, err["type"]) == ("error", "forbidden")
+    copied = sharee.ok("Blob/copy", {"fromAccountId": owner.account_id, "accountId": sharee.account_id,
+                                     "blobIds": [photo, hidden]}, BLOB_USING)
+    assert copied["copied"] == {photo: photo} and copied["notCopied"][hidden]["type"] == "notFound"
+    assert download(sharee, photo).content == PNG  # now in the sharee's own account
     # with mayWrite a sharee may reuse a photo opened to them, not one they only know the id of
     ok(owner, "AddressBook/set", {"update": {b["team"]: {f"shareWith/{principal_id(sharee)}/mayWrite": True}}})
     tried = sharee.ok("ContactCard/set", {**args, "create": {

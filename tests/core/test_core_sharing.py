@@ -157,9 +157,13 @@ def test_sharee_sees_only_what_is_shared(pair, server):
     name, err = sharee.call("Blob/upload", {"accountId": owner.account_id, "create": {"u": {"data": [
         {"blobId": blob}]}}}, [CORE, BLOB])
     assert (name, err["type"]) == ("error", "forbidden")
-    name, err = call(sharee, "Blob/copy", {"fromAccountId": owner.account_id, "accountId": sharee.account_id,
-                                          "blobIds": [blob]})
-    assert (name, err["type"]) == ("error", "fromAccountNotFound")
+    copied = ok(sharee, "Blob/copy", {"fromAccountId": owner.account_id, "accountId": sharee.account_id,
+                                      "blobIds": [blob]})
+    assert copied["copied"] is None and copied["notCopied"][blob]["type"] == "notFound"
+    mine = sharee.upload(b"the sharee's bytes")["blobId"]
+    name, err = call(sharee, "Blob/copy", {"fromAccountId": sharee.account_id, "accountId": owner.account_id,
+                                          "blobIds": [mine]})
+    assert (name, err["type"]) == ("error", "accountNotFound")  # a sharee stores no blob there
 
 
 def test_read_only_sharee_cannot_write(pair):
