@@ -8,15 +8,16 @@ sharee's personal account beside them, as the RFC asks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from jmapd import hookimpl, sharing
 from jmapd.methods.context import CallContext
 from jmapd.methods.documents import DocumentType
 from jmapd.methods.registry import Capability
-from jmapd.methods.types import DataType, Invalid, P
+from jmapd.methods.types import DataType, Invalid, P, PrincipalFilter, TypeExtension
 from jmapd.models import PrincipalRecord
-from jmapd.protocol.errors import SetError
+from jmapd.protocol.errors import MethodError, SetError
 
 PRINCIPALS = sharing.PRINCIPALS
 TYPES = ("individual", "group", "resource", "location", "other")
@@ -31,6 +32,14 @@ def _account_value(account_id: str, services: Any) -> dict[str, Any] | None:
 def _type_check(value: Any) -> None:
     if value not in TYPES:
         raise Invalid("", f"one of {', '.join(TYPES)}")
+
+
+def _condition_names(node: Any) -> set[str]:
+    if not isinstance(node, dict):
+        return set()
+    if "operator" in node:
+        return set().union(*(_condition_names(c) for c in node.get("conditions") or []))
+    return set(node)
 
 
 def _contains(haystack: Any, needle: str) -> bool:
@@ -56,6 +65,22 @@ class Principal(DataType):
         "timeZone": "String",
     }
     sorts = frozenset({"name", "type", "email"})
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        #: What plugins added to Principal/query (:meth:`extend`), by condition name.
+        self.extra_filters: dict[str, PrincipalFilter] = {}
+
+    def extend(self, extension: TypeExtension) -> None:
+        """Take a :class:`PrincipalFilter`: its conditions join Principal/query."""
+        if not isinstance(extension, PrincipalFilter) or extension.matching is None:
+            raise TypeError("Principal takes a jmapd.methods.types.PrincipalFilter with matching")
+        clash = set(extension.filters) & (set(self.filters) | set(self.extra_filters))
+        if clash:
+            raise ValueError(f"{sorted(clash)[0]} is already a Principal/query filter condition")
+        self.extra_filters.update(dict.fromkeys(extension.filters, extension))
+        # per instance: each registry (server) has its own plugins' conditions
+        self.filters = {**self.filters, **extension.filters}  # type: ignore[misc]
 
     def log_account(self, account_id: str) -> str:
         return sharing.DIRECTORY_ACCOUNT
@@ -109,8 +134,22 @@ class Principal(DataType):
     def query(self, ctx: CallContext, account_id: str, filter: Any, sort: list[dict[str, Any]], args: dict[str, Any]) -> list[str]:
         from jmapd.methods.collation import sort_key
 
+        for name in _condition_names(filter) & set(self.extra_filters):
+            needed = self.extra_filters[name].capability
+            if needed and needed not in ctx.request.using:
+                raise MethodError("unsupportedFilter", f"filter condition {name} needs {needed} in using")
         objects = list(self.load(ctx, account_id, None, self.default_properties(), {}).values())
-        objects = [o for o in objects if self._matches(o, filter)]
+        matched: dict[tuple[str, str], set[str]] = {}
+
+        def extra(name: str, value: Any) -> set[str]:
+            key = (name, repr(value))
+            if key not in matched:
+                matching = self.extra_filters[name].matching
+                assert matching is not None
+                matched[key] = matching(ctx, name, value)
+            return matched[key]
+
+        objects = [o for o in objects if self._matches(o, filter, extra)]
         for comparator in reversed(sort):
             def key(o: dict[str, Any], c: dict[str, Any] = comparator) -> Any:
                 return sort_key(o.get(c["property"]) or "", c.get("collation"))
@@ -118,11 +157,11 @@ class Principal(DataType):
             objects.sort(key=key, reverse=not comparator.get("isAscending", True))
         return [o["id"] for o in objects]
 
-    def _matches(self, obj: dict[str, Any], node: Any) -> bool:
+    def _matches(self, obj: dict[str, Any], node: Any, extra: Callable[[str, Any], set[str]]) -> bool:
         if node is None:
             return True
         if "operator" in node:
-            results = [self._matches(obj, c) for c in node["conditions"]]
+            results = [self._matches(obj, c, extra) for c in node["conditions"]]
             return all(results) if node["operator"] == "AND" else any(results) if node["operator"] == "OR" else not any(results)
         for name, value in node.items():
             if name == "accountIds":
@@ -130,6 +169,9 @@ class Principal(DataType):
                     return False
             elif name in ("email", "name"):
                 if not _contains(obj[name], value):
+                    return False
+            elif name in self.extra_filters:
+                if obj["id"] not in extra(name, value):
                     return False
             elif name == "text":
                 if not any(_contains(obj[k], value) for k in ("name", "email", "description")):

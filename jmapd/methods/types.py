@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..models import new_id as random_id
@@ -155,6 +155,26 @@ class TypeExtension:
 
     type_name: str
     capability: str
+
+
+@dataclass(frozen=True)
+class PrincipalFilter(TypeExtension):
+    """FilterCondition properties a plugin adds to Principal/query
+    (``jmapd_type_extensions``; e.g. the JMAP Calendars draft's
+    ``calendarAddress`` under ``urn:ietf:params:jmap:principals:availability``).
+
+    ``filters``
+        name → the value's property type (``"String"``).
+    ``matching(ctx, name, value)``
+        the ids of the Principals one condition matches, asked once per
+        condition of a query. A client not ``using`` ``capability`` gets
+        ``unsupportedFilter`` for them (RFC 8620 §5.5).
+    """
+
+    type_name: str = "Principal"
+    capability: str = ""
+    filters: Mapping[str, str] = field(default_factory=dict)
+    matching: Callable[[CallContext, str, Any], set[str]] | None = None
 
 
 #: The standard methods a type may list in :attr:`DataType.verbs`.

@@ -252,3 +252,35 @@ def _floating(event: dict[str, Any], calendars: dict[str, dict[str, Any]], defau
         if zone:
             return str(zone)
     return default
+
+
+def principals_with_address(ctx: Any, name: str, value: Any) -> set[str]:
+    """Principal/query ``calendarAddress`` (draft §2.4): the Principals one
+    of whose calendar addresses ``value`` is, after the same normalisation
+    participants are matched with — an identity of their personal account,
+    or the default identity it gets on first use (``mailto:`` its primary
+    address) while it has none."""
+    from .identity import IDENTITY_TYPE, primary_address
+
+    wanted = normalize_address(value)
+    if wanted is None:
+        return set()
+    homes = dict(tuples(Account.select(Account.id, PrincipalRecord.id)
+                        .join(PrincipalRecord, on=(PrincipalRecord.user == Account.owner))
+                        .where(Account.is_personal == True)))  # noqa: E712
+    found: set[str] = set()
+    with_identity: set[str] = set()
+    accounts = sorted(homes)
+    for chunk in range(0, len(accounts), 500):
+        rows = Document.select(Document.account_id, Document.data).where(
+            Document.account_id.in_(accounts[chunk:chunk + 500]) & (Document.type_name == IDENTITY_TYPE))
+        for account_id, data in tuples(rows):
+            with_identity.add(account_id)
+            if normalize_address(_decode(data).get("calendarAddress")) == wanted:
+                found.add(homes[account_id])
+    if wanted.startswith("mailto:"):
+        for account_id in set(accounts) - with_identity:
+            address = primary_address(ctx.services, account_id)
+            if address is not None and normalize_address(f"mailto:{address}") == wanted:
+                found.add(homes[account_id])
+    return found

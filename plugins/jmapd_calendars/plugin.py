@@ -83,6 +83,16 @@ def jmapd_resolve_shared_blob(services: Any, principal: Any, account_id: str, bl
 
 
 @hookimpl
+def jmapd_type_extensions(config: Any) -> list[Any]:
+    from jmapd.methods.types import PrincipalFilter
+
+    from .availability import AVAILABILITY, principals_with_address
+
+    return [PrincipalFilter(capability=AVAILABILITY, filters={"calendarAddress": "String"},
+                            matching=principals_with_address)]
+
+
+@hookimpl
 def jmapd_models() -> list[Any]:
     from .models import EventRange
 

@@ -170,3 +170,28 @@ def test_index_rows_and_overrides_give_the_expanded_answer(client):
     found = [(p["utcStart"][5:16], p["utcEnd"][11:16], p["busyStatus"]) for p in periods(client, pid, **week)]
     assert found == [("06-02T10:00", "10:30", "confirmed"), ("06-03T08:00", "08:30", "tentative"),
                      ("06-03T10:00", "10:30", "confirmed")]
+
+
+def test_principal_query_by_calendar_address(jmap_server):
+    """Draft §2.4: Principal/query's calendarAddress condition under the
+    availability capability, matched after normalisation, on any of the
+    Principal's identities (or the default one it has not made yet)."""
+    alice, bob, carol = jmap_server.client(), jmap_server.client(), jmap_server.client()
+    calendars(alice)  # alice's default identity exists; carol never used calendars
+
+    def query(client: Any, address: str, using: list[str] = USING) -> Any:
+        return client.call("Principal/query", {"accountId": client.account_id,
+                                               "filter": {"calendarAddress": address}}, using)
+
+    name, found = query(bob, f"MAILTO:{alice.user.upper()}@LOCALHOST")
+    assert name == "Principal/query" and found["ids"] == [principal_id(alice)], found
+    assert query(bob, f"mailto:{carol.user}@localhost")[1]["ids"] == [principal_id(carol)]
+    assert query(bob, "mailto:nobody@example.com")[1]["ids"] == []
+    assert query(bob, "not an address")[1]["ids"] == []
+    # combined with the core's own conditions
+    both = bob.call("Principal/query", {"accountId": bob.account_id, "filter": {"operator": "OR", "conditions": [
+        {"calendarAddress": f"mailto:{alice.user}@localhost"}, {"name": carol.user}]}}, USING)[1]
+    assert set(both["ids"]) >= {principal_id(alice)}
+    # only for a client using the availability capability
+    name, err = query(bob, f"mailto:{alice.user}@localhost", USING[:3])
+    assert (name, err["type"]) == ("error", "unsupportedFilter")
