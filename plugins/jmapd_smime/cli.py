@@ -1,8 +1,8 @@
 """``jmapd smime scan``: the status at delivery of mail stored before the plugin was enabled.
 
 Each S/MIME message without a status gets the verdict RFC 9219 describes
-for ``smimeStatusAtDelivery``: certificates checked at its signing time,
-bounded by its ``receivedAt``, against today's trust anchors. Messages that
+for ``smimeStatusAtDelivery``: certificates checked at its ``receivedAt``,
+against today's trust anchors. Messages that
 already have one keep it (it is immutable), so a second run changes nothing.
 """
 

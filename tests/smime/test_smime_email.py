@@ -127,6 +127,22 @@ def test_valid_at_delivery_but_not_now(server, pki):
     assert query(client, {"hasVerifiedSmime": True}) == set()
 
 
+def test_at_delivery_is_checked_at_received_at(server, pki):
+    """RFC 9219 §4.1: the status at delivery is the status "calculated at the
+    date/time of delivery, as specified by receivedAt" - not at the signingTime
+    the signer claims. A backdated signature delivered after its certificate
+    expired fails at delivery as well as now."""
+    client = server.client()
+    signed_at = NOW - 700 * DAY
+    raw = multipart_signed(signed_data_at(pki.expired, BODY, signed_at), "carol@example.org", "backdated")
+    email_id = import_(client, raw, utc(NOW - 300 * DAY))
+    e = get(client, [email_id])[email_id]
+    assert e["smimeStatusAtDelivery"] == "signed/failed"
+    assert e["smimeStatus"] == "signed/failed" and "expired" in e["smimeErrors"][0]
+    assert query(client, {"hasVerifiedSmimeAtDelivery": True}) == set()
+    assert query(client, {"hasVerifiedSmimeAtDelivery": False}) == {email_id}
+
+
 def test_properties_only_when_asked_and_using(server, pki):
     client = server.client()
     email_id = import_(client, detached(pki.alice, "alice@example.org", extra=(pki.intermediate.cert,)))

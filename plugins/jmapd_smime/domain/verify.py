@@ -20,8 +20,6 @@ VERIFIED = "signed/verified"
 FAILED = "signed/failed"
 #: The statuses ``hasVerifiedSmime`` and ``hasVerifiedSmimeAtDelivery`` match (RFC 9219 §4.2).
 VERIFIED_STATUSES = frozenset({VERIFIED, "encrypted+signed/verified"})
-#: A signing time this far after delivery is tolerated (clocks of sender and server differ).
-CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,12 @@ NOT_SIGNED = Verdict(None)
 def verify(raw: bytes, trust: TrustStore, now: datetime.datetime, delivered_at: datetime.datetime | None = None) -> Verdict:
     """The verdict on ``raw`` at ``now``; with ``delivered_at``, as at its delivery.
 
-    At delivery the certificates are checked at the signature's signingTime
-    (RFC 5652 §11.3) if it has one no later than the delivery (plus
-    :data:`CLOCK_SKEW`), else at the delivery time itself; a signing time
-    after delivery fails. The current status checks them at ``now``.
+    RFC 9219 §4.1 makes the status at delivery "effectively the same as the
+    smimeStatus value calculated at the date/time of delivery, as specified
+    by receivedAt", so the certificates are checked at ``delivered_at``; the
+    signer's own signingTime is never the validation time (RFC 8550 on path
+    validation: it MUST NOT be, unless it comes from a trusted agent). The current status
+    checks them at ``now``.
     Never raises on a malformed message: it is ``signed/failed`` with why.
     """
     if not looks_signed(raw):
@@ -75,14 +75,7 @@ def _verify(entity: SignedEntity, trust: TrustStore, now: datetime.datetime,
         if signer.certificate is None:
             failures.extend(errors)
             continue
-        at = now
-        if delivered_at is not None:
-            at = delivered_at
-            if signer.signing_time is not None:
-                if signer.signing_time > delivered_at + CLOCK_SKEW:
-                    errors.append("the signature claims a signing time after the message was delivered")
-                else:
-                    at = min(signer.signing_time, delivered_at)
+        at = now if delivered_at is None else delivered_at
         others = [c for c in data.certificates if c != signer.certificate]
         errors.extend(trust.check_chain(signer.certificate, others, at))
         bound = signer_addresses(signer.certificate)
