@@ -21,6 +21,7 @@ from jmapd.models import Account, Document, User, now
 from jmapd.state import UPDATED, ChangeLog
 
 from .models import CANCELED, DONE, QUEUED, SENDING, QueueItem
+from .wakeup import announce
 
 REMOVED_REPLY = "554 5.0.0 Removed from the queue by the server's administrator"
 PENDING = (QUEUED, SENDING)
@@ -69,7 +70,8 @@ def headers(message: bytes) -> dict[str, str]:
 
 def retry(item_ids: list[int] | None) -> list[int]:
     """Make waiting rows due now (all waiting rows when ``item_ids`` is None);
-    the ids that were. A worker sends them at its next scan."""
+    the ids that were. Every runner is woken (on PostgreSQL by this
+    statement's NOTIFY; on SQLite the caller signals, see :func:`.queue.wake`)."""
     current = now()
     where = (QueueItem.state == QUEUED) & (QueueItem.due > current)
     if item_ids is not None:
@@ -77,6 +79,7 @@ def retry(item_ids: list[int] | None) -> list[int]:
     ids = [item.id for item in QueueItem.select(QueueItem.id).where(where)]
     if ids:
         QueueItem.update(due=current).where(QueueItem.id.in_(ids) & (QueueItem.state == QUEUED)).execute()
+        announce()
     return ids
 
 

@@ -84,8 +84,12 @@ def cmd_retry(args: Any) -> int:
     if not args.ids and not args.all:
         print("jmapd queue retry: give row ids or --all", file=sys.stderr)
         return 2
-    args.services()
+    services = args.services()
     made_due = admin.retry(None if args.all else args.ids)
+    if made_due:
+        from .queue import wake
+
+        wake(services)
     for item_id in made_due:
         print(f"{item_id}: due now")
     for item_id in sorted(set(args.ids) - set(made_due)):

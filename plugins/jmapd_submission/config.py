@@ -49,7 +49,12 @@ class SubmissionConfig:
         "Longest FUTURERELEASE hold (HOLDFOR/HOLDUNTIL) a client may ask for, in seconds; 0: none.", 86400 * 7
     )
     worker: bool = doc("Run the outbound queue worker inside each HTTP worker.", True)
-    poll_interval: float = doc("Seconds between queue scans when nothing woke the worker.", 5.0)
+    poll_interval: float = doc(
+        "Safety poll: longest the queue worker sleeps between scans. New mail and retries coming due "
+        "wake it on their own (a NOTIFY on PostgreSQL, a FIFO on SQLite); the poll only makes good a "
+        "wake-up lost to a crash.",
+        60.0,
+    )
     concurrency: int = doc("Messages one worker relays at once.", 4)
     retry_base: float = doc("Seconds before the first retry after a temporary failure (then doubled).", 60.0)
     retry_cap: float = doc("Longest wait between retries, in seconds.", 4 * 3600.0)

@@ -25,6 +25,7 @@ loop, with their copy of the message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import email.parser
 import email.policy
@@ -36,6 +37,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from peewee import fn
+
 from jmapd.db import ensure_connected, tuples, write_transaction
 from jmapd.models import Document, now
 from jmapd.services import ExtensionKey
@@ -46,9 +49,12 @@ from .domain.relay import Outcome, RecipientResult, RelayConfig, RelayResult, Re
 from .local import LeaseLost, deliver_one, result_of, result_row
 from .metrics import RELAYED
 from .models import CANCELED, DONE, QUEUED, SENDING, QueueItem
+from .wakeup import Listener, announce, signal_host
 
 log = logging.getLogger("jmapd.submission.queue")
 
+#: Seconds before a scan that failed (the database away) is tried again.
+SCAN_RETRY = 5.0
 WAKE_KEY: ExtensionKey[Callable[[], Any]] = ExtensionKey("submission.wake")
 
 
@@ -74,6 +80,7 @@ def enqueue(
     delivered into their accounts here; the rest go to the relay.
     """
     rcpt_to = [{**a.to_jmap(), "local": True} if a.email in local else a.to_jmap() for a in envelope.rcpt_to]
+    announce()
     return QueueItem.create(
         account_id=account_id,
         submission_id=submission_id,
@@ -109,10 +116,13 @@ def message_id(raw: bytes) -> str:
 
 
 def wake(services: Any) -> None:
-    """Tell this process's worker (if any) to scan now instead of at its next poll."""
+    """After the commit that queued a row: tell this process's runner (if
+    any) and, on SQLite, those of the host's other processes to scan now
+    (on PostgreSQL the commit itself told every runner, see :mod:`.wakeup`)."""
     waker = services.extensions.get(WAKE_KEY)
     if waker is not None:
         waker()
+    signal_host(services.config)
 
 
 def relay_config(section: Any) -> RelayConfig:
@@ -179,21 +189,44 @@ class QueueWorker:
         self.token = uuid.uuid4().hex[:16]
         self.executor = ThreadPoolExecutor(max(1, section.concurrency), thread_name_prefix="jmapd-submit")
         self._event: asyncio.Event | None = None
+        self._listener: Listener | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: Set by :meth:`claim`: when the next row it could not claim yet
+        #: becomes claimable (comes due, or its lease runs out); None: no such row.
+        self.next_due: datetime.datetime | None = None
         #: monotonic time of the next pruning of final rows (0: at the first scan)
         self._next_prune = 0.0
         self.prune_every = min(3600.0, max(section.poll_interval, section.finished_retention / 10))
 
     # -- scheduling ----------------------------------------------------------
     async def run(self) -> None:
-        """The background task: scan, relay what is due, sleep, repeat."""
+        """The background task: scan, relay what is due, sleep until the next
+        row comes due or something wakes it (at most ``poll_interval``), repeat."""
         loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
         event = self._event
-        self.services.extensions[WAKE_KEY] = lambda: loop.call_soon_threadsafe(event.set)
+        self._loop = loop
+
+        def waker() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(event.set)
+
+        self.services.extensions[WAKE_KEY] = waker
+        if self._listener is None:
+            self._listener = Listener(self.services.config, self.token, waker)
+            self._listener.start(loop)
         if self.relay.host:
             log.info("outbound queue worker %s started (relay %s:%s)", self.token, self.relay.host, self.relay.port)
         else:
             log.info("outbound queue worker %s started (no relay: local recipients only)", self.token)
+        try:
+            await self._loop_forever(loop, event)
+        finally:
+            if self._listener is not None:
+                self._listener.stop(loop)
+                self._listener = None
+
+    async def _loop_forever(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
         while True:
             claimed: list[int] = []
             try:
@@ -212,17 +245,30 @@ class QueueWorker:
                 raise
             except Exception:
                 log.exception("outbound queue scan failed")
+                self.next_due = now() + datetime.timedelta(seconds=SCAN_RETRY)
             if claimed:
                 continue  # more may be due
             try:
-                await asyncio.wait_for(event.wait(), self.section.poll_interval)
+                await asyncio.wait_for(event.wait(), self.sleep_for())
             except TimeoutError:
                 pass
+
+    def sleep_for(self) -> float:
+        """Seconds until the next row comes due, the next pruning, or the
+        safety poll, whichever is first."""
+        timeout: float = min(float(self.section.poll_interval), max(0.0, self._next_prune - time.monotonic()))
+        if self.next_due is not None:
+            # a little late rather than early: an early scan finds nothing and sleeps again
+            timeout = min(timeout, (self.next_due - now()).total_seconds() + 0.01)
+        return max(0.0, timeout)
 
     def stop(self) -> None:
         """Let relays in flight finish and record their outcome."""
         if self.services.extensions.get(WAKE_KEY) is not None:
             self.services.extensions.pop(WAKE_KEY)
+        if self._listener is not None:
+            self._listener.stop(self._loop)
+            self._listener = None
         self.executor.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
@@ -231,23 +277,36 @@ class QueueWorker:
         return fn(*args)
 
     def claim(self, limit: int | None = None) -> list[int]:
-        """Claim due items for this worker; each claim is won by one worker only."""
+        """Claim due items for this worker; each claim is won by one worker only.
+
+        Also notes in :attr:`next_due` when the first row not claimable yet
+        becomes so, for the runner to sleep until then. An idle queue costs
+        two reads and no write (no write lock on SQLite)."""
         current = now()
-        stale = current - datetime.timedelta(seconds=self.section.lease)
-        QueueItem.update(state=QUEUED, claimed_by=None).where(
-            (QueueItem.state == SENDING) & (QueueItem.claimed_at < stale)
-        ).execute()
-        due = (QueueItem.state == QUEUED) & (QueueItem.due <= current)
+        lease = datetime.timedelta(seconds=self.section.lease)
+        oldest_claim = QueueItem.select(fn.MIN(QueueItem.claimed_at)).where(QueueItem.state == SENDING).scalar()
+        lease_end = oldest_claim + lease if oldest_claim is not None else None
+        if lease_end is not None and lease_end <= current:
+            QueueItem.update(state=QUEUED, claimed_by=None).where(
+                (QueueItem.state == SENDING) & (QueueItem.claimed_at < current - lease)
+            ).execute()
+            lease_end = None  # the next claims are newer; found at the next scan
+        waiting = QueueItem.state == QUEUED
         if not self.relay.host:
-            due &= QueueItem.needs_relay == False  # noqa: E712
+            waiting &= QueueItem.needs_relay == False  # noqa: E712
+        # Due rows and, past them, the first one not due yet: its due time.
         candidates = (
-            QueueItem.select(QueueItem.id)
-            .where(due)
+            QueueItem.select(QueueItem.id, QueueItem.due)
+            .where(waiting)
             .order_by(QueueItem.due, QueueItem.id)
-            .limit(limit or max(1, self.section.concurrency))
+            .limit((limit or max(1, self.section.concurrency)) + 1)
         )
+        rows = list(tuples(candidates))
+        due_ids = [item_id for item_id, due in rows if due <= current][: limit or max(1, self.section.concurrency)]
+        later = [due for _, due in rows if due > current]
+        self.next_due = min([t for t in (later[0] if later else None, lease_end) if t is not None], default=None)
         claimed: list[int] = []
-        for (item_id,) in list(tuples(candidates)):
+        for item_id in due_ids:
             won = (
                 QueueItem.update(state=SENDING, claimed_by=self.token, claimed_at=current)
                 .where((QueueItem.id == item_id) & (QueueItem.state == QUEUED))
