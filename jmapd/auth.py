@@ -27,7 +27,7 @@ import peewee
 from .accounts import AccountInfo
 from .db import database
 from .hashslot import HostSlots, SlotBusy, default_slots
-from .models import Account, AccountAccess, LoginFailure, Token, User, new_id
+from .models import Account, LoginFailure, Token, User, new_id
 
 _hasher = argon2.PasswordHasher()
 _dummy: list[str] = []
@@ -291,7 +291,12 @@ class Authenticator:
         return bool(hit and time.monotonic() - hit[0] < self.config.auth.cache_seconds)
 
     def check_password(self, name: str, password: str) -> int | None:
-        """The user id if the credentials are right.
+        """The user id if the credentials are right (see :meth:`password_user`)."""
+        user = self.password_user(name, password)
+        return None if user is None else int(user.id)
+
+    def password_user(self, name: str, password: str) -> User | None:
+        """The user's row if the credentials are right.
 
         NOTE(operator): a remembered verification also holds the stored hash
         it was made against, and the user's row is read on every call (one
@@ -308,7 +313,7 @@ class Authenticator:
         if hit is not None:
             fresh = now - hit[0] < self.config.auth.cache_seconds
             if fresh and user is not None and not user.disabled and (user.id, user.password_hash) == hit[1:]:
-                return user.id
+                return user
             with self._lock:
                 self._cache.pop(key, None)
         deadline = time.monotonic() + self.config.auth.verify_wait
@@ -328,9 +333,14 @@ class Authenticator:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[key] = (now, user.id, user.password_hash)
-        return user.id
+        return user
 
     def check_token(self, token: str, scope: str = "api") -> int | None:
+        user = self.token_user(token, scope)
+        return None if user is None else int(user.id)
+
+    def token_user(self, token: str, scope: str = "api") -> User | None:
+        """The row of the user ``token`` is valid for (read with the token, one query)."""
         row = (
             Token.select(Token, User)
             .join(User)
@@ -346,8 +356,8 @@ class Authenticator:
                 return None
         if row.scope != "api" and row.scope != scope:
             return None
-        user_id: int = row.user.id
-        return user_id
+        user: User = row.user
+        return user
 
     @staticmethod
     def credential_of(header: str | None) -> str | None:
@@ -367,6 +377,12 @@ class Authenticator:
 
     def authenticate_header(self, header: str | None, scope: str = "api") -> tuple[int | None, str | None]:
         """``(user id, user name tried)`` from an Authorization header."""
+        user, tried = self.authenticate_user(header, scope)
+        return (None if user is None else int(user.id)), tried
+
+    def authenticate_user(self, header: str | None, scope: str = "api") -> tuple[User | None, str | None]:
+        """``(user row, user name tried)`` from an Authorization header; pass
+        the row on to :meth:`principal`, which then need not read it again."""
         if not header:
             return None, None
         kind, _, value = header.partition(" ")
@@ -380,65 +396,97 @@ class Authenticator:
             # scope and expiry. The digest lookup is cheap: try it before the
             # password hash.
             if creds[1].startswith(TOKEN_PREFIX):
-                user_id = self.check_token(creds[1], scope)
-                if user_id is not None and User.get_or_none((User.id == user_id) & (User.name == creds[0])):
-                    return user_id, creds[0]
-            return self.check_password(*creds), creds[0]
+                user = self.token_user(creds[1], scope)
+                if user is not None and user.name == creds[0]:
+                    return user, creds[0]
+            return self.password_user(*creds), creds[0]
         if kind == "bearer" and value.strip():
-            return self.check_token(value.strip(), scope), None
+            return self.token_user(value.strip(), scope), None
         return None, None
 
     # -- principals -------------------------------------------------------
-    def principal(self, user_id: int) -> Principal | None:
-        """The user and every account they may use, in two queries."""
-        user = User.get_or_none((User.id == user_id) & (User.disabled == False))  # noqa: E712
+    def principal(self, user_id: int, user: User | None = None) -> Principal | None:
+        """The user and every account they may use.
+
+        ``user``: the user's row as authentication just read it (it is not
+        read again; a disabled one yields None as if it were).
+        """
+        if user is None or user.id != user_id:
+            user = User.get_or_none((User.id == user_id) & (User.disabled == False))  # noqa: E712
+        elif user.disabled:
+            user = None
         if user is None:
             return None
         from . import sharing
 
         principal = Principal(user_id=user.id, name=user.name)
         principal.principal_id = sharing.principal_of_user(user.id)
+        groups, rows = _principal_rows(user.id, principal.principal_id)
         if principal.principal_id:
-            principal.principal_ids = (principal.principal_id, *sharing.groups_of(principal.principal_id))
-        shared = sharing.shared_account_ids(principal.principal_ids)
-        where = (Account.owner == user.id) | AccountAccess.user.is_null(False)
-        if shared:
-            where |= Account.id.in_(shared)
-        # Any: each row is an Account carrying the aliased columns ro, submit
-        # and delegate as attributes, which Peewee's types cannot express.
-        rows: Any = (
-            Account.select(Account, AccountAccess.read_only.alias("ro"), AccountAccess.may_submit.alias("submit"),
-                           AccountAccess.user.alias("delegate"))
-            .join(
-                AccountAccess,
-                peewee.JOIN.LEFT_OUTER,
-                on=((AccountAccess.account == Account.id) & (AccountAccess.user == user.id)),
-            )
-            .where(where)
-            .order_by(Account.id)
-            .objects()
-        )
-        for account in rows:
-            owned = account.owner_id == user.id
+            principal.principal_ids = (principal.principal_id, *groups)
+        for account_id, name, owner_id, is_personal, read_only, may_submit, delegate in rows:
+            owned = owner_id == user.id
             if owned:
                 level = "owner"
-            elif account.delegate is not None:
-                level = "read" if account.ro else "write"
+            elif delegate is not None:
+                level = "read" if read_only else "write"
             else:
                 level = "shared"
-            principal.accounts[account.id] = AccountInfo(
-                account.id,
-                account.name,
-                account.is_personal and owned,
+            principal.accounts[account_id] = AccountInfo(
+                account_id,
+                name,
+                bool(is_personal) and owned,
                 level == "read",
-                self.account_capabilities(account.id),
+                self.account_capabilities(account_id),
                 level=level,
-                may_submit=owned or bool(account.submit),
+                may_submit=owned or bool(may_submit),
             )
-            if owned and account.is_personal and principal.primary_account is None:
-                principal.primary_account = account.id
+            if owned and is_personal and principal.primary_account is None:
+                principal.primary_account = account_id
         sharing.viewer_capabilities(principal, self.shareable_capabilities)
         return principal
+
+
+def _principal_rows(user_id: int, principal_id: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """``(groups, account rows)`` of a user in one statement: every group
+    its Principal is in (directly or through other groups, sorted) and each
+    account it may use (owned, delegated, or with an object shared with it
+    or one of its groups), as ``(id, name, owner_id, is_personal,
+    read_only, may_submit, delegate)`` ordered by id.
+
+    NOTE(perf): built on every authenticated request, and on a loaded
+    PostgreSQL every statement is a round trip that waits for a backend:
+    this was three (four with nested groups) before the method ran (issue
+    #17). Read fresh each time, never cached, so a revoked share, a group
+    change or a deleted account takes effect on the next request on every
+    worker and host. The candidate accounts are gathered by index (owner,
+    access row, grants) before the join, so the account table is not scanned.
+    """
+    db = database.obj
+    p = getattr(db, "param", "?")
+    groups = (
+        f"WITH RECURSIVE g(id) AS (SELECT CAST({p} AS TEXT) UNION"
+        " SELECT CAST(m.group_id AS TEXT) FROM jmap_group_member m JOIN g ON m.member_id = g.id) "
+    )
+    grants = " UNION SELECT s.account_id FROM jmap_share_grant s WHERE s.principal_id IN (SELECT id FROM g)"
+    accounts = (
+        "SELECT 'a', a.id, a.name, a.owner_id, a.is_personal, x.read_only, x.may_submit, x.user_id"
+        f" FROM jmap_account a LEFT JOIN jmap_account_access x ON x.account_id = a.id AND x.user_id = {p}"
+        f" WHERE a.id IN (SELECT o.id FROM jmap_account o WHERE o.owner_id = {p}"
+        f" UNION SELECT y.account_id FROM jmap_account_access y WHERE y.user_id = {p}"
+    )
+    params: list[Any]
+    if principal_id is None:
+        sql, params = accounts + ") ORDER BY 2", [user_id] * 3
+    else:
+        sql = (
+            groups
+            + f"SELECT 'g', id, NULL, NULL, NULL, NULL, NULL, NULL FROM g WHERE id <> {p}"
+            + " UNION ALL " + accounts + grants + ") ORDER BY 1, 2"
+        )
+        params = [principal_id, principal_id, *[user_id] * 3]
+    found = db.execute_sql(sql, params).fetchall()
+    return sorted(r[1] for r in found if r[0] == "g"), [tuple(r[1:]) for r in found if r[0] == "a"]
 
 
 def create_user(name: str, password: str | None) -> tuple[User, Account]:

@@ -72,7 +72,39 @@ def _restart_limit(extra: float) -> None:
 
 
 class PostgresqlDatabase(_Counted, peewee.PostgresqlDatabase):
-    pass
+    # NOTE(perf): statement_timeout is applied lazily, before the first
+    # statement that wants a different one than the connection has, rather
+    # than SET before and RESET after every request: a worker thread serving
+    # one API request after another sends neither (two round trips a request
+    # on a loaded machine were ~2 of its ~15 ms, issue #17). What the
+    # connection has is tracked per thread (a connection belongs to one);
+    # a ROLLBACK (whole or to a savepoint) may undo a SET made inside the
+    # transaction, so it makes the setting unknown and the next statement
+    # sets it again. Statements outside any statement_limit still run with
+    # the server's default (RESET), exactly as before.
+    def _execute_cursor(self, sql: str, params: Any, **cursor_options: Any) -> Any:
+        conn = self._state.conn  # type: ignore[attr-defined]  # peewee's per-thread state
+        if sql.startswith("ROLLBACK"):
+            _local.pg_timeout = (conn, _UNKNOWN)
+        else:
+            limit = getattr(_local, "limit", None)
+            wanted = None if limit is None else max(1, round(limit.seconds * 1000))
+            applied = getattr(_local, "pg_timeout", None)
+            has = applied[1] if applied is not None and applied[0] is conn else None  # a new connection: the default
+            if has != wanted:
+                super()._execute_cursor(  # type: ignore[misc]
+                    "RESET statement_timeout" if wanted is None else f"SET statement_timeout = {wanted}", None
+                )
+                _local.pg_timeout = (conn, wanted)
+        return super()._execute_cursor(sql, params, **cursor_options)  # type: ignore[misc]
+
+    def rollback(self) -> None:
+        _local.pg_timeout = (self._state.conn, _UNKNOWN)  # type: ignore[attr-defined]
+        super().rollback()
+
+
+#: What a connection's statement_timeout is after a ROLLBACK that may have undone a SET.
+_UNKNOWN: Any = object()
 
 
 #: Every model binds to this proxy; :func:`open_database` initialises it.
@@ -289,10 +321,11 @@ def statement_limit(seconds: float) -> Iterator[None]:
     """Database statements run inside take at most ``seconds`` each (0: no limit).
 
     So one expensive query cannot hold a worker thread: PostgreSQL cancels it
-    (``statement_timeout``, set for the block and reset after it), SQLite's
-    progress handler interrupts it. The statement then raises an error
-    :func:`statement_timed_out` recognises. One round trip each way on
-    PostgreSQL, so callers wrap a whole request, not each statement.
+    (``statement_timeout``, which :class:`PostgresqlDatabase` sets on the
+    connection before the block's first statement when it differs, and
+    resets before the first statement outside one), SQLite's progress
+    handler interrupts it. The statement then raises an error
+    :func:`statement_timed_out` recognises.
     """
     if seconds <= 0 or getattr(_local, "limit", None) is not None:
         yield
@@ -301,17 +334,11 @@ def statement_limit(seconds: float) -> Iterator[None]:
     db = database.obj
     conn = db.connection()
     if is_postgres(db):
-        db.execute_sql(f"SET statement_timeout = {max(1, round(seconds * 1000))}")
         _local.limit = _Limit(seconds, conn)  # marks the block (nested blocks join it)
         try:
             yield
         finally:
             _local.limit = None
-            try:
-                db.execute_sql("RESET statement_timeout")
-            except peewee.DatabaseError:
-                # The connection is unusable; its replacement starts with the default.
-                db.close()
         return
     limit = _Limit(seconds, conn)
     conn.set_progress_handler(limit.expired, PROGRESS_STEPS)

@@ -301,6 +301,22 @@ class DataType:
         """
         return True
 
+    def update_needs_savepoint(self, old: dict[str, Any], new: dict[str, Any], changed: set[str]) -> bool:
+        """Whether an update changing ``changed`` may be refused after it wrote.
+
+        The engine runs each update in a savepoint so a refused one leaves
+        nothing behind. Return False only when :meth:`validate` only reads
+        (and raises) and :meth:`replace` of these properties writes at most
+        one statement with nothing after it that can raise SetError (and the
+        engine charges no quota): a refusal then comes before any write, and
+        a failing statement fails the whole call, whose transaction rolls
+        back. Deferred rows are taken back by the ChangeLog mark either way.
+        Saves SAVEPOINT and RELEASE per object: two of the three statements of
+        each Email in a bulk keyword change (issue #17). Types with sharing
+        always get the savepoint (the engine writes their grants first).
+        """
+        return True
+
     def insert(self, ctx: CallContext, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Store a validated new object (``obj['id']`` is set); return any
         further properties the server set (beyond id and defaults)."""

@@ -121,12 +121,12 @@ async def authenticate(req: falcon.asgi.Request, services: Services, scope: str 
         principal = services.hooks.authenticate(req, services)
         if principal is not None:
             return principal, None, 0.0
-        user_id, tried = services.auth.authenticate_header(header, scope)
-        principal = services.auth.principal(user_id) if user_id is not None else None
-        if user_id is not None and principal is None and services.auth.forget(header):
+        user, tried = services.auth.authenticate_user(header, scope)
+        principal = services.auth.principal(user.id, user) if user is not None else None
+        if user is not None and principal is None and services.auth.forget(header):
             # the remembered user is gone or disabled: verify afresh
-            user_id, tried = services.auth.authenticate_header(header, scope)
-            principal = services.auth.principal(user_id) if user_id is not None else None
+            user, tried = services.auth.authenticate_user(header, scope)
+            principal = services.auth.principal(user.id, user) if user is not None else None
         if principal is not None:
             principal.credential = services.auth.credential_of(header)
             return principal, tried, 0.0

@@ -354,6 +354,33 @@ def test_group_share_reaches_members(server, pair):
     assert owner.account_id not in fresh(sharee).session["accounts"]
 
 
+def test_share_through_nested_groups_and_a_cycle(server, pair):
+    """The principal's groups are walked in SQL (jmapd.auth): through a group
+    in a group, around a membership cycle, and a removed link revokes the
+    share on the very next request."""
+    from jmapd.db import database, ensure_connected
+    from jmapd.models import GroupMember
+    from jmapd.sharing import create_principal, groups_of
+
+    owner, sharee, board, *_ = pair
+    ensure_connected()
+    with database.obj.atomic():
+        inner = create_principal("group", "inner")
+        outer = create_principal("group", "outer")
+        GroupMember.insert(group=inner, member=principal_id(sharee)).execute()
+        GroupMember.insert(group=outer, member=inner).execute()
+        GroupMember.insert(group=inner, member=outer).execute()  # a cycle
+    share(owner, board, outer, mayRead=True)
+    reader = fresh(sharee)
+    assert owner.account_id in reader.session["accounts"]
+    assert [b["id"] for b in ok(reader, "Board/get", {"accountId": owner.account_id, "ids": None})["list"]] == [board]
+    assert groups_of(principal_id(sharee)) == sorted([inner, outer])
+    GroupMember.delete().where((GroupMember.group == outer) & (GroupMember.member == inner)).execute()
+    name, err = call(reader, "Board/get", {"accountId": owner.account_id, "ids": None})
+    assert (name, err["type"]) == ("error", "accountNotFound")
+    assert owner.account_id not in fresh(sharee).session["accounts"]
+
+
 def test_delegation_read_and_write(server):
     from jmapd.db import database, ensure_connected
     from jmapd.models import User

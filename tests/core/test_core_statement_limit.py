@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import peewee
 import pytest
 
 from jmapd import hookimpl
@@ -105,3 +106,49 @@ def test_sqlite_leaves_write_transactions_alone(jmap_server, monkeypatch):
             database.execute_sql("SELECT count(*) FROM (SELECT 1 UNION SELECT 2)").fetchone()
         assert statement_timed_out(raised.value)
     assert database.execute_sql("SELECT count(*) FROM (SELECT 1 UNION SELECT 2)").fetchone() == (2,)
+
+
+def test_postgresql_timeout_holds_inside_the_limit_only(jmap_server):
+    """The timeout is set on the connection lazily and kept between limited
+    blocks (no SET/RESET per request), so it must still be exactly the
+    limit's inside one and the server's default outside, also after a
+    ROLLBACK (whole or to a savepoint) undid a SET made in a transaction."""
+    from jmapd.db import ensure_connected, statement_limit, write_transaction
+
+    if not is_postgres():
+        pytest.skip("the SQLite limit is a progress handler, installed per block")
+    ensure_connected()
+
+    def timeout() -> str:
+        return str(database.execute_sql("SHOW statement_timeout").fetchone()[0])
+
+    default = timeout()
+    assert default != "250ms"
+    for _ in range(2):
+        with statement_limit(0.25):
+            assert timeout() == "250ms"
+        assert timeout() == default
+    # A SET made as a transaction's first statement, then rolled back.
+    with statement_limit(0.25), pytest.raises(RuntimeError):
+        with write_transaction("timeout-test"):
+            assert timeout() == "250ms"
+            raise RuntimeError
+    with statement_limit(0.25):
+        assert timeout() == "250ms"
+    # ... and a RESET undone by a ROLLBACK TO SAVEPOINT: still no limit outside.
+    with write_transaction("timeout-test"):
+        savepoint = database.savepoint()
+        with statement_limit(0.25):
+            savepoint.__enter__()  # SAVEPOINT under the limit
+        assert timeout() == default  # a RESET inside the savepoint ...
+        savepoint.rollback(begin=False)  # ... undone
+        assert timeout() == default
+        database.execute_sql("SELECT pg_sleep(0.4)")  # would be cut under the limit
+    with statement_limit(0.25):
+        assert timeout() == "250ms"
+        with pytest.raises(peewee.DatabaseError) as cut:
+            database.execute_sql("SELECT pg_sleep(2)")
+        from jmapd.db import statement_timed_out
+
+        assert statement_timed_out(cut.value)
+    assert timeout() == default

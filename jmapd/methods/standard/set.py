@@ -346,7 +346,8 @@ def do_update(
     changed = {name for name in touched if new.get(name) != old.get(name)}
     if not changed:
         return None
-    with database.atomic():
+    savepoint = dt.sharing is not None or dt.update_needs_savepoint(old, new, changed)
+    with database.atomic() if savepoint else contextlib.nullcontext():
         if dt.sharing is not None:
             own = sharing.apply_update(dt, ctx, account_id, old, new, changed, raw or old)
             dt.validate(ctx, account_id, new, old)
