@@ -144,8 +144,9 @@ class CalendarEvent(DocumentType):
             raise MethodError("invalidArguments", "utcStart/utcEnd cannot be requested with recurrenceOverrides")
 
     def load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
-        found = self._load(ctx, account_id, ids, properties, args)
-        if args and "timeZone" in args and "reduceParticipants" in args:  # a /get, not the engine reading for /set
+        getting = bool(args) and "timeZone" in args and "reduceParticipants" in args
+        found = self._load(ctx, account_id, ids, properties, args, serialized=getting)
+        if getting:  # a /get, not the engine reading for /set
             from .views import shape
 
             own = own_addresses(account_id) if args.get("reduceParticipants") else set()
@@ -156,13 +157,14 @@ class CalendarEvent(DocumentType):
                 shape(obj, properties, args, own)
         return found
 
-    def _load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any) -> dict[str, Any]:
+    def _load(self, ctx: Any, account_id: str, ids: Any, properties: Any, args: Any, *,
+              serialized: bool = False) -> dict[str, Any]:
         split = {i: split_id(i) for i in ids or []}
         synthetic = {i: parts for i, parts in split.items() if parts is not None}
         if synthetic:
             ids = list(dict.fromkeys([i for i in ids if i not in synthetic] + [b for b, _ in synthetic.values()]))
         if synthetic and access(ctx, account_id).is_owner:
-            return self._load_instances(ctx, account_id, ids, synthetic)
+            return self._load_instances(ctx, account_id, ids, synthetic, serialized)
         found = self.readable(ctx, account_id, super().load(ctx, account_id, ids, properties, args))
         if not access(ctx, account_id).is_owner:
             mine = peruser.overlays(account_id, ctx.principal.user_id, list(found))
@@ -177,11 +179,16 @@ class CalendarEvent(DocumentType):
         return found
 
     def _load_instances(self, ctx: Any, account_id: str, ids: list[str],
-                        synthetic: dict[str, tuple[str, str]]) -> dict[str, Any]:
+                        synthetic: dict[str, tuple[str, str]], serialized: bool = False) -> dict[str, Any]:
         """The owner's /get with instance ids: the stored text of each event
         read in one statement, base events through the worker's parsed
         series (:mod:`.parsed`: the occurrences a query just expanded are
-        not looked up again), the plain ids decoded afresh for the caller."""
+        not looked up again), the plain ids decoded afresh for the caller.
+
+        ``serialized`` (a /get, whose objects are only shaped at their top
+        level and written out): an occurrence without an override shares
+        the cached event's nested values instead of a deep copy each — at a
+        month's 800 instances, a fifth of the /get's time."""
         raw = documents(account_id, ids)
         plain = {i for i in ids if i not in synthetic}
         found: dict[str, Any] = {}
@@ -195,7 +202,7 @@ class CalendarEvent(DocumentType):
         for base_id, wanted in by_base.items():
             if base_id in raw:
                 entry = parsed(base_id, raw[base_id])
-                found.update(occurrences(entry.event, wanted, entry))
+                found.update(occurrences(entry.event, wanted, entry, shared=serialized))
         return found
 
     def readable(self, ctx: Any, account_id: str, found: dict[str, Any]) -> dict[str, Any]:

@@ -50,10 +50,12 @@ def split_id(object_id: str) -> tuple[str, str] | None:
     return base, f"{y}-{mo}-{d}T{h}:{mi}:{s}"
 
 
-def occurrences(base: dict[str, Any], wanted: dict[str, str], parsed: Parsed | None = None) -> dict[str, dict[str, Any]]:
+def occurrences(base: dict[str, Any], wanted: dict[str, str], parsed: Parsed | None = None, *,
+                shared: bool = False) -> dict[str, dict[str, Any]]:
     """:func:`occurrence` of several instance ids (id → recurrenceId) of one
     base event, which is parsed once (or was: ``parsed``, whose known
-    occurrences are not looked up again); ids naming no occurrence are left out."""
+    occurrences are not looked up again); ids naming no occurrence are left
+    out. ``shared``: see :func:`get_occurrences` (a /get that only serializes)."""
     if not base.get("recurrenceRule") and not base.get("recurrenceOverrides"):
         return {}
     try:
@@ -61,7 +63,8 @@ def occurrences(base: dict[str, Any], wanted: dict[str, str], parsed: Parsed | N
         if parsed is None:
             found = get_occurrences(base, rids)
         else:
-            found = get_occurrences(base, rids, series=parsed.series("UTC"), known=parsed.occurrences)
+            found = get_occurrences(base, rids, series=parsed.series("UTC"), known=parsed.occurrences,
+                                    shared=shared)
     except (ValueError, KeyError, TypeError):
         return {}
     out = {}

@@ -250,7 +250,10 @@ def _is_excluded(patch: Any) -> bool:
     return isinstance(patch, dict) and patch.get("excluded") is True
 
 
-def _instance(master: dict[str, Any], rid: str, patch: dict[str, Any] | None) -> dict[str, Any]:
+def _instance(master: dict[str, Any], rid: str, patch: dict[str, Any] | None, *,
+              shared: bool = False) -> dict[str, Any]:
+    """The occurrence at ``rid``; ``shared`` (and no patch) leaves the
+    master's values in it uncopied, for a caller that only reads it."""
     inst = {k: v for k, v in master.items() if k not in RECURRENCE_PROPS}
     inst["start"] = rid
     inst["recurrenceId"] = rid
@@ -258,6 +261,8 @@ def _instance(master: dict[str, Any], rid: str, patch: dict[str, Any] | None) ->
         inst["recurrenceIdTimeZone"] = master["timeZone"]
     if patch:
         inst = apply_patch(inst, patch)
+    elif shared:
+        return inst
     copied: dict[str, Any] = _copy(inst)
     return copied
 
@@ -310,17 +315,18 @@ class _Series:
         ov = event.get("recurrenceOverrides") or {}
         self.overrides: dict[str, Any] = ov if isinstance(ov, dict) else {}
         self.recurring = self.rule is not None or bool(self.overrides)
+        self._exact = timedelta(seconds=self.secs)
+        self._longest: timedelta | None = None
 
     def utc(self, local: datetime) -> datetime:
         return local_to_utc(local, self.zone)
 
     def span(self, local: datetime) -> tuple[datetime, datetime]:
         start = local_to_utc(local, self.zone)
-        if not self.days and not self.secs:
-            return start, start
-        end = local_to_utc(local + timedelta(days=self.days), self.zone) + timedelta(
-            seconds=self.secs
-        )
+        if not self.days:
+            # no nominal days: the end is the start's instant plus exact time
+            return start, start + self._exact if self.secs else start
+        end = local_to_utc(local + timedelta(days=self.days), self.zone) + self._exact
         return start, end
 
     def rule_dates(
@@ -341,6 +347,11 @@ class _Series:
 
     def max_duration(self) -> timedelta:
         """The longest duration of any instance (overrides may lengthen one), plus DST slack."""
+        if self._longest is None:
+            self._longest = self._max_duration()  # the same value whichever thread sets it first
+        return self._longest
+
+    def _max_duration(self) -> timedelta:
         longest = timedelta(days=self.days, seconds=self.secs)
         for patch in self.overrides.values():
             if isinstance(patch, dict) and isinstance(patch.get("duration"), str):
@@ -403,6 +414,9 @@ def reaches(
     """
     try:
         series = series or _Series(event, floating_tz)
+        if after is not None and before is not None and _meets(series, after, before):
+            # one occurrence inside the window satisfies both conditions
+            return True
 
         def any_in(a: datetime | None, b: datetime | None) -> bool:
             try:
@@ -413,6 +427,42 @@ def reaches(
         return (after is None or any_in(after, None)) and (before is None or any_in(None, before))
     except OverflowError as exc:
         raise ValueError("date out of the supported range") from exc
+
+
+def _meets(series: _Series, after: datetime, before: datetime) -> bool:
+    """Whether some occurrence overlaps ``[after, before)``, stopping at the
+    first (:func:`_expand_series`'s walk, without building the rest); False
+    also when the walk is too long or fails to tell, so the caller asks
+    again its own way and answers as it always did."""
+    try:
+        return _meets_walk(series, after, before)
+    except (TooMuchWork, ValueError, KeyError, TypeError, OverflowError):
+        return False
+
+
+def _meets_walk(series: _Series, after: datetime, before: datetime) -> bool:
+    if not series.recurring:
+        return _overlaps(*series.span(series.start), after, before)
+    lead = after.astimezone(series.zone or UTC).replace(tzinfo=None) - series.max_duration()
+    stop_local = before.astimezone(series.zone or UTC).replace(tzinfo=None) + timedelta(hours=3)
+    for local in series.rule_dates(lead, budget=DEFAULT_WORK_BUDGET):
+        if local > stop_local:
+            break
+        if series.overrides and format_local(local) in series.overrides:
+            continue  # judged below with its patch
+        if _overlaps(*series.span(local), after, before):
+            return True
+    for rid, patch in series.overrides.items():
+        if _is_excluded(patch):
+            continue
+        try:
+            parse_local(rid)
+        except ValueError:
+            continue
+        occ = series.override_occurrence(rid, patch if isinstance(patch, dict) else {})
+        if _overlaps(occ.start, occ.end, after, before):
+            return True
+    return False
 
 
 def _expand_list(
@@ -510,14 +560,17 @@ def _lookup(series: _Series, recurrence_id: str) -> dict[str, Any] | None:
 
 def get_occurrences(
     event: dict[str, Any], recurrence_ids: list[str], floating_tz: str = "UTC", *,
-    series: Series | None = None, known: dict[str, dict[str, Any]] | None = None,
+    series: Series | None = None, known: dict[str, dict[str, Any]] | None = None, shared: bool = False,
 ) -> dict[str, dict[str, Any] | None]:
     """:func:`get_occurrence` of several recurrence ids of one event, the
     event parsed once (a /get of a month's instances of a daily series).
 
     ``series`` is the event already parsed; ``known`` maps recurrence ids
     already found to be occurrences (by :func:`expand_series`) to their
-    override patch, so they are not looked up again.
+    override patch, so they are not looked up again. ``shared``: an
+    occurrence without an override shares the event's values (nested
+    dicts and lists) instead of copying them — for a caller that only
+    serializes the result and never changes anything below its top level.
     """
     series = series or _Series(event, floating_tz)
     out: dict[str, dict[str, Any] | None] = {}
@@ -525,7 +578,7 @@ def get_occurrences(
         patch = known.get(rid) if known is not None else None
         if patch is None:
             patch = _lookup(series, rid)
-        out[rid] = None if patch is None else _instance(event, rid, patch or None)
+        out[rid] = None if patch is None else _instance(event, rid, patch or None, shared=shared)
     return out
 
 
