@@ -95,6 +95,13 @@ def jmapd_resolve_blob(services: Any, account_id: str, blob_id: str) -> bytes | 
 
 
 @hookimpl
+def jmapd_shared_blob(ctx: Any, account_id: str, blob_id: str) -> dict[str, list[str]] | None:
+    from .sharee_blobs import shared_blob
+
+    return shared_blob(ctx, account_id, blob_id)
+
+
+@hookimpl
 def jmapd_commands(subparsers: Any) -> None:
     from .transfer.cli import register
 
