@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -155,6 +155,12 @@ class JmapClient:
 class JmapServer:
     """A running jmapd (real ASGI app, real uvicorn, real database)."""
 
+    #: Every server started and not yet stopped in this process. Their background workers
+    #: (the outbound queue, for one) all serve the session's one database, as a cluster's
+    #: processes would: a test whose outcome depends on which process does the work can
+    #: keep the others out of it (tests/smime: the local-delivery test).
+    running: ClassVar[list[JmapServer]] = []
+
     def __init__(self, services: Any, port: int, server: Any, thread: threading.Thread) -> None:
         self.services = services
         self.port = port
@@ -162,6 +168,7 @@ class JmapServer:
         self._server = server
         self._thread = thread
         self._clients: list[JmapClient] = []
+        JmapServer.running.append(self)
 
     def capabilities(self) -> list[str]:
         return sorted(self.services.registry.capabilities)
@@ -199,6 +206,8 @@ class JmapServer:
             client.close()
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        if self in JmapServer.running:
+            JmapServer.running.remove(self)
 
 
 def start_server(raw_config: dict[str, Any], data_dir: Path, database_url: str, extra_plugins: list[Any] | None = None) -> JmapServer:
