@@ -158,7 +158,7 @@ class JmapServer:
     #: Every server started and not yet stopped in this process. Their background workers
     #: (the outbound queue, for one) all serve the session's one database, as a cluster's
     #: processes would: a test whose outcome depends on which process does the work can
-    #: keep the others out of it (tests/smime: the local-delivery test).
+    #: keep the others out of it (tests/conftest.py does for the outbound queue).
     running: ClassVar[list[JmapServer]] = []
 
     def __init__(self, services: Any, port: int, server: Any, thread: threading.Thread) -> None:

@@ -46,3 +46,32 @@ def lmtp_for() -> Iterator[Any]:
     yield start
     for lmtp in started:
         lmtp.stop()
+
+@pytest.fixture(autouse=True)
+def _queue_work_stays_with_the_tests_own_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a server this test started runs, older servers' queue workers claim nothing.
+
+    Every worker on the session's database wakes on each enqueueing commit
+    and may take the row, as in a cluster — whose processes share one
+    configuration. Test servers do not: a session server (no relay, default
+    trust anchors) taking a row queued for a test's own server (its relay,
+    its anchors, or ``worker: false`` to drive the queue by hand) delivers
+    it wrongly or before the test looks."""
+    from jmapd_submission.plugin import WORKER_KEY
+
+    from jmapd.testing import JmapServer
+
+    before = list(JmapServer.running)
+
+    def guarded(claim: Any) -> Any:
+        def claim_unless_a_newer_server_runs(*args: Any, **kwargs: Any) -> Any:
+            if any(server not in before for server in JmapServer.running):
+                return []
+            return claim(*args, **kwargs)
+
+        return claim_unless_a_newer_server_runs
+
+    for server in before:
+        worker = server.services.extensions.get(WORKER_KEY)
+        if worker is not None:
+            monkeypatch.setattr(worker, "claim", guarded(worker.claim))

@@ -279,21 +279,13 @@ def test_jmapd_deliver_records_status_at_delivery(server, pki, tmp_path, jmapd_d
                                                                              "signed/verified")
 
 
-def test_local_delivery_of_a_submission_records_status_at_delivery(server, pki, monkeypatch):
-    """A signed message one local user sends another is verified as it is delivered."""
+def test_local_delivery_of_a_submission_records_status_at_delivery(server, pki):
+    """A signed message one local user sends another is verified as it is delivered (by this
+    server: tests/conftest.py keeps older servers' queue workers out of this test's work)."""
     from jmapd_smime.testing import make_leaf
-    from jmapd_submission.plugin import WORKER_KEY
 
-    from jmapd.testing import JmapServer, wait_for
+    from jmapd.testing import wait_for
 
-    # Every queue worker on the database wakes on the submission's commit and any one may deliver
-    # it, as in a cluster, whose processes share one configuration. The session's other servers
-    # (alive in this database, without this test's trust anchors) claim nothing meanwhile, so the
-    # status at delivery is this server's verdict.
-    for other in JmapServer.running:
-        worker = other.services.extensions.get(WORKER_KEY)
-        if other is not server and worker is not None:
-            monkeypatch.setattr(worker, "claim", lambda limit=None: [])
     _local_delivery_records_status(server, pki, make_leaf, wait_for)
 
 
