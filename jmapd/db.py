@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
 import os
+import select
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -109,6 +111,7 @@ _UNKNOWN: Any = object()
 
 #: Every model binds to this proxy; :func:`open_database` initialises it.
 database = peewee.DatabaseProxy()
+log = logging.getLogger(__name__)
 
 
 class BaseModel(peewee.Model):
@@ -414,3 +417,53 @@ def insert_rows(
         return [tuple(row) for row in db.execute_sql(sql, values).fetchall()]
     db.execute_sql(sql, values)
     return []
+
+
+def listen(
+    channel: str,
+    stop: threading.Event,
+    on_connect: Callable[[Any], None],
+    on_notify: Callable[[Any, list[Any]], None],
+    what: str,
+    wait: float = 1.0,
+) -> None:
+    """LISTEN on ``channel`` over a dedicated PostgreSQL connection until ``stop`` is set.
+
+    Runs in a thread of its own. NOTIFYs sent while no connection listens are
+    lost, so after every (re)connect ``on_connect(conn)`` lets the caller
+    catch up on what it may have missed; ``on_notify(conn, notifies)`` gets
+    each batch the connection delivers. A failed connection is retried with a
+    doubling back-off (0.5 s up to 30 s); ``wait`` bounds how long ``stop``
+    goes unnoticed.
+    """
+    import psycopg2
+
+    backoff = 0.5
+    while not stop.is_set():
+        conn = None
+        try:
+            db = database.obj
+            conn = psycopg2.connect(dbname=db.database, **db.connect_params)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f"LISTEN {channel}")
+            backoff = 0.5
+            on_connect(conn)
+            while not stop.is_set():
+                ready, _, _ = select.select([conn], [], [], wait)
+                if not ready:
+                    continue
+                conn.poll()
+                if conn.notifies:
+                    notes = list(conn.notifies)
+                    conn.notifies.clear()
+                    on_notify(conn, notes)
+        except Exception as exc:
+            if not stop.is_set():
+                log.warning("%s: LISTEN connection failed (%s); retrying in %.1fs", what, exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import select
 import threading
 import uuid
 from collections import defaultdict
@@ -31,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from jmapd.db import database, ensure_connected, is_postgres, tuples
+from jmapd.db import database, ensure_connected, is_postgres, listen, tuples
 from jmapd.models import TypeState
 from jmapd.services import on_draining
 from jmapd.sharing import NOTIFICATION_TYPE
@@ -310,56 +309,25 @@ class Notifier:
 
     def _listen_postgres(self) -> None:
         """LISTEN on a dedicated connection; re-read watched accounts after a gap."""
-        import psycopg2
+        listen(CHANNEL, self._stop, self._resync, self._notified, "events")
 
-        backoff = 0.5
-        while not self._stop.is_set():
-            conn = None
+    def _notified(self, conn: Any, notes: list[Any]) -> None:
+        batch: Modseqs = {}
+        resync = False
+        for note in notes:
             try:
-                db = database.obj
-                conn = psycopg2.connect(dbname=db.database, **db.connect_params)
-                conn.autocommit = True
-                with conn.cursor() as cur:
-                    cur.execute(f"LISTEN {CHANNEL}")
-                backoff = 0.5
-                self._resync(conn)
-                while not self._stop.is_set():
-                    ready, _, _ = select.select([conn], [], [], 1.0)
-                    if not ready:
-                        continue
-                    conn.poll()
-                    batch: Modseqs = {}
-                    resync = False
-                    while conn.notifies:
-                        note = conn.notifies.pop(0)
-                        try:
-                            data = orjson.loads(note.payload)
-                            if data.get("resync"):
-                                resync = True
-                                continue
-                            into = batch.setdefault(data["a"], {})
-                            for t, m in data["c"].items():
-                                into[t] = max(m, into.get(t, 0))
-                        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-                            log.warning(
-                                "events: ignoring malformed notification %r", note.payload[:200]
-                            )
-                    self.post(batch)
-                    if resync:
-                        self._resync(conn)
-            except Exception as exc:
-                if not self._stop.is_set():
-                    log.warning(
-                        "events: LISTEN connection failed (%s); retrying in %.1fs", exc, backoff
-                    )
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 30.0)
-            finally:
-                if conn is not None:
-                    try:
-                        conn.close()
-                    except Exception:
-                        pass
+                data = orjson.loads(note.payload)
+                if data.get("resync"):
+                    resync = True
+                    continue
+                into = batch.setdefault(data["a"], {})
+                for t, m in data["c"].items():
+                    into[t] = max(m, into.get(t, 0))
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+                log.warning("events: ignoring malformed notification %r", note.payload[:200])
+        self.post(batch)
+        if resync:
+            self._resync(conn)
 
     def _resync(self, conn: Any) -> None:
         watched = list(self._watched)

@@ -24,13 +24,12 @@ import contextlib
 import errno
 import logging
 import os
-import select
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jmapd.db import database, is_postgres
+from jmapd.db import database, is_postgres, listen
 
 log = logging.getLogger("jmapd.submission.queue")
 
@@ -124,33 +123,6 @@ class Listener:
             self._fifo = None
 
     def _listen_postgres(self) -> None:
-        import psycopg2
-
-        backoff = 0.5
-        while not self._stop.is_set():
-            conn = None
-            try:
-                db = database.obj
-                conn = psycopg2.connect(dbname=db.database, **db.connect_params)
-                conn.autocommit = True
-                with conn.cursor() as cur:
-                    cur.execute(f"LISTEN {CHANNEL}")
-                backoff = 0.5
-                self.wake()  # what was queued while not listening
-                while not self._stop.is_set():
-                    ready, _, _ = select.select([conn], [], [], 2.0)
-                    if not ready:
-                        continue
-                    conn.poll()
-                    if conn.notifies:
-                        conn.notifies.clear()
-                        self.wake()
-            except Exception as exc:
-                if not self._stop.is_set():
-                    log.warning("queue LISTEN connection failed (%s); retrying in %.1fs", exc, backoff)
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 30.0)
-            finally:
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        conn.close()
+        # (a wake after each connect: what was queued while not listening)
+        listen(CHANNEL, self._stop, lambda conn: self.wake(), lambda conn, notes: self.wake(),
+               "outbound queue", wait=2.0)
