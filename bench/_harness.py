@@ -29,6 +29,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def process_tree(root: int) -> set[int]:
+    """``root`` and every process below it, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found = {root}
+    grown = True
+    while grown:
+        below = {pid for pid, parent in parents.items() if parent in found} - found
+        found |= below
+        grown = bool(below)
+    return found
+
+
 class Server:
     """`jmapd serve` in a process group of its own, torn down on exit."""
 
@@ -95,20 +114,7 @@ class Server:
         inherit from the master by fork) count once across them, so the sum
         is the server's real footprint, unlike a sum of RSS."""
         assert self.proc is not None
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-        tree = {self.proc.pid}
-        grown = True
-        while grown:
-            below = {pid for pid, parent in parents.items() if parent in tree} - tree
-            tree |= below
-            grown = bool(below)
+        tree = process_tree(self.proc.pid)
         out = {}
         for pid in tree:
             try:

@@ -25,27 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import Server  # noqa: E402
+from _harness import Server, process_tree  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def tree(root: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found = {root}
-    grown = True
-    while grown:
-        below = {pid for pid, parent in parents.items() if parent in found} - found
-        found |= below
-        grown = bool(below)
-    return found
 
 
 def cpu_seconds(pids: set[int]) -> dict[int, float]:
@@ -98,7 +80,7 @@ def main() -> None:
     try:
         assert server.proc is not None
         time.sleep(args.settle)
-        pids = tree(server.proc.pid)
+        pids = process_tree(server.proc.pid)
         before = cpu_seconds(pids)
         tx_before = transactions(db) if db else 0
         started = time.monotonic()
