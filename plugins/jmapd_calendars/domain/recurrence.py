@@ -246,6 +246,19 @@ def _set(cur: Any, tok: str, value: Any, path: str) -> None:
         cur[tok] = value
 
 
+def _override_occurrences(series: _Series) -> Iterator[Occurrence]:
+    """The occurrences the overrides of ``series`` make (excluded ones and
+    keys that are no local date-time left out), each with its patch applied."""
+    for rid, patch in series.overrides.items():
+        if _is_excluded(patch):
+            continue
+        try:
+            parse_local(rid)
+        except ValueError:
+            continue
+        yield series.override_occurrence(rid, patch if isinstance(patch, dict) else {})
+
+
 def _is_excluded(patch: Any) -> bool:
     return isinstance(patch, dict) and patch.get("excluded") is True
 
@@ -452,14 +465,7 @@ def _meets_walk(series: _Series, after: datetime, before: datetime) -> bool:
             continue  # judged below with its patch
         if _overlaps(*series.span(local), after, before):
             return True
-    for rid, patch in series.overrides.items():
-        if _is_excluded(patch):
-            continue
-        try:
-            parse_local(rid)
-        except ValueError:
-            continue
-        occ = series.override_occurrence(rid, patch if isinstance(patch, dict) else {})
+    for occ in _override_occurrences(series):
         if _overlaps(occ.start, occ.end, after, before):
             return True
     return False
@@ -518,14 +524,7 @@ def _expand_series(
         raise ExpansionTooLarge(
             "the recurrence rule needs too many steps to reach the window"
         ) from exc
-    for rid, patch in series.overrides.items():
-        if _is_excluded(patch):
-            continue
-        try:
-            parse_local(rid)
-        except ValueError:
-            continue
-        occ = series.override_occurrence(rid, patch if isinstance(patch, dict) else {})
+    for occ in _override_occurrences(series):
         if _overlaps(occ.start, occ.end, after, before):
             add(occ)
     out.sort(key=lambda o: (o.start, o.recurrence_id or ""))
