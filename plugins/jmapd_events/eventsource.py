@@ -37,7 +37,7 @@ from .domain.sse import (
     state_event,
 )
 from .metrics import CONNECTIONS
-from .notifier import Subscriber, decode_push_state, follow_shares, read_modseqs
+from .notifier import Subscriber, decode_push_state, follow_shares, log_aliases, read_modseqs
 from .runtime import runtime
 
 EVENTSOURCE_PATH = "/jmap/eventsource"
@@ -91,8 +91,8 @@ class EventSourceResource:
             )
             return
         try:
-            sub = Subscriber(principal.accounts, params.types)
-            current = await services.run(read_modseqs, sub.accounts)
+            sub = Subscriber(principal.accounts, params.types, log_aliases(services.registry, principal.accounts))
+            current = await services.run(read_modseqs, sub.watched)
             sub.catch_up(decode_push_state(req.get_header("Last-Event-ID")), current)
             runtime(services).notifier.add(sub, current)
         except BaseException:

@@ -44,6 +44,8 @@ log = logging.getLogger("jmapd.events")
 CHANNEL = "jmapd_events"
 #: accountId -> type name -> modseq
 Modseqs = dict[str, dict[str, int]]
+#: log account -> type name -> the caller's accounts that type is seen from
+Aliases = dict[str, dict[str, frozenset[str]]]
 
 
 def encode_push_state(seen: Mapping[str, Mapping[str, int]]) -> str:
@@ -90,13 +92,35 @@ def read_modseqs(account_ids: Iterable[str]) -> Modseqs:
     return out
 
 
+def log_aliases(registry: Any, accounts: Mapping[str, Any]) -> Aliases:
+    """Where the states of types kept in another account's log come from.
+
+    A type whose ``log_account`` is not the account itself (Principal: one
+    directory log read from every account) changes in that other account,
+    which is none of the caller's; the channel watches it too and reports
+    its changes as changes of each of the caller's accounts the type is
+    used in (the account has the type's capability)."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for data_type in registry.data_types.values():
+        for account_id, info in accounts.items():
+            if data_type.capability not in info.capabilities:
+                continue
+            log_account = data_type.log_account(account_id)
+            if log_account != account_id:
+                out.setdefault(log_account, {}).setdefault(data_type.name, set()).add(account_id)
+    return {log: {t: frozenset(a) for t, a in types.items()} for log, types in out.items()}
+
+
 class Subscriber:
     """One client channel: what it may see, what it has seen, what is pending."""
 
-    __slots__ = ("accounts", "types", "seen", "pending", "wake", "shares_moved")
+    __slots__ = ("accounts", "aliases", "types", "seen", "pending", "wake", "shares_moved")
 
-    def __init__(self, accounts: Iterable[str], types: frozenset[str] | None) -> None:
+    def __init__(
+        self, accounts: Iterable[str], types: frozenset[str] | None, aliases: Aliases | None = None
+    ) -> None:
         self.accounts = frozenset(accounts)
+        self.aliases: Aliases = aliases or {}
         #: None: every type.
         self.types = types
         #: Newest modseq per account and type this channel knows of (all types).
@@ -108,8 +132,32 @@ class Subscriber:
         #: changed, so the channel re-reads them (:func:`follow_shares`).
         self.shares_moved = False
 
+    @property
+    def watched(self) -> frozenset[str]:
+        """The accounts whose changes reach this channel (its own and the logs it aliases)."""
+        return self.accounts | frozenset(self.aliases)
+
+    def view(self, current: Modseqs, account_id: str) -> dict[str, int]:
+        """``account_id``'s states in ``current``, with those of its aliased types."""
+        now = dict(current.get(account_id, {}))
+        for log_account, types in self.aliases.items():
+            for type_name, targets in types.items():
+                modseq = current.get(log_account, {}).get(type_name)
+                if modseq is not None and account_id in targets:
+                    now[type_name] = modseq
+        return now
+
     def offer(self, account_id: str, changed: Mapping[str, int]) -> None:
         """Merge a change; a later state of the same type replaces an earlier one."""
+        for type_name, targets in self.aliases.get(account_id, {}).items():
+            modseq = changed.get(type_name)
+            if modseq is not None:
+                for target in targets:
+                    self._offer(target, {type_name: modseq})
+        if account_id in self.accounts:
+            self._offer(account_id, changed)
+
+    def _offer(self, account_id: str, changed: Mapping[str, int]) -> None:
         seen = self.seen.setdefault(account_id, {})
         for type_name, modseq in changed.items():
             if modseq > seen.get(type_name, 0):
@@ -121,7 +169,7 @@ class Subscriber:
         if self.pending or self.shares_moved:
             self.wake.set()
 
-    def move_to(self, accounts: frozenset[str], current: Modseqs) -> None:
+    def move_to(self, accounts: frozenset[str], current: Modseqs, aliases: Aliases | None = None) -> None:
         """Watch ``accounts`` from now on (``current``: the new ones' states).
 
         An account shared since is announced with its current states, so the
@@ -130,8 +178,9 @@ class Subscriber:
         for gone in self.accounts - accounts:
             self.seen.pop(gone, None)
             self.pending.pop(gone, None)
+        self.aliases = aliases or {}
         for added in accounts - self.accounts:
-            now = current.get(added, {})
+            now = self.view(current, added)
             self.seen[added] = dict(now)
             wanted = {t: encode_state(m) for t, m in now.items() if self.types is None or t in self.types}
             if wanted:
@@ -144,13 +193,13 @@ class Subscriber:
         """Start from ``since`` (a client's push state) and queue what changed
         after it; without one, start from ``current`` with nothing pending."""
         for account_id in self.accounts:
-            now = current.get(account_id, {})
+            now = self.view(current, account_id)
             if since is None:
                 self.seen[account_id] = dict(now)
                 continue
             before = since.get(account_id, {})
             self.seen[account_id] = {t: m for t, m in before.items() if t in now}
-            self.offer(account_id, now)
+            self._offer(account_id, now)
 
     def take(self) -> dict[str, Any] | None:
         """The pending StateChange (and forget it), or None."""
@@ -220,7 +269,7 @@ class Notifier:
         it at once; changes after it the fan-out has not seen yet arrive
         later like for everyone (``sub.seen`` drops the duplicates).
         """
-        for account_id in sub.accounts:
+        for account_id in sub.watched:
             self.by_account[account_id].add(sub)
             known = self.known.get(account_id)
             if known is None:
@@ -230,7 +279,7 @@ class Notifier:
         self._watched = frozenset(self.by_account)
 
     def remove(self, sub: Subscriber) -> None:
-        for account_id in sub.accounts:
+        for account_id in sub.watched:
             subs = self.by_account.get(account_id)
             if subs is None:
                 continue
@@ -357,7 +406,8 @@ async def follow_shares(services: Any, notifier: Notifier, sub: Subscriber, user
     accounts = frozenset(principal.accounts) if principal is not None else frozenset()
     if accounts == sub.accounts:
         return
-    current = await services.run(read_modseqs, accounts - sub.accounts)
+    aliases = log_aliases(services.registry, principal.accounts) if principal is not None else {}
+    current = await services.run(read_modseqs, (accounts - sub.accounts) | frozenset(aliases))
     notifier.remove(sub)
-    sub.move_to(accounts, current)
+    sub.move_to(accounts, current, aliases)
     notifier.add(sub, current)

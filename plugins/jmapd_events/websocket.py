@@ -27,7 +27,7 @@ from jmapd.resources.common import authenticate, base_url, limit_problem
 
 from .config import EventsConfig
 from .metrics import CONNECTIONS
-from .notifier import Subscriber, decode_push_state, follow_shares, read_modseqs
+from .notifier import Subscriber, decode_push_state, follow_shares, log_aliases, read_modseqs
 from .runtime import runtime
 
 log = logging.getLogger("jmapd.events.ws")
@@ -160,8 +160,12 @@ class Connection:
             )
             return
         await self.push_disable()
-        sub = Subscriber(self.principal.accounts, None if types is None else frozenset(types))
-        current = await self.services.run(read_modseqs, sub.accounts)
+        sub = Subscriber(
+            self.principal.accounts,
+            None if types is None else frozenset(types),
+            log_aliases(self.services.registry, self.principal.accounts),
+        )
+        current = await self.services.run(read_modseqs, sub.watched)
         sub.catch_up(decode_push_state(state), current)
         runtime(self.services).notifier.add(sub, current)
         self.sub = sub
