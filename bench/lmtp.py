@@ -12,14 +12,17 @@ and delivers --count messages of bench/mail.py's corpus (median about
   * --parallel connections at once, each a message at a time.
 
 Every 250 reply is only given once the message is durable, so the figure is
-what the server can safely take. Prints messages/s for each and the median
-and p95 of one transaction.
+what the server can safely take. Prints messages/s for each, the median
+and p95 of one transaction, and the CPU time per message of the LMTP
+listener process and of the whole server (listener, HTTP workers, master):
+steadier than wall time on a loaded machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import os
 import smtplib
 import socket
 import statistics
@@ -30,7 +33,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import Server, free_port, percentile  # noqa: E402
+from _harness import Server, free_port, percentile, process_tree  # noqa: E402
 from mail import USING, Corpus  # noqa: E402
 
 
@@ -46,6 +49,41 @@ def fold(data: bytes) -> bytes:
             line = line[900:]
         out.append(line)
     return b"\r\n".join(out)
+
+
+def listening_pid(root: int, port: int) -> int:
+    """The process of ``root``'s tree with the listening socket on ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for pid in process_tree(root):
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return pid
+            except OSError:
+                continue
+    raise SystemExit(f"no process listens on {port}")
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU time of ``pids`` so far (children they reaped included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / tick
 
 
 def deliver_one(port: int, sender: str, rcpt: str, data: bytes) -> float:
@@ -64,9 +102,26 @@ def total(server: Server, user: str, password: str) -> int:
         return int(resp["methodResponses"][0][1]["total"])
 
 
-def summary(name: str, count: int, seconds: float, latencies: list[float]) -> None:
-    print(f"{name:<38} {count / seconds:7.1f} msg/s   one transaction p50 {statistics.median(latencies) * 1000:6.1f} ms"
-          f"  p95 {percentile(latencies, 95) * 1000:6.1f} ms")
+class Meter:
+    """CPU per message of the listener and of the whole server over one run."""
+
+    def __init__(self, server: Server, port: int) -> None:
+        assert server.proc is not None
+        self.listener = {listening_pid(server.proc.pid, port)}
+        self.tree = process_tree(server.proc.pid)
+        self.start()
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+        self.cpu = (cpu_seconds(self.listener), cpu_seconds(self.tree))
+
+    def summary(self, name: str, count: int, latencies: list[float]) -> None:
+        seconds = time.perf_counter() - self.started
+        listener = (cpu_seconds(self.listener) - self.cpu[0]) / count * 1000
+        whole = (cpu_seconds(self.tree) - self.cpu[1]) / count * 1000
+        print(f"{name:<34} {count / seconds:7.1f} msg/s  p50 {statistics.median(latencies) * 1000:6.1f} ms"
+              f"  p95 {percentile(latencies, 95) * 1000:6.1f} ms  CPU/msg listener {listener:5.2f} ms"
+              f"  server {whole:5.2f} ms")
 
 
 def main() -> None:
@@ -101,25 +156,25 @@ def main() -> None:
         for i in range(5):
             deliver_one(port, sender, "user3@bench.example", messages[i])
 
+        meter = Meter(server, port)
         latencies = []
-        started = time.perf_counter()
         for data in messages:
             latencies.append(deliver_one(port, sender, "user0@bench.example", data))
-        summary("sequential, a connection each", len(messages), time.perf_counter() - started, latencies)
+        meter.summary("sequential, a connection each", len(messages), latencies)
 
         latencies = []
-        started = time.perf_counter()
+        meter.start()
         with smtplib.LMTP("127.0.0.1", port, local_hostname="bench.client") as lmtp:
             for data in messages:
                 t = time.perf_counter()
                 lmtp.sendmail(sender, ["user1@bench.example"], data)
                 latencies.append(time.perf_counter() - t)
-        summary("one connection, many transactions", len(messages), time.perf_counter() - started, latencies)
+        meter.summary("one connection, many transactions", len(messages), latencies)
 
-        started = time.perf_counter()
+        meter.start()
         with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
             latencies = list(pool.map(lambda d: deliver_one(port, sender, "user2@bench.example", d), messages))
-        summary(f"{args.parallel} parallel connections", len(messages), time.perf_counter() - started, latencies)
+        meter.summary(f"{args.parallel} parallel connections", len(messages), latencies)
 
         for n, (user, password) in enumerate(users[:3]):
             got = total(server, user, password)

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from jmapd import quota
-from jmapd.db import insert_rows, tuples
+from jmapd.db import insert_rows
 from jmapd.models import BlobRef, new_id
 from jmapd.protocol.errors import SetError
 from jmapd.state import CREATED, UPDATED, ChangeLog
 
-from . import counts, extensions, search
+from . import counts, extensions, search, sql
 from .domain.parse import ParsedMessage
 from .latest import refresh_latest
 from .models import Email, EmailHeader, EmailKeyword, EmailMailbox, ThreadRef
@@ -112,8 +112,9 @@ def _upload_charges(account_id: str, blob_ids: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     ids = sorted(set(blob_ids))
     for chunk in range(0, len(ids), 300):
-        rows = tuples(UploadCharge.select(UploadCharge.blob_id, UploadCharge.octets).where(
-            (UploadCharge.account_id == account_id) & UploadCharge.blob_id.in_(ids[chunk:chunk + 300])))
+        part = ids[chunk:chunk + 300]
+        rows = sql.rows(f"SELECT blob_id, octets FROM {UploadCharge._meta.table_name}"
+                        f" WHERE account_id = ? AND blob_id IN ({sql.marks(len(part))})", (account_id, *part))
         out.update((b, int(o)) for b, o in rows)
     return out
 

@@ -24,12 +24,14 @@ import contextlib
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import peewee as pw
 
 from jmapd.db import database, is_postgres, tuples
 from jmapd.state import type_modseq
 
+from . import sql
 from .models import EmailMailbox, Mailbox
 
 COUNTS = ("totalEmails", "unreadEmails", "totalThreads", "unreadThreads")
@@ -41,22 +43,22 @@ Snapshot = dict[str, dict[str, tuple[int, int]]]
 
 
 def trash_of(account_id: str) -> str:
-    row = Mailbox.select(Mailbox.id).where((Mailbox.account_id == account_id) & (Mailbox.role == "trash")).first()
-    return row.id if row else ""
+    found = sql.rows("SELECT id FROM mail_mailbox WHERE account_id = ? AND role = ? LIMIT 1", (account_id, "trash"))
+    return str(found[0][0]) if found else ""
 
 
 def _snapshot(account_id: str, thread_ids: list[str] | None) -> Snapshot:
     """Per Thread and Mailbox, its Emails and unread ones: of these Threads, or (None) all."""
-    em = EmailMailbox
     out: Snapshot = defaultdict(dict)
-    where = em.account_id == account_id
-    if thread_ids is not None:
-        where &= em.thread_id.in_(thread_ids)
-    rows = tuples(
-        em.select(em.thread_id, em.mailbox_id, pw.fn.COUNT(em.email_id), pw.fn.SUM(pw.Case(None, [(em.unread, 1)], 0)))
-        .where(where)
-        .group_by(em.thread_id, em.mailbox_id)
-    )
+    rows: list[tuple[Any, ...]] = []
+    query = ("SELECT thread_id, mailbox_id, COUNT(email_id), SUM(CASE WHEN unread THEN 1 ELSE 0 END)"
+             " FROM mail_email_mailbox WHERE account_id = ?")
+    if thread_ids is None:
+        rows = sql.rows(query + " GROUP BY thread_id, mailbox_id", (account_id,))
+    for chunk in range(0, len(thread_ids or ()), 500):
+        part = (thread_ids or [])[chunk:chunk + 500]
+        rows += sql.rows(f"{query} AND thread_id IN ({sql.marks(len(part))}) GROUP BY thread_id, mailbox_id",
+                         (account_id, *part))
     for thread_id, mailbox_id, total, unread in rows:
         out[thread_id][mailbox_id] = (int(total), int(unread or 0))
     return out

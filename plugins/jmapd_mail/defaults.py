@@ -7,6 +7,7 @@ from typing import Any
 from jmapd.models import new_id
 from jmapd.state import CREATED, ChangeLog
 
+from . import sql
 from .models import Mailbox
 
 DEFAULT_MAILBOXES = (
@@ -36,6 +37,10 @@ def create_default_mailboxes(account_id: str) -> list[str]:
 
 
 def find_mailbox(account_id: str, *, role: str | None = None, name: str | None = None) -> str | None:
+    if name is None and role is not None:  # every delivery's inbox: plain SQL (jmapd_mail.sql)
+        found = sql.rows("SELECT id FROM mail_mailbox WHERE account_id = ? AND role = ?"
+                         " ORDER BY sort_order, id LIMIT 1", (account_id, role.lower()))
+        return str(found[0][0]) if found else None
     query = Mailbox.select(Mailbox.id).where(Mailbox.account_id == account_id)
     if role is not None:
         query = query.where(Mailbox.role == role.lower())

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import peewee as pw
-
 from jmapd.db import tuples
 
+from . import sql
 from .models import EmailMailbox
 
 
@@ -26,16 +25,16 @@ def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
     by_thread: dict[str, set[str]] = {}
     for mailbox_id, thread_id in pairs:
         by_thread.setdefault(thread_id, set()).add(mailbox_id)
-    em = EmailMailbox
     groups: dict[tuple[str, str], list[tuple[Any, int, str, bool]]] = {}
     threads = sorted(by_thread)
     for chunk in range(0, len(threads), 300):
+        part = threads[chunk:chunk + 300]
         # Filter by Thread only (no ORDER BY): the planner must not walk a
         # Mailbox's (received_at, seq) index to avoid a sort of a few rows.
-        rows = tuples(
-            em.select(em.thread_id, em.mailbox_id, em.email_id, em.received_at, em.seq, em.is_latest)
-            .where((em.account_id == account_id) & em.thread_id.in_(threads[chunk:chunk + 300]))
-        )
+        # received_at is compared only with its own column's values (SQLite's
+        # text sorts as the datetimes do).
+        rows = sql.rows("SELECT thread_id, mailbox_id, email_id, received_at, seq, is_latest FROM mail_email_mailbox"
+                        f" WHERE account_id = ? AND thread_id IN ({sql.marks(len(part))})", (account_id, *part))
         for thread_id, mailbox_id, email_id, received_at, seq, latest in rows:
             if mailbox_id in by_thread[thread_id]:
                 groups.setdefault((mailbox_id, thread_id), []).append((received_at, seq, email_id, bool(latest)))
@@ -48,7 +47,9 @@ def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
             fresh.append((mailbox_id, group[0][2]))
     for keys, value in ((stale, False), (fresh, True)):
         for chunk in range(0, len(keys), 300):
-            em.update(is_latest=value).where(pw.Tuple(em.mailbox_id, em.email_id).in_(keys[chunk:chunk + 300])).execute()
+            part = keys[chunk:chunk + 300]
+            sql.run("UPDATE mail_email_mailbox SET is_latest = ? WHERE (mailbox_id, email_id) IN ("
+                    + ", ".join(["(?, ?)"] * len(part)) + ")", (value, *(v for key in part for v in key)))
 
 
 def thread_pairs(account_id: str, thread_id: str) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from jmapd.models import BlobRef, new_id
 from jmapd.sharing import tag
 from jmapd.state import CREATED, DESTROYED, UPDATED
 
-from . import counts, extensions, search
+from . import counts, extensions, search, sql
 from .domain.parse import ParsedMessage, parse_message
 from .latest import refresh_latest, thread_pairs  # noqa: F401 (thread_pairs kept importable here)
 from .models import Email, EmailHeader, EmailKeyword, EmailMailbox, Mailbox, ThreadRef
@@ -84,15 +84,14 @@ def touch_mailboxes(changes: Any, account_id: str, mailbox_ids: Iterable[str]) -
 
 def thread_mailboxes(account_id: str, thread_ids: Iterable[str]) -> set[str]:
     """Mailboxes holding any Email of these Threads (their unreadThreads may move)."""
-    ids = list(set(thread_ids))
-    if not ids:
-        return set()
-    rows = tuples(
-        EmailMailbox.select(EmailMailbox.mailbox_id)
-        .where((EmailMailbox.account_id == account_id) & EmailMailbox.thread_id.in_(ids))
-        .distinct()
-    )
-    return {r[0] for r in rows}
+    ids = sorted(set(thread_ids))
+    out: set[str] = set()
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        out.update(r[0] for r in sql.rows("SELECT DISTINCT mailbox_id FROM mail_email_mailbox"
+                                          f" WHERE account_id = ? AND thread_id IN ({sql.marks(len(part))})",
+                                          (account_id, *part)))
+    return out
 
 
 def existing_mailboxes(account_id: str, ids: Iterable[str]) -> set[str]:

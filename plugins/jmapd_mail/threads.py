@@ -17,7 +17,7 @@ from jmapd.models import new_id
 from jmapd.sharing import tag
 from jmapd.state import CREATED, DESTROYED, UPDATED  # noqa: F401 (CREATED re-exported)
 
-from . import counts
+from . import counts, sql
 from .domain.thread import subject_key, thread_ids_of
 from .latest import refresh_latest, thread_pairs
 from .models import Email, EmailMailbox, ThreadRef
@@ -87,8 +87,9 @@ class ThreadPlan:
         self.rows: list[dict[str, Any]] = []
         refs = sorted({r for refs, _ in keys for r in refs})
         for chunk in range(0, len(refs), 300):
-            rows = tuples(ThreadRef.select(ThreadRef.msgid, ThreadRef.subject, ThreadRef.thread_id).where(
-                (ThreadRef.account_id == account_id) & ThreadRef.msgid.in_(refs[chunk:chunk + 300])).distinct())
+            part = refs[chunk:chunk + 300]
+            rows = sql.rows("SELECT DISTINCT msgid, subject, thread_id FROM mail_thread_ref"
+                            f" WHERE account_id = ? AND msgid IN ({sql.marks(len(part))})", (account_id, *part))
             for msgid, subject, thread_id in rows:
                 self.known.setdefault(msgid, []).append((subject, thread_id))
 
