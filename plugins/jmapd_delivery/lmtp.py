@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import threading
 import weakref
@@ -51,14 +52,20 @@ def _result(reply: str) -> str:
     return {"2": "delivered", "4": "temporary"}.get(reply[:1], "permanent")
 
 
-def _message_id(raw: bytes) -> str:
-    """The Message-ID header of ``raw`` for the log (first 16 KB only: headers)."""
-    import email.parser
-    import email.policy
+#: A Message-ID header line with its folded continuation lines.
+_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:((?:[^\r\n]|\r?\n[ \t])*)", re.IGNORECASE | re.MULTILINE)
 
+
+def _message_id(raw: bytes) -> str:
+    """The Message-ID header of ``raw`` for the log (first 16 KB only: headers).
+
+    NOTE(perf): a search of the header block, not the email package's
+    parser, which cost a delivery more CPU than storing its change log
+    (issue #17); only the first such header counts, as the parser's get()."""
     head = raw[:16384].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    value = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head).get("Message-ID")
-    return str(value).strip()[:200] if value else "-"
+    found = _MESSAGE_ID.search(head)
+    value = " ".join(found.group(1).decode("utf-8", "replace").split()) if found else ""
+    return value[:200] or "-"
 
 
 def _reply(code: int, text: str) -> str:
@@ -132,11 +139,14 @@ class PermanentDeliveryError(Exception):
         self.reply_text = reply_text
 
 
-DeliverFn = Callable[[str, str, bytes], DeliveryResult]
-"""deliver(recipient, mail_from, raw) -> DeliveryResult; mail_from "" is the null sender."""
+DeliverFn = Callable[..., DeliveryResult]
+"""deliver(recipient, mail_from, raw[, found]) -> DeliveryResult; mail_from "" is the null sender;
+``found`` is what the recipient check found for the recipient, when it said (see CheckRecipientFn)."""
 
-CheckRecipientFn = Callable[[str], tuple[int, str]]
-"""check_recipient(address) -> (code, text), e.g. (550, "5.1.1 No such user")."""
+CheckRecipientFn = Callable[[str], tuple[Any, ...]]
+"""check_recipient(address) -> (code, text) or (code, text, found), e.g. (550, "5.1.1 No such user").
+A ``found`` (not None) of an accepted recipient is handed to deliver for it in the same
+transaction, so what RCPT looked up is not looked up again at DATA."""
 
 
 class LMTPHandler:
@@ -168,9 +178,10 @@ class LMTPHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return "452 4.5.3 Too many recipients"
+        found: list[Any] = []
         if self._check is not None:
             try:
-                code, text = await self._in_thread(self._check, address)
+                code, text, *found = await self._in_thread(self._check, address)
                 reply = _reply(code, text)
             except Exception:
                 log.exception("recipient check failed for %r", address)
@@ -181,14 +192,20 @@ class LMTPHandler:
                 return reply
         else:
             reply = "250 2.1.5 OK"
+            if found and found[0] is not None:
+                # aiosmtpd makes a new Envelope for each transaction (MAIL, RSET)
+                envelope.__dict__.setdefault("rcpt_found", {})[address] = found[0]
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return reply
 
-    def _deliver_one(self, recipient: str, mail_from: str, raw: bytes) -> str:
+    def _deliver_one(self, recipient: str, mail_from: str, raw: bytes, found: Any = None) -> str:
         """Runs in the pool; converts every outcome into one reply line."""
         try:
-            result = self._deliver(recipient, mail_from, raw)
+            if found is None:
+                result = self._deliver(recipient, mail_from, raw)
+            else:
+                result = self._deliver(recipient, mail_from, raw, found)
             return result.reply()
         except TransientDeliveryError as exc:
             log.warning("transient delivery failure for %r: %s", recipient, exc)
@@ -208,8 +225,9 @@ class LMTPHandler:
         if sender == "<>":
             sender = ""
         replies = []
+        found = envelope.__dict__.get("rcpt_found", {})
         for rcpt in envelope.rcpt_tos:
-            reply = await self._in_thread(self._deliver_one, rcpt, sender, raw)
+            reply = await self._in_thread(self._deliver_one, rcpt, sender, raw, found.get(rcpt))
             RECIPIENTS.labels(_result(reply)).inc()
             replies.append(reply)
         log.info(

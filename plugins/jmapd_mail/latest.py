@@ -47,9 +47,9 @@ def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
             fresh.append((mailbox_id, group[0][2]))
     for keys, value in ((stale, False), (fresh, True)):
         for chunk in range(0, len(keys), 300):
-            part = keys[chunk:chunk + 300]
+            pairs = keys[chunk:chunk + 300]
             sql.run("UPDATE mail_email_mailbox SET is_latest = ? WHERE (mailbox_id, email_id) IN ("
-                    + ", ".join(["(?, ?)"] * len(part)) + ")", (value, *(v for key in part for v in key)))
+                    + ", ".join(["(?, ?)"] * len(pairs)) + ")", (value, *(v for key in pairs for v in key)))
 
 
 def thread_pairs(account_id: str, thread_id: str) -> list[tuple[str, str]]:

@@ -237,3 +237,39 @@ def test_a_recipient_resolves_to_the_most_exact_user_name(make_server):
     # folded: "…x" is disabled, "…X" is the one left
     assert resolve(cfg, f"{base}x@example.com").account_id == personal_account(f"{base}X")
     assert resolve(cfg, f"nobody{base}@example.com") is None
+
+
+def test_transaction_log_line_names_the_message_id(jmap_server, lmtp_for, caplog):
+    """The one INFO line per transaction: a folded Message-Id header (any case) unfolded, "-" when there is none."""
+    import logging
+
+    port = lmtp_for(jmap_server)
+    client = jmap_server.client()
+    rcpt = f"{client.user}@localhost"
+    folded = b"From: a@example.net\r\nMessage-Id:\r\n <folded-" + uuid.uuid4().hex.encode() + b"@example.net>\r\n\r\nHi.\r\n"
+    bare = b"From: a@example.net\r\nSubject: no id\r\nX-Message-ID-Like: <not-this@example.net>\r\n\r\nMessage-ID: <body@x>\r\n"
+    with caplog.at_level(logging.INFO, logger="jmapd_delivery.lmtp"), smtplib.LMTP("127.0.0.1", port) as lmtp:
+        assert lmtp.sendmail("a@example.net", [rcpt], folded) == {}
+        assert lmtp.sendmail("a@example.net", [rcpt], bare) == {}
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("LMTP from=")]
+    mid = folded.split(b"<", 1)[1].split(b">", 1)[0].decode()
+    assert f"message-id=<{mid}> result=250" in lines[0]
+    assert "message-id=- result=250" in lines[1]
+
+
+def test_parallel_sessions_each_store_their_message(jmap_server, lmtp_for):
+    """Sessions delivering at once (to one account) each get their own 250 and their message stored."""
+    import concurrent.futures
+
+    port = lmtp_for(jmap_server)
+    client = jmap_server.client()
+    rcpt = f"{client.user}@localhost"
+    subjects = [f"parallel {i} {uuid.uuid4().hex[:6]}" for i in range(12)]
+
+    def send(subject: str) -> dict:
+        with smtplib.LMTP("127.0.0.1", port) as lmtp:
+            return lmtp.sendmail("sender@example.net", [rcpt], message(rcpt, subject))
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(send, subjects)) == [{}] * len(subjects)
+    assert set(subjects) <= set(subjects_in(client, mailbox_id(client, role="inbox")))
