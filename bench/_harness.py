@@ -6,7 +6,9 @@ client would, and prints medians and 95th percentiles.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -19,6 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+
+def scratch_dir(prefix: str = "jmapd-bench-", keep: bool = False) -> Path:
+    """A temporary directory removed when the bench exits, so repeated runs
+    don't fill /tmp with corpora and databases (``JMAPD_BENCH_KEEP=1`` keeps
+    it, for looking at a server's files after a run)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    if not (keep or os.environ.get("JMAPD_BENCH_KEEP")):
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def free_port() -> int:
@@ -51,8 +63,12 @@ def process_tree(root: int) -> set[int]:
 class Server:
     """`jmapd serve` in a process group of its own, torn down on exit."""
 
-    def __init__(self, workers: int = 2, database: str | None = None, extra_yaml: str = "", directory: Path | None = None) -> None:
-        self.dir = directory or Path(tempfile.mkdtemp(prefix="jmapd-bench-"))
+    def __init__(
+        self, workers: int = 2, database: str | None = None, extra_yaml: str = "", directory: Path | None = None,
+        keep: bool = False,
+    ) -> None:
+        #: ``keep``: the bench prints the directory for a later ``--reuse``.
+        self.dir = directory or scratch_dir(keep=keep)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         db = database or f"sqlite:///{self.dir / 'jmapd.sqlite3'}"

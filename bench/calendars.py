@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--reuse", type=Path, default=None,
                         help="measure an earlier run's data directory without importing")
     opts = parser.parse_args()
-    server = Server(workers=2, database=opts.database, directory=opts.reuse)
+    server = Server(workers=2, database=opts.database, directory=opts.reuse, keep=True)
     if opts.reuse:
         server.cli("migrate")
     server.start()

@@ -24,14 +24,13 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import Server  # noqa: E402
+from _harness import Server, scratch_dir  # noqa: E402
 from mail import USING, Corpus  # noqa: E402
 
 FOLDERS = ["", ".Archive", ".Archive.2020", ".Lists", ".Sent"]
@@ -104,7 +103,7 @@ def main() -> None:
     parser.add_argument("--imap", action="store_true", help="also import from a throw-away Dovecot")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="jmapd-bench-import-"))
+    work = scratch_dir("jmapd-bench-import-")
     maildir = work / "Maildir"
     sizes = write_maildir(maildir, args.count)
     print(f"corpus: {args.count} messages, {sum(sizes) / 1e6:.1f} MB, median {statistics.median(sizes) / 1000:.1f} KB")
