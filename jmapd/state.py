@@ -205,8 +205,7 @@ class ChangeLog:
         for account_id, changes in by_account.items():
             changes = _collapse(changes)
             n = len(changes)
-            Account.update(modseq=Account.modseq + n).where(Account.id == account_id).execute()
-            top = Account.select(Account.modseq).where(Account.id == account_id).scalar() or n
+            top = _advance_modseq(account_id, n) or n
             base = top - n
             rows = []
             newest: dict[str, int] = {}
@@ -227,16 +226,11 @@ class ChangeLog:
                 newest[change.type_name] = i
             for chunk in range(0, len(rows), 200):
                 _insert_rows(Change, rows[chunk : chunk + 200])
-            for type_name, modseq in newest.items():
-                updated = (
-                    TypeState.update(modseq=modseq)
-                    .where((TypeState.account_id == account_id) & (TypeState.type_name == type_name))
-                    .execute()
-                )
-                if not updated:
-                    TypeState.insert(
-                        account_id=account_id, type_name=type_name, modseq=modseq, low_modseq=0
-                    ).execute()
+            insert_rows(
+                TypeState,
+                [{"account_id": account_id, "type_name": t, "modseq": m, "low_modseq": 0} for t, m in newest.items()],
+                conflict='ON CONFLICT ("account_id", "type_name") DO UPDATE SET "modseq" = excluded."modseq"',
+            )
             written[account_id] = {t: encode_state(m) for t, m in newest.items()}
         for account_id, changed in written.items():
             self.committed.setdefault(account_id, {}).update(changed)
@@ -266,14 +260,29 @@ def _collapse(changes: list[PendingChange]) -> list[PendingChange]:
     return kept
 
 
+def _advance_modseq(account_id: str, n: int) -> int | None:
+    """Move the account's modseq on by ``n``; the new value (None: no such account).
+
+    NOTE(perf): one statement (UPDATE ... RETURNING), not an UPDATE and a
+    SELECT; with the upserts below, a delivery's change log costs three
+    statements instead of seven (round trips on PostgreSQL, issue #17)."""
+    db = database.obj
+    row = db.execute_sql(
+        f'UPDATE "jmap_account" SET "modseq" = "modseq" + {db.param} WHERE "id" = {db.param} RETURNING "modseq"',
+        (n, account_id),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
 def _write_usage(account_id: str, type_name: str, count: int, octets: int) -> None:
     """Add a transaction's summed quota deltas to the stored usage (:mod:`jmapd.quota`)."""
     if not count and not octets:
         return
-    where = (QuotaUsage.account_id == account_id) & (QuotaUsage.type_name == type_name)
-    updated = QuotaUsage.update(count=QuotaUsage.count + count, octets=QuotaUsage.octets + octets).where(where).execute()
-    if not updated:
-        QuotaUsage.insert(account_id=account_id, type_name=type_name, count=count, octets=octets).execute()
+    insert_rows(
+        QuotaUsage, [{"account_id": account_id, "type_name": type_name, "count": count, "octets": octets}],
+        conflict='ON CONFLICT ("account_id", "type_name") DO UPDATE SET "count" = "jmap_quota_usage"."count"'
+        ' + excluded."count", "octets" = "jmap_quota_usage"."octets" + excluded."octets"',
+    )
 
 
 def _insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
