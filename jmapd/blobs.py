@@ -6,6 +6,8 @@ temporary file, fsynced, renamed, directory fsynced: a successful upload
 survives a crash) or in the database for multi-host deployments. Which
 accounts may see a blob is recorded separately (``AccountBlob``); objects
 that keep a blob alive are ``BlobRef`` rows, and ``gc`` removes the rest.
+A sharee's upload into another user's account also names its uploader
+(``BlobUploader``), the one sharee it opens to.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .db import insert_rows
-from .models import AccountBlob, Blob, BlobData, BlobRef, now
+from .models import AccountBlob, Blob, BlobData, BlobRef, BlobUploader, now
 
 PREFIX = "B"
 
@@ -164,11 +166,14 @@ class BlobStore:
             and not self._file(blob_id).exists()
         )
 
-    def put(self, account_id: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+    def put(self, account_id: str, data: bytes, content_type: str = "application/octet-stream",
+            uploader: str | None = None) -> str:
         """Store bytes (idempotently) and make them visible to ``account_id``.
 
         Bytes are made durable before the rows that point at them commit
-        (or, kept in the database, by that very commit).
+        (or, kept in the database, by that very commit). ``uploader``: the
+        Principal of a sharee storing them in an account not theirs, to whom
+        (and to nobody else of the sharees) the blob is then open.
         """
         blob_id = blob_id_for(data)
         if self.kind == "filesystem" and not self._inline(blob_id, data):
@@ -181,6 +186,11 @@ class BlobStore:
             conflict_target=[AccountBlob.account_id, AccountBlob.blob_id],
             update={AccountBlob.created: now()},
         ).execute()
+        if uploader is not None:
+            BlobUploader.insert(account_id=account_id, blob_id=blob_id, principal=uploader).on_conflict(
+                conflict_target=[BlobUploader.account_id, BlobUploader.blob_id, BlobUploader.principal],
+                update={BlobUploader.created: now()},
+            ).execute()
         return blob_id
 
     def put_many(self, account_id: str, datas: list[bytes], content_type: str = "application/octet-stream",
@@ -218,6 +228,16 @@ class BlobStore:
         return (
             AccountBlob.select()
             .where((AccountBlob.account_id == account_id) & (AccountBlob.blob_id == blob_id))
+            .exists()
+        )
+
+    def uploaded_by(self, account_id: str, blob_id: str, principal_id: str) -> bool:
+        """Whether ``principal_id`` uploaded ``blob_id`` into ``account_id`` as a sharee
+        (and :meth:`gc` has not expired the upload)."""
+        return bool(
+            BlobUploader.select()
+            .where((BlobUploader.account_id == account_id) & (BlobUploader.blob_id == blob_id)
+                   & (BlobUploader.principal == principal_id))
             .exists()
         )
 
@@ -263,6 +283,9 @@ class BlobStore:
             (BlobRef.account_id == AccountBlob.account_id) & (BlobRef.blob_id == AccountBlob.blob_id)
         )
         AccountBlob.delete().where((AccountBlob.created < cutoff) & ~pw_exists(referenced)).execute()
+        # a sharee's upload opens to them until it expires; an object that
+        # keeps it opens it through the plugin's own rule (jmapd_shared_blob)
+        BlobUploader.delete().where(BlobUploader.created < cutoff).execute()
         orphans = [
             row.id
             for row in Blob.select(Blob.id).where(

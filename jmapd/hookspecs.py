@@ -165,7 +165,8 @@ def jmapd_shared_blob(ctx: CallContext, account_id: str, blob_id: str) -> dict[s
     """For a sharee of single objects in ``account_id``: None when nothing of
     the plugin's lets them read ``blob_id``; else type name → ids of the
     objects they may read that reference it (empty lists for a blob derived
-    from one). Any plugin's answer opens the blob to them."""
+    from one). Any plugin's answer opens the blob to them; the core answers
+    ``{}`` for the caller's own upload into the account."""
 
 
 @hookspec

@@ -287,6 +287,28 @@ class UploadCharge(BaseModel):
         primary_key = pw.CompositeKey("account_id", "blob_id")
 
 
+class BlobUploader(BaseModel):
+    """A sharee who uploaded a blob into another user's account.
+
+    A sharee of single objects reads no blob of the account but those an
+    object they may read opens (``jmapd_shared_blob``); this row also opens
+    the blobs they uploaded there themselves, to them alone: the bytes are
+    shared by content, the right to read them is not (another sharee, who
+    uploaded nothing, must not read the first one's file). The owner and
+    delegates read every blob of the account and need no row. ``jmapd gc``
+    forgets it with the upload (``blobs.unreferenced_ttl``).
+    """
+
+    account_id = pw.CharField(max_length=64)
+    blob_id = pw.CharField(max_length=80)
+    principal = pw.ForeignKeyField(PrincipalRecord, on_delete="CASCADE")
+    created = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "jmap_blob_uploader"
+        primary_key = pw.CompositeKey("account_id", "blob_id", "principal")
+
+
 QUOTA_MODELS = [QuotaUsage, QuotaLimit]
 
 
@@ -311,5 +333,5 @@ class LoginFailure(BaseModel):
 
 CORE_MODELS = [
     User, Token, Account, AccountAccess, TypeState, Change, Blob, BlobData, AccountBlob, BlobRef, Document,
-    *SHARING_MODELS, *QUOTA_MODELS, LoginFailure, UploadCharge,
+    *SHARING_MODELS, *QUOTA_MODELS, LoginFailure, UploadCharge, BlobUploader,
 ]

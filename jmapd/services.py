@@ -128,8 +128,9 @@ class Services:
         self.auth = Authenticator(self.config, self.account_capabilities)
         from .builtin.blob import BLOB
 
-        # Blobs too: a sharee reads only those an object they may read opens
-        # (jmapd_shared_blob, checked by every Blob method and the download URL).
+        # Blobs too: a sharee reads only those an object they may read opens,
+        # and their own uploads (jmapd_shared_blob, checked by every Blob
+        # method and the download URL).
         self.auth.shareable_capabilities = {
             dt.capability for dt in self.registry.data_types.values() if dt.sharing is not None
         } | {BLOB}

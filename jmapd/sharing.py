@@ -80,6 +80,12 @@ class Sharing:
     :param items: types whose objects a sharee reaches through this one
         (AddressBook: ContactCard; Mailbox: Email, Thread). A share change moves their states too, so a
         state a sharee got after the change is told apart from one before it.
+    :param upload: rights any one of which, held on any object of the type,
+        lets a sharee upload blobs into the account (upload URL, Blob/upload,
+        Blob/copy): those that let them put a blob into an object (Mailbox:
+        mayAddItems, for Email/import and attachments). Empty: a sharee of
+        this type alone uploads nothing. Each sharee then reads only their
+        own uploads (:func:`own_upload`).
     """
 
     rights: tuple[str, ...]
@@ -92,6 +98,7 @@ class Sharing:
     sharee_defaults: tuple[tuple[str, Any], ...] = ()
     name_property: str = "name"
     items: tuple[str, ...] = ()
+    upload: tuple[str, ...] = ()
 
     def everything(self) -> dict[str, bool]:
         return dict.fromkeys(self.rights, True)
@@ -229,8 +236,8 @@ def viewer_capabilities(principal: Any, shareable: set[str]) -> None:
     the viewer's own account, so only it has ``principals``; every account
     names its owner under ``principals:owner``. A sharee of single objects
     gets only the capabilities whose types enforce rights (and blobs, each
-    opened by an object they may read through ``jmapd_shared_blob``): the
-    others would show them the whole account."""
+    opened by an object they may read through ``jmapd_shared_blob``, or
+    their own upload): the others would show them the whole account."""
     home = principal.primary_account
     enabled = home is not None and PRINCIPALS in principal.accounts[home].capabilities
     for account in principal.accounts.values():
@@ -330,6 +337,48 @@ def access(ctx: CallContext, account_id: str) -> Access:
         result.grants = {k: frozenset(v) for k, v in merged.items()}
     cache[account_id] = result
     return result
+
+
+def may_upload(ctx: CallContext, account_id: str) -> bool:
+    """Whether the caller may store blobs in ``account_id`` (RFC 8620 §6.1).
+
+    The owner and write delegates may; read-only delegates may not (the
+    account is read-only). A sharee of single objects may when some object
+    gives them a right its type declares for it (:attr:`Sharing.upload`):
+    an upload is only ever of use in an object they may put it in, and
+    counts against the owner's quota (RFC 9425), so a reader uploads nothing.
+    """
+    info = ctx.principal.accounts.get(account_id)
+    if info is None or info.read_only:
+        return False
+    if info.level != "shared":
+        return True
+    if ctx.principal.principal_id is None:
+        return False
+    acc = access(ctx, account_id)
+    for (type_name, _), rights in acc.grants.items():
+        sharing = acc.sharings.get(type_name)
+        if sharing is not None and not rights.isdisjoint(sharing.upload):
+            return True
+    return False
+
+
+def uploader(ctx: CallContext, account_id: str) -> str | None:
+    """The Principal to record with an upload into ``account_id``: the
+    caller's when they are a sharee of single objects there, else None (the
+    owner and delegates read every blob of the account anyway)."""
+    info = ctx.principal.accounts.get(account_id)
+    return ctx.principal.principal_id if info is not None and info.level == "shared" else None
+
+
+def own_upload(ctx: CallContext, account_id: str, blob_id: str) -> bool:
+    """Whether ``blob_id`` is the caller's own upload into ``account_id`` as a sharee.
+
+    Content-addressed bytes are shared, the right to read them is not: two
+    sharees uploading the same file each reach it, a sharee who did not
+    upload it does not (nor any upload of the owner's)."""
+    me = ctx.principal.principal_id
+    return me is not None and ctx.services.blobs.uploaded_by(account_id, blob_id, me)
 
 
 def share_with_of(account_id: str, type_name: str, object_ids: list[str]) -> dict[str, dict[str, dict[str, bool]]]:
@@ -726,5 +775,5 @@ def undelegate(account_id: str, user_id: int) -> bool:
 
 __all__ = [
     "Access", "Sharing", "access", "create_principal", "delegate", "undelegate", "principal_of_user",
-    "owner_principal", "groups_of", "members_of", "DESTROYED",
+    "owner_principal", "groups_of", "members_of", "may_upload", "own_upload", "uploader", "DESTROYED",
 ]

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from jmapd import hookimpl
+from jmapd.accounts import AccountInfo
 from jmapd.db import tuples
 from jmapd.methods.context import CallContext
 from jmapd.methods.registry import Capability, Method
@@ -14,6 +15,7 @@ from jmapd.methods.standard.args import check_args
 from jmapd.models import BlobRef
 from jmapd.protocol.envelope import CORE
 from jmapd.protocol.errors import MethodError, SetError
+from jmapd.sharing import may_upload, own_upload, uploader
 
 BLOB = "urn:ietf:params:jmap:blob"
 DIGESTS = {"sha": hashlib.sha1, "sha-256": hashlib.sha256}
@@ -30,7 +32,8 @@ def _account_value(account_id: str, services: Any) -> dict[str, Any]:
 
 
 def is_sharee(ctx: CallContext, account_id: str) -> bool:
-    """A sharee of single objects, who reads only the blobs of what they may read."""
+    """A sharee of single objects, who reads only the blobs of what they may
+    read and their own uploads."""
     account = ctx.principal.accounts.get(account_id)
     return account is not None and account.level == "shared"
 
@@ -48,6 +51,30 @@ def read_blob(ctx: CallContext, account_id: str, blob_id: Any) -> bytes | None:
     return data
 
 
+def writable_account(ctx: CallContext, account_id: Any, capability: str | None = None) -> AccountInfo:
+    """The account a Blob method stores into: the caller's, a write
+    delegate's, or one where their shares let them upload (the upload URL's
+    rule, :func:`jmapd.sharing.may_upload`; else ``forbidden``)."""
+    shared = isinstance(account_id, str) and is_sharee(ctx, account_id)
+    account = ctx.account(account_id, BLOB if shared else capability, write=True)
+    if shared and not may_upload(ctx, account.id):
+        raise MethodError("forbidden", "your rights in this account do not let you store blobs in it")
+    return account
+
+
+def store_blob(ctx: CallContext, account_id: str, data: bytes, media_type: str) -> str:
+    """Charge and store one blob (the upload URL's transaction): charged to
+    the account it goes into (RFC 9425), recording a sharee as its uploader
+    so it opens to them alone; the ``overQuota`` SetError when it does not fit."""
+    from jmapd.blobs import blob_id_for
+    from jmapd.db import database
+    from jmapd.quota import charge_upload
+
+    with ctx.write(account_id), database.atomic():  # charged and stored together, or neither
+        charge_upload(ctx.config, ctx.changes, account_id, blob_id_for(data), len(data))
+        return ctx.services.blobs.put(account_id, data, media_type, uploader(ctx, account_id))
+
+
 def blob_copy(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     args = check_args(
         args, {"fromAccountId": ("Id", True), "accountId": ("Id", True), "blobIds": ("String[]", True)}, {}
@@ -57,7 +84,7 @@ def blob_copy(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     shared = is_sharee(ctx, args["fromAccountId"]) if isinstance(args["fromAccountId"], str) else False
     from_account = ctx.account(args["fromAccountId"], BLOB if shared else None, not_found="fromAccountNotFound",
                                not_supported="fromAccountNotFound")
-    account = ctx.account(args["accountId"], write=True)  # never a shared account: nothing is stored there
+    account = writable_account(ctx, args["accountId"])
     copied: dict[str, str] = {}
     not_copied: dict[str, Any] = {}
     for blob_id in args["blobIds"]:
@@ -65,7 +92,10 @@ def blob_copy(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         if data is None:
             not_copied[blob_id] = SetError("notFound").to_json()
             continue
-        copied[blob_id] = ctx.services.blobs.put(account.id, data)
+        try:
+            copied[blob_id] = store_blob(ctx, account.id, data, "application/octet-stream")
+        except SetError as exc:
+            not_copied[blob_id] = exc.to_json()
     return {
         "fromAccountId": from_account.id,
         "accountId": account.id,
@@ -103,9 +133,7 @@ def _source_bytes(ctx: CallContext, account_id: str, source: Any, path: str) -> 
 
 def blob_upload(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     args = check_args(args, {"accountId": ("Id", True), "create": ("Object", True)}, {})
-    account = ctx.account(args["accountId"], BLOB, write=True)
-    if is_sharee(ctx, account.id):  # as the upload URL: a sharee stores nothing in the account
-        raise MethodError("forbidden", "a sharee of single objects cannot store blobs in this account")
+    account = writable_account(ctx, args["accountId"], BLOB)  # as the upload URL
     limit = ctx.config.limits.max_size_upload
     created: dict[str, Any] = {}
     not_created: dict[str, Any] = {}
@@ -130,13 +158,7 @@ def blob_upload(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
                     raise SetError("tooLarge", f"larger than {limit} octets")
                 parts.append(chunk)
             data = b"".join(parts)
-            from jmapd.blobs import blob_id_for
-            from jmapd.db import database
-            from jmapd.quota import charge_upload
-
-            with ctx.write(account.id), database.atomic():  # charged and stored together, or neither
-                charge_upload(ctx.config, ctx.changes, account.id, blob_id_for(data), len(data))
-                blob_id = ctx.services.blobs.put(account.id, data, media_type or "application/octet-stream")
+            blob_id = store_blob(ctx, account.id, data, media_type or "application/octet-stream")
             created[cid] = {"id": blob_id, "type": media_type, "size": len(data)}
             ctx.request.created_ids[cid] = blob_id
         except SetError as exc:
@@ -232,6 +254,13 @@ def blob_lookup(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
                 matched[type_name].append(object_id)
         listed.append({"id": blob_id, "matchedIds": matched})
     return {"accountId": account.id, "list": listed, "notFound": not_found}
+
+
+@hookimpl
+def jmapd_shared_blob(ctx: CallContext, account_id: str, blob_id: str) -> dict[str, list[str]] | None:
+    """A sharee's own upload opens to them, referenced by nothing they were
+    not shown (the plugins answer for the objects that reference it)."""
+    return {} if own_upload(ctx, account_id, blob_id) else None
 
 
 @hookimpl

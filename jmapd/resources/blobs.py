@@ -7,8 +7,11 @@ import urllib.parse
 
 import falcon
 
+from ..auth import Principal
+from ..methods.context import CallContext
 from ..protocol.errors import RequestError
 from ..services import Services
+from ..sharing import may_upload
 from .api import read_body
 from .common import authenticate, limit_problem, send_json, send_problem
 
@@ -36,9 +39,20 @@ def content_disposition(name: str, media_type: str) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
 
 
-def store_upload(services: Services, account_id: str, data: bytes, media_type: str) -> str | None:
+def _context(services: Services, principal: Principal, method: str) -> CallContext:
+    """A call context for the sharing checks of a request outside the API."""
+    from ..methods.context import CallContext, RequestContext
+
+    return CallContext(RequestContext(principal=principal, services=services, using=set()), method=method, call_id="")
+
+
+def store_upload(
+    services: Services, account_id: str, data: bytes, media_type: str, uploader: str | None = None
+) -> str | None:
     """Charge and store an upload in one account transaction; None when it
-    does not fit the quota (then nothing is stored)."""
+    does not fit the quota (then nothing is stored). A sharee's upload is
+    charged to the account it goes into, the owner's (RFC 9425: quotas are
+    of the account), and ``uploader`` names them (:meth:`BlobStore.put`)."""
     from ..blobs import blob_id_for
     from ..db import write_transaction
     from ..quota import OverQuota, charge_upload
@@ -48,7 +62,7 @@ def store_upload(services: Services, account_id: str, data: bytes, media_type: s
     try:
         with write_transaction(account_id):
             charge_upload(services.config, changes, account_id, blob_id_for(data), len(data))
-            blob_id = services.blobs.put(account_id, data, media_type)
+            blob_id = services.blobs.put(account_id, data, media_type, uploader)
             changes.flush()
     except OverQuota:
         return None
@@ -65,10 +79,21 @@ class UploadResource:
         limits = services.config.limits
         principal = await authenticate(req, services)
         account = principal.accounts.get(account_id)
-        if account is None or account.level == "shared":
+        if account is None:
             raise falcon.HTTPNotFound(title="accountNotFound", description="No such account.")
         if account.read_only:
             raise falcon.HTTPForbidden(title="accountReadOnly", description="The account is read-only.")
+        uploader: str | None = None
+        if account.level == "shared":
+            # NOTE(sharing): a sharee of single objects uploads only where a
+            # right their shares give them lets them put a blob into an
+            # object (Sharing.upload); the blob then opens to them alone
+            ctx = _context(services, principal, "upload")
+            if not await services.run(may_upload, ctx, account.id):
+                send_problem(resp, RequestError(
+                    "forbidden", "Your rights in this account do not let you upload to it.", status=403))
+                return
+            uploader = principal.principal_id
         if not services.acquire("upload", principal.user_id, limits.max_concurrent_upload):
             send_problem(resp, limit_problem("maxConcurrentUpload", "Too many concurrent uploads.", status=429))
             return
@@ -80,7 +105,7 @@ class UploadResource:
                 send_problem(resp, exc)
                 return
             media_type = safe_media_type(req.content_type)
-            blob_id = await services.run(store_upload, services, account.id, data, media_type)
+            blob_id = await services.run(store_upload, services, account.id, data, media_type, uploader)
             if blob_id is None:
                 # RFC 8620 names no upload error for this: overQuota, as /set uses, with 413
                 send_problem(resp, RequestError(
@@ -109,16 +134,12 @@ class DownloadResource:
             if account.level == "shared":
                 # NOTE(sharing): a sharee of single objects reaches only what a
                 # plugin derives for them from objects they may read, or a blob
-                # such an object opens to them (jmapd_shared_blob), never the
-                # rest of the account
+                # such an object opens to them (jmapd_shared_blob), or their own
+                # upload (the core's answer to it), never the rest of the account
                 derived = services.hooks.resolve_shared_blob(services, principal, account.id, blob_id)
                 if derived is not None:
                     return derived
-                from ..methods.context import CallContext, RequestContext
-
-                ctx = CallContext(RequestContext(principal=principal, services=services, using=set()),
-                                  method="download", call_id="")
-                if services.hooks.shared_blob(ctx, account.id, blob_id) is None:
+                if services.hooks.shared_blob(_context(services, principal, "download"), account.id, blob_id) is None:
                     return None
             data = services.blobs.get(account.id, blob_id)
             if data is None:

@@ -61,6 +61,9 @@ class AddressBook(DocumentType):
         read_only=("mayRead",),
         per_user=("isSubscribed",),
         items=("ContactCard",),
+        # a blob goes into a shared book as a card's Media (a photo), which
+        # needs mayWrite there (RFC 9610 §2)
+        upload=("mayWrite",),
     )
 
     def prologue(self, ctx: Any, verb: str, account_id: str, args: dict[str, Any]) -> None:

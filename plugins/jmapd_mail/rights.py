@@ -25,7 +25,7 @@ import peewee as pw
 from jmapd.db import tuples
 from jmapd.models import Change
 from jmapd.protocol.errors import MethodError, SetError
-from jmapd.sharing import access, tag, tagged_ids
+from jmapd.sharing import access, own_upload, tag, tagged_ids
 
 if TYPE_CHECKING:
     from jmapd.methods.context import CallContext
@@ -72,8 +72,10 @@ def blob_readable(ctx: CallContext, account_id: str, blob_id: Any) -> bool:
     """Whether the caller may read a blob of ``account_id`` in a mail method.
 
     A sharee reads only the message (or a part of the message) of an Email
-    they can read: blob ids are content hashes, so any other answer would let
-    them probe the owner's storage for known content."""
+    they can read, and what they uploaded there themselves (to import it or
+    attach it, :func:`jmapd.sharing.own_upload`): blob ids are content
+    hashes, so any other answer would let them probe the owner's storage
+    for known content."""
     from .blobs import split_part_blob_id
     from .models import Email
 
@@ -82,6 +84,8 @@ def blob_readable(ctx: CallContext, account_id: str, blob_id: Any) -> bool:
         return True
     if not isinstance(blob_id, str):
         return False
+    if own_upload(ctx, account_id, blob_id):
+        return True
     split = split_part_blob_id(blob_id)
     message = split[0] if split else blob_id
     return bool(Email.select(Email.id).where(

@@ -66,3 +66,18 @@ def test_sharee_exports_only_what_they_may_read(jmap_server):
     ok(owner, "Calendar/set", {"update": {team: {f"shareWith/{pid}": None}}})
     sharee._session = None
     assert fetch(sharee, home, "I" + shared).status_code == 404
+
+
+def test_calendar_writer_uploads_nothing_into_the_account(jmap_server):
+    """Calendars declare no upload right (no calendar object holds a blob
+    yet: Link.blobId is not supported), so even mayWriteAll lets a sharee
+    of calendars alone upload nothing: 403 ``forbidden``, nothing stored."""
+    owner, sharee = jmap_server.client(), jmap_server.client()
+    team = ok(owner, "Calendar/set", {"create": {"t": {"name": "Team"}}})["created"]["t"]["id"]
+    ok(owner, "Calendar/set", {"update": {team: {f"shareWith/{principal_id(sharee)}": {
+        "mayReadItems": True, "mayReadFreeBusy": True, "mayWriteAll": True, "mayWriteOwn": True}}}})
+    sharee._session = None
+    assert owner.account_id in sharee.session["accounts"]
+    resp = sharee.http.post(f"/jmap/upload/{owner.account_id}", content=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+                            headers={"Content-Type": "text/calendar"})
+    assert resp.status_code == 403 and resp.json()["type"] == "urn:ietf:params:jmap:error:forbidden"

@@ -201,3 +201,38 @@ def test_has_member_matches_uids_within_the_account_queried(jmap_server):
     assert set(everything) == {groups["t"]["id"], groups["p"]["id"]}
     assert ok(owner, "ContactCard/query", {"filter": {"hasMember": "urn:uuid:ann"}})["ids"] == []
     assert ann["id"] not in everything
+
+
+def test_writer_uploads_a_photo_for_a_card_in_the_shared_book(jmap_server):
+    """A sharee with mayWrite on a book uploads a photo into the owner's
+    account and puts it on a card there (the owner sees it); with mayRead
+    only the upload is 403 ``forbidden``; a second writer can neither read
+    nor reuse the first one's unreferenced upload."""
+    owner, sharee, b, args = _setup(jmap_server)
+    other = jmap_server.client()
+
+    def upload(client: Any, data: bytes) -> Any:
+        return client.http.post(f"/jmap/upload/{owner.account_id}", content=data, headers={"Content-Type": "image/png"})
+
+    refused = upload(sharee, PNG)  # mayRead on both books: nothing to put a blob into
+    assert refused.status_code == 403 and refused.json()["type"] == "urn:ietf:params:jmap:error:forbidden"
+    for client in (sharee, other):
+        ok(owner, "AddressBook/set", {"update": {b["team"]: {f"shareWith/{principal_id(client)}": {
+            "mayRead": True, "mayWrite": True}}}})
+        client._session = None
+    photo = PNG + b"the sharee's photo"
+    resp = upload(sharee, photo)
+    assert resp.status_code == 201, resp.text
+    blob = resp.json()["blobId"]
+    media = {"p": {"kind": "photo", "blobId": blob, "mediaType": "image/png"}}
+    # the second writer may not name it: it is not theirs and no card holds it
+    tried = other.ok("ContactCard/set", {**args, "create": {"c": _card(b["team"], "Peek", media=media)}}, USING)
+    assert "media/p/blobId" in tried["notCreated"]["c"]["properties"], tried
+    assert other.http.get(f"/jmap/download/{owner.account_id}/{blob}/f").status_code == 404
+    made = sharee.ok("ContactCard/set", {**args, "create": {"c": _card(b["team"], "Sam", media=media)}}, USING)
+    assert made["notCreated"] is None, made
+    card = made["created"]["c"]["id"]
+    got = ok(owner, "ContactCard/get", {"ids": [card]})["list"][0]
+    assert got["media"]["p"]["blobId"] == blob and download(owner, blob).content == photo
+    # held by a card in a book the second writer reads, the photo now opens to them too
+    assert other.http.get(f"/jmap/download/{owner.account_id}/{blob}/f").content == photo

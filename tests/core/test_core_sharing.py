@@ -29,7 +29,7 @@ class Board(DocumentType):
     properties = {"name": P("String", required=True), "isSubscribed": P("Boolean", default=True)}
     filters = {"name": "String"}
     predicates = {"name": lambda obj, v: v in obj["name"]}
-    sharing = Sharing(rights=("mayRead", "mayWrite", "mayShare", "mayDelete"), update="mayWrite")
+    sharing = Sharing(rights=("mayRead", "mayWrite", "mayShare", "mayDelete"), update="mayWrite", upload=("mayWrite",))
 
 
 class Card(DocumentType):
@@ -150,7 +150,8 @@ def test_sharee_sees_only_what_is_shared(pair, server):
     blob = owner.upload(b"owner's private bytes")["blobId"]
     assert sharee.http.get(f"/jmap/download/{owner.account_id}/{blob}/x").status_code == 404
     assert owner.http.get(f"/jmap/download/{owner.account_id}/{blob}/x").status_code == 200
-    assert sharee.http.post(f"/jmap/upload/{owner.account_id}", content=b"x").status_code == 404
+    refused = sharee.http.post(f"/jmap/upload/{owner.account_id}", content=b"x")  # mayRead lets them upload nothing
+    assert refused.status_code == 403 and refused.json()["type"] == "urn:ietf:params:jmap:error:forbidden"
     blob_args = {"accountId": owner.account_id, "ids": [blob]}
     assert sharee.ok("Blob/get", blob_args, [CORE, BLOB])["notFound"] == [blob]
     assert sharee.ok("Blob/lookup", {**blob_args, "typeNames": ["Card"]}, [CORE, BLOB])["notFound"] == [blob]
@@ -163,7 +164,7 @@ def test_sharee_sees_only_what_is_shared(pair, server):
     mine = sharee.upload(b"the sharee's bytes")["blobId"]
     name, err = call(sharee, "Blob/copy", {"fromAccountId": sharee.account_id, "accountId": owner.account_id,
                                           "blobIds": [mine]})
-    assert (name, err["type"]) == ("error", "accountNotFound")  # a sharee stores no blob there
+    assert (name, err["type"]) == ("error", "forbidden")  # a reader stores no blob there
 
 
 def test_read_only_sharee_cannot_write(pair):

@@ -85,6 +85,9 @@ class MailboxType(DataType):
         read_only=("mayReadItems",),
         per_user=("isSubscribed",),
         items=("Email", "Thread"),
+        # a blob goes into a shared Mailbox as an Email (Email/import) or an
+        # attachment of one (Email/set), both of which need mayAddItems there
+        upload=("mayAddItems",),
     )
     set_arguments = {"onDestroyRemoveEmails": False}
     query_arguments = {"sortAsTree": False, "filterAsTree": False}
