@@ -8,7 +8,7 @@ import urllib.parse
 import falcon
 
 from ..auth import Principal
-from ..methods.context import CallContext
+from ..methods.context import CallContext, RequestContext
 from ..protocol.errors import RequestError
 from ..services import Services
 from ..sharing import may_upload
@@ -41,8 +41,6 @@ def content_disposition(name: str, media_type: str) -> str:
 
 def _context(services: Services, principal: Principal, method: str) -> CallContext:
     """A call context for the sharing checks of a request outside the API."""
-    from ..methods.context import CallContext, RequestContext
-
     return CallContext(RequestContext(principal=principal, services=services, using=set()), method=method, call_id="")
 
 
