@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .db import insert_rows
+from .db import insert_rows, plain_rows, plain_run
 from .models import AccountBlob, Blob, BlobData, BlobRef, BlobUploader, now
 
 PREFIX = "B"
@@ -178,14 +178,16 @@ class BlobStore:
         blob_id = blob_id_for(data)
         if self.kind == "filesystem" and not self._inline(blob_id, data):
             self._write_file(blob_id, data)
-        elif self.kind == "filesystem" or not BlobData.select().where(BlobData.blob_id == blob_id).exists():
+        elif self.kind == "filesystem" or not plain_rows("SELECT 1 FROM jmap_blob_data WHERE blob_id = ?", (blob_id,)):
             # Small (inline): the same bytes again are ignored by the INSERT, one statement fewer.
-            BlobData.insert(blob_id=blob_id, data=data).on_conflict_ignore().execute()
-        Blob.insert(id=blob_id, size=len(data)).on_conflict_ignore().execute()
-        AccountBlob.insert(account_id=account_id, blob_id=blob_id, type=content_type[:255]).on_conflict(
-            conflict_target=[AccountBlob.account_id, AccountBlob.blob_id],
-            update={AccountBlob.created: now()},
-        ).execute()
+            plain_run("INSERT INTO jmap_blob_data (blob_id, data) VALUES (?, ?) ON CONFLICT DO NOTHING", (blob_id, data))
+        # NOTE(perf): plain SQL (jmapd.db.plain_run): every upload and delivery runs these
+        stamp = now()
+        plain_run("INSERT INTO jmap_blob (id, size, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                  (blob_id, len(data), stamp))
+        plain_run("INSERT INTO jmap_account_blob (account_id, blob_id, type, created) VALUES (?, ?, ?, ?)"
+                  " ON CONFLICT (account_id, blob_id) DO UPDATE SET created = excluded.created",
+                  (account_id, blob_id, content_type[:255], stamp))
         if uploader is not None:
             BlobUploader.insert(account_id=account_id, blob_id=blob_id, principal=uploader).on_conflict(
                 conflict_target=[BlobUploader.account_id, BlobUploader.blob_id, BlobUploader.principal],

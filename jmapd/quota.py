@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
-from .db import tuples
-from .models import Account, BlobRef, QuotaLimit, QuotaUsage, UploadCharge, User, now
+from .db import plain_rows, plain_run, tuples
+from .models import Account, QuotaLimit, QuotaUsage, UploadCharge, User, now
 from .protocol.errors import SetError
 from .state import UPDATED
 
@@ -76,18 +76,35 @@ def _domain_of(account_id: str) -> str | None:
     return name.rsplit("@", 1)[1].lower() if name and "@" in name else None
 
 
-def account_limit(config: Any, account_id: str, resource: str, type_name: str = "") -> int | None:
-    row = QuotaLimit.select(QuotaLimit.hard_limit).where(
-        (QuotaLimit.account_id == account_id) & (QuotaLimit.resource == resource) & (QuotaLimit.type_name == type_name)
-    ).scalar()
+def account_limits(account_id: str) -> dict[tuple[str, str], int]:
+    """The operator's limits of an account, ``(resource, type_name) -> hard limit``:
+    one statement for all of them (a stored Email needs two, its storage and its count)."""
+    return {(r, t): int(h) for r, t, h in plain_rows(
+        "SELECT resource, type_name, hard_limit FROM jmap_quota_limit WHERE account_id = ?", (account_id,))}
+
+
+def account_limit(
+    config: Any, account_id: str, resource: str, type_name: str = "", limits: dict[tuple[str, str], int] | None = None,
+) -> int | None:
+    """The hard limit in force (the operator's, else the config default); ``limits``:
+    :func:`account_limits` already read."""
+    if limits is None:
+        limits = account_limits(account_id)
+    row = limits.get((resource, type_name))
     if row is not None:
-        return int(row)
+        return row
     limit: int | None = config.quota.storage if resource == "octets" else config.quota.counts.get(type_name)
     return limit
 
 
 def _used_octets(where: Any) -> int:
     return int(QuotaUsage.select(pw.fn.COALESCE(pw.fn.SUM(QuotaUsage.octets), 0)).where(where).scalar() or 0)
+
+
+def _account_octets(account_id: str) -> int:
+    """The account's stored usage in octets, all types (plain SQL: every Email stored under a storage limit)."""
+    [(used,)] = plain_rows("SELECT COALESCE(SUM(octets), 0) FROM jmap_quota_usage WHERE account_id = ?", (account_id,))
+    return int(used or 0)
 
 
 def _domain_used(domain: str) -> int:
@@ -113,13 +130,12 @@ def charge(config: Any, changes: ChangeLog, account_id: str, type_name: str, *, 
         return
     changes.usage.append((account_id, type_name, count, octets))
     # Only the limits this charge can touch (an upload has no count, a flag change no octets).
-    storage = _memo(changes, ("limit", account_id, "octets", ""),
-                    lambda: account_limit(config, account_id, "octets")) if octets else None
-    counted = _memo(changes, ("limit", account_id, "count", type_name),
-                    lambda: account_limit(config, account_id, "count", type_name)) if count else None
+    limits = _memo(changes, ("limits", account_id), lambda: account_limits(account_id))
+    storage = account_limit(config, account_id, "octets", limits=limits) if octets else None
+    counted = account_limit(config, account_id, "count", type_name, limits=limits) if count else None
     if octets > 0:
         if storage is not None:
-            used = _memo(changes, ("octets", account_id), lambda: _used_octets(QuotaUsage.account_id == account_id))
+            used = _memo(changes, ("octets", account_id), lambda: _account_octets(account_id))
             if used + _pending(changes, account_id, None)[1] > storage:
                 raise OverQuota(f"the account's storage quota of {storage} octets is used up")
         domain = _domain_of(account_id) if config.quota.domain_storage else None
@@ -132,15 +148,18 @@ def charge(config: Any, changes: ChangeLog, account_id: str, type_name: str, *, 
             if _used_octets(QuotaUsage.account_id.is_null(False)) + pending > config.quota.global_storage:
                 raise OverQuota("the server's storage quota is used up")
     if count > 0 and counted is not None:
-        where = (QuotaUsage.account_id == account_id) & (QuotaUsage.type_name == type_name)
-        stored = _memo(changes, ("count", account_id, type_name),
-                       lambda: int(QuotaUsage.select(QuotaUsage.count).where(where).scalar() or 0))
+        stored = _memo(changes, ("count", account_id, type_name), lambda: _stored_count(account_id, type_name))
         if stored + _pending(changes, account_id, type_name)[0] > counted:
             raise OverQuota(f"at most {counted} {type_name} objects")
     if octets and storage is not None:
         changes.record(account_id, QUOTA_TYPE, STORAGE_ID, UPDATED, props=["used"])
     if count and counted is not None:
         changes.record(account_id, QUOTA_TYPE, f"count-{type_name}", UPDATED, props=["used"])
+
+
+def _stored_count(account_id: str, type_name: str) -> int:
+    found = plain_rows('SELECT "count" FROM jmap_quota_usage WHERE account_id = ? AND type_name = ?', (account_id, type_name))
+    return int(found[0][0] or 0) if found else 0
 
 
 def _memo(changes: ChangeLog, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
@@ -192,24 +211,24 @@ def charge_upload(config: Any, changes: ChangeLog, account_id: str, blob_id: str
     together overshoot it; the same content uploaded again, or content an
     object of the account already keeps, is not charged twice.
     """
-    key = (UploadCharge.account_id == account_id) & (UploadCharge.blob_id == blob_id)
-    if UploadCharge.update(created=now()).where(key).execute():
+    if plain_run("UPDATE jmap_upload_charge SET created = ? WHERE account_id = ? AND blob_id = ?",
+                 (now(), account_id, blob_id)):
         return
-    if BlobRef.select().where((BlobRef.account_id == account_id) & (BlobRef.blob_id == blob_id)).exists():
+    if plain_rows("SELECT 1 FROM jmap_blob_ref WHERE account_id = ? AND blob_id = ? LIMIT 1", (account_id, blob_id)):
         return
     charge(config, changes, account_id, UPLOADS, octets=octets)
-    UploadCharge.insert(account_id=account_id, blob_id=blob_id, octets=octets).execute()
+    plain_run("INSERT INTO jmap_upload_charge (account_id, blob_id, octets, created) VALUES (?, ?, ?, ?)",
+              (account_id, blob_id, octets, now()))
 
 
 def release_upload(config: Any, changes: ChangeLog, account_id: str, blob_id: str) -> None:
     """An Email now keeps this uploaded content and is charged for it: the
     upload's own charge goes (so importing an upload costs its size once)."""
-    key = (UploadCharge.account_id == account_id) & (UploadCharge.blob_id == blob_id)
-    octets = UploadCharge.select(UploadCharge.octets).where(key).scalar()
-    if octets is None:
+    found = plain_rows("SELECT octets FROM jmap_upload_charge WHERE account_id = ? AND blob_id = ?", (account_id, blob_id))
+    if not found:
         return
-    UploadCharge.delete().where(key).execute()
-    charge(config, changes, account_id, UPLOADS, octets=-int(octets))
+    plain_run("DELETE FROM jmap_upload_charge WHERE account_id = ? AND blob_id = ?", (account_id, blob_id))
+    charge(config, changes, account_id, UPLOADS, octets=-int(found[0][0]))
 
 
 def release_expired_uploads(config: Any, ttl_seconds: int) -> int:
@@ -249,12 +268,13 @@ def quotas(config: Any, account_id: str, octet_types: list[str], counted_types: 
         )
     }
     out = []
-    storage = account_limit(config, account_id, "octets")
+    limits = account_limits(account_id)
+    storage = account_limit(config, account_id, "octets", limits=limits)
     if storage is not None:
         out.append(Quota(STORAGE_ID, "octets", "account", "storage", storage,
                          sum(o for _, o in usage.values()), list(octet_types), "Storage used by this account."))
     for type_name in counted_types:
-        limit = account_limit(config, account_id, "count", type_name)
+        limit = account_limit(config, account_id, "count", type_name, limits=limits)
         if limit is not None:
             out.append(Quota(f"count-{type_name}", "count", "account", f"{type_name} objects", limit,
                              usage.get(type_name, (0, 0))[0], [type_name], f"How many {type_name} objects this account may hold."))
