@@ -77,6 +77,10 @@ class ConnectionsConfig:
         "Open connections per worker before new ones are answered 503 and closed (0: the descriptor limit, "
         "raised to the hard limit, less a reserve).", 0
     )
+    http_parser: str = doc(
+        "HTTP/1.1 request parser: `httptools` (llhttp, in C; the faster) or `h11` (uvicorn's pure Python one)."
+        " Both get the header deadline and the caps above.", "httptools"
+    )
 
 
 @dataclass
@@ -478,6 +482,8 @@ def load(
         raise ConfigError("server.tls: set both cert_file and key_file, or neither")
     if config.blobs.store not in ("filesystem", "database"):
         raise ConfigError("blobs.store: expected `filesystem` or `database`")
+    if config.connections.http_parser not in ("httptools", "h11"):
+        raise ConfigError("connections.http_parser: expected `httptools` or `h11`")
     if config.blobs.inline_max < 0:
         raise ConfigError("blobs.inline_max: expected 0 or more octets")
     if config.database.url and not config.database.url.startswith(

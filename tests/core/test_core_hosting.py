@@ -168,10 +168,11 @@ def closed_by_server(sock):
     return received
 
 
-@pytest.fixture
-def guarded(tmp_path, jmapd_database):
+@pytest.fixture(params=["httptools", "h11"])
+def guarded(request, tmp_path, jmapd_database):
+    """A served jmapd with each HTTP/1.1 parser (``connections.http_parser``): both are guarded."""
     server = ServeProcess(tmp_path, jmapd_database, workers=2, extra_yaml=(
-        "connections:\n  header_timeout: 3\n  max_per_address: 20\n"
+        f"connections:\n  header_timeout: 3\n  max_per_address: 20\n  http_parser: {request.param}\n"
         "events:\n  ping_min: 1\n"  # the default clamps ?ping=1 to 30 s
     )).start()
     yield server
