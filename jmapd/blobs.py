@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .db import insert_rows, plain_rows, plain_run
+from .db import insert_rows, later, plain_rows
 from .models import AccountBlob, Blob, BlobData, BlobRef, BlobUploader, now
 
 PREFIX = "B"
@@ -180,14 +180,14 @@ class BlobStore:
             self._write_file(blob_id, data)
         elif self.kind == "filesystem" or not plain_rows("SELECT 1 FROM jmap_blob_data WHERE blob_id = ?", (blob_id,)):
             # Small (inline): the same bytes again are ignored by the INSERT, one statement fewer.
-            plain_run("INSERT INTO jmap_blob_data (blob_id, data) VALUES (?, ?) ON CONFLICT DO NOTHING", (blob_id, data))
-        # NOTE(perf): plain SQL (jmapd.db.plain_run): every upload and delivery runs these
+            later("INSERT INTO jmap_blob_data (blob_id, data) VALUES (?, ?) ON CONFLICT DO NOTHING", (blob_id, data))
+        # NOTE(perf): plain SQL, sent with the next statement (jmapd.db.later): every upload and delivery runs these
         stamp = now()
-        plain_run("INSERT INTO jmap_blob (id, size, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                  (blob_id, len(data), stamp))
-        plain_run("INSERT INTO jmap_account_blob (account_id, blob_id, type, created) VALUES (?, ?, ?, ?)"
-                  " ON CONFLICT (account_id, blob_id) DO UPDATE SET created = excluded.created",
-                  (account_id, blob_id, content_type[:255], stamp))
+        later("INSERT INTO jmap_blob (id, size, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+              (blob_id, len(data), stamp))
+        later("INSERT INTO jmap_account_blob (account_id, blob_id, type, created) VALUES (?, ?, ?, ?)"
+              " ON CONFLICT (account_id, blob_id) DO UPDATE SET created = excluded.created",
+              (account_id, blob_id, content_type[:255], stamp))
         if uploader is not None:
             BlobUploader.insert(account_id=account_id, blob_id=blob_id, principal=uploader).on_conflict(
                 conflict_target=[BlobUploader.account_id, BlobUploader.blob_id, BlobUploader.principal],
@@ -214,16 +214,17 @@ class BlobStore:
             if self.kind == "filesystem" and not self._inline(blob_id, data):
                 self._write_file(blob_id, data)
             elif self.kind == "filesystem" or not BlobData.select().where(BlobData.blob_id == blob_id).exists():
-                BlobData.insert(blob_id=blob_id, data=data).on_conflict_ignore().execute()
+                later("INSERT INTO jmap_blob_data (blob_id, data) VALUES (?, ?) ON CONFLICT DO NOTHING", (blob_id, data))
         stamp, kind = now(), content_type[:255]
         items = sorted(distinct.items())
         for chunk in range(0, len(items), 300):
             part = items[chunk:chunk + 300]
             insert_rows(Blob, [{"id": b, "size": n, "created": stamp} for b, n in part],
-                        conflict="ON CONFLICT DO NOTHING")
+                        conflict="ON CONFLICT DO NOTHING", later=True)
             insert_rows(AccountBlob, [{"account_id": account_id, "blob_id": b, "type": kind, "created": stamp}
                                       for b, _ in part],
-                        conflict='ON CONFLICT ("account_id", "blob_id") DO UPDATE SET "created" = excluded."created"')
+                        conflict='ON CONFLICT ("account_id", "blob_id") DO UPDATE SET "created" = excluded."created"',
+                        later=True)
         return ids
 
     def visible(self, account_id: str, blob_id: str) -> bool:

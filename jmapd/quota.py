@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
-from .db import plain_rows, plain_run, tuples
+from .db import later, plain_rows, plain_run, tuples
 from .models import Account, QuotaLimit, QuotaUsage, UploadCharge, User, now
 from .protocol.errors import SetError
 from .state import UPDATED
@@ -217,8 +217,8 @@ def charge_upload(config: Any, changes: ChangeLog, account_id: str, blob_id: str
     if plain_rows("SELECT 1 FROM jmap_blob_ref WHERE account_id = ? AND blob_id = ? LIMIT 1", (account_id, blob_id)):
         return
     charge(config, changes, account_id, UPLOADS, octets=octets)
-    plain_run("INSERT INTO jmap_upload_charge (account_id, blob_id, octets, created) VALUES (?, ?, ?, ?)",
-              (account_id, blob_id, octets, now()))
+    later("INSERT INTO jmap_upload_charge (account_id, blob_id, octets, created) VALUES (?, ?, ?, ?)",
+          (account_id, blob_id, octets, now()))
 
 
 def release_upload(config: Any, changes: ChangeLog, account_id: str, blob_id: str) -> None:
@@ -227,7 +227,7 @@ def release_upload(config: Any, changes: ChangeLog, account_id: str, blob_id: st
     found = plain_rows("SELECT octets FROM jmap_upload_charge WHERE account_id = ? AND blob_id = ?", (account_id, blob_id))
     if not found:
         return
-    plain_run("DELETE FROM jmap_upload_charge WHERE account_id = ? AND blob_id = ?", (account_id, blob_id))
+    later("DELETE FROM jmap_upload_charge WHERE account_id = ? AND blob_id = ?", (account_id, blob_id))
     charge(config, changes, account_id, UPLOADS, octets=-int(found[0][0]))
 
 

@@ -230,6 +230,7 @@ class ChangeLog:
                 TypeState,
                 [{"account_id": account_id, "type_name": t, "modseq": m, "low_modseq": 0} for t, m in newest.items()],
                 conflict='ON CONFLICT ("account_id", "type_name") DO UPDATE SET "modseq" = excluded."modseq"',
+                later=True,
             )
             written[account_id] = {t: encode_state(m) for t, m in newest.items()}
         for account_id, changed in written.items():
@@ -282,12 +283,14 @@ def _write_usage(account_id: str, type_name: str, count: int, octets: int) -> No
         QuotaUsage, [{"account_id": account_id, "type_name": type_name, "count": count, "octets": octets}],
         conflict='ON CONFLICT ("account_id", "type_name") DO UPDATE SET "count" = "jmap_quota_usage"."count"'
         ' + excluded."count", "octets" = "jmap_quota_usage"."octets" + excluded."octets"',
+        later=True,
     )
 
 
 def _insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
-    """One multi-row INSERT of ``rows`` (:func:`jmapd.db.insert_rows`)."""
-    insert_rows(model, rows)
+    """One multi-row INSERT of ``rows`` (:func:`jmapd.db.insert_rows`), fresh rows
+    whose statement may go out with the next one (:func:`jmapd.db.later`)."""
+    insert_rows(model, rows, later=True)
 
 
 @dataclass

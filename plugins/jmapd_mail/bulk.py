@@ -178,7 +178,7 @@ def _write(
     fresh = [p for p in planned if p.item.blob_id is None]
     services.blobs.put_many(account_id, [p.item.raw for p in fresh], "message/rfc822", ids=[p.blob_id for p in fresh])
     for chunk in range(0, len(thread_rows), 300):
-        insert_rows(ThreadRef, thread_rows[chunk:chunk + 300])
+        insert_rows(ThreadRef, thread_rows[chunk:chunk + 300], later=True)
     seqs: dict[str, int] = {}
     for chunk in range(0, len(planned), CHUNK):
         rows = [email_row(account_id, p.email_id, p.thread_id, p.blob_id, len(p.item.raw), p.received_at, p.keywords,
@@ -194,7 +194,7 @@ def _write(
     threads = sorted({p.thread_id for p in planned})
     with counts.moving(account_id, threads):
         for chunk in range(0, len(memberships), 300):
-            insert_rows(EmailMailbox, memberships[chunk:chunk + 300])
+            insert_rows(EmailMailbox, memberships[chunk:chunk + 300], later=True)
     refresh_latest(account_id, {(m, p.thread_id) for p in planned for m in p.item.mailbox_ids})
     max_chars = services.config.section("mail").search_max_chars
     search.index_emails(account_id, [(seqs[p.email_id], p.item.parsed.search_fields(max_chars)) for p in planned],

@@ -28,7 +28,7 @@ from typing import Any
 
 import peewee as pw
 
-from jmapd.db import database, is_postgres, tuples
+from jmapd.db import database, is_postgres, later, tuples
 from jmapd.state import type_modseq
 
 from . import sql
@@ -151,7 +151,7 @@ def _add(account_id: str, deltas: dict[str, list[int]]) -> None:
         f" VALUES ({', '.join([mark] * 6)}) ON CONFLICT (mailbox_id) DO UPDATE SET {updates}"
     )
     for mailbox_id in sorted(deltas):
-        database.execute_sql(sql, (mailbox_id, account_id, *deltas[mailbox_id]))
+        later(sql, (mailbox_id, account_id, *deltas[mailbox_id]))  # an upsert: sent with the next statement
 
 
 def read(account_id: str) -> dict[str, dict[str, int]]:

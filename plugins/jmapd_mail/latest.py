@@ -48,7 +48,7 @@ def refresh_latest(account_id: str, pairs: Iterable[tuple[str, str]]) -> None:
     for keys, value in ((stale, False), (fresh, True)):
         for chunk in range(0, len(keys), 300):
             pairs = keys[chunk:chunk + 300]
-            sql.run("UPDATE mail_email_mailbox SET is_latest = ? WHERE (mailbox_id, email_id) IN ("
+            sql.later("UPDATE mail_email_mailbox SET is_latest = ? WHERE (mailbox_id, email_id) IN ("
                     + ", ".join(["(?, ?)"] * len(pairs)) + ")", (value, *(v for key in pairs for v in key)))
 
 

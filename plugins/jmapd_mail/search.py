@@ -21,7 +21,7 @@ from typing import Any
 
 import peewee as pw
 
-from jmapd.db import database, is_postgres
+from jmapd.db import database, is_postgres, later
 
 from .models import Email, SearchText
 
@@ -78,7 +78,7 @@ def index_email(seq: int, account_id: str, fields: dict[str, str], changes: Any 
         # One tsvector: head words weighted A, body words B (a body search asks for :B).
         # Words are split as SQLite's unicode61 does (the PostgreSQL parser would keep
         # "a@b.example" as one token); to_tsvector refuses inputs over 1 MB.
-        database.execute_sql(
+        later(  # sent with the next statement
             f"INSERT INTO {FTS_TABLE} (seq, account_id, tsv) VALUES (%s, %s,"
             " setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B'))",
             (seq, account_id, " ".join(words(head))[:200_000], " ".join(words(body))[:800_000]),
@@ -105,8 +105,7 @@ def index_emails(account_id: str, emails: list[tuple[int, dict[str, str]]], chan
                 head, body = _texts(fields)
                 values += [seq, account_id, " ".join(words(head))[:200_000], " ".join(words(body))[:800_000]]
             group = "(%s, %s, setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B'))"
-            database.execute_sql(f"INSERT INTO {FTS_TABLE} (seq, account_id, tsv) VALUES "
-                                 + ", ".join([group] * len(part)), values)
+            later(f"INSERT INTO {FTS_TABLE} (seq, account_id, tsv) VALUES " + ", ".join([group] * len(part)), values)
             continue
         token = account_token(account_id)
         trigram: list[Any] = []
