@@ -120,7 +120,7 @@ class Meter:
         listener = (cpu_seconds(self.listener) - self.cpu[0]) / count * 1000
         whole = (cpu_seconds(self.tree) - self.cpu[1]) / count * 1000
         print(f"{name:<34} {count / seconds:7.1f} msg/s  p50 {statistics.median(latencies) * 1000:6.1f} ms"
-              f"  p95 {percentile(latencies, 95) * 1000:6.1f} ms  CPU/msg listener {listener:5.2f} ms"
+              f"  p95 {percentile(latencies, 0.95) * 1000:6.1f} ms  CPU/msg listener {listener:5.2f} ms"
               f"  server {whole:5.2f} ms")
 
 
