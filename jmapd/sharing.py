@@ -86,6 +86,10 @@ class Sharing:
         mayAddItems, for Email/import and attachments). Empty: a sharee of
         this type alone uploads nothing. Each sharee then reads only their
         own uploads (:func:`own_upload`).
+    :param implied: (right, rights it implies) pairs: a grant of the right
+        is stored with the others too (the JMAP Calendars draft's
+        mayWriteAll, which "MUST" come with mayWriteOwn, mayUpdatePrivate
+        and mayRSVP), and reported back when the client left them out.
     """
 
     rights: tuple[str, ...]
@@ -99,6 +103,15 @@ class Sharing:
     name_property: str = "name"
     items: tuple[str, ...] = ()
     upload: tuple[str, ...] = ()
+    implied: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def complete(self, granted: Iterable[str]) -> set[str]:
+        """``granted`` with every right its members imply."""
+        names = set(granted)
+        for right, implied in self.implied:
+            if right in names:
+                names.update(implied)
+        return names
 
     def everything(self) -> dict[str, bool]:
         return dict.fromkeys(self.rights, True)
@@ -334,7 +347,9 @@ def access(ctx: CallContext, account_id: str) -> Access:
         merged: dict[tuple[str, str], set[str]] = {}
         for type_name, object_id, rights in tuples(rows):
             merged.setdefault((type_name, object_id), set()).update(k for k, v in (rights or {}).items() if v)
-        result.grants = {k: frozenset(v) for k, v in merged.items()}
+        # grants stored before a type declared what its rights imply get it too
+        result.grants = {k: frozenset(result.sharings[k[0]].complete(v) if k[0] in result.sharings else v)
+                         for k, v in merged.items()}
     cache[account_id] = result
     return result
 
@@ -516,9 +531,13 @@ def storable(obj: dict[str, Any]) -> dict[str, Any]:
 def after_create(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
     """Store the new object's shareWith; returns the server-set myRights."""
     share_with = obj.get("shareWith")
+    extra: dict[str, Any] = {}
     if share_with:
         _set_shares(dt, ctx, account_id, obj, {}, share_with, log=False)
-    return {"myRights": access(ctx, account_id).rights(dt.name, obj["id"])}
+        completed = completed_share_with(dt, share_with)
+        if completed is not None:
+            extra["shareWith"] = completed
+    return {**extra, "myRights": access(ctx, account_id).rights(dt.name, obj["id"])}
 
 
 def inherit_shares(dt: DataType, ctx: CallContext, account_id: str, obj: dict[str, Any], parent_id: str) -> None:
@@ -631,8 +650,22 @@ def validate_share_with(dt: DataType, ctx: CallContext, account_id: str, value: 
         unknown = [r for r in rights if r not in sharing.rights]
         if unknown:
             raise invalid_properties(f"{path}/{unknown[0]}", description="unknown right")
-        out[principal_id] = sharing.as_map(r for r, v in rights.items() if v)
+        out[principal_id] = sharing.as_map(sharing.complete(r for r, v in rights.items() if v))
     return out
+
+
+def completed_share_with(dt: DataType, value: Any) -> dict[str, dict[str, bool]] | None:
+    """The shareWith map as stored when it grants more than ``value`` asked
+    for (rights implied by others, :attr:`Sharing.implied`), else None: a
+    server-changed value is reported in the /set response (RFC 8620 §5.3)."""
+    sharing = dt.sharing
+    assert sharing is not None
+    if not isinstance(value, dict) or not sharing.implied:
+        return None
+    asked = {pid: {r for r, v in rights.items() if v is True} for pid, rights in value.items() if isinstance(rights, dict)}
+    if all(sharing.complete(names) == names for names in asked.values()):
+        return None
+    return {pid: sharing.as_map(sharing.complete(names)) for pid, names in asked.items()}
 
 
 def _set_shares(

@@ -141,6 +141,8 @@ class Calendar(DocumentType):
         # draft §4 isSubscribed: "SHOULD default to false for Calendars in
         # shared accounts"; the sharee's own value replaces it
         sharee_defaults=(("isSubscribed", False),),
+        # draft §4 CalendarRights: mayWriteAll "MUST" come with these
+        implied=(("mayWriteAll", ("mayWriteOwn", "mayUpdatePrivate", "mayRSVP")),),
     )
 
     def prologue(self, ctx: Any, verb: str, account_id: str, args: dict[str, Any]) -> None:

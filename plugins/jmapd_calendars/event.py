@@ -6,7 +6,7 @@ engine is told any name is a property (:meth:`CalendarEvent.property`)
 and the domain validator judges the whole event, reporting every bad
 path. RFC 8984 names are rewritten to 2.0 ones before storage. Rights
 come from the calendars the event is in (draft §4: read with
-mayReadItems on any, write with mayWriteAll on all).
+mayReadItems on any, write as :mod:`.rights` says).
 """
 
 from __future__ import annotations
@@ -31,12 +31,20 @@ from .domain.validate import EVENT_SCHEMA, LimitExceeded, Limits, normalize_even
 from .event_query import FILTERS, PREDICATES, is_local_datetime, overlaps, resolve_window, start_key
 from .events import calendar_tags
 from .expand import check_expand, expanded_ids
-from .identity import ensure_identity, identities, normalize_address, own_addresses
+from .identity import (
+    ensure_identity,
+    identities,
+    normalize_address,
+    own_addresses,
+    user_addresses,
+    user_identities,
+)
 from .index import Candidate, documents, drop_event, index_event, window_candidates, window_of
 from .instances import map_response, occurrences, rewrite_set, split_id
 from .notifications import notify
 from .notifications import targets as notification_targets
 from .parsed import Parsed, fresh, parsed
+from .rights import check_write
 from .scheduling import Outbox, flush
 from .views import UTC_TIMES, apply_utc_times
 
@@ -99,9 +107,19 @@ class CalendarEvent(DocumentType):
         return None
 
     def default_properties(self) -> list[str]:
-        """JSCalendar 2.0's Event properties and the stored JMAP ones; vendor
-        properties are returned when asked for by name."""
+        """JSCalendar 2.0's Event properties and the stored JMAP ones (each
+        event's vendor properties are added by :meth:`present`)."""
         return [p for p in dict.fromkeys([*self.properties, *EVENT_SCHEMA]) if p != ICALENDAR and p not in UTC_TIMES]
+
+    def present(self, obj: dict[str, Any], props: list[str], requested: bool) -> dict[str, Any]:
+        """``properties: null`` also lists the event's own vendor properties
+        (``example.com:foo``): JSCalendar 2.0 has them preserved (its vendor-specific
+        properties), and a
+        client that rewrites what it read would drop what it was not shown."""
+        out = {p: obj.get(p) for p in props}
+        if not requested:
+            out.update((k, v) for k, v in obj.items() if ":" in k and not k.startswith(":") and k not in out)
+        return out
 
     #: Set by :func:`calendar_event_set` for the one call this instance serves.
     send_scheduling = False
@@ -307,14 +325,10 @@ class CalendarEvent(DocumentType):
                     problems.add(f"calendarIds/{c}", "no such calendar")
         problems.check()
         acc = access(ctx, account_id)
-        if old is not None and peruser.only_personal({k: v for k, v in old.items() if k != "id"}, event):
-            # draft §4 mayUpdatePrivate: per-user properties on any event of the calendar
-            if not any(acc.has("Calendar", c, "mayUpdatePrivate") or acc.has("Calendar", c, "mayWriteAll")
-                       for c in ids):
-                raise SetError("forbidden", "mayUpdatePrivate is needed on one of the event's calendars")
-        else:
-            for calendar_id in set(ids) | set((old or {}).get("calendarIds") or {}):
-                acc.require("Calendar", calendar_id, "mayWriteAll")
+        if not acc.full:  # draft §4: what the rights of the event's calendars allow
+            check_write(lambda c: acc.granted("Calendar", c),
+                        {k: v for k, v in old.items() if k != "id"} if old is not None else None,
+                        event, user_addresses(ctx, account_id))
         object_id = obj.get("id")
         obj.clear()
         obj.update(event)
@@ -415,8 +429,8 @@ class CalendarEvent(DocumentType):
 
     def check_destroy(self, ctx: Any, account_id: str, obj: dict[str, Any], args: dict[str, Any]) -> None:
         acc = access(ctx, account_id)
-        for calendar_id in obj.get("calendarIds") or {}:
-            acc.require("Calendar", calendar_id, "mayWriteAll")
+        if not acc.full:
+            check_write(lambda c: acc.granted("Calendar", c), obj, None, user_addresses(ctx, account_id))
 
     def insert(self, ctx: Any, account_id: str, obj: dict[str, Any]) -> dict[str, Any]:
         now = _now()
@@ -494,7 +508,8 @@ class CalendarEvent(DocumentType):
         from .scheduling import Unreachable, check_reachable, dispatch, plan
 
         try:
-            messages = plan(old, new, account_id)
+            user = None if access(ctx, account_id).full else user_identities(ctx, account_id)
+            messages = plan(old, new, account_id, user)
         except Unreachable as exc:
             raise SetError("noSupportedScheduleMethods",
                            f"cannot send scheduling messages to {exc.address!r} (only mailto: addresses)") from None

@@ -87,6 +87,33 @@ def own_addresses(account_id: str) -> set[str]:
         a for a in (normalize_address(i.get("calendarAddress")) for i in identities(account_id)) if a}))
 
 
+def user_addresses(ctx: Any, account_id: str) -> set[str]:
+    """Normalised calendar addresses that are the caller in ``account_id``
+    (draft §4: "the user's ParticipantIdentity objects in the account")."""
+    if access(ctx, account_id).level != "shared":
+        return own_addresses(account_id)
+    return {a for a in (normalize_address(i.get("calendarAddress")) for i in user_identities(ctx, account_id)) if a}
+
+
+def user_identities(ctx: Any, account_id: str) -> list[dict[str, Any]]:
+    """The caller's identities in ``account_id``, default first.
+
+    The owner and whole-account delegates act as the account: its
+    identities. A sharee of single calendars is someone else there: theirs
+    are those of their own personal account (the default one it would get
+    when none was made yet), as the account's identities are the owner's."""
+    if access(ctx, account_id).level != "shared":
+        return identities(account_id)
+    home = ctx.principal.primary_account
+    if home is None:
+        return []
+    found = identities(home)
+    if found:
+        return found
+    address = primary_address(ctx.services, home)
+    return [{"name": "", "calendarAddress": f"mailto:{address}", "isDefault": True}] if address else []
+
+
 def _sendable(config: Any, pm: Any, account_id: str) -> list[str] | None:
     """Addresses the owner may send as (None: no submission plugin, no rule)."""
     if not pm.has_plugin("submission"):

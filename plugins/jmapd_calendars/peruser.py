@@ -67,7 +67,9 @@ def view(doc: dict[str, Any], overlay: dict[str, Any] | None) -> dict[str, Any]:
         for rid, patch in mine.items():
             if rid in merged and isinstance(merged[rid], dict):
                 merged[rid] = {**merged[rid], **patch}
-        out["recurrenceOverrides"] = merged
+            elif rid not in merged and _occurs(doc, rid):  # the user's own values of a plain occurrence
+                merged[rid] = dict(patch)
+        out["recurrenceOverrides"] = merged if merged or isinstance(stored, dict) else stored
     when = overlay.get("updated")
     if when and (not out.get("updated") or str(when) > str(out["updated"])):
         out["updated"] = when
@@ -91,8 +93,10 @@ def split(doc: dict[str, Any], new_view: dict[str, Any], *, personal_only: bool)
             if personal:
                 overrides[rid] = personal
             owner_part = _split_patch(stored.get(rid))[1] if rid in stored else {}
+            if shared == {} and personal and rid not in stored and _occurs(new_doc, rid):
+                continue  # per-user values of a plain occurrence: nothing to store for everyone
             merged[rid] = {**shared, **owner_part} if isinstance(shared, dict) else shared
-        new_doc["recurrenceOverrides"] = merged
+        new_doc["recurrenceOverrides"] = merged if merged or stored else doc.get("recurrenceOverrides")
     elif "recurrenceOverrides" in doc:
         new_doc["recurrenceOverrides"] = None
     overlay: dict[str, Any] = {"props": props, "overrides": overrides}
@@ -103,6 +107,13 @@ def split(doc: dict[str, Any], new_view: dict[str, Any], *, personal_only: bool)
         if new_view.get("updated") and new_view.get("updated") != doc.get("updated"):
             overlay["updated"] = new_view["updated"]
     return new_doc, overlay
+
+
+def _occurs(doc: dict[str, Any], rid: str) -> bool:
+    """Whether the event's rule (not an override) makes occurrence ``rid``."""
+    from .domain.recurrence import is_occurrence
+
+    return is_occurrence({k: v for k, v in doc.items() if k != "recurrenceOverrides"}, rid)
 
 
 def store(account_id: str, user_id: int, object_id: str, overlay: dict[str, Any]) -> None:

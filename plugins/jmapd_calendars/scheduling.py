@@ -167,9 +167,14 @@ def _mails(addresses: list[str]) -> list[str]:
     return out
 
 
-def plan(old: dict[str, Any] | None, new: dict[str, Any] | None, account_id: str) -> list[Message]:
+def plan(old: dict[str, Any] | None, new: dict[str, Any] | None, account_id: str,
+         user: list[dict[str, Any]] | None = None) -> list[Message]:
     """The iTIP messages for ``old`` → ``new`` (None: created / destroyed).
 
+    :param user: the identities of the user making the change, when they
+        are not the account's (a sharee answering in a shared calendar:
+        draft §5.5.1 REPLY is "for every participant corresponding to one of
+        the user's ParticipantIdentities").
     :raises Unreachable: a recipient without a ``mailto:`` address.
     """
     current = new if new is not None else old
@@ -180,6 +185,9 @@ def plan(old: dict[str, Any] | None, new: dict[str, Any] | None, account_id: str
     own = {a for a in (normalize_address(i.get("calendarAddress")) for i in ids) if a}
     if current.get("isOrigin", True):
         return _plan_origin(old, new, own, ids)
+    if user is not None:
+        ids = user
+        own = {a for a in (normalize_address(i.get("calendarAddress")) for i in ids) if a}
     return _plan_attendee(old, new, own, ids)
 
 

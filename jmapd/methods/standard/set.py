@@ -353,6 +353,9 @@ def do_update(
             dt.validate(ctx, account_id, new, old)
             stored_old = sharing.storable(raw or old)
             extra = dt.replace(ctx, account_id, stored_old, sharing.storable(new), own) if own else None
+            completed = sharing.completed_share_with(dt, new.get("shareWith")) if "shareWith" in changed else None
+            if completed is not None:
+                extra = {**(extra or {}), "shareWith": completed}
         else:
             dt.validate(ctx, account_id, new, old)
             extra = dt.replace(ctx, account_id, old, new, changed)
