@@ -4,7 +4,7 @@ One Dovecot per test session on a free loopback port, with a throw-away
 configuration (plain-text auth on loopback, Maildir storage, SPECIAL-USE
 folders, a passwd file that Dovecot re-reads when it changes, so each test
 adds its own user). Optionally it also offers STARTTLS with a certificate
-made here. When Dovecot is not installed the tests skip, naming the package.
+made here, and implicit TLS on a second port. When Dovecot is not installed the tests skip, naming the package.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service stats {{
@@ -115,6 +116,8 @@ def _certificate(root: Path) -> None:
 class Dovecot:
     root: Path
     port: int
+    #: Implicit TLS (imaps), with the certificate of :attr:`cafile`.
+    tls_port: int
     process: subprocess.Popen[bytes]
     #: Users made at start, handed out one per test: Dovecot notices a changed passwd file only by its
     #: mtime in whole seconds, so adding users while it runs would race the tests.
@@ -171,12 +174,14 @@ def start() -> Dovecot:
     spare = [(f"u{secrets.token_hex(4)}", secrets.token_urlsafe(12)) for _ in range(USERS)]
     (root / "users").write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in spare))
     os.chmod(root / "users", 0o644)
-    port = _free_port()
-    (root / "dovecot.conf").write_text(CONFIG.format(root=root, port=port, uid=uid, gid=gid,
+    port = tls_port = _free_port()
+    while tls_port == port:
+        tls_port = _free_port()
+    (root / "dovecot.conf").write_text(CONFIG.format(root=root, port=port, tls_port=tls_port, uid=uid, gid=gid,
                                                      internal=internal, login=login_user))
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    server = Dovecot(root, port, process, spare)
+    server = Dovecot(root, port, tls_port, process, spare)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

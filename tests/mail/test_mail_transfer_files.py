@@ -231,3 +231,137 @@ def test_kill_9_then_resume_imports_only_what_is_missing(jmap_server, config, tm
     got = snapshot(client)["emails"]
     assert sorted(e["messageId"][0] for e in got) == sorted(f"m{i}@example.com" for i in range(n))
     assert sum(1 for e in got if e["keywords"].get("$seen")) == n // 2
+
+
+def test_ctrl_c_keeps_what_committed_then_resume(jmap_server, config, tmp_path):
+    client = jmap_server.client()
+    root = tmp_path / "big"
+    n = 1200
+    for i in range(n):
+        maildir_file(root, i, "S", message(i, body=f"number {i}\n" * 40))
+    proc = subprocess.Popen([sys.executable, "-m", "jmapd.cli", "--config", str(config), "import", "maildir",
+                             "--user", client.user, str(root)], env=cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def imported() -> int:
+        return int(client.ok("Email/query", {"calculateTotal": True, "limit": 1})["total"])
+
+    assert wait_for(lambda: imported() >= 200, timeout=120, interval=0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted; what was imported is kept" in err, err
+    partial = imported()
+    assert 200 <= partial < n
+    # The report counts what committed, which is what the account holds.
+    assert f"{partial} imported, 0 already present, 0 failed" in err, err
+    done = jmapd(config, "import", "maildir", "--user", client.user, str(root))
+    assert f"{n - partial} imported, {partial} already present, 0 failed" in done.stderr, done.stderr
+    assert imported() == n
+
+
+def test_nested_maildirs_and_eml_directories(jmap_server, config, tmp_path):
+    """mutt/offlineimap-style nested Maildirs (folders are directories with cur/new, children inside)
+    and a directory of .eml files, as a whole tree and with --mailbox on its own."""
+    client = jmap_server.client()
+    root = tmp_path / "Mail"
+    maildir_file(root, 1, "S", message(1))
+    maildir_file(root / "Work", 2, "F", message(2))
+    maildir_file(root / "Work" / "Clients", 3, "", message(3), sub="new")
+    (root / "Saved").mkdir()
+    for n in (4, 5):
+        eml = root / "Saved" / f"letter {n}.eml"
+        eml.write_bytes(message(n))
+        os.utime(eml, (T0 + n, T0 + n))
+    done = jmapd(config, "import", "maildir", "--user", client.user, str(root))
+    assert done.returncode == 0 and "5 imported, 0 already present, 0 failed" in done.stderr, done.stderr
+    mail = snapshot(client)["mail"]
+    assert list(mail["Inbox"]) == ["m1@example.com"]
+    assert mail["Work"] == {"m2@example.com": (["$flagged"], "2020-09-13T12:26:42Z", mail["Work"]["m2@example.com"][2])}
+    assert list(mail["Work/Clients"]) == ["m3@example.com"]
+    assert {k: v[:2] for k, v in mail["Saved"].items()} == {
+        "m4@example.com": ([], "2020-09-13T12:26:44Z"), "m5@example.com": ([], "2020-09-13T12:26:45Z")}
+
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    (letters / "a.eml").write_bytes(message(6))
+    (letters / "notes.txt").write_text("not mail")
+    alone = jmapd(config, "import", "maildir", "--user", client.user, "--mailbox", "Letters", str(letters))
+    assert alone.returncode == 0 and "1 imported, 0 already present" in alone.stderr, alone.stderr
+    assert list(snapshot(client)["mail"]["Letters"]) == ["m6@example.com"]
+
+
+def test_export_one_mailbox_and_import_it_back(jmap_server, config, tmp_path):
+    source = jmap_server.client()
+    root = tmp_path / "Maildir"
+    dovecot_maildir(root)
+    assert jmapd(config, "import", "maildir", "--user", source.user, str(root)).returncode == 0
+    before = snapshot(source)["mail"]
+    for fmt in ("maildir", "mbox"):
+        out = tmp_path / f"archive-{fmt}"
+        done = jmapd(config, "export", "--user", source.user, "--format", fmt, "--mailbox", "Archive/2020", str(out))
+        assert done.returncode == 0 and "1 messages exported from 1 mailboxes" in done.stderr, done.stderr
+        if fmt == "mbox":
+            assert out.is_file() and out.read_bytes().count(b"\nFrom ") + out.read_bytes().startswith(b"From ") == 1
+        target = jmap_server.client()
+        back = jmapd(config, "import", fmt, "--user", target.user, "--mailbox", "Old", str(out))
+        assert back.returncode == 0 and "1 imported" in back.stderr, back.stderr
+        assert snapshot(target)["mail"]["Old"] == before["Archive/2020"], fmt
+    by_role = jmapd(config, "export", "--user", source.user, "--format", "mbox", "--mailbox", "sent",
+                    str(tmp_path / "sent.mbox"))
+    assert by_role.returncode == 0 and b"<m4@example.com>" in (tmp_path / "sent.mbox").read_bytes()
+    missing = jmapd(config, "export", "--user", source.user, "--format", "mbox", "--mailbox", "Nope",
+                    str(tmp_path / "x"))
+    assert missing.returncode != 0 and "no mailbox 'Nope'" in missing.stderr
+
+
+def test_progress_bar_on_a_terminal(jmap_server, config, tmp_path):
+    """On a terminal the import draws tqdm's bar (the total known up front for a Maildir)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    client = jmap_server.client()
+    root = tmp_path / "Maildir"
+    for i in range(30):
+        maildir_file(root, i, "S", message(i))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a new pty is 0 x 0
+    proc = subprocess.Popen([sys.executable, "-m", "jmapd.cli", "--config", str(config), "import", "maildir",
+                             "--user", client.user, str(root)], env=cli_env(), stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave)
+    os.close(slave)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0, screen
+    text = screen.decode(errors="replace")
+    assert "100%|" in text and "30/30" in text and "msg/s" in text, text
+    assert "30 imported, 0 already present, 0 failed" in text
+
+
+def test_progress_line_without_a_terminal():
+    """Not a terminal: a plain line (count, total, rate) at most every ``every`` seconds, none before."""
+    import io
+
+    from jmapd_mail.transfer.importer import Progress
+
+    out = io.StringIO()
+    quiet = Progress(450, out=out, every=3600)
+    quiet.update(200)
+    assert out.getvalue() == ""  # the interval has not passed
+    out = io.StringIO()
+    chatty = Progress(450, out=out, every=0)
+    chatty.update(200)
+    chatty.update(200)
+    lines = out.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["200/450 messages", "400/450 messages"]
+    assert all(line.endswith("/s") for line in lines)

@@ -205,3 +205,60 @@ def test_imap_starttls_dry_run_and_wrong_password(jmap_server, config, imap_serv
                       imap_server.cafile)
     assert real.returncode == 0 and "1 imported, 0 already present" in real.stderr, real.stderr
     assert client.ok("Email/query", {"calculateTotal": True})["total"] == 1
+
+    # Implicit TLS (imaps) on its own port: a wrong CA is refused, the right one works.
+    imap = imap_server.client(login, password)
+    imap.append("INBOX", message(2), flags=[], msg_time=at(2))
+    imap.logout()
+    refused = run_import(config, client.user, imap_server, login, password, "--tls", "--port",
+                         str(imap_server.tls_port))
+    assert refused.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr, refused.stderr
+    tls = run_import(config, client.user, imap_server, login, password, "--tls", "--port",
+                     str(imap_server.tls_port), "--cafile", imap_server.cafile)
+    # Another port is another source (its own resume points): the message imported over STARTTLS
+    # is fetched again and recognised by its content, not stored twice.
+    assert tls.returncode == 0 and "1 imported, 1 already present" in tls.stderr, tls.stderr
+    assert client.ok("Email/query", {"calculateTotal": True})["total"] == 2
+
+
+def test_imap_password_prompt_and_progress_bar_on_a_terminal(jmap_server, config, imap_server):
+    """Without --password-stdin the password is asked for on the terminal (not echoed, not read
+    from stdin), and the terminal gets tqdm's bar with the total from the first pass."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    client = jmap_server.client()
+    login, password = imap_server.add_user()
+    imap = imap_server.client(login, password)
+    imap.multiappend("INBOX", [message(i) for i in range(12)])
+    imap.logout()
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jmapd.cli", "--config", str(config), "import", "imap", "--user", client.user,
+         "--host", "127.0.0.1", "--port", str(imap_server.port), "--login", login],
+        env=cli_env(), stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))  # the pty is its controlling terminal
+    os.close(slave)
+    screen = b""
+    prompted = False
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+        if not prompted and b"IMAP password for " in screen:
+            os.write(master, password.encode() + b"\n")
+            prompted = True
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, screen
+    text = screen.decode(errors="replace")
+    assert f"IMAP password for {login}@127.0.0.1: " in text and password not in text, text
+    assert "100%|" in text and "12/12" in text, text
+    assert "12 imported, 0 already present, 0 failed" in text, text
+    assert client.ok("Email/query", {"calculateTotal": True})["total"] == 12

@@ -197,3 +197,56 @@ def test_deliver_command_runs_the_script(jmapd_database, jmapd_data_dir, jmap_se
     got, names = emails(client), boxes(client)
     assert set(got) == {"welcome"}
     assert [names[b] for b in got["welcome"]["mailboxIds"]] == ["Piped"]
+
+
+def test_jmapd_import_runs_no_script_and_sends_no_reply(jmapd_database, jmapd_data_dir, jmap_server, activate,
+                                                        tmp_path):
+    """`jmapd import` stores mail as it was on the old server: no Sieve script runs and no
+    vacation reply (the script's or the VacationResponse's) is queued. `jmapd deliver` of one
+    more message afterwards is the positive control: the same script files it and replies."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+    from jmapd_submission.models import QueueItem
+
+    from jmapd.db import ensure_connected
+
+    client = jmap_server.client()
+    me = f"{client.user}@localhost"
+    activate(client, 'require ["fileinto", "mailbox", "vacation"];\n'
+                     'vacation :days 1 :subject "Away" "I am away.";\nfileinto :create "Piped";\n')
+    client.ok("VacationResponse/set", {"update": {"singleton": {"isEnabled": True, "textBody": "Away."}}},
+              ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:vacationresponse"])
+    root = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    for n in range(3):
+        (root / "cur" / f"{1_600_000_000 + n}.M{n}.host:2,S").write_bytes(message(me, f"old {n}"))
+    config = tmp_path / "jmapd.yaml"
+    # A relay to queue replies for (nothing listens there: the queue row is what is looked at).
+    config.write_text(yaml.safe_dump({"server": {"data_dir": str(jmapd_data_dir)}, "database": {"url": jmapd_database},
+                                      "submission": {"smarthost": {"host": "127.0.0.1", "port": 9}}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMAPD_")}
+    done = subprocess.run([sys.executable, "-m", "jmapd.cli", "--config", str(config), "import", "maildir",
+                           "--user", client.user, str(root)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "3 imported" in done.stderr, done.stderr
+    got, names = emails(client), boxes(client)
+    assert {s: [names[b] for b in e["mailboxIds"]] for s, e in got.items()} == {f"old {n}": ["Inbox"] for n in range(3)}
+    assert "Piped" not in names.values()
+
+    ensure_connected()
+
+    def replies() -> int:
+        return int(QueueItem.select().where((QueueItem.account_id == client.account_id)
+                                            & (QueueItem.kind == "autoreply")).count())
+
+    assert replies() == 0
+    delivered = subprocess.run(
+        [sys.executable, "-m", "jmapd.cli", "--config", str(config), "deliver", "--user", client.user,
+         "--sender", "sender@example.net"], input=message(me, "new"), capture_output=True, env=env, timeout=60)
+    assert delivered.returncode == 0, delivered.stderr.decode()
+    got, names = emails(client), boxes(client)
+    assert [names[b] for b in got["new"]["mailboxIds"]] == ["Piped"]
+    assert replies() >= 1

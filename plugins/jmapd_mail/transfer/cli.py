@@ -76,12 +76,29 @@ def _run(args: Any, messages: Any, total: int | None, importer: Any = None) -> i
     importer.progress = Progress(total)
     try:
         report = importer.run(messages)
+    except KeyboardInterrupt:
+        importer.progress.close()
+        return _interrupted(args, importer)
     finally:
         importer.progress.close()
+    _report(args, report)
+    return 0 if not report.failed else 1
+
+
+def _report(args: Any, report: Any) -> None:
     for origin, reason in report.failed:
         print(f"failed: {origin}: {reason}", file=sys.stderr)
     print(("dry run: " if args.dry_run else "") + report.summary(), file=sys.stderr)
-    return 0 if not report.failed else 1
+
+
+def _interrupted(args: Any, importer: Any) -> int:
+    """Ctrl-C: every committed batch stays (with its IMAP resume point), the batch being
+    gathered is dropped; the report says so and the exit status is 130, as a shell's."""
+    importer.interrupted()
+    _report(args, importer.report)
+    print("jmapd import: interrupted; what was imported is kept, run the same command again to continue",
+          file=sys.stderr)
+    return 130
 
 
 def _exists(path: str) -> Path:
@@ -143,7 +160,10 @@ def cmd_import_imap(args: Any) -> int:
     except (OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
         raise SystemExit(f"jmapd import: cannot log in to {args.host}: {exc}") from None
     try:
-        folders = scan(client, importer, source)
+        try:
+            folders = scan(client, importer, source)
+        except KeyboardInterrupt:
+            return _interrupted(args, importer)
         total = sum(len(f.uids) for f in folders)
         try:
             return _run(args, read_imap(client, importer, source, folders), total, importer)

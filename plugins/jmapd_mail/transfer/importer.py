@@ -90,6 +90,7 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def digest(raw: bytes) -> str:
@@ -121,6 +122,8 @@ class Importer:
         self._batch: list[tuple[str, SourceMessage, str]] = []
         self._batch_bytes = 0
         self._resume: dict[tuple[str, str], tuple[int, int]] = {}
+        #: Type states of the transactions that committed, told to listeners by :meth:`finish`.
+        self._settled: dict[str, dict[str, str]] = {}
         self.progress: Progress | None = None
 
     # -- Mailboxes -----------------------------------------------------------
@@ -167,6 +170,7 @@ class Importer:
             Mailbox.insert(id=mailbox_id, account_id=self.account_id, name=name, parent_id=parent, role=role).execute()
             self.changes.record(self.account_id, "Mailbox", mailbox_id, CREATED)
             self.changes.flush()
+        self._settle()
         return mailbox_id
 
     # -- resume points (IMAP) -------------------------------------------------
@@ -204,9 +208,25 @@ class Importer:
         try:
             self.flush()
         finally:
-            if self.changes.committed:
-                self.services.changes_committed(self.changes.committed)
-                self.changes.committed = {}
+            self.tell()
+
+    def interrupted(self) -> None:
+        """Ctrl-C: drop what is queued (a re-run imports it) and tell listeners what committed."""
+        self._batch, self._batch_bytes, self._resume = [], 0, {}
+        self.tell()
+
+    def tell(self) -> None:
+        """The one ``changes_committed`` of a run, with the states of what committed."""
+        settled, self._settled = self._settled, {}
+        if settled:
+            self.services.changes_committed(settled)
+
+    def _settle(self) -> None:
+        """A transaction committed: its type states are kept for :meth:`tell` (one whose
+        commit an interruption stopped leaves its states out)."""
+        for account_id, changed in self.changes.committed.items():
+            self._settled.setdefault(account_id, {}).update(changed)
+        self.changes.committed = {}
 
     def flush(self) -> None:
         batch, self._batch, self._batch_bytes = self._batch, [], 0
@@ -289,6 +309,7 @@ class Importer:
                     ImportState.insert(account_id=self.account_id, source=source, folder=folder,
                                        uidvalidity=uidvalidity, last_uid=uid).execute()
             self.changes.flush()
+        self._settle()
         self.report.imported += imported
         self.report.present += present_count
         if self.progress:
