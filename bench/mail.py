@@ -4,7 +4,7 @@
 
 Starts `jmapd serve` (2 workers), imports --count synthetic but realistic
 messages (threads of 1-12 messages, attachments, non-ASCII headers and
-bodies, sizes 1 KB - 2 MB, a rare word and a word in a fifth of all messages)
+bodies, sizes 3 KB - 2 MB with a median about 8.7 KB, a rare word and a word in a fifth of all messages)
 through upload + Email/import in batches of 50, then measures with ONE client
 thread (median and p95):
 
@@ -64,7 +64,17 @@ def _encoded_word(text: str) -> str:
 
 
 class Corpus:
-    """Deterministic synthetic mail: message(i) depends only on i and the seed."""
+    """Deterministic synthetic mail: message(i) depends only on i and the seed.
+
+    Shaped like a real mailbox (median about 8.7 KB): a transport header
+    block as receiving servers leave it (Received chain, DKIM-Signature,
+    Authentication-Results, list headers on newsletters), most messages
+    text or text + HTML alternatives, about one in four with an attachment,
+    a few with big ones. The draws that decide threads, senders, recipients
+    and the search words come from the per-message generator in the same
+    order as before; the transport headers and the HTML styling come from a
+    second one, so they change no other property of a message.
+    """
 
     def __init__(self, seed: int = 1) -> None:
         rng = random.Random(seed)
@@ -78,18 +88,48 @@ class Corpus:
         self.raw_bytes = 0
 
     def size_class(self, rng: random.Random) -> int:
-        """Approximate target size: most mail is small, a few carry big attachments."""
+        """Approximate target size: most mail is a few KB to a few tens, a few carry big attachments."""
         r = rng.random()
-        if r < 0.70:
-            return rng.randint(1_000, 8_000)
-        if r < 0.92:
-            return rng.randint(8_000, 60_000)
+        if r < 0.40:
+            return rng.randint(3_000, 7_000)
+        if r < 0.82:
+            return rng.randint(7_000, 12_000)
+        if r < 0.94:
+            return rng.randint(16_000, 60_000)
         if r < 0.99:
             return rng.randint(60_000, 400_000)
         return rng.randint(400_000, 2_000_000)
 
+    def transport(self, i: int, extra: random.Random, local: str, date: str) -> list[str]:
+        """The header fields the receiving side adds (about 1.5-3 KB), newest first."""
+        hops = extra.randint(2, 4)
+        out = [f"Return-Path: <{local}@example.com>", "Delivered-To: me@example.org"]
+        for hop in range(hops):
+            ip = f"192.0.2.{extra.randrange(1, 255)}"
+            out.append(f"Received: from mx{hop}.example.com (mx{hop}.example.com [{ip}])\r\n"
+                       f"\tby mail{hop}.example.org (Postfix) with ESMTPS id {extra.randbytes(5).hex().upper()}\r\n"
+                       f"\tfor <me@example.org>; {date}")
+        out.append("Authentication-Results: mail.example.org;\r\n\tdkim=pass (2048-bit key) header.d=example.com"
+                   f" header.i=@example.com header.b={base64.b64encode(extra.randbytes(6)).decode()};\r\n"
+                   "\tspf=pass (mail.example.org: domain of example.com designates 192.0.2.1 as permitted sender)"
+                   f" smtp.mailfrom={local}@example.com;\r\n\tdmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=example.com")
+        signature = base64.b64encode(extra.randbytes(256)).decode()
+        body_hash = base64.b64encode(extra.randbytes(32)).decode()
+        out.append("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=s2021;\r\n"
+                   f"\tt={1_614_556_800 + i * 600}; h=from:to:subject:date:message-id:mime-version:content-type;\r\n"
+                   f"\tbh={body_hash};\r\n\tb=" + "\r\n\t ".join(signature[k:k + 70] for k in range(0, len(signature), 70)))
+        if extra.random() < 0.35:  # a list or a newsletter
+            out.append(f"List-Id: Team {i % 13} <team{i % 13}.lists.example.com>")
+            out.append(f"List-Unsubscribe: <mailto:leave-{extra.randbytes(8).hex()}@lists.example.com>,\r\n"
+                       f"\t<https://lists.example.com/u/{extra.randbytes(12).hex()}>")
+            out.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+            out.append("Precedence: list")
+        out.append(f"X-Mailer: {extra.choice(['Thunderbird 115.6', 'Apple Mail (2.3731)', 'Microsoft Outlook 16.0', 'Roundcube 1.6', 'Gmail'])}")
+        return out
+
     def message(self, i: int, count: int) -> bytes:
         rng = random.Random(self.seed * 1_000_003 + i)
+        extra = random.Random(self.seed * 7_000_001 + i)
         # Threads: messages i with the same i // 8 share a pool of conversations.
         conv = (i // 8) * 3 + rng.randrange(3)
         position = i % 8
@@ -108,49 +148,56 @@ class Corpus:
         local = sender.split()[0].lower().encode("ascii", "ignore").decode() or "x"
         target = self.size_class(rng)
         day = 1 + (i * 7919) % 28
+        date = (f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri'][i % 5]}, {day:02d} Mar 2021 "
+                f"{i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d} +0000")
         headers = [
+            *self.transport(i, extra, local, date),
             f"From: {sender_header} <{local}@example.com>",
             # Every 7th message has a second recipient (no rng draw, so the rest is unchanged):
             # what a `to` filter finds, about 1.4% of messages per name.
             "To: Me <me@example.org>" + (f", {_addr(NAMES[(i // 7) % len(NAMES)])}" if i % 7 == 0 else ""),
             f"Cc: team{rng.randrange(5)}@example.org" if rng.random() < 0.3 else None,
             f"Subject: {'Re: ' if position else ''}{base}",
-            f"Date: {['Mon', 'Tue', 'Wed', 'Thu', 'Fri'][i % 5]}, {day:02d} Mar 2021 {i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d} +0000",
+            f"Date: {date}",
             f"Message-ID: <m{i}.{self.seed}@bench.example>",
             f"In-Reply-To: <m{start + position - 1}.{self.seed}@bench.example>" if position else None,
             f"References: <m{start}.{self.seed}@bench.example>" if position else None,
-            f"Received: from mx.example.com by mail.example.org; {['Mon', 'Tue', 'Wed', 'Thu', 'Fri'][i % 5]}, "
-            f"{day:02d} Mar 2021 {i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d} +0000",
             "MIME-Version: 1.0",
         ]
         head = "\r\n".join(h for h in headers if h) + "\r\n"
         paragraphs = [rng.choice(self.paragraphs) for _ in range(rng.randint(2, 8))]
         if words_extra:
             paragraphs.insert(rng.randrange(len(paragraphs)), " ".join(words_extra) + " figures attached")
-        text = "\r\n\r\n".join(paragraphs)
-        text_bytes = len(text.encode())
-        attach = max(0, target - text_bytes - len(head) - 400)
         kind = rng.random()
-        if attach < 2_000 and kind < 0.8:
-            body = f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
-            if text_bytes < target - 600:  # pad with more text up to the target
-                more = []
-                while text_bytes < target - 600:
-                    p = rng.choice(self.paragraphs)
-                    more.append(p)
-                    text_bytes += len(p) + 4
-                body = body[:-2] + "\r\n\r\n" + "\r\n\r\n".join(more) + "\r\n"
-            raw = head + body
-        elif attach < 2_000:
-            html = "<html><body>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</body></html>"
-            b = f"alt{i}"
-            raw = (
-                head + f'Content-Type: multipart/alternative; boundary="{b}"\r\n\r\n'
-                f"--{b}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
-                f"--{b}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{html}\r\n"
-                f"--{b}--\r\n"
-            )
+        room = target - len(head.encode())
+        if room < 30_000 and kind < 0.85:
+            # Text mail, padded with more paragraphs up to the target: plain, or text + HTML.
+            html = kind >= 0.3
+            per = 2.3 if html else 1.0  # the HTML copy with its markup is about 1.3 times the text
+            size = sum(len(p.encode()) + 4 for p in paragraphs)
+            while size * per < room - 700:
+                p = rng.choice(self.paragraphs)
+                paragraphs.append(p)
+                size += len(p.encode()) + 4
+            text = "\r\n\r\n".join(paragraphs)
+            if not html:
+                raw = head + f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
+            else:
+                style = extra.choice(["font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222222",
+                                      "margin:0 0 12px 0;font-family:Calibri,sans-serif;font-size:11pt"])
+                markup = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head>'
+                          '<body><div dir="ltr">' + "\r\n".join(f'<p style="{style}">{p}</p>' for p in paragraphs)
+                          + "</div></body></html>")
+                b = f"alt{i}"
+                raw = (
+                    head + f'Content-Type: multipart/alternative; boundary="{b}"\r\n\r\n'
+                    f"--{b}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
+                    f"--{b}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{markup}\r\n"
+                    f"--{b}--\r\n"
+                )
         else:
+            text = "\r\n\r\n".join(paragraphs)
+            attach = max(2_000, room - len(text.encode()) - 400)
             b = f"mix{i}"
             payload = base64.encodebytes(rng.randbytes(attach * 3 // 4)).decode().replace("\n", "\r\n")
             name = rng.choice(["report.pdf", "photo.jpg", "Übersicht.xlsx", "budget.zip", "スライド.pptx"])
