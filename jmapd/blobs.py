@@ -19,11 +19,11 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .db import insert_rows, later, plain_rows
+from .db import insert_rows, later, marks, plain_rows
 from .models import AccountBlob, Blob, BlobData, BlobRef, BlobUploader, now
 
 PREFIX = "B"
@@ -268,6 +268,31 @@ class BlobStore:
         if not is_content_id(blob_id) or not self.visible(account_id, blob_id):
             return None
         return self.read(blob_id)
+
+    def get_many(self, account_id: str, blob_ids: Iterable[str]) -> dict[str, bytes]:
+        """:meth:`get` of many blobs: those visible to the account and stored, by id.
+
+        Two statements per 500 ids (which are visible, then the bytes kept in
+        the database) instead of two per blob, each a round trip on
+        PostgreSQL: what an Email/import of 50 messages reads first."""
+        ids = sorted({b for b in blob_ids if is_content_id(b)})
+        out: dict[str, bytes] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            visible = [r[0] for r in plain_rows(
+                f"SELECT blob_id FROM jmap_account_blob WHERE account_id = ? AND blob_id IN ({marks(len(part))})",
+                (account_id, *part))]
+            if not visible:
+                continue
+            inline = {r[0]: bytes(r[1]) for r in plain_rows(
+                f"SELECT blob_id, data FROM jmap_blob_data WHERE blob_id IN ({marks(len(visible))})", visible)}
+            for blob_id in visible:
+                data = inline.get(blob_id)
+                if data is None:
+                    data = self.read(blob_id)
+                if data is not None:
+                    out[blob_id] = data
+        return out
 
     def add_ref(self, account_id: str, blob_id: str, type_name: str, object_id: str) -> None:
         BlobRef.insert(account_id=account_id, blob_id=blob_id, type_name=type_name, object_id=object_id).execute()

@@ -45,17 +45,23 @@ def _received_date(parsed: ParsedMessage) -> datetime.datetime | None:
     return None
 
 
-def _import_one(ctx: Any, account_id: str, spec: Any) -> NewEmail:
-    """The checked EmailImport, ready to store (SetError when it cannot be)."""
+def _import_one(ctx: Any, account_id: str, spec: Any, blobs: dict[str, bytes] | None = None,
+                known: set[str] | None = None) -> NewEmail:
+    """The checked EmailImport, ready to store (SetError when it cannot be).
+
+    ``blobs`` and ``known``: the call's blobs the account owner may read and
+    the Mailboxes that exist, read for all its Emails at once (:func:`_prefetch`)."""
     if not isinstance(spec, dict):
         raise SetError("invalidProperties", "EmailImport must be an object")
     # RFC 8621 §4.8: an invalid blobId, mailboxIds or keywords is
     # invalidProperties, and RFC 8620 §5.3 wants every bad one named.
     paths = sorted(set(spec) - {"blobId", "mailboxIds", "keywords", "receivedAt"})
     blob_id = ctx.resolve_id(spec.get("blobId"))
-    raw = None
-    stored = False
-    if not isinstance(blob_id, str) or not blob_id or not rights.blob_readable(ctx, account_id, blob_id):
+    raw = blobs.get(blob_id) if blobs and isinstance(blob_id, str) else None
+    stored = raw is not None
+    if raw is not None:
+        pass  # visible to the account and stored: the owner reads every blob of their account
+    elif not isinstance(blob_id, str) or not blob_id or not rights.blob_readable(ctx, account_id, blob_id):
         paths.append("blobId")
     else:
         raw = ctx.services.blobs.get(account_id, blob_id)
@@ -68,7 +74,7 @@ def _import_one(ctx: Any, account_id: str, spec: Any) -> NewEmail:
     if isinstance(mailbox_ids, dict):
         mailbox_ids = {ctx.resolve_id(k): v for k, v in mailbox_ids.items()}
     keywords = spec.get("keywords") or {}
-    paths += mailbox_paths(account_id, mailbox_ids, rights.readable(ctx, account_id)) + keyword_paths(keywords)
+    paths += mailbox_paths(account_id, mailbox_ids, rights.readable(ctx, account_id), known) + keyword_paths(keywords)
     received = spec.get("receivedAt")
     if received is not None and not CHECKS["UTCDate"](received):
         paths.append("receivedAt")
@@ -88,6 +94,25 @@ def _import_one(ctx: Any, account_id: str, spec: Any) -> NewEmail:
     return NewEmail(raw, list(mailbox_ids), list(keywords), parsed, when, blob_id if stored else None)
 
 
+def _prefetch(ctx: Any, account_id: str, emails: dict[str, Any]) -> tuple[dict[str, bytes], set[str]]:
+    """The blobs (for the account's owner: a sharee's go through their rights one by one) and
+    the existing Mailboxes that a call's EmailImports name, in a few statements for the call:
+    asked per Email they were three round trips each on PostgreSQL."""
+    blob_ids: list[str] = []
+    mailbox_ids: set[str] = set()
+    for spec in emails.values():
+        if not isinstance(spec, dict):
+            continue
+        blob_id = ctx.resolve_id(spec.get("blobId"))
+        if isinstance(blob_id, str):
+            blob_ids.append(blob_id)
+        boxes = spec.get("mailboxIds")
+        if isinstance(boxes, dict):
+            mailbox_ids.update(m for m in (ctx.resolve_id(k) for k in boxes) if isinstance(m, str))
+    blobs = ctx.services.blobs.get_many(account_id, blob_ids) if rights.readable(ctx, account_id) is None else {}
+    return blobs, store.existing_mailboxes(account_id, mailbox_ids)
+
+
 def email_import(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
     args = check_args(args, {"accountId": ("Id", True), "ifInState": ("String", False), "emails": ("Object", True)}, {})
     account = ctx.account(args["accountId"], MAIL, write=True)
@@ -101,9 +126,10 @@ def email_import(ctx: Any, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("ifInState") is not None and args["ifInState"] != old_state:
             raise MethodError("stateMismatch")
         checked: list[tuple[str, NewEmail]] = []
+        blobs, known = _prefetch(ctx, account.id, emails)
         for cid, spec in emails.items():
             try:
-                checked.append((cid, _import_one(ctx, account.id, spec)))
+                checked.append((cid, _import_one(ctx, account.id, spec, blobs, known)))
             except SetError as exc:
                 not_created[cid] = exc.to_json()
         # Stored together (jmapd_mail.bulk): one statement per table, not some twenty per Email.

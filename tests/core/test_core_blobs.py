@@ -218,6 +218,26 @@ def test_small_blobs_written_alone_live_in_the_database_large_ones_in_files(make
     assert ups[1]["blobId"][1:] not in blob_files()
 
 
+def test_get_many_reads_what_get_reads(make_server):
+    """BlobStore.get_many (Email/import's batch read): a blob kept in the database and one in a
+    file come back with their bytes, as get() gives them; another account's upload, an unknown
+    id and an id that is no content hash do not."""
+    server = make_server({"blobs": {"inline_max": 1000}})
+    alice, bob = server.client(), server.client()
+    small, large = (alice.user.encode() + b"s" * 900), alice.user.encode() + b"L" * 5000
+    mine = [alice.upload(data)["blobId"] for data in (small, large)]
+    theirs = bob.upload(bob.user.encode() + b"only bob")["blobId"]
+    unknown = "B" + "0" * 64
+    store = server.services.blobs
+    from jmapd.db import ensure_connected
+
+    ensure_connected()
+    got = store.get_many(alice.account_id, [*mine, theirs, unknown, "not-a-blob-id", mine[0]])
+    assert got == {mine[0]: small, mine[1]: large}
+    assert all(store.get(alice.account_id, b) == got.get(b) for b in [*mine, theirs, unknown])
+    assert store.get_many(bob.account_id, [theirs]) == {theirs: bob.user.encode() + b"only bob"}
+
+
 @pytest.mark.slow
 def test_uploads_answered_201_survive_kill_9(tmp_path, jmapd_database):
     """A real `jmapd serve` killed with SIGKILL right after the 201s: every upload, the one kept

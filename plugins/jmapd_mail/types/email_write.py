@@ -25,14 +25,18 @@ MAX_KEYWORDS = 256
 COPY_PROPERTIES = {"id", "mailboxIds", "keywords", "receivedAt"}
 
 
-def mailbox_paths(account_id: str, mailbox_ids: Any, readable: set[str] | None = None) -> list[str]:
+def mailbox_paths(account_id: str, mailbox_ids: Any, readable: set[str] | None = None,
+                  known: set[str] | None = None) -> list[str]:
     """Every invalid path of a mailboxIds value (RFC 8620 §5.3 lists them all).
 
-    ``readable``: for a sharee, the Mailboxes they see; the others do not exist for them."""
+    ``readable``: for a sharee, the Mailboxes they see; the others do not exist for them.
+    ``known``: the Mailboxes of the account among a superset of these ids, read once for
+    a whole call (Email/import) instead of once per Email."""
     if not isinstance(mailbox_ids, dict) or not mailbox_ids:
         return ["mailboxIds"]
     bad = [f"mailboxIds/{k}" for k, v in mailbox_ids.items() if v is not True]
-    existing = store.existing_mailboxes(account_id, mailbox_ids)
+    existing = (store.existing_mailboxes(account_id, mailbox_ids) if known is None
+                else known & set(mailbox_ids))
     if readable is not None:
         existing &= readable
     missing = sorted(set(mailbox_ids) - existing)
